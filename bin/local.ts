@@ -1,0 +1,44 @@
+/**
+ * `npm start`: the local stack. Prints where it listens, the mode and, in sandbox mode, the secrets
+ * it generated (they are only for this laptop). Ready when `GET /health` answers 200.
+ */
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.POWERTOOLS_SERVICE_NAME ??= 'pagewire-local';
+process.env.AWS_REGION ??= 'us-east-1';
+
+const { startLocalStack } = await import('../local/stack.js');
+const stack = await startLocalStack(process.env);
+
+const lines = [
+  `Pagewire local stack listening on ${stack.url} (${stack.mode} mode)`,
+  `  webhook:  ${stack.url}/webhooks/facebook`,
+  `  admin:    ${stack.url}/admin/pages   (Authorization: Bearer <ADMIN_TOKEN>)`,
+  `  health:   ${stack.url}/health`,
+  `  storage:  ${process.env.MEMORY === '1' ? 'in memory' : `${process.env.DATA_DIR ?? '.data'}/`}`,
+];
+if (stack.sandbox) {
+  lines.push(
+    '',
+    'Sandbox mode: no FB_APP_SECRET set, so a built-in Graph API sandbox plays Facebook on loopback.',
+    `  Graph API sandbox: ${stack.env.GRAPH_API_URL}`,
+    `  demo pages:        ${stack.sandbox.pages.map((p) => `${p.name} (${p.id})`).join(', ')}`,
+    `  FB_APP_SECRET=${stack.env.FB_APP_SECRET}`,
+    `  FB_VERIFY_TOKEN=${stack.env.FB_VERIFY_TOKEN}`,
+    `  ADMIN_TOKEN=${stack.adminToken}`,
+    `  demo user token:   ${stack.sandbox.userToken}`,
+    '',
+    'Try it: npm run send-test-webhook',
+  );
+} else if (!process.env.ADMIN_TOKEN) {
+  lines.push(`  ADMIN_TOKEN=${stack.adminToken}   (generated; set ADMIN_TOKEN to choose one)`);
+}
+process.stderr.write(`${lines.join('\n')}\n`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    stack.stop().then(() => process.exit(0));
+  });
+}

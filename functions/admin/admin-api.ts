@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import type { Config } from '../commons/config.js';
+import type { GraphClient } from '../commons/graph/graph-client.js';
+import { type HttpEvent, type HttpResult, json, rawBody } from '../commons/http.js';
+import type { PageAccess } from '../commons/pages/page-access.js';
+import type { TokenSealer } from '../commons/ports.js';
+import type { ConversationRepository } from '../commons/store/conversation-repository.js';
+import type { PageRepository } from '../commons/store/page-repository.js';
+import { AdminError, errorAnswer } from './admin-error.js';
+import { connectPages } from './connect-pages.js';
+import { conversationView, messageView, pageView } from './conversation-views.js';
+import { Router } from './router.js';
+import { sendMessage } from './send-message.js';
+
+export interface AdminDeps {
+  config: Config;
+  pages: PageRepository;
+  conversations: ConversationRepository;
+  access: PageAccess;
+  sealer: TokenSealer;
+  graph: () => Promise<GraphClient | undefined>;
+}
+
+const ConnectBody = z.object({
+  userAccessToken: z.string().min(1),
+  pageIds: z.array(z.string().regex(/^\d+$/, 'page ids are numeric')).min(1).optional(),
+});
+const SendBody = z.object({ text: z.string().trim().min(1).max(2000) });
+
+/**
+ * `/admin/*`: authentication is the gateway's (IAM on AWS, a bearer token locally), so every request
+ * that reaches this function is an operator's.
+ */
+export function createAdminApi(deps: AdminDeps) {
+  const router = new Router()
+    .on('POST', '/admin/pages/connect', async (_, event) => {
+      const body = parseBody(event, ConnectBody);
+      const pages = await connectPages(
+        { pages: deps.pages, sealer: deps.sealer, graph: await graph(deps) },
+        body.userAccessToken,
+        body.pageIds,
+      );
+      for (const p of pages) deps.access.forget(p.pageId);
+      return json(200, { pages });
+    })
+    .on('GET', '/admin/pages', async () => json(200, { pages: (await deps.pages.list()).map(pageView) }))
+    .on('GET', '/admin/pages/{pageId}/conversations', async ({ pageId }) => {
+      await knownPage(deps, pageId);
+      const conversations = await deps.conversations.list(pageId);
+      return json(200, { conversations: conversations.map(conversationView) });
+    })
+    .on('GET', '/admin/pages/{pageId}/conversations/{userId}/messages', async ({ pageId, userId }) => {
+      await knownPage(deps, pageId);
+      const [conversation, items] = await Promise.all([
+        deps.conversations.get(pageId, userId),
+        deps.conversations.listItems(pageId, userId),
+      ]);
+      return json(200, { messages: items.map((i) => messageView(i, conversation)) });
+    })
+    .on('POST', '/admin/pages/{pageId}/conversations/{userId}/messages', async ({ pageId, userId }, event) => {
+      const { text } = parseBody(event, SendBody);
+      const sendDeps = { ...deps, graph: await graph(deps) };
+      const { item, conversation } = await sendMessage(sendDeps, pageId, userId, text);
+      return json(201, messageView(item, conversation));
+    });
+
+  return async (event: HttpEvent): Promise<HttpResult> => {
+    try {
+      return await router.handle(event);
+    } catch (err) {
+      return errorAnswer(err);
+    }
+  };
+}
+
+async function graph(deps: AdminDeps): Promise<GraphClient> {
+  const client = await deps.graph();
+  if (!client) throw new AdminError(503, 'not_configured', 'the Facebook app credentials are not configured');
+  return client;
+}
+
+async function knownPage(deps: AdminDeps, pageId: string): Promise<void> {
+  if (!(await deps.pages.get(pageId))) throw new AdminError(404, 'page_not_found', `unknown page ${pageId}`);
+}
+
+function parseBody<T>(event: HttpEvent, schema: z.ZodType<T>): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(rawBody(event).toString('utf8') || 'null');
+  } catch {
+    throw new AdminError(400, 'invalid_json', 'the body is not JSON');
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    throw new AdminError(400, 'invalid_body', `${where}${issue?.message ?? 'invalid body'}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,94 @@
+import { DEFAULT_SUBSCRIBED_FIELDS } from '../commons/config.js';
+import type { GraphClient, GraphPage } from '../commons/graph/graph-client.js';
+import { GraphError } from '../commons/graph/graph-error.js';
+import { count, logger } from '../commons/observability.js';
+import type { TokenSealer } from '../commons/ports.js';
+import type { PageRepository } from '../commons/store/page-repository.js';
+import type { PageRecord, PageStatus } from '../commons/store/records.js';
+import { AdminError } from './admin-error.js';
+
+export interface ConnectDeps {
+  pages: PageRepository;
+  sealer: TokenSealer;
+  graph: GraphClient;
+}
+
+export interface ConnectedPage {
+  pageId: string;
+  name: string;
+  status: PageStatus;
+  error?: string;
+}
+
+const CONNECT_CONCURRENCY = 5;
+
+/**
+ * `POST /admin/pages/connect`: long-lived user token → the user's pages → each chosen page token
+ * sealed for its page, stored, and the page subscribed by its own id with its own token (never
+ * `/me/subscribed_apps`, which would act on whichever page the token happens to belong to).
+ */
+export async function connectPages(
+  deps: ConnectDeps,
+  userAccessToken: string,
+  pageIds?: string[],
+): Promise<ConnectedPage[]> {
+  const longLived = await asAdminError(deps.graph.exchangeUserToken(userAccessToken));
+  const available = await asAdminError(deps.graph.listPages(longLived));
+  const chosen = choose(available, pageIds);
+  const results: ConnectedPage[] = [];
+  for (let i = 0; i < chosen.length; i += CONNECT_CONCURRENCY) {
+    const slice = chosen.slice(i, i + CONNECT_CONCURRENCY);
+    results.push(...(await Promise.all(slice.map((p) => connectOne(deps, p)))));
+  }
+  return results;
+}
+
+function choose(available: GraphPage[], pageIds?: string[]): GraphPage[] {
+  if (!pageIds) return available;
+  const byId = new Map(available.map((p) => [p.id, p]));
+  const missing = pageIds.filter((id) => !byId.has(id));
+  if (missing.length) {
+    throw new AdminError(400, 'pages_not_found', `this user does not manage page(s) ${missing.join(', ')}`);
+  }
+  return [...new Set(pageIds)].map((id) => byId.get(id) as GraphPage);
+}
+
+async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPage> {
+  const now = new Date().toISOString();
+  const existing = await deps.pages.get(p.id);
+  const page: PageRecord = {
+    pageId: p.id,
+    name: p.name,
+    status: 'subscribing',
+    sealedToken: await deps.sealer.seal(p.id, p.accessToken),
+    subscribedFields: existing?.subscribedFields ?? [],
+    connectedAt: existing?.connectedAt ?? now,
+    updatedAt: now,
+  };
+  await deps.pages.put(page);
+  try {
+    await deps.graph.subscribeApp(p.id, p.accessToken, DEFAULT_SUBSCRIBED_FIELDS);
+    await deps.pages.update(p.id, { status: 'active', subscribedFields: [...DEFAULT_SUBSCRIBED_FIELDS], updatedAt: now });
+    count('PagesConnected');
+    return { pageId: p.id, name: p.name, status: 'active' };
+  } catch (err) {
+    if (!(err instanceof GraphError)) throw err;
+    const status: PageStatus = err.errorClass === 'auth' ? 'reauth_required' : 'subscription_failed';
+    await deps.pages.update(p.id, { status, lastError: err.message, updatedAt: now });
+    count('SubscriptionFailures');
+    logger.warn('page subscription failed', { pageId: p.id, graphError: err.toJSON() });
+    return { pageId: p.id, name: p.name, status, error: err.message };
+  }
+}
+
+/** A refused user token is the caller's problem (400), not ours. */
+async function asAdminError<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof GraphError && (err.errorClass === 'auth' || err.code === 101)) {
+      throw new AdminError(400, 'invalid_user_token', `Facebook refused the user token: ${err.message}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,36 @@
+import { outStatus } from '../commons/conversation/message-status.js';
+import type { ConversationRecord, PageRecord, TimelineItem } from '../commons/store/records.js';
+
+/** What `GET /admin/pages` shows of a page: everything but its sealed token. */
+export function pageView(p: PageRecord) {
+  const { sealedToken: _sealed, ...visible } = p;
+  return { ...visible, subscribedFields: p.subscribedFields ?? [] };
+}
+
+export function conversationView(c: ConversationRecord) {
+  return {
+    userId: c.userId,
+    name: c.name ?? null,
+    lastMessageAt: c.lastMessageAt,
+    lastInboundAt: c.lastInboundAt ?? null,
+  };
+}
+
+/** One timeline entry as SPEC §4 shows it; `status` only for what the page sent. */
+export function messageView(item: TimelineItem, conversation: ConversationRecord | undefined) {
+  return {
+    mid: item.mid,
+    kind: item.kind,
+    direction: item.direction,
+    text: item.text ?? null,
+    attachments: item.attachments ?? [],
+    timestamp: item.timestamp,
+    status: item.direction === 'out' ? outStatus(item, conversation) : null,
+    ...(item.quickReplyPayload ? { quickReplyPayload: item.quickReplyPayload } : {}),
+    ...(item.replyToMid ? { replyToMid: item.replyToMid } : {}),
+    ...(item.title || item.payload ? { title: item.title, payload: item.payload } : {}),
+    ...(item.reactions && Object.keys(item.reactions).length ? { reactions: item.reactions } : {}),
+    ...(item.detail ? { detail: item.detail } : {}),
+    ...(item.standby ? { standby: true } : {}),
+  };
+}

@@ -1,0 +1,40 @@
+import { type HttpEvent, type HttpResult, httpError } from '../commons/http.js';
+
+export type RouteHandler = (params: Record<string, string>, event: HttpEvent) => Promise<HttpResult>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  names: string[];
+  handler: RouteHandler;
+}
+
+/** A route table over paths like `/admin/pages/{pageId}`: no framework, the table is the API. */
+export class Router {
+  private readonly routes: Route[] = [];
+
+  on(method: string, path: string, handler: RouteHandler): this {
+    const names: string[] = [];
+    const source = path.replace(/\{(\w+)\}/g, (_, name: string) => {
+      names.push(name);
+      return '([^/]+)';
+    });
+    this.routes.push({ method, pattern: new RegExp(`^${source}/?$`), names, handler });
+    return this;
+  }
+
+  async handle(event: HttpEvent): Promise<HttpResult> {
+    const method = event.requestContext.http.method;
+    const path = event.rawPath;
+    const matches = this.routes.filter((r) => r.pattern.test(path));
+    const route = matches.find((r) => r.method === method);
+    if (!route) {
+      return matches.length
+        ? httpError(405, 'method_not_allowed', `${method} is not allowed on ${path}`)
+        : httpError(404, 'not_found', `no route ${method} ${path}`);
+    }
+    const values = route.pattern.exec(path)?.slice(1) ?? [];
+    const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(values[i])]));
+    return route.handler(params, event);
+  }
+}

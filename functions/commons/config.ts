@@ -1,0 +1,57 @@
+/**
+ * Configuration from the environment, read once per container. The Graph API version lives here
+ * and nowhere else.
+ */
+export const DEFAULT_GRAPH_API_VERSION = 'v24.0';
+
+export const DEFAULT_SUBSCRIBED_FIELDS = [
+  'messages',
+  'messaging_postbacks',
+  'message_deliveries',
+  'message_reads',
+  'message_echoes',
+  'message_reactions',
+  'messaging_referrals',
+  'messaging_optins',
+  'messaging_handovers',
+  'standby',
+] as const;
+
+export interface Config {
+  tableName: string;
+  eventsQueueUrl?: string;
+  kmsKeyId?: string;
+  /** Secrets Manager secret holding {appId, appSecret, verifyToken} (AWS). */
+  appSecretName?: string;
+  graphApiUrl: string;
+  graphApiVersion: string;
+  graphTimeoutMs: number;
+  /** Allow replies outside the 24-hour window with the HUMAN_AGENT tag (7 days; needs app review). */
+  humanAgentReplies: boolean;
+  pageCacheTtlMs: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    tableName: env.TABLE_NAME ?? 'pagewire',
+    eventsQueueUrl: env.EVENTS_QUEUE_URL,
+    kmsKeyId: env.KMS_KEY_ID,
+    appSecretName: env.APP_SECRET_NAME,
+    graphApiUrl: (env.GRAPH_API_URL ?? 'https://graph.facebook.com').replace(/\/+$/, ''),
+    graphApiVersion: env.GRAPH_API_VERSION ?? DEFAULT_GRAPH_API_VERSION,
+    graphTimeoutMs: positiveInt(env.GRAPH_TIMEOUT_MS, 10_000),
+    humanAgentReplies: env.HUMAN_AGENT_REPLIES === 'true' || env.HUMAN_AGENT_REPLIES === '1',
+    pageCacheTtlMs: positiveInt(env.PAGE_CACHE_TTL_MS, 30_000),
+  };
+}
+
+function positiveInt(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/** A setting a deployed function cannot run without: fail at start-up, naming it. */
+export function required(value: string | undefined, name: string): string {
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}

@@ -1,0 +1,207 @@
+import { createHmac } from 'node:crypto';
+import { GraphError, regainAccessMs } from './graph-error.js';
+
+export interface GraphClientOptions {
+  baseUrl: string;
+  version: string;
+  appId: string;
+  appSecret: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+export interface GraphPage {
+  id: string;
+  name: string;
+  accessToken: string;
+}
+
+export interface Profile {
+  firstName?: string;
+  lastName?: string;
+  profilePic?: string;
+}
+
+export interface SendOptions {
+  messagingType: 'RESPONSE' | 'UPDATE' | 'MESSAGE_TAG';
+  tag?: string;
+}
+
+type Params = Record<string, string>;
+
+interface CallOptions {
+  /** A template naming the call in errors and logs, e.g. `GET /{psid}`. */
+  operation: string;
+  token?: string;
+  query?: Params;
+  form?: Params;
+  json?: unknown;
+}
+
+/** `appsecret_proof`: HMAC-SHA256 of the token keyed by the app secret, hex. */
+export function appSecretProof(token: string, appSecret: string): string {
+  return createHmac('sha256', appSecret).update(token).digest('hex');
+}
+
+/**
+ * The Graph API over native fetch. Every call that carries a token carries its `appsecret_proof`;
+ * every call has a timeout; every failure becomes a classified GraphError with Meta's message.
+ */
+export class GraphClient {
+  private readonly fetch: typeof fetch;
+  private readonly root: string;
+
+  constructor(private readonly opts: GraphClientOptions) {
+    this.fetch = opts.fetch ?? fetch;
+    this.root = `${opts.baseUrl.replace(/\/+$/, '')}/${opts.version}`;
+  }
+
+  async exchangeUserToken(shortLivedToken: string): Promise<string> {
+    const answer = await this.call<{ access_token: string }>('GET', '/oauth/access_token', {
+      operation: 'GET /oauth/access_token',
+      query: {
+        grant_type: 'fb_exchange_token',
+        client_id: this.opts.appId,
+        client_secret: this.opts.appSecret,
+        fb_exchange_token: shortLivedToken,
+      },
+    });
+    return answer.access_token;
+  }
+
+  /** Every page the user manages, following `paging.next` (only ever back to our own Graph base). */
+  async listPages(userToken: string): Promise<GraphPage[]> {
+    const pages: GraphPage[] = [];
+    let query: Params | undefined = { fields: 'id,name,access_token', limit: '100' };
+    while (query) {
+      const answer: AccountsAnswer = await this.call<AccountsAnswer>('GET', '/me/accounts', {
+        operation: 'GET /me/accounts',
+        token: userToken,
+        query,
+      });
+      for (const p of answer.data ?? []) pages.push({ id: String(p.id), name: p.name, accessToken: p.access_token });
+      query = answer.paging?.next ? this.nextPageQuery(answer.paging.next) : undefined;
+    }
+    return pages;
+  }
+
+  async subscribeApp(pageId: string, pageToken: string, fields: readonly string[]): Promise<void> {
+    await this.call('POST', `/${enc(pageId)}/subscribed_apps`, {
+      operation: 'POST /{page-id}/subscribed_apps',
+      token: pageToken,
+      form: { subscribed_fields: fields.join(',') },
+    });
+  }
+
+  async subscribedApps(pageId: string, pageToken: string): Promise<Array<{ id: string; fields: string[] }>> {
+    const answer = await this.call<{ data?: Array<{ id: string; subscribed_fields?: string[] }> }>(
+      'GET',
+      `/${enc(pageId)}/subscribed_apps`,
+      { operation: 'GET /{page-id}/subscribed_apps', token: pageToken },
+    );
+    return (answer.data ?? []).map((a) => ({ id: String(a.id), fields: a.subscribed_fields ?? [] }));
+  }
+
+  async unsubscribeApp(pageId: string, pageToken: string): Promise<void> {
+    await this.call('DELETE', `/${enc(pageId)}/subscribed_apps`, {
+      operation: 'DELETE /{page-id}/subscribed_apps',
+      token: pageToken,
+    });
+  }
+
+  async profile(psid: string, pageToken: string): Promise<Profile> {
+    const p = await this.call<{ first_name?: string; last_name?: string; profile_pic?: string }>(
+      'GET',
+      `/${enc(psid)}`,
+      { operation: 'GET /{psid}', token: pageToken, query: { fields: 'first_name,last_name,profile_pic' } },
+    );
+    return { firstName: p.first_name, lastName: p.last_name, profilePic: p.profile_pic };
+  }
+
+  async sendText(
+    pageId: string,
+    pageToken: string,
+    psid: string,
+    text: string,
+    send: SendOptions,
+  ): Promise<{ messageId: string }> {
+    const answer = await this.call<{ message_id: string }>('POST', `/${enc(pageId)}/messages`, {
+      operation: 'POST /{page-id}/messages',
+      token: pageToken,
+      json: { recipient: { id: psid }, messaging_type: send.messagingType, tag: send.tag, message: { text } },
+    });
+    return { messageId: answer.message_id };
+  }
+
+  private nextPageQuery(next: string): Params {
+    const url = new URL(next);
+    const ours = new URL(this.root);
+    // Never send a token to a host we did not choose, whatever a paging link says.
+    if (url.origin !== ours.origin) throw new GraphError('GET /me/accounts', 0, 'paging.next leaves the Graph API');
+    const query = Object.fromEntries(url.searchParams);
+    delete query.access_token;
+    delete query.appsecret_proof;
+    return query;
+  }
+
+  private async call<T>(method: string, path: string, o: CallOptions): Promise<T> {
+    const url = new URL(`${this.root}${path}`);
+    const params: Params = { ...o.query };
+    if (o.token) {
+      params.access_token = o.token;
+      params.appsecret_proof = appSecretProof(o.token, this.opts.appSecret);
+    }
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    const init: RequestInit = { method, signal: AbortSignal.timeout(this.opts.timeoutMs), headers: {} };
+    if (o.form) {
+      init.body = new URLSearchParams(o.form).toString();
+      init.headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    } else if (o.json !== undefined) {
+      init.body = JSON.stringify(o.json);
+      init.headers = { 'content-type': 'application/json' };
+    }
+    let res: Response;
+    try {
+      res = await this.fetch(url, init);
+    } catch (err) {
+      // fetch's own errors can quote the URL, which holds the token: keep only what failed.
+      const reason = (err as Error)?.name === 'TimeoutError' ? 'timed out' : 'network error';
+      throw new GraphError(o.operation, 0, `Graph API ${reason}`);
+    }
+    const body = (await res.json().catch(() => undefined)) as (T & { error?: MetaError }) | undefined;
+    if (res.ok && body && !body.error) return body;
+    const e = body?.error;
+    throw new GraphError(
+      o.operation,
+      res.status,
+      redact(e?.message ?? `Graph API answered HTTP ${res.status}`, [o.token, o.query?.fb_exchange_token, this.opts.appSecret]),
+      e?.code,
+      e?.error_subcode,
+      e?.fbtrace_id,
+      regainAccessMs(res.headers.get('x-business-use-case-usage')),
+    );
+  }
+}
+
+interface MetaError {
+  message?: string;
+  code?: number;
+  error_subcode?: number;
+  fbtrace_id?: string;
+}
+
+interface AccountsAnswer {
+  data?: Array<{ id: string; name: string; access_token: string }>;
+  paging?: { next?: string };
+}
+
+/** Meta's messages never quote a token today; make sure ours never will. */
+function redact(message: string, secrets: Array<string | undefined>): string {
+  let out = String(message);
+  for (const s of secrets) if (s) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}

@@ -1,0 +1,62 @@
+import type { GraphError } from '../graph/graph-error.js';
+import { count, logger } from '../observability.js';
+import type { TokenSealer } from '../ports.js';
+import type { PageRepository } from '../store/page-repository.js';
+import type { PageRecord } from '../store/records.js';
+
+interface Cached<T> {
+  value: T;
+  expires: number;
+}
+
+/**
+ * Pages and their tokens as a function needs them: looked up once per TTL per container, and a
+ * token unsealed only when a Graph call needs it, then kept (keyed by its sealed value, so a
+ * reconnected page's new token is picked up as soon as the page record is).
+ */
+export class PageAccess {
+  private readonly pages = new Map<string, Cached<PageRecord | undefined>>();
+  private readonly tokens = new Map<string, { sealed: string; token: string }>();
+
+  constructor(
+    private readonly repository: PageRepository,
+    private readonly sealer: TokenSealer,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async page(pageId: string): Promise<PageRecord | undefined> {
+    const hit = this.pages.get(pageId);
+    if (hit && hit.expires > this.now()) return hit.value;
+    const value = await this.repository.get(pageId);
+    this.pages.set(pageId, { value, expires: this.now() + this.ttlMs });
+    return value;
+  }
+
+  /** The page's token, or undefined when it has none (disconnected) or needs reauth. */
+  async token(page: PageRecord): Promise<string | undefined> {
+    if (!page.sealedToken || page.status === 'reauth_required' || page.status === 'disconnected') return undefined;
+    const hit = this.tokens.get(page.pageId);
+    if (hit && hit.sealed === page.sealedToken) return hit.token;
+    const token = await this.sealer.unseal(page.pageId, page.sealedToken);
+    this.tokens.set(page.pageId, { sealed: page.sealedToken, token });
+    return token;
+  }
+
+  /** Meta refused the token (190): the page needs a human; calls that need it stop until then. */
+  async markReauthRequired(pageId: string, error: GraphError): Promise<void> {
+    this.forget(pageId);
+    await this.repository.update(pageId, {
+      status: 'reauth_required',
+      lastError: error.message,
+      updatedAt: new Date().toISOString(),
+    });
+    count('PagesReauthRequired');
+    logger.error('page token refused: page needs reauth', { pageId, graphError: error.toJSON() });
+  }
+
+  forget(pageId: string): void {
+    this.pages.delete(pageId);
+    this.tokens.delete(pageId);
+  }
+}

@@ -1,0 +1,69 @@
+/** What Pagewire stores. One DynamoDB table; key layout in `table-schema.ts`. */
+export type PageStatus = 'subscribing' | 'active' | 'subscription_failed' | 'reauth_required' | 'disconnected';
+
+export interface PageRecord {
+  pageId: string;
+  name: string;
+  status: PageStatus;
+  /** The page token sealed by the TokenSealer with context {pageId}. Absent once disconnected. */
+  sealedToken?: string;
+  subscribedFields: string[];
+  connectedAt: string;
+  updatedAt: string;
+  lastCheckedAt?: string;
+  /** Last Graph error message for this page (Meta's words, never a token). */
+  lastError?: string;
+}
+
+export type ProfileStatus = 'fetched' | 'pending' | 'unavailable';
+
+export interface ContactRecord {
+  pageId: string;
+  userId: string;
+  firstName?: string;
+  lastName?: string;
+  profilePic?: string;
+  profileStatus: ProfileStatus;
+  updatedAt: string;
+}
+
+export interface ConversationRecord {
+  pageId: string;
+  userId: string;
+  /** The contact's "first last", once the profile is known. */
+  name?: string;
+  lastMessageAt: number;
+  /** Timestamp of the person's last message or postback: opens the 24-hour window. */
+  lastInboundAt?: number;
+  deliveredWatermark?: number;
+  readWatermark?: number;
+}
+
+export type TimelineKind = 'message' | 'postback' | 'referral' | 'optin' | 'handover';
+export type OutStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+/** One entry of a conversation's timeline, unique by `mid` for ever. */
+export interface TimelineItem {
+  pageId: string;
+  userId: string;
+  mid: string;
+  kind: TimelineKind;
+  direction: 'in' | 'out';
+  timestamp: number;
+  text?: string;
+  attachments?: Array<Record<string, unknown>>;
+  quickReplyPayload?: string;
+  replyToMid?: string;
+  /** Postbacks: the button's title and payload. */
+  title?: string;
+  payload?: string;
+  /** Referral / optin / handover details. */
+  detail?: Record<string, unknown>;
+  /** Out messages: the stored status ('sent', 'failed', or 'delivered' when a delivery named the mid). */
+  status?: OutStatus;
+  /** Reactions on this message, by the reacting user id. */
+  reactions?: Record<string, { reaction?: string; emoji?: string; timestamp: number }>;
+  /** Echoes: the sending app id. */
+  appId?: string;
+  standby?: boolean;
+}

@@ -1,0 +1,109 @@
+import type { ConversationEvent } from '../commons/conversation/conversation-event.js';
+import { normaliseEvent } from '../commons/conversation/normalise-event.js';
+import { count, logger } from '../commons/observability.js';
+import type { PageAccess } from '../commons/pages/page-access.js';
+import type { ConversationRepository } from '../commons/store/conversation-repository.js';
+import type { PageRecord, TimelineItem } from '../commons/store/records.js';
+import type { QueuedEvent } from '../commons/webhook/queued-event.js';
+import type { ContactProfiles } from './contact-profiles.js';
+
+export interface ApplyEventDeps {
+  access: PageAccess;
+  conversations: ConversationRepository;
+  profiles: ContactProfiles;
+}
+
+type Event<K extends ConversationEvent['kind']> = Extract<ConversationEvent, { kind: K }>;
+
+/**
+ * What each event kind does to the store (SPEC §6). Every write is idempotent or conditional on
+ * the event's id, so a redelivered event changes nothing the first delivery did not.
+ */
+export function createEventApplier(deps: ApplyEventDeps) {
+  const { conversations } = deps;
+
+  async function store(item: TimelineItem, inbound: boolean): Promise<void> {
+    // The conversation first: its update is idempotent, so a crash between the two writes is repaired
+    // by the redelivery, whose conditional put then stores the item exactly once.
+    await conversations.touch(item.pageId, item.userId, { timestamp: item.timestamp, inbound });
+    const outcome = await conversations.putItem(item);
+    count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
+  }
+
+  const base = (e: ConversationEvent) => ({
+    pageId: e.pageId,
+    userId: e.userId,
+    timestamp: e.timestamp,
+    ...(e.standby ? { standby: true } : {}),
+  });
+
+  async function message(e: Event<'message'>, page: PageRecord): Promise<void> {
+    if (e.direction === 'in') await deps.profiles.ensure(page, e.userId);
+    await store(
+      {
+        ...base(e),
+        mid: e.mid,
+        kind: 'message',
+        direction: e.direction,
+        text: e.text,
+        attachments: e.attachments.length ? e.attachments.map((a) => ({ ...a })) : undefined,
+        quickReplyPayload: e.quickReplyPayload,
+        replyToMid: e.replyToMid,
+        appId: e.appId,
+        status: e.direction === 'out' ? 'sent' : undefined,
+        detail: e.referral ? { referral: e.referral } : undefined,
+      },
+      e.direction === 'in',
+    );
+  }
+
+  async function postback(e: Event<'postback'>, page: PageRecord): Promise<void> {
+    await deps.profiles.ensure(page, e.userId);
+    const detail = e.referral ? { referral: e.referral } : undefined;
+    const item = { ...base(e), mid: e.mid, kind: 'postback' as const, direction: 'in' as const };
+    await store({ ...item, title: e.title, payload: e.payload, detail }, true);
+  }
+
+  async function reaction(e: Event<'reaction'>): Promise<void> {
+    const value = e.action === 'react' ? { reaction: e.reaction, emoji: e.emoji, timestamp: e.timestamp } : undefined;
+    const found = await conversations.setReaction(e.pageId, e.userId, e.targetMid, e.userId, value);
+    if (!found) logger.info('reaction to a message we do not have: skipped', { pageId: e.pageId });
+  }
+
+  async function record(e: Event<'referral' | 'optin' | 'handover'>): Promise<void> {
+    const { pageId, userId, timestamp, standby, kind, eventId, ...detail } = e;
+    await store({ ...base(e), mid: eventId, kind, direction: 'in', detail }, false);
+  }
+
+  return async function applyEvent(q: QueuedEvent): Promise<void> {
+    const page = await deps.access.page(q.pageId);
+    if (!page || page.status === 'disconnected') {
+      count('EventsForUnknownPage');
+      logger.info('event for a page that is not connected: dropped', { pageId: q.pageId });
+      return;
+    }
+    const e = normaliseEvent(q);
+    switch (e.kind) {
+      case 'message':
+        return message(e, page);
+      case 'postback':
+        return postback(e, page);
+      case 'reaction':
+        return reaction(e);
+      case 'delivery':
+        await conversations.raiseWatermark(e.pageId, e.userId, 'delivered', e.watermark);
+        if (e.mids.length) await conversations.markDelivered(e.pageId, e.userId, e.mids);
+        return;
+      case 'read':
+        await conversations.raiseWatermark(e.pageId, e.userId, 'read', e.watermark);
+        return;
+      case 'referral':
+      case 'optin':
+      case 'handover':
+        return record(e);
+      default:
+        count('UnknownEventsSkipped');
+        logger.info('unknown event kind: skipped', { pageId: e.pageId, keys: e.keys });
+    }
+  };
+}

@@ -1,0 +1,76 @@
+import type { GraphClient } from '../commons/graph/graph-client.js';
+import { GraphError } from '../commons/graph/graph-error.js';
+import { count, logger } from '../commons/observability.js';
+import type { PageAccess } from '../commons/pages/page-access.js';
+import type { ContactRepository } from '../commons/store/contact-repository.js';
+import type { ConversationRepository } from '../commons/store/conversation-repository.js';
+import type { PageRecord, ProfileStatus } from '../commons/store/records.js';
+
+const KNOWN_CONTACTS_MAX = 50_000;
+
+export interface ContactProfileDeps {
+  contacts: ContactRepository;
+  conversations: ConversationRepository;
+  access: PageAccess;
+  graph: () => Promise<GraphClient | undefined>;
+}
+
+/**
+ * Fetches a contact's profile once, when the contact first writes, with the token of the page the
+ * contact wrote to (PSIDs are page-scoped). A failure never loses the message: the contact is kept
+ * `pending` and fetched again later.
+ */
+export class ContactProfiles {
+  /** Contacts whose profile is settled, so a warm container reads nothing for them. */
+  private readonly known = new Set<string>();
+
+  constructor(private readonly deps: ContactProfileDeps) {}
+
+  async ensure(page: PageRecord, userId: string): Promise<void> {
+    const key = `${page.pageId}:${userId}`;
+    if (this.known.has(key)) return;
+    const contact = await this.deps.contacts.get(page.pageId, userId);
+    if (contact && contact.profileStatus !== 'pending') return this.remember(key);
+    const [token, graph] = await Promise.all([this.deps.access.token(page), this.deps.graph()]);
+    if (!token || !graph) {
+      // The page needs reauth: remember the contact as pending, fetch once the page is back.
+      if (!contact) await this.save(page.pageId, userId, 'pending');
+      return;
+    }
+    const status = await this.fetch(page, userId, token, graph);
+    if (status !== 'pending') this.remember(key);
+  }
+
+  private async fetch(page: PageRecord, userId: string, token: string, graph: GraphClient): Promise<ProfileStatus> {
+    try {
+      const p = await graph.profile(userId, token);
+      await this.save(page.pageId, userId, 'fetched', p);
+      const name = [p.firstName, p.lastName].filter(Boolean).join(' ');
+      if (name) await this.deps.conversations.setName(page.pageId, userId, name);
+      count('ProfilesFetched');
+      return 'fetched';
+    } catch (err) {
+      if (!(err instanceof GraphError)) throw err;
+      if (err.errorClass === 'auth') await this.deps.access.markReauthRequired(page.pageId, err);
+      else logger.warn('contact profile not fetched', { pageId: page.pageId, graphError: err.toJSON() });
+      count('ProfileFetchFailures');
+      // Permanent refusals (no profile, permissions) won't change by asking again.
+      return this.save(page.pageId, userId, err.errorClass === 'permanent' ? 'unavailable' : 'pending');
+    }
+  }
+
+  private async save(
+    pageId: string,
+    userId: string,
+    profileStatus: ProfileStatus,
+    p: { firstName?: string; lastName?: string; profilePic?: string } = {},
+  ): Promise<ProfileStatus> {
+    await this.deps.contacts.put({ pageId, userId, ...p, profileStatus, updatedAt: new Date().toISOString() });
+    return profileStatus;
+  }
+
+  private remember(key: string): void {
+    if (this.known.size >= KNOWN_CONTACTS_MAX) this.known.clear();
+    this.known.add(key);
+  }
+}

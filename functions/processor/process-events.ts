@@ -1,0 +1,46 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { logger } from '../commons/observability.js';
+import type { QueuedEvent } from '../commons/webhook/queued-event.js';
+import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
+
+/**
+ * The events queue consumer: each record is one webhook event; a failure fails only the rest of its
+ * conversation's group (skipGroupOnError), so other conversations in the batch go on, and the failed
+ * group is redelivered in order.
+ */
+export function createEventsProcessor(deps: ApplyEventDeps) {
+  const applyEvent = createEventApplier(deps);
+  const processor = new SqsFifoPartialProcessorAsync();
+
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    let event: QueuedEvent;
+    try {
+      event = JSON.parse(record.body) as QueuedEvent;
+    } catch {
+      // Not ours (the verifier only writes JSON): retrying cannot help; the DLQ keeps it for a human.
+      throw new Error(`queue message ${record.messageId} is not JSON`);
+    }
+    try {
+      await applyEvent(event);
+    } catch (err) {
+      logger.error('event failed; its conversation will be redelivered', {
+        pageId: event.pageId,
+        receiveCount: record.attributes?.ApproximateReceiveCount,
+        error: err as Error,
+      });
+      throw err;
+    }
+  };
+
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const response = await processPartialResponse(event, recordHandler, processor, {
+      context,
+      skipGroupOnError: true,
+    });
+    if (response.batchItemFailures.length) {
+      logger.warn('events will be redelivered', { failed: response.batchItemFailures.length, of: event.Records.length });
+    }
+    return response;
+  };
+}

@@ -1,0 +1,24 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Config } from '../commons/config.js';
+import { graphFactory } from '../commons/graph/graph-factory.js';
+import { PageAccess } from '../commons/pages/page-access.js';
+import type { AppCredentialsSource, TokenSealer } from '../commons/ports.js';
+import { ContactRepository } from '../commons/store/contact-repository.js';
+import { ConversationRepository } from '../commons/store/conversation-repository.js';
+import { PageRepository } from '../commons/store/page-repository.js';
+import type { ApplyEventDeps } from './apply-event.js';
+import { ContactProfiles } from './contact-profiles.js';
+
+/** The processor's collaborators, the same on AWS and locally; only the adapters passed in differ. */
+export function processorDeps(
+  config: Config,
+  doc: DynamoDBDocumentClient,
+  sealer: TokenSealer,
+  credentials: AppCredentialsSource,
+): ApplyEventDeps {
+  const access = new PageAccess(new PageRepository(doc, config.tableName), sealer, config.pageCacheTtlMs);
+  const conversations = new ConversationRepository(doc, config.tableName);
+  const contacts = new ContactRepository(doc, config.tableName);
+  const profiles = new ContactProfiles({ contacts, conversations, access, graph: graphFactory(config, credentials) });
+  return { access, conversations, profiles };
+}

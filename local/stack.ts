@@ -1,0 +1,135 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { createAdminApi } from '../functions/admin/admin-api.js';
+import { adminDeps } from '../functions/admin/admin-deps.js';
+import { EnvCredentials } from '../functions/commons/app-credentials.js';
+import { loadConfig } from '../functions/commons/config.js';
+import { header, type HttpEvent, type HttpResult, httpError, json } from '../functions/commons/http.js';
+import { lambda } from '../functions/commons/lambda.js';
+import { counters } from '../functions/commons/observability.js';
+import { createTableIfMissing } from '../functions/commons/store/table-schema.js';
+import { createEventsProcessor } from '../functions/processor/process-events.js';
+import { processorDeps } from '../functions/processor/processor-deps.js';
+import { createVerifier } from '../functions/verifier/verify-webhook.js';
+import { dynamoClients, startDynalite } from './dynamodb.js';
+import { LocalFifoQueue } from './fifo-event-source.js';
+import { type GraphFake, startSandbox } from './graph-sandbox.js';
+import { serveHttp } from './http-server.js';
+import { LocalKeyring } from './keyring.js';
+import { lambdaContext } from './lambda-context.js';
+
+export interface LocalStack {
+  url: string;
+  mode: 'sandbox' | 'facebook';
+  adminToken: string;
+  /** The settings the stack runs with (generated secrets included, in sandbox mode). */
+  env: Record<string, string | undefined>;
+  sandbox?: Awaited<ReturnType<typeof startSandbox>>;
+  queue: LocalFifoQueue;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole of Pagewire on one machine: the same handlers as on AWS, behind a local API Gateway,
+ * with dynalite for DynamoDB, an in-process FIFO event source for SQS and a keyring for KMS.
+ */
+export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): Promise<LocalStack> {
+  const env: Record<string, string | undefined> = { ...input };
+  const memory = env.MEMORY === '1';
+  const dataDir = env.DATA_DIR ?? '.data';
+  if (!memory) await mkdir(dataDir, { recursive: true });
+
+  const sandbox = env.FB_APP_SECRET ? undefined : await startSandbox({ appId: env.FB_APP_ID });
+  if (sandbox) {
+    env.FB_APP_ID = sandbox.appId;
+    env.FB_APP_SECRET = sandbox.appSecret;
+    env.FB_VERIFY_TOKEN = env.FB_VERIFY_TOKEN ?? randomBytes(12).toString('hex');
+    env.GRAPH_API_URL = sandbox.url;
+  }
+  env.ADMIN_TOKEN = env.ADMIN_TOKEN || randomBytes(24).toString('base64url');
+  const config = loadConfig(env);
+  const credentials = new EnvCredentials(env);
+
+  const dynamo = await startDynalite({ path: memory ? undefined : join(dataDir, 'dynamodb') });
+  const { client, doc } = dynamoClients(dynamo.endpoint);
+  await createTableIfMissing(client, config.tableName);
+  const keyring = memory ? LocalKeyring.ephemeral() : await LocalKeyring.fromFile(join(dataDir, 'keyring.key'));
+
+  const processor = lambda(createEventsProcessor(processorDeps(config, doc, keyring, credentials)));
+  const queue = new LocalFifoQueue({
+    name: 'pagewire-events.fifo',
+    handler: (event) => processor(event, lambdaContext('pagewire-processor')),
+    visibilityTimeoutMs: Number(env.LOCAL_VISIBILITY_TIMEOUT_MS) || 30_000,
+  });
+  const verifier = lambda(createVerifier({ queue, credentials }));
+  const admin = lambda(createAdminApi(adminDeps(config, doc, keyring, credentials)));
+
+  const app = async (event: HttpEvent): Promise<HttpResult> => {
+    const path = event.rawPath;
+    if (path === '/health') return json(200, { status: 'ok', mode: sandbox ? 'sandbox' : 'facebook', queue: queue.stats(), counters: counters() });
+    if (path === '/webhooks/facebook') return verifier(event, lambdaContext('pagewire-verifier'));
+    if (path === '/admin' || path.startsWith('/admin/')) {
+      // On AWS the gateway checks IAM before the admin function runs; here a bearer token does.
+      if (!bearerMatches(header(event, 'authorization'), env.ADMIN_TOKEN as string)) {
+        return httpError(401, 'unauthorized', 'missing or wrong bearer token');
+      }
+      return admin(event, lambdaContext('pagewire-admin'));
+    }
+    return httpError(404, 'not_found', `no route ${event.requestContext.http.method} ${path}`);
+  };
+
+  queue.start();
+  const { server, url } = await serveHttp(app, Number(env.PORT ?? 3000), env.HOST ?? '127.0.0.1');
+  if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, sandbox);
+
+  return {
+    url,
+    mode: sandbox ? 'sandbox' : 'facebook',
+    adminToken: env.ADMIN_TOKEN,
+    env,
+    sandbox,
+    queue,
+    stop: async () => {
+      await close(server);
+      await queue.stop();
+      await dynamo.stop();
+      await sandbox?.fake.stop();
+    },
+  };
+}
+
+function bearerMatches(given: string | undefined, token: string): boolean {
+  const match = /^Bearer (.+)$/.exec(given ?? '');
+  if (!match) return false;
+  const a = Buffer.from(match[1]);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** What `npm run send-test-webhook` needs to play Facebook against this stack (owner-only file). */
+async function writeSandboxFile(
+  dataDir: string,
+  url: string,
+  env: Record<string, string | undefined>,
+  sandbox: { userToken: string; pages: { id: string; name: string }[]; psids: Record<string, string> },
+): Promise<void> {
+  const info = {
+    url,
+    adminToken: env.ADMIN_TOKEN,
+    appSecret: env.FB_APP_SECRET,
+    userToken: sandbox.userToken,
+    pages: sandbox.pages.map((p) => ({ ...p, psid: sandbox.psids[p.id] })),
+  };
+  await writeFile(join(dataDir, 'sandbox.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export type { GraphFake };
