@@ -7,14 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { signBody } from '../functions/commons/webhook/signature.js';
-
-interface SandboxInfo {
-  url: string;
-  adminToken: string;
-  appSecret: string;
-  userToken: string;
-  pages: Array<{ id: string; name: string; psid: string }>;
-}
+import type { SandboxFile } from '../local/stack.js';
 
 /** The parts of the admin API's answers this script reads. */
 interface Answer {
@@ -24,7 +17,7 @@ interface Answer {
 
 const file = join(process.env.DATA_DIR ?? '.data', 'sandbox.json');
 const info = await readFile(file, 'utf8').then(
-  (t) => JSON.parse(t) as SandboxInfo,
+  (t) => JSON.parse(t) as SandboxFile,
   () => fail(`no ${file}: start the stack first with \`npm start\` (sandbox mode, without MEMORY=1)`),
 );
 const url = process.env.PAGEWIRE_URL ?? info.url;
@@ -46,7 +39,14 @@ for (const page of info.pages) {
       {
         id: page.id,
         time: Date.now(),
-        messaging: [{ sender: { id: page.psid }, recipient: { id: page.id }, timestamp: Date.now(), message: { mid, text } }],
+        messaging: [
+          {
+            sender: { id: page.psid },
+            recipient: { id: page.id },
+            timestamp: Date.now(),
+            message: { mid, text },
+          },
+        ],
       },
     ],
   });
@@ -62,7 +62,11 @@ for (const page of info.pages) {
 }
 
 async function call(method: string, path: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(`${url}${path}`, { method, headers: auth, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: auth,
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const answer = (await res.json()) as Answer;
   if (!res.ok) fail(`${method} ${path}: ${res.status} ${JSON.stringify(answer)}`);
   return answer;
@@ -75,7 +79,7 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_00
     if (value) return value;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return fail('the message did not show up within 15 s: look at the stack\'s log');
+  return fail("the message did not show up within 15 s: look at the stack's log");
 }
 
 function fail(message: string): never {

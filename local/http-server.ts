@@ -12,7 +12,11 @@ export type HttpApp = (event: HttpEvent) => Promise<HttpResult>;
  * Plays API Gateway (HTTP API, payload v2) in front of the handlers: each request becomes the same
  * event Lambda would receive, body base64-encoded so its bytes arrive untouched.
  */
-export async function serveHttp(app: HttpApp, port: number, host: string): Promise<{ server: Server; url: string }> {
+export async function serveHttp(
+  app: HttpApp,
+  port: number,
+  host: string,
+): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     handle(app, req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -37,7 +41,9 @@ async function handle(app: HttpApp, req: IncomingMessage, res: ServerResponse): 
   const result = await app(toHttpEvent(req, body));
   const headers = { ...(result.headers ?? {}) } as Record<string, string>;
   res.writeHead(result.statusCode ?? 200, headers);
-  res.end(result.body === undefined ? '' : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'));
+  res.end(
+    result.body === undefined ? '' : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'),
+  );
 }
 
 /** The body, or undefined once it passes the gateway's limit (the rest is not read). */

@@ -1,12 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createAdminApi } from '../functions/admin/admin-api.js';
 import { adminDeps } from '../functions/admin/admin-deps.js';
 import { EnvCredentials } from '../functions/commons/app-credentials.js';
 import { loadConfig } from '../functions/commons/config.js';
-import { header, type HttpEvent, type HttpResult, httpError, json } from '../functions/commons/http.js';
+import { type HttpEvent, type HttpResult, header, httpError, json } from '../functions/commons/http.js';
 import { lambda } from '../functions/commons/lambda.js';
 import { counters } from '../functions/commons/observability.js';
 import { createTableIfMissing } from '../functions/commons/store/table-schema.js';
@@ -15,7 +15,7 @@ import { processorDeps } from '../functions/processor/processor-deps.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
 import { dynamoClients, startDynalite } from './dynamodb.js';
 import { LocalFifoQueue } from './fifo-event-source.js';
-import { type GraphFake, startSandbox } from './graph-sandbox.js';
+import { startSandbox } from './graph-sandbox.js';
 import { serveHttp } from './http-server.js';
 import { LocalKeyring } from './keyring.js';
 import { lambdaContext } from './lambda-context.js';
@@ -41,21 +41,27 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
   const dataDir = env.DATA_DIR ?? '.data';
   if (!memory) await mkdir(dataDir, { recursive: true });
 
-  const sandbox = env.FB_APP_SECRET ? undefined : await startSandbox({ appId: env.FB_APP_ID });
+  // Sandbox secrets persist with the data, so the demo pages' sealed tokens stay valid across restarts.
+  const previous = env.FB_APP_SECRET || memory ? undefined : await readSandboxFile(dataDir);
+  const sandbox = env.FB_APP_SECRET
+    ? undefined
+    : await startSandbox({ appId: env.FB_APP_ID ?? previous?.appId, appSecret: previous?.appSecret });
   if (sandbox) {
     env.FB_APP_ID = sandbox.appId;
     env.FB_APP_SECRET = sandbox.appSecret;
-    env.FB_VERIFY_TOKEN = env.FB_VERIFY_TOKEN ?? randomBytes(12).toString('hex');
+    env.FB_VERIFY_TOKEN = env.FB_VERIFY_TOKEN || previous?.verifyToken || randomBytes(12).toString('hex');
     env.GRAPH_API_URL = sandbox.url;
   }
-  env.ADMIN_TOKEN = env.ADMIN_TOKEN || randomBytes(24).toString('base64url');
+  env.ADMIN_TOKEN = env.ADMIN_TOKEN || previous?.adminToken || randomBytes(24).toString('base64url');
   const config = loadConfig(env);
   const credentials = new EnvCredentials(env);
 
   const dynamo = await startDynalite({ path: memory ? undefined : join(dataDir, 'dynamodb') });
   const { client, doc } = dynamoClients(dynamo.endpoint);
   await createTableIfMissing(client, config.tableName);
-  const keyring = memory ? LocalKeyring.ephemeral() : await LocalKeyring.fromFile(join(dataDir, 'keyring.key'));
+  const keyring = memory
+    ? LocalKeyring.ephemeral()
+    : await LocalKeyring.fromFile(join(dataDir, 'keyring.key'));
 
   const processor = lambda(createEventsProcessor(processorDeps(config, doc, keyring, credentials)));
   const queue = new LocalFifoQueue({
@@ -68,7 +74,13 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
 
   const app = async (event: HttpEvent): Promise<HttpResult> => {
     const path = event.rawPath;
-    if (path === '/health') return json(200, { status: 'ok', mode: sandbox ? 'sandbox' : 'facebook', queue: queue.stats(), counters: counters() });
+    if (path === '/health')
+      return json(200, {
+        status: 'ok',
+        mode: sandbox ? 'sandbox' : 'facebook',
+        queue: queue.stats(),
+        counters: counters(),
+      });
     if (path === '/webhooks/facebook') return verifier(event, lambdaContext('pagewire-verifier'));
     if (path === '/admin' || path.startsWith('/admin/')) {
       // On AWS the gateway checks IAM before the admin function runs; here a bearer token does.
@@ -108,6 +120,24 @@ function bearerMatches(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+export interface SandboxFile {
+  url: string;
+  adminToken: string;
+  appId: string;
+  appSecret: string;
+  verifyToken: string;
+  userToken: string;
+  pages: Array<{ id: string; name: string; psid: string }>;
+}
+
+async function readSandboxFile(dataDir: string): Promise<SandboxFile | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dataDir, 'sandbox.json'), 'utf8')) as SandboxFile;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What `npm run send-test-webhook` needs to play Facebook against this stack (owner-only file). */
 async function writeSandboxFile(
   dataDir: string,
@@ -115,10 +145,12 @@ async function writeSandboxFile(
   env: Record<string, string | undefined>,
   sandbox: { userToken: string; pages: { id: string; name: string }[]; psids: Record<string, string> },
 ): Promise<void> {
-  const info = {
+  const info: SandboxFile = {
     url,
-    adminToken: env.ADMIN_TOKEN,
-    appSecret: env.FB_APP_SECRET,
+    adminToken: env.ADMIN_TOKEN as string,
+    appId: env.FB_APP_ID as string,
+    appSecret: env.FB_APP_SECRET as string,
+    verifyToken: env.FB_VERIFY_TOKEN as string,
     userToken: sandbox.userToken,
     pages: sandbox.pages.map((p) => ({ ...p, psid: sandbox.psids[p.id] })),
   };
@@ -131,5 +163,3 @@ function close(server: Server): Promise<void> {
     server.closeAllConnections();
   });
 }
-
-export type { GraphFake };

@@ -57,12 +57,16 @@ export function createAdminApi(deps: AdminDeps) {
       ]);
       return json(200, { messages: items.map((i) => messageView(i, conversation)) });
     })
-    .on('POST', '/admin/pages/{pageId}/conversations/{userId}/messages', async ({ pageId, userId }, event) => {
-      const { text } = parseBody(event, SendBody);
-      const sendDeps = { ...deps, graph: await graph(deps) };
-      const { item, conversation } = await sendMessage(sendDeps, pageId, userId, text);
-      return json(201, messageView(item, conversation));
-    });
+    .on(
+      'POST',
+      '/admin/pages/{pageId}/conversations/{userId}/messages',
+      async ({ pageId, userId }, event) => {
+        const { text } = parseBody(event, SendBody);
+        const sendDeps = { ...deps, graph: await graph(deps) };
+        const { item, conversation } = await sendMessage(sendDeps, pageId, userId, text);
+        return json(201, messageView(item, conversation));
+      },
+    );
 
   return async (event: HttpEvent): Promise<HttpResult> => {
     try {

@@ -68,7 +68,11 @@ async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPag
   await deps.pages.put(page);
   try {
     await deps.graph.subscribeApp(p.id, p.accessToken, DEFAULT_SUBSCRIBED_FIELDS);
-    await deps.pages.update(p.id, { status: 'active', subscribedFields: [...DEFAULT_SUBSCRIBED_FIELDS], updatedAt: now });
+    await deps.pages.update(p.id, {
+      status: 'active',
+      subscribedFields: [...DEFAULT_SUBSCRIBED_FIELDS],
+      updatedAt: now,
+    });
     count('PagesConnected');
     return { pageId: p.id, name: p.name, status: 'active' };
   } catch (err) {

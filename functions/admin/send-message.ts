@@ -24,16 +24,20 @@ export interface SendDeps {
 export async function sendMessage(deps: SendDeps, pageId: string, userId: string, text: string) {
   const now = (deps.now ?? Date.now)();
   const page = await deps.access.page(pageId);
-  if (!page || page.status === 'disconnected') throw new AdminError(404, 'page_not_found', `page ${pageId} is not connected`);
+  if (!page || page.status === 'disconnected')
+    throw new AdminError(404, 'page_not_found', `page ${pageId} is not connected`);
   const conversation = await deps.conversations.get(pageId, userId);
-  if (!conversation) throw new AdminError(404, 'conversation_not_found', `no conversation with ${userId} on page ${pageId}`);
+  if (!conversation)
+    throw new AdminError(404, 'conversation_not_found', `no conversation with ${userId} on page ${pageId}`);
   const policy = replyPolicy(conversation.lastInboundAt, now, deps.config.humanAgentReplies);
   if (!policy) {
     throw new AdminError(
       422,
       'outside_messaging_window',
       'the person last wrote more than 24 hours ago; Messenger allows no reply now' +
-        (deps.config.humanAgentReplies ? ' (nor with HUMAN_AGENT: over 7 days)' : ' (HUMAN_AGENT replies are not enabled)'),
+        (deps.config.humanAgentReplies
+          ? ' (nor with HUMAN_AGENT: over 7 days)'
+          : ' (HUMAN_AGENT replies are not enabled)'),
     );
   }
   const token = await deps.access.token(page);
@@ -42,7 +46,8 @@ export async function sendMessage(deps: SendDeps, pageId: string, userId: string
   try {
     ({ messageId } = await deps.graph.sendText(pageId, token, userId, text, policy));
   } catch (err) {
-    if (err instanceof GraphError && err.errorClass === 'auth') await deps.access.markReauthRequired(pageId, err);
+    if (err instanceof GraphError && err.errorClass === 'auth')
+      await deps.access.markReauthRequired(pageId, err);
     throw err;
   }
   const item: TimelineItem = {

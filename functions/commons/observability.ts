@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
 /** One logger and one metrics buffer per container, shared by every module of a function. */
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'pagewire' });
@@ -20,9 +20,4 @@ export function count(name: string, value = 1): void {
 
 export function counters(): Record<string, number> {
   return Object.fromEntries(totals);
-}
-
-/** Publishes buffered metrics; called at the end of every invocation by each handler. */
-export function flushMetrics(): void {
-  metrics.publishStoredMetrics();
 }

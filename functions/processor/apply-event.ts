@@ -22,10 +22,10 @@ type Event<K extends ConversationEvent['kind']> = Extract<ConversationEvent, { k
 export function createEventApplier(deps: ApplyEventDeps) {
   const { conversations } = deps;
 
-  async function store(item: TimelineItem, inbound: boolean): Promise<void> {
+  async function store(item: TimelineItem, inbound: boolean, name?: string): Promise<void> {
     // The conversation first: its update is idempotent, so a crash between the two writes is repaired
     // by the redelivery, whose conditional put then stores the item exactly once.
-    await conversations.touch(item.pageId, item.userId, { timestamp: item.timestamp, inbound });
+    await conversations.touch(item.pageId, item.userId, { timestamp: item.timestamp, inbound, name });
     const outcome = await conversations.putItem(item);
     count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
   }
@@ -38,7 +38,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
   });
 
   async function message(e: Event<'message'>, page: PageRecord): Promise<void> {
-    if (e.direction === 'in') await deps.profiles.ensure(page, e.userId);
+    const name = e.direction === 'in' ? await deps.profiles.ensure(page, e.userId) : undefined;
     await store(
       {
         ...base(e),
@@ -54,18 +54,23 @@ export function createEventApplier(deps: ApplyEventDeps) {
         detail: e.referral ? { referral: e.referral } : undefined,
       },
       e.direction === 'in',
+      name,
     );
   }
 
   async function postback(e: Event<'postback'>, page: PageRecord): Promise<void> {
-    await deps.profiles.ensure(page, e.userId);
+    const name = await deps.profiles.ensure(page, e.userId);
     const detail = e.referral ? { referral: e.referral } : undefined;
     const item = { ...base(e), mid: e.mid, kind: 'postback' as const, direction: 'in' as const };
-    await store({ ...item, title: e.title, payload: e.payload, detail }, true);
+    await store({ ...item, title: e.title, payload: e.payload, detail }, true, name);
   }
 
   async function reaction(e: Event<'reaction'>): Promise<void> {
-    const value = e.action === 'react' ? { reaction: e.reaction, emoji: e.emoji, timestamp: e.timestamp } : undefined;
+    // An unreact is stored as a bare timestamp, so an older react that arrives late cannot revive it.
+    const value =
+      e.action === 'react'
+        ? { reaction: e.reaction, emoji: e.emoji, timestamp: e.timestamp }
+        : { timestamp: e.timestamp };
     const found = await conversations.setReaction(e.pageId, e.userId, e.targetMid, e.userId, value);
     if (!found) logger.info('reaction to a message we do not have: skipped', { pageId: e.pageId });
   }

@@ -3,14 +3,12 @@ import { GraphError } from '../commons/graph/graph-error.js';
 import { count, logger } from '../commons/observability.js';
 import type { PageAccess } from '../commons/pages/page-access.js';
 import type { ContactRepository } from '../commons/store/contact-repository.js';
-import type { ConversationRepository } from '../commons/store/conversation-repository.js';
 import type { PageRecord, ProfileStatus } from '../commons/store/records.js';
 
 const KNOWN_CONTACTS_MAX = 50_000;
 
 export interface ContactProfileDeps {
   contacts: ContactRepository;
-  conversations: ConversationRepository;
   access: PageAccess;
   graph: () => Promise<GraphClient | undefined>;
 }
@@ -26,36 +24,50 @@ export class ContactProfiles {
 
   constructor(private readonly deps: ContactProfileDeps) {}
 
-  async ensure(page: PageRecord, userId: string): Promise<void> {
+  /** Returns the contact's "first last" when this call fetched it, for the conversation to carry. */
+  async ensure(page: PageRecord, userId: string): Promise<string | undefined> {
     const key = `${page.pageId}:${userId}`;
-    if (this.known.has(key)) return;
+    if (this.known.has(key)) return undefined;
     const contact = await this.deps.contacts.get(page.pageId, userId);
-    if (contact && contact.profileStatus !== 'pending') return this.remember(key);
+    if (contact && contact.profileStatus !== 'pending') {
+      this.remember(key);
+      return undefined;
+    }
     const [token, graph] = await Promise.all([this.deps.access.token(page), this.deps.graph()]);
     if (!token || !graph) {
       // The page needs reauth: remember the contact as pending, fetch once the page is back.
       if (!contact) await this.save(page.pageId, userId, 'pending');
-      return;
+      return undefined;
     }
-    const status = await this.fetch(page, userId, token, graph);
+    const { status, name } = await this.fetch(page, userId, token, graph);
     if (status !== 'pending') this.remember(key);
+    return name;
   }
 
-  private async fetch(page: PageRecord, userId: string, token: string, graph: GraphClient): Promise<ProfileStatus> {
+  private async fetch(
+    page: PageRecord,
+    userId: string,
+    token: string,
+    graph: GraphClient,
+  ): Promise<{ status: ProfileStatus; name?: string }> {
     try {
       const p = await graph.profile(userId, token);
       await this.save(page.pageId, userId, 'fetched', p);
-      const name = [p.firstName, p.lastName].filter(Boolean).join(' ');
-      if (name) await this.deps.conversations.setName(page.pageId, userId, name);
       count('ProfilesFetched');
-      return 'fetched';
+      return { status: 'fetched', name: [p.firstName, p.lastName].filter(Boolean).join(' ') || undefined };
     } catch (err) {
       if (!(err instanceof GraphError)) throw err;
       if (err.errorClass === 'auth') await this.deps.access.markReauthRequired(page.pageId, err);
       else logger.warn('contact profile not fetched', { pageId: page.pageId, graphError: err.toJSON() });
       count('ProfileFetchFailures');
       // Permanent refusals (no profile, permissions) won't change by asking again.
-      return this.save(page.pageId, userId, err.errorClass === 'permanent' ? 'unavailable' : 'pending');
+      return {
+        status: await this.save(
+          page.pageId,
+          userId,
+          err.errorClass === 'permanent' ? 'unavailable' : 'pending',
+        ),
+      };
     }
   }
 
@@ -65,7 +77,13 @@ export class ContactProfiles {
     profileStatus: ProfileStatus,
     p: { firstName?: string; lastName?: string; profilePic?: string } = {},
   ): Promise<ProfileStatus> {
-    await this.deps.contacts.put({ pageId, userId, ...p, profileStatus, updatedAt: new Date().toISOString() });
+    await this.deps.contacts.put({
+      pageId,
+      userId,
+      ...p,
+      profileStatus,
+      updatedAt: new Date().toISOString(),
+    });
     return profileStatus;
   }
 

@@ -39,7 +39,10 @@ export function createEventsProcessor(deps: ApplyEventDeps) {
       skipGroupOnError: true,
     });
     if (response.batchItemFailures.length) {
-      logger.warn('events will be redelivered', { failed: response.batchItemFailures.length, of: event.Records.length });
+      logger.warn('events will be redelivered', {
+        failed: response.batchItemFailures.length,
+        of: event.Records.length,
+      });
     }
     return response;
   };

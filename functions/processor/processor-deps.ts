@@ -19,6 +19,6 @@ export function processorDeps(
   const access = new PageAccess(new PageRepository(doc, config.tableName), sealer, config.pageCacheTtlMs);
   const conversations = new ConversationRepository(doc, config.tableName);
   const contacts = new ContactRepository(doc, config.tableName);
-  const profiles = new ContactProfiles({ contacts, conversations, access, graph: graphFactory(config, credentials) });
+  const profiles = new ContactProfiles({ contacts, access, graph: graphFactory(config, credentials) });
   return { access, conversations, profiles };
 }

@@ -13,4 +13,3 @@ export const handler = lambda(
     credentials: new SecretsManagerCredentials(required(config.appSecretName, 'APP_SECRET_NAME')),
   }),
 );
-

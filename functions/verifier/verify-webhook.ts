@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { header, type HttpEvent, type HttpResult, rawBody, text } from '../commons/http.js';
+import { type HttpEvent, type HttpResult, header, rawBody, text } from '../commons/http.js';
 import { count, logger } from '../commons/observability.js';
 import type { AppCredentialsSource, EventQueue } from '../commons/ports.js';
 import { parseWebhook, toQueueMessage } from '../commons/webhook/parse-webhook.js';

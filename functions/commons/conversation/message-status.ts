@@ -7,6 +7,7 @@ import type { ConversationRecord, OutStatus, TimelineItem } from '../store/recor
 export function outStatus(item: TimelineItem, conversation: ConversationRecord | undefined): OutStatus {
   if (item.status === 'failed') return 'failed';
   if ((conversation?.readWatermark ?? -1) >= item.timestamp) return 'read';
-  if (item.status === 'delivered' || (conversation?.deliveredWatermark ?? -1) >= item.timestamp) return 'delivered';
+  if (item.status === 'delivered' || (conversation?.deliveredWatermark ?? -1) >= item.timestamp)
+    return 'delivered';
   return 'sent';
 }

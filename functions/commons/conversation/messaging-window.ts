@@ -16,6 +16,7 @@ export function replyPolicy(
   if (lastInboundAt === undefined) return undefined;
   const age = now - lastInboundAt;
   if (age <= STANDARD_WINDOW_MS) return { messagingType: 'RESPONSE' };
-  if (humanAgentReplies && age <= HUMAN_AGENT_WINDOW_MS) return { messagingType: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' };
+  if (humanAgentReplies && age <= HUMAN_AGENT_WINDOW_MS)
+    return { messagingType: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' };
   return undefined;
 }

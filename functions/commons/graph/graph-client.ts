@@ -72,14 +72,15 @@ export class GraphClient {
   /** Every page the user manages, following `paging.next` (only ever back to our own Graph base). */
   async listPages(userToken: string): Promise<GraphPage[]> {
     const pages: GraphPage[] = [];
-    let query: Params | undefined = { fields: 'id,name,access_token', limit: '100' };
+    let query: Params | undefined = { fields: 'id,name,access_token' };
     while (query) {
       const answer: AccountsAnswer = await this.call<AccountsAnswer>('GET', '/me/accounts', {
         operation: 'GET /me/accounts',
         token: userToken,
         query,
       });
-      for (const p of answer.data ?? []) pages.push({ id: String(p.id), name: p.name, accessToken: p.access_token });
+      for (const p of answer.data ?? [])
+        pages.push({ id: String(p.id), name: p.name, accessToken: p.access_token });
       query = answer.paging?.next ? this.nextPageQuery(answer.paging.next) : undefined;
     }
     return pages;
@@ -137,7 +138,8 @@ export class GraphClient {
     const url = new URL(next);
     const ours = new URL(this.root);
     // Never send a token to a host we did not choose, whatever a paging link says.
-    if (url.origin !== ours.origin) throw new GraphError('GET /me/accounts', 0, 'paging.next leaves the Graph API');
+    if (url.origin !== ours.origin)
+      throw new GraphError('GET /me/accounts', 0, 'paging.next leaves the Graph API');
     const query = Object.fromEntries(url.searchParams);
     delete query.access_token;
     delete query.appsecret_proof;
@@ -174,7 +176,11 @@ export class GraphClient {
     throw new GraphError(
       o.operation,
       res.status,
-      redact(e?.message ?? `Graph API answered HTTP ${res.status}`, [o.token, o.query?.fb_exchange_token, this.opts.appSecret]),
+      redact(e?.message ?? `Graph API answered HTTP ${res.status}`, [
+        o.token,
+        o.query?.fb_exchange_token,
+        this.opts.appSecret,
+      ]),
       e?.code,
       e?.error_subcode,
       e?.fbtrace_id,

@@ -35,7 +35,8 @@ export class PageAccess {
 
   /** The page's token, or undefined when it has none (disconnected) or needs reauth. */
   async token(page: PageRecord): Promise<string | undefined> {
-    if (!page.sealedToken || page.status === 'reauth_required' || page.status === 'disconnected') return undefined;
+    if (!page.sealedToken || page.status === 'reauth_required' || page.status === 'disconnected')
+      return undefined;
     const hit = this.tokens.get(page.pageId);
     if (hit && hit.sealed === page.sealedToken) return hit.token;
     const token = await this.sealer.unseal(page.pageId, page.sealedToken);

@@ -1,5 +1,10 @@
 /** What Pagewire stores. One DynamoDB table; key layout in `table-schema.ts`. */
-export type PageStatus = 'subscribing' | 'active' | 'subscription_failed' | 'reauth_required' | 'disconnected';
+export type PageStatus =
+  | 'subscribing'
+  | 'active'
+  | 'subscription_failed'
+  | 'reauth_required'
+  | 'disconnected';
 
 export interface PageRecord {
   pageId: string;

@@ -1,0 +1,166 @@
+/**
+ * The single Pagewire table: key layout, its definition (local stack now, CDK later) and key helpers.
+ *
+ * | record        | pk                       | sk                 | index attributes                             |
+ * |---------------|--------------------------|--------------------|----------------------------------------------|
+ * | page          | `PAGE#{pageId}`          | `PAGE`             | gsi1pk `PAGE`, gsi1sk `{pageId}`             |
+ * | contact       | `PAGE#{pageId}`          | `CONTACT#{userId}` | tsk `PENDING#{userId}` while pending         |
+ * | conversation  | `PAGE#{pageId}`          | `CONV#{userId}`    | tsk `CONV#{15-digit lastMessageAt}#{userId}` |
+ * | timeline item | `CONV#{pageId}#{userId}` | `ITEM#{mid}`       | tsk `{15-digit timestamp}#{mid}`             |
+ *
+ * GSI `byType` (sparse, pages only) lists pages. LSI `byTime` orders timeline items oldest first and
+ * conversations newest first (both with consistent reads), and finds contacts whose profile is pending.
+ */
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+  type TranslateConfig,
+} from '@aws-sdk/lib-dynamodb';
+
+export const PK = 'pk';
+export const SK = 'sk';
+export const GSI1_PK = 'gsi1pk';
+export const GSI1_SK = 'gsi1sk';
+export const TSK = 'tsk';
+export const BY_TYPE_INDEX = 'byType';
+export const BY_TIME_INDEX = 'byTime';
+export const KEY_ATTRIBUTES = [PK, SK, GSI1_PK, GSI1_SK, TSK] as const;
+
+export const PAGE_SK = 'PAGE';
+export const PAGE_TYPE = 'PAGE';
+export const CONTACT_PREFIX = 'CONTACT#';
+export const CONVERSATION_PREFIX = 'CONV#';
+export const ITEM_PREFIX = 'ITEM#';
+export const PENDING_PREFIX = 'PENDING#';
+
+/** The marshalling the repositories expect from their DynamoDBDocumentClient. */
+export const documentClientConfig: TranslateConfig = { marshallOptions: { removeUndefinedValues: true } };
+
+export const pagePk = (pageId: string) => `PAGE#${pageId}`;
+export const pageKey = (pageId: string) => ({ [PK]: pagePk(pageId), [SK]: PAGE_SK });
+export const contactKey = (pageId: string, userId: string) => ({
+  [PK]: pagePk(pageId),
+  [SK]: `${CONTACT_PREFIX}${userId}`,
+});
+export const conversationKey = (pageId: string, userId: string) => ({
+  [PK]: pagePk(pageId),
+  [SK]: `${CONVERSATION_PREFIX}${userId}`,
+});
+export const timelinePk = (pageId: string, userId: string) => `CONV#${pageId}#${userId}`;
+export const itemKey = (pageId: string, userId: string, mid: string) => ({
+  [PK]: timelinePk(pageId, userId),
+  [SK]: `${ITEM_PREFIX}${mid}`,
+});
+
+/** A millisecond timestamp as 15 digits, so that string order is numeric order. */
+export function paddedTime(timestamp: number): string {
+  return String(Math.max(0, Math.floor(timestamp))).padStart(15, '0');
+}
+
+export const itemTimeKey = (timestamp: number, mid: string) => `${paddedTime(timestamp)}#${mid}`;
+export const conversationTimeKey = (lastMessageAt: number, userId: string) =>
+  `${CONVERSATION_PREFIX}${paddedTime(lastMessageAt)}#${userId}`;
+export const pendingContactKey = (userId: string) => `${PENDING_PREFIX}${userId}`;
+
+/** A stored item without its key and index attributes. */
+export function stripKeys<T>(item: Record<string, unknown>): T {
+  const record: Record<string, unknown> = { ...item };
+  for (const name of KEY_ATTRIBUTES) delete record[name];
+  return record as T;
+}
+
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  const string = (name: string) => ({ AttributeName: name, AttributeType: 'S' as const });
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [string(PK), string(SK), string(GSI1_PK), string(GSI1_SK), string(TSK)],
+    KeySchema: [
+      { AttributeName: PK, KeyType: 'HASH' },
+      { AttributeName: SK, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: BY_TYPE_INDEX,
+        KeySchema: [
+          { AttributeName: GSI1_PK, KeyType: 'HASH' },
+          { AttributeName: GSI1_SK, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+    LocalSecondaryIndexes: [
+      {
+        IndexName: BY_TIME_INDEX,
+        KeySchema: [
+          { AttributeName: PK, KeyType: 'HASH' },
+          { AttributeName: TSK, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+}
+
+/** Creates the table unless it exists, then waits until it and its indexes are ACTIVE. */
+export async function createTableIfMissing(
+  client: DynamoDBClient,
+  tableName: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  if (!(await describeTable(client, tableName))) {
+    try {
+      await client.send(new CreateTableCommand(tableDefinition(tableName)));
+    } catch (error) {
+      if ((error as Error).name !== 'ResourceInUseException') throw error;
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (!isActive(await describeTable(client, tableName))) {
+    if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function describeTable(client: DynamoDBClient, tableName: string) {
+  try {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return Table;
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+function isActive(table: TableDescription | undefined): boolean {
+  if (table?.TableStatus !== 'ACTIVE') return false;
+  return (table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE');
+}
+
+export function isConditionFailed(error: unknown): boolean {
+  return (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Runs a query to its end, following LastEvaluatedKey; stops early once `limit` items are read. */
+export async function queryAll(
+  doc: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && items.length < limit);
+  return items.slice(0, limit);
+}

@@ -1,0 +1,212 @@
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchCommandInput,
+  type SendMessageBatchCommandOutput,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  MessageTooLargeError,
+  QueueSendError,
+  SqsEventQueue,
+} from '../../functions/commons/aws/sqs-event-queue.js';
+import type { QueueMessage } from '../../functions/commons/webhook/queued-event.js';
+
+const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/events.fifo';
+const sqs = mockClient(SQSClient);
+
+function messages(count: number, body = (i: number) => `{"secret":"user text ${i}"}`): QueueMessage[] {
+  return Array.from({ length: count }, (_, i) => ({
+    groupId: `page:user${i % 3}`,
+    dedupId: `m_${i}`,
+    body: body(i),
+  }));
+}
+
+/** Every entry succeeds. */
+function acceptAll(input: SendMessageBatchCommandInput): Partial<SendMessageBatchCommandOutput> {
+  return {
+    Successful: (input.Entries ?? []).map((entry) => ({
+      Id: entry.Id,
+      MessageId: `id-${entry.Id}`,
+      MD5OfMessageBody: '',
+    })),
+  };
+}
+
+function calls(): SendMessageBatchCommandInput[] {
+  return sqs.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input);
+}
+
+function queue(maxAttempts?: number): SqsEventQueue {
+  return new SqsEventQueue(new SQSClient({ region: 'us-east-1' }), QUEUE_URL, { maxAttempts, backoffMs: 1 });
+}
+
+beforeEach(() => sqs.reset());
+afterEach(() => sqs.reset());
+
+describe('SqsEventQueue', () => {
+  it('sends the exact request shape', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
+    await queue().send([
+      { groupId: '111:222', dedupId: 'm_abc', body: '{"a":1}' },
+      { groupId: '111:333', dedupId: 'h:ff', body: '{"b":2}' },
+    ]);
+    expect(calls()).toEqual([
+      {
+        QueueUrl: QUEUE_URL,
+        Entries: [
+          { Id: '0', MessageBody: '{"a":1}', MessageGroupId: '111:222', MessageDeduplicationId: 'm_abc' },
+          { Id: '1', MessageBody: '{"b":2}', MessageGroupId: '111:333', MessageDeduplicationId: 'h:ff' },
+        ],
+      },
+    ]);
+  });
+
+  it('sends nothing for no messages', async () => {
+    await queue().send([]);
+    expect(calls()).toHaveLength(0);
+  });
+
+  it('splits 25 messages into 10, 10 and 5, in order, with ids unique per batch', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
+    const sent = messages(25);
+    await queue().send(sent);
+    const batches = calls().map((input) => input.Entries ?? []);
+    expect(batches.map((entries) => entries.length)).toEqual([10, 10, 5]);
+    expect(batches.flat().map((entry) => entry.MessageBody)).toEqual(sent.map((m) => m.body));
+    for (const entries of batches) expect(new Set(entries.map((e) => e.Id)).size).toBe(entries.length);
+  });
+
+  it('splits by bytes so no batch carries more than 1 MiB of bodies', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
+    // 'ä' is 2 bytes in UTF-8: 300,000 characters = 600,000 bytes, so two never fit together.
+    const big = 'ä'.repeat(300_000);
+    await queue().send([...messages(3, () => big), ...messages(2, () => 'x'.repeat(400_000))]);
+    const sizes = calls().map((input) =>
+      (input.Entries ?? []).reduce((sum, entry) => sum + Buffer.byteLength(entry.MessageBody ?? ''), 0),
+    );
+    expect(calls().map((input) => input.Entries?.length)).toEqual([1, 1, 2, 1]);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(1_048_576);
+  });
+
+  it('accepts a message of exactly 1 MiB alone', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
+    await queue().send(messages(2, () => 'x'.repeat(1_048_576)));
+    expect(calls().map((input) => input.Entries?.length)).toEqual([1, 1]);
+  });
+
+  it('rejects a message over 1 MiB before sending anything, without its body', async () => {
+    const body = `secret-${'x'.repeat(1_048_576)}`;
+    const error = await queue()
+      .send([...messages(1), { groupId: 'g', dedupId: 'd', body }])
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(MessageTooLargeError);
+    expect((error as Error).message).toContain('Message 1');
+    expect((error as Error).message).not.toContain('secret');
+    expect(calls()).toHaveLength(0);
+  });
+
+  it('retries only the failed entries, with the same ids and values', async () => {
+    sqs
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({
+        Successful: [{ Id: '0', MessageId: 'a', MD5OfMessageBody: '', SequenceNumber: '1' }],
+        Failed: [
+          { Id: '1', SenderFault: false, Code: 'InternalError' },
+          { Id: '2', SenderFault: false, Code: 'ServiceUnavailable' },
+        ],
+      })
+      .resolvesOnce({
+        Successful: [{ Id: '2', MessageId: 'c', MD5OfMessageBody: '', SequenceNumber: '3' }],
+        Failed: [{ Id: '1', SenderFault: false, Code: 'InternalError' }],
+      })
+      .callsFake(acceptAll);
+    const sent = messages(3);
+    await queue().send(sent);
+    const [first, second, third] = calls();
+    expect(first.Entries?.map((e) => e.Id)).toEqual(['0', '1', '2']);
+    expect(second.Entries).toEqual(first.Entries?.slice(1));
+    expect(third.Entries).toEqual([
+      { Id: '1', MessageBody: sent[1].body, MessageGroupId: sent[1].groupId, MessageDeduplicationId: 'm_1' },
+    ]);
+    expect(calls()).toHaveLength(3);
+  });
+
+  it('does not retry sender faults and reports them', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({
+      Successful: [{ Id: '1', MessageId: 'b', MD5OfMessageBody: '', SequenceNumber: '2' }],
+      Failed: [{ Id: '0', SenderFault: true, Code: 'InvalidParameterValue', Message: 'bad {"secret"}' }],
+    });
+    const error = await queue()
+      .send(messages(2))
+      .catch((err: unknown) => err);
+    expect(calls()).toHaveLength(1);
+    expect(error).toBeInstanceOf(QueueSendError);
+    expect(error).toMatchObject({ total: 2, unsent: 1, codes: ['InvalidParameterValue'] });
+  });
+
+  it('gives up after maxAttempts with counts and codes only, never bodies', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Successful: [],
+      Failed: (input.Entries ?? []).map((entry) => ({
+        Id: entry.Id,
+        SenderFault: false,
+        Code: 'InternalError',
+        Message: `failed ${entry.MessageBody}`,
+      })),
+    }));
+    const error = await queue(3)
+      .send(messages(12))
+      .catch((err: unknown) => err);
+    expect(calls()).toHaveLength(6); // two batches, three attempts each
+    expect(error).toBeInstanceOf(QueueSendError);
+    expect(error).toMatchObject({ total: 12, unsent: 12 });
+    const text = `${(error as Error).message} ${JSON.stringify(error)}`;
+    expect(text).toContain('InternalError');
+    expect(text).not.toContain('secret');
+    expect(text).not.toContain('user text');
+  });
+
+  it('mixes sender faults and exhausted retries in one report', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Failed: (input.Entries ?? []).map((entry) =>
+        entry.Id === '0'
+          ? { Id: '0', SenderFault: true, Code: 'InvalidParameterValue' }
+          : { Id: entry.Id, SenderFault: false, Code: 'InternalError' },
+      ),
+    }));
+    const error = await queue(2)
+      .send(messages(2))
+      .catch((err: unknown) => err);
+    expect(calls().map((input) => input.Entries?.map((e) => e.Id))).toEqual([['0', '1'], ['1']]);
+    expect(error).toMatchObject({
+      unsent: 2,
+      codes: expect.arrayContaining(['InvalidParameterValue', 'InternalError']),
+    });
+  });
+
+  it('treats entries SQS does not acknowledge as failed', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const error = await queue(2)
+      .send(messages(1))
+      .catch((err: unknown) => err);
+    expect(calls()).toHaveLength(2);
+    expect(error).toMatchObject({ unsent: 1, codes: ['NotAcknowledged'] });
+  });
+
+  it('wraps a failed request without the SDK message', async () => {
+    const sdkError = Object.assign(new Error('Value {"secret":"user text 0"} is invalid'), {
+      name: 'InvalidMessageContents',
+    });
+    sqs.on(SendMessageBatchCommand).rejects(sdkError);
+    const error = await queue()
+      .send(messages(2))
+      .catch((err: unknown) => err);
+    expect(calls()).toHaveLength(1);
+    expect(error).toBeInstanceOf(QueueSendError);
+    expect(error).toMatchObject({ unsent: 2, codes: ['InvalidMessageContents'] });
+    expect((error as Error).message).not.toContain('secret');
+  });
+});
