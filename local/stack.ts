@@ -9,7 +9,10 @@ import { loadConfig } from '../functions/commons/config.js';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '../functions/commons/http.js';
 import { lambda } from '../functions/commons/lambda.js';
 import { counters } from '../functions/commons/observability.js';
+import { pageOpsDeps } from '../functions/commons/pages/page-ops-deps.js';
 import { createTableIfMissing } from '../functions/commons/store/table-schema.js';
+import { createOps } from '../functions/ops/run-ops.js';
+import { createPageCommandsProcessor } from '../functions/page-commands/process-page-commands.js';
 import { createEventsProcessor } from '../functions/processor/process-events.js';
 import { processorDeps } from '../functions/processor/processor-deps.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
@@ -63,14 +66,34 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     ? LocalKeyring.ephemeral()
     : await LocalKeyring.fromFile(join(dataDir, 'keyring.key'));
 
+  const visibilityTimeoutMs = Number(env.LOCAL_VISIBILITY_TIMEOUT_MS) || 30_000;
   const processor = lambda(createEventsProcessor(processorDeps(config, doc, keyring, credentials)));
   const queue = new LocalFifoQueue({
     name: 'pagewire-events.fifo',
     handler: (event) => processor(event, lambdaContext('pagewire-processor')),
-    visibilityTimeoutMs: Number(env.LOCAL_VISIBILITY_TIMEOUT_MS) || 30_000,
+    visibilityTimeoutMs,
+  });
+  const ops = pageOpsDeps(config, doc, keyring, credentials);
+  const pageCommands = lambda(
+    createPageCommandsProcessor({ pages: ops.pages, operations: ops.bulk.operations }),
+  );
+  const commands = new LocalFifoQueue({
+    name: 'pagewire-page-commands.fifo',
+    handler: (event) => pageCommands(event, lambdaContext('pagewire-page-commands')),
+    visibilityTimeoutMs,
   });
   const verifier = lambda(createVerifier({ queue, credentials }));
-  const admin = lambda(createAdminApi(adminDeps(config, doc, keyring, credentials)));
+  const admin = lambda(createAdminApi(adminDeps(config, doc, keyring, credentials, commands)));
+  const opsFunction = lambda(createOps({ ...ops.bulk, commands }));
+  // Plays the EventBridge schedule of the subscription health check.
+  const healthCheck = setInterval(
+    () =>
+      void opsFunction({ 'detail-type': 'Scheduled Event' }, lambdaContext('pagewire-ops', 300_000)).catch(
+        () => {},
+      ),
+    Number(env.HEALTH_CHECK_INTERVAL_MS) || 3_600_000,
+  );
+  healthCheck.unref();
 
   const app = async (event: HttpEvent): Promise<HttpResult> => {
     const path = event.rawPath;
@@ -93,6 +116,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
   };
 
   queue.start();
+  commands.start();
   const { server, url } = await serveHttp(app, Number(env.PORT ?? 3000), env.HOST ?? '127.0.0.1');
   if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, sandbox);
 
@@ -105,7 +129,9 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     queue,
     stop: async () => {
       await close(server);
+      clearInterval(healthCheck);
       await queue.stop();
+      await commands.stop();
       await dynamo.stop();
       await sandbox?.fake.stop();
     },

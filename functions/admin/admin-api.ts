@@ -2,7 +2,10 @@ import { z } from 'zod';
 import type { Config } from '../commons/config.js';
 import type { GraphClient } from '../commons/graph/graph-client.js';
 import { type HttpEvent, type HttpResult, json, rawBody } from '../commons/http.js';
+import { type BulkAction, runBulkAction } from '../commons/pages/bulk-actions.js';
 import type { PageAccess } from '../commons/pages/page-access.js';
+import type { PageCommandType } from '../commons/pages/page-commands.js';
+import type { PageOpsDeps } from '../commons/pages/page-ops-deps.js';
 import type { TokenSealer } from '../commons/ports.js';
 import type { ConversationRepository } from '../commons/store/conversation-repository.js';
 import type { PageRepository } from '../commons/store/page-repository.js';
@@ -19,6 +22,7 @@ export interface AdminDeps {
   access: PageAccess;
   sealer: TokenSealer;
   graph: () => Promise<GraphClient | undefined>;
+  ops: PageOpsDeps;
 }
 
 const ConnectBody = z.object({
@@ -26,6 +30,7 @@ const ConnectBody = z.object({
   pageIds: z.array(z.string().regex(/^\d+$/, 'page ids are numeric')).min(1).optional(),
 });
 const SendBody = z.object({ text: z.string().trim().min(1).max(2000) });
+const CheckBody = z.object({ repair: z.boolean().optional() }).nullable();
 
 /**
  * `/admin/*`: authentication is the gateway's (IAM on AWS, a bearer token locally), so every request
@@ -36,7 +41,7 @@ export function createAdminApi(deps: AdminDeps) {
     .on('POST', '/admin/pages/connect', async (_, event) => {
       const body = parseBody(event, ConnectBody);
       const pages = await connectPages(
-        { pages: deps.pages, sealer: deps.sealer, graph: await graph(deps) },
+        { pages: deps.pages, sealer: deps.sealer, graph: await graph(deps), runCommand: deps.ops.runCommand },
         body.userAccessToken,
         body.pageIds,
       );
@@ -44,6 +49,15 @@ export function createAdminApi(deps: AdminDeps) {
       return json(200, { pages });
     })
     .on('GET', '/admin/pages', async () => json(200, { pages: (await deps.pages.list()).map(pageView) }))
+    .on('POST', '/admin/pages/{pageId}/subscribe', async ({ pageId }) =>
+      pageCommand(deps, 'subscribe', pageId),
+    )
+    .on('DELETE', '/admin/pages/{pageId}', async ({ pageId }) => pageCommand(deps, 'disconnect', pageId))
+    .on('POST', '/admin/subscriptions/check', async (_, event) => {
+      const repair = parseBody(event, CheckBody)?.repair === true;
+      return bulk(deps, repair ? 'check-and-repair' : 'check');
+    })
+    .on('POST', '/admin/subscriptions/resubscribe-all', async () => bulk(deps, 'resubscribe-all'))
     .on('GET', '/admin/pages/{pageId}/conversations', async ({ pageId }) => {
       await knownPage(deps, pageId);
       const conversations = await deps.conversations.list(pageId);
@@ -81,6 +95,29 @@ async function graph(deps: AdminDeps): Promise<GraphClient> {
   const client = await deps.graph();
   if (!client) throw new AdminError(503, 'not_configured', 'the Facebook app credentials are not configured');
   return client;
+}
+
+/** A single-page command, run in order with the page's other commands; answers the page as it ends up. */
+async function pageCommand(deps: AdminDeps, type: PageCommandType, pageId: string): Promise<HttpResult> {
+  await knownPage(deps, pageId);
+  await graph(deps);
+  const outcome = await deps.ops.runCommand(type, pageId);
+  if (!outcome)
+    return json(202, { pageId, status: 'queued', message: `${type} is queued for page ${pageId}` });
+  const page = await deps.pages.get(pageId);
+  if (!outcome.ok) {
+    const code = outcome.status === 'reauth_required' ? 'reauth_required' : `${type}_failed`;
+    throw new AdminError(409, code, outcome.error ?? `${type} failed`);
+  }
+  return json(200, {
+    page: page ? pageView(page) : { pageId },
+    ...(outcome.error ? { warning: outcome.error } : {}),
+  });
+}
+
+async function bulk(deps: AdminDeps, action: BulkAction): Promise<HttpResult> {
+  await graph(deps);
+  return json(200, await runBulkAction(deps.ops.bulk, action));
 }
 
 async function knownPage(deps: AdminDeps, pageId: string): Promise<void> {

@@ -1,28 +1,31 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../commons/config.js';
 import { graphFactory } from '../commons/graph/graph-factory.js';
-import { PageAccess } from '../commons/pages/page-access.js';
-import type { AppCredentialsSource, TokenSealer } from '../commons/ports.js';
+import { pageOpsDeps } from '../commons/pages/page-ops-deps.js';
+import type { AppCredentialsSource, EventQueue, TokenSealer } from '../commons/ports.js';
 import { ConversationRepository } from '../commons/store/conversation-repository.js';
-import { PageRepository } from '../commons/store/page-repository.js';
 import type { AdminDeps } from './admin-api.js';
 
-/** The admin API's collaborators, the same on AWS and locally; only the adapters passed in differ. */
+/**
+ * The admin API's collaborators, the same on AWS and locally; only the adapters passed in differ.
+ * Without a page-commands queue, page commands run inline (tests, tools).
+ */
 export function adminDeps(
   config: Config,
   doc: DynamoDBDocumentClient,
   sealer: TokenSealer,
   credentials: AppCredentialsSource,
+  commands?: EventQueue,
 ): AdminDeps {
-  const pages = new PageRepository(doc, config.tableName);
-  // Admin reads must see writes at once: no page cache here.
-  const access = new PageAccess(pages, sealer, 0);
+  const ops = pageOpsDeps(config, doc, sealer, credentials, commands);
   return {
     config,
-    pages,
+    pages: ops.pages,
     conversations: new ConversationRepository(doc, config.tableName),
-    access,
+    // Admin reads must see writes at once: no page cache here.
+    access: ops.access,
     sealer,
     graph: graphFactory(config, credentials),
+    ops,
   };
 }

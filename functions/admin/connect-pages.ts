@@ -1,16 +1,17 @@
-import { DEFAULT_SUBSCRIBED_FIELDS } from '../commons/config.js';
 import type { GraphClient, GraphPage } from '../commons/graph/graph-client.js';
 import { GraphError } from '../commons/graph/graph-error.js';
 import { count, logger } from '../commons/observability.js';
+import type { PageCommandRunner } from '../commons/pages/command-runner.js';
 import type { TokenSealer } from '../commons/ports.js';
 import type { PageRepository } from '../commons/store/page-repository.js';
-import type { PageRecord, PageStatus } from '../commons/store/records.js';
+import type { PageStatus } from '../commons/store/records.js';
 import { AdminError } from './admin-error.js';
 
 export interface ConnectDeps {
   pages: PageRepository;
   sealer: TokenSealer;
   graph: GraphClient;
+  runCommand: PageCommandRunner;
 }
 
 export interface ConnectedPage {
@@ -26,6 +27,7 @@ const CONNECT_CONCURRENCY = 5;
  * `POST /admin/pages/connect`: long-lived user token → the user's pages → each chosen page token
  * sealed for its page, stored, and the page subscribed by its own id with its own token (never
  * `/me/subscribed_apps`, which would act on whichever page the token happens to belong to).
+ * Connecting a page that needed reauth makes it active again.
  */
 export async function connectPages(
   deps: ConnectDeps,
@@ -54,35 +56,38 @@ function choose(available: GraphPage[], pageIds?: string[]): GraphPage[] {
 }
 
 async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPage> {
+  if (!p.accessToken) {
+    const error = 'Facebook gave no page token: the user has no task on this page that allows messaging';
+    return { pageId: p.id, name: p.name, status: 'subscription_failed', error };
+  }
   const now = new Date().toISOString();
   const existing = await deps.pages.get(p.id);
-  const page: PageRecord = {
+  const reconnecting = existing && existing.status !== 'disconnected';
+  let sealedToken: string;
+  try {
+    sealedToken = await deps.sealer.seal(p.id, p.accessToken);
+  } catch (err) {
+    logger.error('page token could not be sealed', { pageId: p.id, error: err as Error });
+    return {
+      pageId: p.id,
+      name: p.name,
+      status: 'subscription_failed',
+      error: 'the page token could not be sealed',
+    };
+  }
+  await deps.pages.put({
     pageId: p.id,
     name: p.name,
     status: 'subscribing',
-    sealedToken: await deps.sealer.seal(p.id, p.accessToken),
+    sealedToken,
     subscribedFields: existing?.subscribedFields ?? [],
-    connectedAt: existing?.connectedAt ?? now,
+    connectedAt: reconnecting ? existing.connectedAt : now,
     updatedAt: now,
-  };
-  await deps.pages.put(page);
-  try {
-    await deps.graph.subscribeApp(p.id, p.accessToken, DEFAULT_SUBSCRIBED_FIELDS);
-    await deps.pages.update(p.id, {
-      status: 'active',
-      subscribedFields: [...DEFAULT_SUBSCRIBED_FIELDS],
-      updatedAt: now,
-    });
-    count('PagesConnected');
-    return { pageId: p.id, name: p.name, status: 'active' };
-  } catch (err) {
-    if (!(err instanceof GraphError)) throw err;
-    const status: PageStatus = err.errorClass === 'auth' ? 'reauth_required' : 'subscription_failed';
-    await deps.pages.update(p.id, { status, lastError: err.message, updatedAt: now });
-    count('SubscriptionFailures');
-    logger.warn('page subscription failed', { pageId: p.id, graphError: err.toJSON() });
-    return { pageId: p.id, name: p.name, status, error: err.message };
-  }
+  });
+  // Subscribing goes through the page's command queue, in order with any other command for it.
+  const outcome = await deps.runCommand('subscribe', p.id);
+  if (outcome?.ok) count('PagesConnected');
+  return { pageId: p.id, name: p.name, status: outcome?.status ?? 'subscribing', error: outcome?.error };
 }
 
 /** A refused user token is the caller's problem (400), not ours. */

@@ -34,7 +34,12 @@ export class Router {
         : httpError(404, 'not_found', `no route ${method} ${path}`);
     }
     const values = route.pattern.exec(path)?.slice(1) ?? [];
-    const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(values[i])]));
+    let params: Record<string, string>;
+    try {
+      params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(values[i])]));
+    } catch {
+      return httpError(400, 'invalid_path', `${path} is not a valid path`);
+    }
     return route.handler(params, event);
   }
 }

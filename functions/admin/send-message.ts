@@ -46,8 +46,14 @@ export async function sendMessage(deps: SendDeps, pageId: string, userId: string
   try {
     ({ messageId } = await deps.graph.sendText(pageId, token, userId, text, policy));
   } catch (err) {
-    if (err instanceof GraphError && err.errorClass === 'auth')
+    if (err instanceof GraphError && err.errorClass === 'auth') {
       await deps.access.markReauthRequired(pageId, err);
+      throw new AdminError(
+        409,
+        'reauth_required',
+        `page ${pageId} needs to be connected again: ${err.message}`,
+      );
+    }
     throw err;
   }
   const item: TimelineItem = {

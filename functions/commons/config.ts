@@ -29,6 +29,14 @@ export interface Config {
   /** Allow replies outside the 24-hour window with the HUMAN_AGENT tag (7 days; needs app review). */
   humanAgentReplies: boolean;
   pageCacheTtlMs: number;
+  /** The FIFO queue of page commands (subscribe, disconnect, check), one group per page. */
+  pageCommandsQueueUrl?: string;
+  /** Pages worked on at once by resubscribe-all and the health check. */
+  pageOpsConcurrency: number;
+  /** Beyond this many pages, a bulk run is handed to the page-commands queue instead of run in one go. */
+  pageOpsFanOutAbove: number;
+  /** How long an admin route waits for its page command before answering 202. */
+  commandWaitMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -42,6 +50,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphTimeoutMs: positiveInt(env.GRAPH_TIMEOUT_MS, 10_000),
     humanAgentReplies: env.HUMAN_AGENT_REPLIES === 'true' || env.HUMAN_AGENT_REPLIES === '1',
     pageCacheTtlMs: positiveInt(env.PAGE_CACHE_TTL_MS, 30_000),
+    pageCommandsQueueUrl: env.PAGE_COMMANDS_QUEUE_URL,
+    pageOpsConcurrency: positiveInt(env.PAGE_OPS_CONCURRENCY, 16),
+    pageOpsFanOutAbove: positiveInt(env.PAGE_OPS_FAN_OUT_ABOVE, 1_000),
+    commandWaitMs: positiveInt(env.COMMAND_WAIT_MS, 10_000),
   };
 }
 

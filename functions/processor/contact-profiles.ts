@@ -3,6 +3,7 @@ import { GraphError } from '../commons/graph/graph-error.js';
 import { count, logger } from '../commons/observability.js';
 import type { PageAccess } from '../commons/pages/page-access.js';
 import type { ContactRepository } from '../commons/store/contact-repository.js';
+import type { ConversationRepository } from '../commons/store/conversation-repository.js';
 import type { PageRecord, ProfileStatus } from '../commons/store/records.js';
 
 const KNOWN_CONTACTS_MAX = 50_000;
@@ -42,6 +43,23 @@ export class ContactProfiles {
     const { status, name } = await this.fetch(page, userId, token, graph);
     if (status !== 'pending') this.remember(key);
     return name;
+  }
+
+  /**
+   * After a page is connected again: fetch the profiles that could not be fetched while its token
+   * was refused, and name their conversations. Returns how many were fetched.
+   */
+  async refreshPending(page: PageRecord, conversations: ConversationRepository): Promise<number> {
+    const [token, graph] = await Promise.all([this.deps.access.token(page), this.deps.graph()]);
+    if (!token || !graph) return 0;
+    let fetched = 0;
+    for (const contact of await this.deps.contacts.listPending(page.pageId)) {
+      const { status, name } = await this.fetch(page, contact.userId, token, graph);
+      if (status === 'pending') break; // the token or Graph is in trouble again: later
+      if (name) await conversations.setName(page.pageId, contact.userId, name);
+      if (status === 'fetched') fetched++;
+    }
+    return fetched;
   }
 
   private async fetch(

@@ -11,7 +11,6 @@ import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
  */
 export function createEventsProcessor(deps: ApplyEventDeps) {
   const applyEvent = createEventApplier(deps);
-  const processor = new SqsFifoPartialProcessorAsync();
 
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     let event: QueuedEvent;
@@ -34,10 +33,15 @@ export function createEventsProcessor(deps: ApplyEventDeps) {
   };
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    const response = await processPartialResponse(event, recordHandler, processor, {
-      context,
-      skipGroupOnError: true,
-    });
+    const response = await processPartialResponse(
+      event,
+      recordHandler,
+      new SqsFifoPartialProcessorAsync() /* per invocation: it holds the batch's state */,
+      {
+        context,
+        skipGroupOnError: true,
+      },
+    );
     if (response.batchItemFailures.length) {
       logger.warn('events will be redelivered', {
         failed: response.batchItemFailures.length,

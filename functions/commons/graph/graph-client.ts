@@ -1,19 +1,26 @@
 import { createHmac } from 'node:crypto';
 import { GraphError, regainAccessMs } from './graph-error.js';
+import { type RetryClock, type RetryPolicy, withRetry } from './retry-policy.js';
 
 export interface GraphClientOptions {
   baseUrl: string;
   version: string;
   appId: string;
   appSecret: string;
+  /** Per attempt: every Graph call is aborted after this many ms. */
   timeoutMs: number;
   fetch?: typeof fetch;
+  /** Overrides of the retry policy (retry-policy.ts); `false` makes every call a single attempt. */
+  retry?: Partial<RetryPolicy> | false;
+  /** Sleep, jitter and invocation budget for the retries (tests fake them). */
+  clock?: Partial<RetryClock>;
 }
 
 export interface GraphPage {
   id: string;
   name: string;
-  accessToken: string;
+  /** Absent when the user has no task on the page that grants a token. */
+  accessToken?: string;
 }
 
 export interface Profile {
@@ -36,6 +43,10 @@ interface CallOptions {
   query?: Params;
   form?: Params;
   json?: unknown;
+  /** False when running the call twice has an effect (a send): see `withRetry`'s `idempotent`. */
+  idempotent?: boolean;
+  /** Codes that mean "refused for good" on this call although they are transient elsewhere. */
+  permanentCodes?: number[];
 }
 
 /** `appsecret_proof`: HMAC-SHA256 of the token keyed by the app secret, hex. */
@@ -45,7 +56,9 @@ export function appSecretProof(token: string, appSecret: string): string {
 
 /**
  * The Graph API over native fetch. Every call that carries a token carries its `appsecret_proof`;
- * every call has a timeout; every failure becomes a classified GraphError with Meta's message.
+ * every call has a timeout; every failure becomes a classified GraphError with Meta's message; every
+ * call is retried by the one policy of retry-policy.ts (throttles and transient failures only, within
+ * the invocation's budget).
  */
 export class GraphClient {
   private readonly fetch: typeof fetch;
@@ -65,6 +78,8 @@ export class GraphClient {
         client_secret: this.opts.appSecret,
         fb_exchange_token: shortLivedToken,
       },
+      // Meta answers a wrong app secret here with code 1 ("Error validating client secret").
+      permanentCodes: [1],
     });
     return answer.access_token;
   }
@@ -73,7 +88,10 @@ export class GraphClient {
   async listPages(userToken: string): Promise<GraphPage[]> {
     const pages: GraphPage[] = [];
     let query: Params | undefined = { fields: 'id,name,access_token' };
-    while (query) {
+    const seen = new Set<string>();
+    // A paging link that comes back to a cursor already read would loop for ever: stop there.
+    while (query && !seen.has(JSON.stringify(query))) {
+      seen.add(JSON.stringify(query));
       const answer: AccountsAnswer = await this.call<AccountsAnswer>('GET', '/me/accounts', {
         operation: 'GET /me/accounts',
         token: userToken,
@@ -129,6 +147,10 @@ export class GraphClient {
     const answer = await this.call<{ message_id: string }>('POST', `/${enc(pageId)}/messages`, {
       operation: 'POST /{page-id}/messages',
       token: pageToken,
+      // Not idempotent: a timeout or network error (status 0) may come after Meta took the message, and
+      // sending again would deliver it twice. Only answers Meta gave (429, throttle codes, 1, 2, 5xx)
+      // are retried; a status 0 escapes to the caller (the queue decides, knowing the risk).
+      idempotent: false,
       json: { recipient: { id: psid }, messaging_type: send.messagingType, tag: send.tag, message: { text } },
     });
     return { messageId: answer.message_id };
@@ -139,14 +161,33 @@ export class GraphClient {
     const ours = new URL(this.root);
     // Never send a token to a host we did not choose, whatever a paging link says.
     if (url.origin !== ours.origin)
-      throw new GraphError('GET /me/accounts', 0, 'paging.next leaves the Graph API');
+      throw new GraphError(
+        'GET /me/accounts',
+        0,
+        'paging.next leaves the Graph API',
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        'permanent',
+      );
     const query = Object.fromEntries(url.searchParams);
     delete query.access_token;
     delete query.appsecret_proof;
     return query;
   }
 
-  private async call<T>(method: string, path: string, o: CallOptions): Promise<T> {
+  /** One Graph call, retried by the policy; each attempt has its own timeout. */
+  private call<T>(method: string, path: string, o: CallOptions): Promise<T> {
+    const retry = this.opts.retry === false ? { maxAttempts: 1 } : this.opts.retry;
+    return withRetry(
+      () => this.attempt<T>(method, path, o),
+      { ...retry, attemptTimeoutMs: this.opts.timeoutMs, idempotent: o.idempotent ?? true },
+      this.opts.clock,
+    );
+  }
+
+  private async attempt<T>(method: string, path: string, o: CallOptions): Promise<T> {
     const url = new URL(`${this.root}${path}`);
     const params: Params = { ...o.query };
     if (o.token) {
@@ -163,14 +204,17 @@ export class GraphClient {
       init.headers = { 'content-type': 'application/json' };
     }
     let res: Response;
+    let text: string;
     try {
       res = await this.fetch(url, init);
+      // The body is read under the same timeout: a stall after the headers is a timeout, not an answer.
+      text = await res.text();
     } catch (err) {
       // fetch's own errors can quote the URL, which holds the token: keep only what failed.
-      const reason = (err as Error)?.name === 'TimeoutError' ? 'timed out' : 'network error';
-      throw new GraphError(o.operation, 0, `Graph API ${reason}`);
+      const timedOut = init.signal?.aborted || (err as Error)?.name === 'TimeoutError';
+      throw new GraphError(o.operation, 0, `Graph API ${timedOut ? 'timed out' : 'network error'}`);
     }
-    const body = (await res.json().catch(() => undefined)) as (T & { error?: MetaError }) | undefined;
+    const body = parseJson(text) as (T & { error?: MetaError }) | undefined;
     if (res.ok && body && !body.error) return body;
     const e = body?.error;
     throw new GraphError(
@@ -185,6 +229,7 @@ export class GraphClient {
       e?.error_subcode,
       e?.fbtrace_id,
       regainAccessMs(res.headers.get('x-business-use-case-usage')),
+      e?.code !== undefined && o.permanentCodes?.includes(e.code) ? 'permanent' : undefined,
     );
   }
 }
@@ -206,6 +251,14 @@ function redact(message: string, secrets: Array<string | undefined>): string {
   let out = String(message);
   for (const s of secrets) if (s) out = out.split(s).join('[redacted]');
   return out;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function enc(id: string): string {

@@ -29,9 +29,11 @@ export class GraphError extends Error {
     readonly fbtraceId?: string,
     /** From `X-Business-Use-Case-Usage` `estimated_time_to_regain_access`, when Meta sent it. */
     readonly retryAfterMs?: number,
+    /** When a call knows better than the general rule (see GraphClient's `permanentCodes`). */
+    errorClass?: GraphErrorClass,
   ) {
     super(message);
-    this.errorClass = classifyGraphError(status, code);
+    this.errorClass = errorClass ?? classifyGraphError(status, code);
   }
 
   /** A log-safe summary: the operation, the codes and Meta's message. */

@@ -18,6 +18,8 @@ export interface PageRecord {
   lastCheckedAt?: string;
   /** Last Graph error message for this page (Meta's words, never a token). */
   lastError?: string;
+  /** The last page command run for this page: admin routes wait on it. */
+  lastCommand?: { id: string; type: string; ok: boolean; error?: string; at: string };
 }
 
 export type ProfileStatus = 'fetched' | 'pending' | 'unavailable';

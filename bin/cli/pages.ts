@@ -1,0 +1,134 @@
+import { UsageError } from './args.js';
+import { type Command, type CommandGroup, type Context, handleAnswer } from './command.js';
+import { cell, table } from './output.js';
+
+interface PageView {
+  pageId: string;
+  name?: string;
+  status?: string;
+  subscribedFields?: string[];
+  lastCheckedAt?: string;
+  lastError?: string;
+  error?: string;
+}
+
+const connect: Command = {
+  name: 'connect',
+  args: [],
+  options: ['user-token', 'page'],
+  synopsis: '--user-token <t> [--page <id> ...]',
+  optionHelp: [
+    '--user-token <t>   user access token of someone who manages the pages ("-" reads it from stdin;',
+    '                   PAGEWIRE_USER_TOKEN is used when the option is absent)',
+    '--page <id>        connect only this page (repeatable, or comma-separated); default: all pages',
+  ],
+  summary: 'connect pages with a user access token and subscribe each one',
+  async run(ctx: Context) {
+    const token = await userToken(ctx);
+    ctx.output.secret(token);
+    const pageIds = (ctx.values.page ?? []).flatMap((p) => p.split(',')).map((p) => p.trim());
+    const body = {
+      userAccessToken: token,
+      ...(pageIds.some(Boolean) ? { pageIds: pageIds.filter(Boolean) } : {}),
+    };
+    const answer = await ctx.client.request('POST', '/admin/pages/connect', body);
+    if (!handleAnswer(ctx, answer)) return 1;
+    const pages = (answer.body as { pages?: PageView[] }).pages ?? [];
+    const notActive = pages.filter((p) => p.status !== 'active');
+    if (!ctx.values.json) {
+      const tail = notActive.length ? `, ${notActive.length} not active` : '';
+      ctx.output.out(
+        `connected ${plural(pages.length, 'page')}: ${pages.length - notActive.length} active${tail}`,
+      );
+      if (pages.length) {
+        const rows = pages.map((p) => [p.pageId, p.name, p.status, p.error]);
+        ctx.output.out(table(['pageId', 'name', 'status', 'error'], rows));
+      }
+    }
+    return notActive.length ? 1 : 0;
+  },
+};
+
+const list: Command = {
+  name: 'list',
+  args: [],
+  options: [],
+  summary: 'list the pages with their status and subscription',
+  async run(ctx: Context) {
+    const answer = await ctx.client.request('GET', '/admin/pages');
+    if (!handleAnswer(ctx, answer)) return 1;
+    if (ctx.values.json) return 0;
+    const pages = (answer.body as { pages?: PageView[] }).pages ?? [];
+    if (!pages.length) {
+      ctx.output.out('no pages: connect some with `pagewire pages connect --user-token <t>`');
+      return 0;
+    }
+    const rows = pages.map((p) => [
+      p.pageId,
+      p.name,
+      p.status,
+      p.subscribedFields?.length ?? 0,
+      p.lastCheckedAt,
+      p.lastError,
+    ]);
+    ctx.output.out(table(['pageId', 'name', 'status', 'fields', 'lastCheckedAt', 'lastError'], rows));
+    return 0;
+  },
+};
+
+const subscribe: Command = {
+  name: 'subscribe',
+  args: ['<pageId>'],
+  options: [],
+  summary: 'subscribe the app to one page again',
+  run: (ctx: Context) =>
+    pageCommand(ctx, 'POST', `/admin/pages/${encodeURIComponent(ctx.args[0])}/subscribe`),
+};
+
+const disconnect: Command = {
+  name: 'disconnect',
+  args: ['<pageId>'],
+  options: [],
+  summary: 'unsubscribe the app from one page and erase its token',
+  run: (ctx: Context) => pageCommand(ctx, 'DELETE', `/admin/pages/${encodeURIComponent(ctx.args[0])}`),
+};
+
+/** Subscribe and disconnect answer the page as it ends up, or 202 when the command is still queued. */
+async function pageCommand(ctx: Context, method: string, path: string): Promise<number> {
+  const answer = await ctx.client.request(method, path);
+  if (!handleAnswer(ctx, answer)) return 1;
+  if (ctx.values.json) return 0;
+  const body = answer.body as { page?: PageView; warning?: string; status?: string; message?: string };
+  if (answer.status === 202 || !body.page) {
+    ctx.output.out(`page ${cell(ctx.args[0])}: ${cell(body.status ?? 'accepted')}: ${cell(body.message)}`);
+    ctx.output.err('the command runs in the background; see `pagewire pages list`');
+    return 0;
+  }
+  const { page } = body;
+  ctx.output.out(`page ${cell(page.pageId)} (${cell(page.name)}): ${cell(page.status)}`);
+  if (body.warning) ctx.output.err(`warning: ${cell(body.warning)}`);
+  return 0;
+}
+
+async function userToken(ctx: Context): Promise<string> {
+  const given = ctx.values['user-token'] ?? ctx.env.PAGEWIRE_USER_TOKEN;
+  if (given === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of ctx.stdin) chunks.push(Buffer.from(chunk));
+    const read = Buffer.concat(chunks).toString('utf8').trim();
+    if (!read) throw new UsageError('no user token on stdin');
+    return read;
+  }
+  if (!given) throw new UsageError('pages connect needs --user-token <t> (or PAGEWIRE_USER_TOKEN)');
+  return given;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export const pages: CommandGroup = {
+  name: 'pages',
+  summary: 'connect, list, subscribe and disconnect pages',
+  commands: [connect, list, subscribe, disconnect],
+};

@@ -1,0 +1,79 @@
+import { type Command, type CommandGroup, type Context, handleAnswer } from './command.js';
+import { table } from './output.js';
+
+/** SPEC §4's report of a run over every connected page. */
+export interface Report {
+  total: number;
+  succeeded: number;
+  failed: Array<{ pageId: string; error: string }>;
+  repaired: string[];
+  queued?: number;
+}
+
+const check: Command = {
+  name: 'check',
+  args: [],
+  options: ['repair'],
+  synopsis: '[--repair]',
+  optionHelp: ['--repair          subscribe again every page found missing'],
+  summary: "compare every connected page's subscription at Meta with ours",
+  run: (ctx) => {
+    const repair = ctx.values.repair === true;
+    return runReport(ctx, repair ? 'check --repair' : 'check', '/admin/subscriptions/check', { repair });
+  },
+};
+
+const resubscribeAll: Command = {
+  name: 'resubscribe-all',
+  args: [],
+  options: [],
+  summary: 'subscribe every connected page again',
+  run: (ctx) => runReport(ctx, 'resubscribe-all', '/admin/subscriptions/resubscribe-all'),
+};
+
+async function runReport(ctx: Context, label: string, path: string, body?: unknown): Promise<number> {
+  const answer = await ctx.client.request('POST', path, body);
+  if (!handleAnswer(ctx, answer)) return 1;
+  const report = answer.body as Partial<Report>;
+  const failed = report.failed ?? [];
+  if (!ctx.values.json) for (const line of renderReport(label, report)) ctx.output.out(line);
+  return failed.length ? 1 : 0;
+}
+
+/** A summary line, then a table of the failures and the list of repaired pages. */
+export function renderReport(label: string, report: Partial<Report>): string[] {
+  const failed = report.failed ?? [];
+  const repaired = report.repaired ?? [];
+  const parts = [`${report.succeeded ?? 0} succeeded`, `${failed.length} failed`];
+  if (repaired.length || label.includes('repair')) parts.push(`${repaired.length} repaired`);
+  if (report.queued) parts.push(`${report.queued} queued (running in the background)`);
+  const total = report.total ?? 0;
+  const lines = [`${label}: ${total} page${total === 1 ? '' : 's'}, ${parts.join(', ')}`];
+  if (failed.length) {
+    lines.push(
+      '',
+      'failed:',
+      table(
+        ['pageId', 'error'],
+        failed.map((f) => [f.pageId, f.error]),
+      ),
+    );
+  }
+  if (repaired.length) {
+    lines.push(
+      '',
+      'repaired:',
+      table(
+        ['pageId'],
+        repaired.map((id) => [id]),
+      ),
+    );
+  }
+  return lines;
+}
+
+export const subscriptions: CommandGroup = {
+  name: 'subscriptions',
+  summary: 'check and repair the subscriptions of every connected page',
+  commands: [check, resubscribeAll],
+};

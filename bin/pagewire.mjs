@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// `npx pagewire …`: the operator CLI. Registers tsx so the TypeScript under ./cli runs as is.
+import { register } from 'tsx/esm/api';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+register();
+const { main } = await import('./cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,42 @@
+import type { EventQueue } from '../ports.js';
+import type { PageRepository } from '../store/page-repository.js';
+import { type BulkReport, runForPages } from './bulk-run.js';
+import { pageCommand, pageCommandMessage } from './page-commands.js';
+import type { PageOperations } from './page-operations.js';
+
+export type BulkAction = 'resubscribe-all' | 'check' | 'check-and-repair';
+
+export const BULK_ACTIONS: readonly BulkAction[] = ['resubscribe-all', 'check', 'check-and-repair'];
+
+export interface BulkDeps {
+  pages: PageRepository;
+  operations: () => Promise<PageOperations>;
+  /** The page-commands queue, for runs too large for one invocation. */
+  commands?: EventQueue;
+  concurrency: number;
+  fanOutAbove: number;
+}
+
+/**
+ * Resubscribe-all and the subscription health check over every connected page (every status but
+ * `disconnected`). Small runs happen here with bounded concurrency; beyond `fanOutAbove` pages every
+ * page becomes a command on the page-commands queue, so no single Lambda run has to outlast them all.
+ */
+export async function runBulkAction(
+  deps: BulkDeps,
+  action: BulkAction,
+  onProgress?: (done: number, total: number) => void,
+): Promise<BulkReport> {
+  const pageIds = (await deps.pages.list()).filter((p) => p.status !== 'disconnected').map((p) => p.pageId);
+  if (deps.commands && pageIds.length > deps.fanOutAbove) {
+    const type = action === 'resubscribe-all' ? 'subscribe' : action;
+    await deps.commands.send(pageIds.map((id) => pageCommandMessage(pageCommand(type, id))));
+    return { total: pageIds.length, succeeded: 0, failed: [], repaired: [], queued: pageIds.length };
+  }
+  const ops = await deps.operations();
+  const run =
+    action === 'resubscribe-all'
+      ? (id: string) => ops.subscribe(id)
+      : (id: string) => ops.check(id, action === 'check-and-repair');
+  return runForPages(pageIds, run, { concurrency: deps.concurrency, onProgress });
+}

@@ -1,0 +1,158 @@
+import { DEFAULT_SUBSCRIBED_FIELDS } from '../config.js';
+import type { GraphClient } from '../graph/graph-client.js';
+import { GraphError } from '../graph/graph-error.js';
+import { count, logger } from '../observability.js';
+import type { PageRepository } from '../store/page-repository.js';
+import type { PageRecord, PageStatus } from '../store/records.js';
+import type { PageAccess } from './page-access.js';
+
+export interface PageOutcome {
+  pageId: string;
+  ok: boolean;
+  status?: PageStatus;
+  error?: string;
+  /** Throttled or transient: worth trying again later (a queued command is redelivered). */
+  retryable?: boolean;
+  /** Health check: the app was not subscribed with every required field. */
+  missing?: boolean;
+  /** Health check with repair: it was missing and is subscribed again. */
+  repaired?: boolean;
+}
+
+export interface PageOperationsDeps {
+  pages: PageRepository;
+  access: PageAccess;
+  graph: GraphClient;
+  appId: string;
+  fields?: readonly string[];
+  /** Called after a page becomes active again (fetch what waited for its token). */
+  onActive?: (page: PageRecord) => Promise<void>;
+}
+
+/**
+ * What can be done to one page's subscription, always by the page's own id with its own token. Each
+ * operation settles the page's status and never throws for a Graph refusal: bulk runs report it.
+ */
+export class PageOperations {
+  private readonly fields: readonly string[];
+
+  constructor(private readonly deps: PageOperationsDeps) {
+    this.fields = deps.fields ?? DEFAULT_SUBSCRIBED_FIELDS;
+  }
+
+  async subscribe(pageId: string): Promise<PageOutcome> {
+    const found = await this.usable(pageId);
+    if ('outcome' in found) return found.outcome;
+    const { page, token } = found;
+    try {
+      await this.deps.graph.subscribeApp(pageId, token, this.fields);
+    } catch (err) {
+      return this.refused(page, err, 'subscription_failed');
+    }
+    await this.deps.pages.update(
+      pageId,
+      { status: 'active', subscribedFields: [...this.fields] },
+      { remove: ['lastError'] },
+    );
+    this.deps.access.forget(pageId);
+    if (page.status !== 'active') await this.deps.onActive?.({ ...page, status: 'active' });
+    return { pageId, ok: true, status: 'active' };
+  }
+
+  /** Unsubscribes the app from the page, then forgets its token. Other pages are not touched. */
+  async disconnect(pageId: string): Promise<PageOutcome> {
+    const page = await this.deps.pages.get(pageId);
+    if (!page) return { pageId, ok: false, error: 'unknown page' };
+    if (page.status === 'disconnected') return { pageId, ok: true, status: 'disconnected' };
+    const token = await this.deps.access.token(page);
+    let warning: string | undefined;
+    if (token) {
+      try {
+        await this.deps.graph.unsubscribeApp(pageId, token);
+      } catch (err) {
+        if (!(err instanceof GraphError) || err.errorClass === 'throttle' || err.errorClass === 'transient')
+          throw err;
+        // A refused token cannot unsubscribe; the page is cut off on our side all the same.
+        warning = `could not unsubscribe at Meta: ${err.message}`;
+      }
+    } else {
+      warning = 'the page token is refused: the app may still be subscribed at Meta';
+    }
+    await this.deps.pages.update(
+      pageId,
+      { status: 'disconnected', subscribedFields: [], ...(warning ? { lastError: warning } : {}) },
+      { removeToken: true, ...(warning ? {} : { remove: ['lastError'] }) },
+    );
+    this.deps.access.forget(pageId);
+    count('PagesDisconnected');
+    return { pageId, ok: true, status: 'disconnected', error: warning };
+  }
+
+  /** Compares Meta's view of the subscription with ours; with `repair`, subscribes again what is missing. */
+  async check(pageId: string, repair: boolean): Promise<PageOutcome> {
+    const found = await this.usable(pageId);
+    if ('outcome' in found) return found.outcome;
+    const { page, token } = found;
+    let apps: Array<{ id: string; fields: string[] }>;
+    try {
+      apps = await this.deps.graph.subscribedApps(pageId, token);
+    } catch (err) {
+      return this.refused(page, err);
+    }
+    count('SubscriptionsChecked');
+    const ours = apps.find((a) => a.id === this.deps.appId);
+    const absent = this.fields.filter((f) => !ours?.fields.includes(f));
+    const checkedAt = new Date().toISOString();
+    if (ours && absent.length === 0) {
+      await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt, subscribedFields: ours.fields });
+      return { pageId, ok: true, status: page.status };
+    }
+    count('SubscriptionsMissing');
+    const problem = ours
+      ? `subscribed without ${absent.join(', ')}`
+      : 'the app is not subscribed to this page';
+    logger.warn('page subscription missing', { pageId, problem });
+    await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt, subscribedFields: ours?.fields ?? [] });
+    if (!repair) {
+      await this.deps.pages.update(pageId, { status: 'subscription_failed', lastError: problem });
+      return { pageId, ok: false, missing: true, status: 'subscription_failed', error: problem };
+    }
+    const again = await this.subscribe(pageId);
+    count(again.ok ? 'SubscriptionsRepaired' : 'SubscriptionRepairsFailed');
+    return { ...again, missing: true, repaired: again.ok };
+  }
+
+  /** The page and its token, or why the operation cannot run. */
+  private async usable(
+    pageId: string,
+  ): Promise<{ page: PageRecord; token: string } | { outcome: PageOutcome }> {
+    const page = await this.deps.pages.get(pageId);
+    if (!page) return { outcome: { pageId, ok: false, error: 'unknown page' } };
+    if (page.status === 'disconnected')
+      return { outcome: { pageId, ok: false, status: page.status, error: 'page is disconnected' } };
+    const token = await this.deps.access.token(page);
+    if (!token) {
+      const error = 'page needs reauth: connect it again with a fresh user token';
+      return { outcome: { pageId, ok: false, status: page.status, error } };
+    }
+    return { page, token };
+  }
+
+  /** A Graph refusal settles the page's status; throttling and outages leave it as it was. */
+  private async refused(page: PageRecord, err: unknown, permanentStatus?: PageStatus): Promise<PageOutcome> {
+    if (!(err instanceof GraphError)) throw err;
+    const { pageId } = page;
+    if (err.errorClass === 'auth') {
+      await this.deps.access.markReauthRequired(pageId, err);
+      return { pageId, ok: false, status: 'reauth_required', error: err.message };
+    }
+    if (err.errorClass === 'throttle' || err.errorClass === 'transient') {
+      await this.deps.pages.update(pageId, { lastError: err.message });
+      return { pageId, ok: false, status: page.status, error: err.message, retryable: true };
+    }
+    const status = permanentStatus ?? page.status;
+    await this.deps.pages.update(pageId, { status, lastError: err.message });
+    logger.warn('page operation refused by Meta', { pageId, graphError: err.toJSON() });
+    return { pageId, ok: false, status, error: err.message };
+  }
+}

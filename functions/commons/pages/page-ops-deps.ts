@@ -1,0 +1,61 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ContactProfiles } from '../../processor/contact-profiles.js';
+import type { Config } from '../config.js';
+import { graphFactory } from '../graph/graph-factory.js';
+import type { AppCredentialsSource, EventQueue, TokenSealer } from '../ports.js';
+import { ContactRepository } from '../store/contact-repository.js';
+import { ConversationRepository } from '../store/conversation-repository.js';
+import { PageRepository } from '../store/page-repository.js';
+import type { BulkDeps } from './bulk-actions.js';
+import { inlineRunner, type PageCommandRunner, queuedRunner } from './command-runner.js';
+import { PageAccess } from './page-access.js';
+import { operationsFactory } from './page-operations-factory.js';
+
+export interface PageOpsDeps {
+  pages: PageRepository;
+  access: PageAccess;
+  bulk: BulkDeps;
+  /** Single-page commands: queued per page when a page-commands queue exists, else run inline. */
+  runCommand: PageCommandRunner;
+}
+
+/**
+ * Everything that changes page subscriptions, wired once for the admin API, the ops function and the
+ * page-commands consumer. A page that becomes active again gets the contact profiles that waited.
+ */
+export function pageOpsDeps(
+  config: Config,
+  doc: DynamoDBDocumentClient,
+  sealer: TokenSealer,
+  credentials: AppCredentialsSource,
+  commands?: EventQueue,
+): PageOpsDeps {
+  const pages = new PageRepository(doc, config.tableName);
+  const access = new PageAccess(pages, sealer, 0);
+  const graph = graphFactory(config, credentials);
+  const conversations = new ConversationRepository(doc, config.tableName);
+  const profiles = new ContactProfiles({
+    contacts: new ContactRepository(doc, config.tableName),
+    access,
+    graph,
+  });
+  const operations = operationsFactory({
+    pages,
+    access,
+    credentials,
+    graph,
+    onActive: async (page) => void (await profiles.refreshPending(page, conversations)),
+  });
+  return {
+    pages,
+    access,
+    bulk: {
+      pages,
+      operations,
+      commands,
+      concurrency: config.pageOpsConcurrency,
+      fanOutAbove: config.pageOpsFanOutAbove,
+    },
+    runCommand: commands ? queuedRunner(commands, pages, config.commandWaitMs) : inlineRunner(operations),
+  };
+}
