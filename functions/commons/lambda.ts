@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { startInvocation } from './invocation-budget.js';
+import { withInvocationBudget } from './invocation-budget.js';
 import { logger, metrics } from './observability.js';
 
 /**
@@ -17,15 +17,14 @@ const flushMetrics: MiddlewareObj = {
   },
 };
 
-/** Starts the invocation's time budget from the context (see invocation-budget.ts). */
-const budget: MiddlewareObj<unknown, unknown, Error, Context> = {
-  before: (request) => startInvocation(request.context.getRemainingTimeInMillis?.()),
-};
-
-/** Every Lambda entry point: the plain handler, plus Powertools' context logging and metrics flush. */
+/**
+ * Every Lambda entry point: the plain handler within its time budget (invocation-budget.ts), plus
+ * Powertools' context logging and metrics flush.
+ */
 export function lambda<E, R>(fn: (event: E, context: Context) => Promise<R>) {
-  return middy(fn)
+  const budgeted = (event: E, context: Context) =>
+    withInvocationBudget(context.getRemainingTimeInMillis?.(), () => fn(event, context));
+  return middy(budgeted)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(budget)
     .use(flushMetrics);
 }

@@ -88,6 +88,11 @@ export function createEventApplier(deps: ApplyEventDeps) {
       return;
     }
     const e = normaliseEvent(q);
+    if (e.userId === e.pageId) {
+      // Page-level events (app_roles) concern no conversation: a timeline with the page itself would be noise.
+      logger.info('page-level event recorded in the log only', { pageId: e.pageId, kind: e.kind });
+      return;
+    }
     switch (e.kind) {
       case 'message':
         return message(e, page);

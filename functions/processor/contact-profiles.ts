@@ -20,29 +20,45 @@ export interface ContactProfileDeps {
  * `pending` and fetched again later.
  */
 export class ContactProfiles {
-  /** Contacts whose profile is settled, so a warm container reads nothing for them. */
-  private readonly known = new Set<string>();
+  /** Contacts whose profile is settled, with their name, so a warm container reads nothing for them. */
+  private readonly known = new Map<string, string | undefined>();
 
   constructor(private readonly deps: ContactProfileDeps) {}
 
-  /** Returns the contact's "first last" when this call fetched it, for the conversation to carry. */
+  /**
+   * The contact's "first last" when known, for the conversation to carry. It is returned every time,
+   * not only when fetched: if the conversation write after a fetch fails, the redelivery still names it.
+   */
   async ensure(page: PageRecord, userId: string): Promise<string | undefined> {
     const key = `${page.pageId}:${userId}`;
-    if (this.known.has(key)) return undefined;
+    if (this.known.has(key)) return this.known.get(key);
     const contact = await this.deps.contacts.get(page.pageId, userId);
-    if (contact && contact.profileStatus !== 'pending') {
-      this.remember(key);
+    if (contact && contact.profileStatus !== 'pending') return this.remember(key, fullName(contact));
+    if (this.deps.access.throttled(page.pageId)) {
+      if (!contact) await this.save(page.pageId, userId, 'pending');
       return undefined;
     }
-    const [token, graph] = await Promise.all([this.deps.access.token(page), this.deps.graph()]);
+    const [token, graph] = await Promise.all([this.tokenOrNothing(page), this.deps.graph()]);
     if (!token || !graph) {
       // The page needs reauth: remember the contact as pending, fetch once the page is back.
       if (!contact) await this.save(page.pageId, userId, 'pending');
       return undefined;
     }
     const { status, name } = await this.fetch(page, userId, token, graph);
-    if (status !== 'pending') this.remember(key);
-    return name;
+    return status === 'pending' ? undefined : this.remember(key, name);
+  }
+
+  /** A token that cannot be unsealed (KMS trouble) must not cost the message: the profile waits. */
+  private async tokenOrNothing(page: PageRecord): Promise<string | undefined> {
+    try {
+      return await this.deps.access.token(page);
+    } catch (err) {
+      logger.error('page token could not be unsealed; profile fetch postponed', {
+        pageId: page.pageId,
+        error: err as Error,
+      });
+      return undefined;
+    }
   }
 
   /**
@@ -72,11 +88,13 @@ export class ContactProfiles {
       const p = await graph.profile(userId, token);
       await this.save(page.pageId, userId, 'fetched', p);
       count('ProfilesFetched');
-      return { status: 'fetched', name: [p.firstName, p.lastName].filter(Boolean).join(' ') || undefined };
+      return { status: 'fetched', name: fullName(p) };
     } catch (err) {
       if (!(err instanceof GraphError)) throw err;
       if (err.errorClass === 'auth') await this.deps.access.markReauthRequired(page.pageId, err);
-      else logger.warn('contact profile not fetched', { pageId: page.pageId, graphError: err.toJSON() });
+      if (err.errorClass === 'throttle') this.deps.access.throttle(page.pageId, err.retryAfterMs);
+      if (err.errorClass !== 'auth')
+        logger.warn('contact profile not fetched', { pageId: page.pageId, graphError: err.toJSON() });
       count('ProfileFetchFailures');
       // Permanent refusals (no profile, permissions) won't change by asking again.
       return {
@@ -105,8 +123,13 @@ export class ContactProfiles {
     return profileStatus;
   }
 
-  private remember(key: string): void {
+  private remember(key: string, name: string | undefined): string | undefined {
     if (this.known.size >= KNOWN_CONTACTS_MAX) this.known.clear();
-    this.known.add(key);
+    this.known.set(key, name);
+    return name;
   }
+}
+
+function fullName(p: { firstName?: string; lastName?: string }): string | undefined {
+  return [p.firstName, p.lastName].filter(Boolean).join(' ') || undefined;
 }

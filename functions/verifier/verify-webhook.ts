@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { type HttpEvent, type HttpResult, header, rawBody, text } from '../commons/http.js';
+import { type HttpEvent, type HttpResult, header, json, rawBody, text } from '../commons/http.js';
 import { count, logger } from '../commons/observability.js';
 import type { AppCredentialsSource, EventQueue } from '../commons/ports.js';
 import { parseWebhook, toQueueMessage } from '../commons/webhook/parse-webhook.js';
@@ -14,13 +14,15 @@ export interface VerifierDeps {
 }
 
 /**
- * `GET|POST /webhooks/facebook`: the handshake, and the signed POST turned into queue messages.
+ * `GET|POST /webhooks/facebook` (and `GET /health`): the handshake, and the signed POST turned into queue messages.
  * It only checks and enqueues, so Facebook gets its answer in milliseconds; all the work is the
  * processor's. Answers 200 only once every event is durably queued.
  */
 export function createVerifier(deps: VerifierDeps) {
   return async (event: HttpEvent): Promise<HttpResult> => {
     const method = event.requestContext?.http?.method ?? 'GET';
+    // The public API's liveness answer lives here too, so /health needs no function of its own.
+    if (event.rawPath === '/health') return json(200, { status: 'ok' });
     if (method === 'GET') return handshake(event, deps.credentials);
     if (method === 'POST') return receive(event, deps);
     return text(405, 'Method Not Allowed');

@@ -205,17 +205,23 @@ describe('ConversationRepository: conversations', () => {
     });
   });
 
-  it('watermarks only rise, and only on existing conversations', async () => {
-    expect(await repo().raiseWatermark('p1', 'u1', 'read', 100)).toBe(false);
-    expect(await repo().get('p1', 'u1')).toBeUndefined();
+  it('watermarks only rise; one that overtakes the first message starts the conversation, unlisted', async () => {
+    await repo().raiseWatermark('p1', 'u1', 'read', 100);
+    expect(await repo().get('p1', 'u1')).toMatchObject({ readWatermark: 100 });
+    expect(await repo().list('p1')).toEqual([]);
     await repo().touch('p1', 'u1', { timestamp: 1, inbound: true });
-    expect(await repo().raiseWatermark('p1', 'u1', 'read', 300)).toBe(true);
-    expect(await repo().raiseWatermark('p1', 'u1', 'read', 200)).toBe(true);
-    expect(await repo().raiseWatermark('p1', 'u1', 'delivered', 250)).toBe(true);
+    expect((await repo().list('p1')).map((c) => c.userId)).toEqual(['u1']);
+    await repo().raiseWatermark('p1', 'u1', 'read', 300);
+    await repo().raiseWatermark('p1', 'u1', 'read', 200);
+    await repo().raiseWatermark('p1', 'u1', 'delivered', 250);
     await Promise.all(
       shuffle([10, 400, 350, 20]).map((w) => repo().raiseWatermark('p1', 'u1', 'delivered', w)),
     );
-    expect(await repo().get('p1', 'u1')).toMatchObject({ readWatermark: 300, deliveredWatermark: 400 });
+    expect(await repo().get('p1', 'u1')).toMatchObject({
+      readWatermark: 300,
+      deliveredWatermark: 400,
+      lastMessageAt: 1,
+    });
   });
 
   it('lists a page’s conversations newest first, across query pages', async () => {

@@ -9,7 +9,7 @@ import {
   type RetryPolicy,
   withRetry,
 } from '../../functions/commons/graph/retry-policy.js';
-import { startInvocation } from '../../functions/commons/invocation-budget.js';
+import { withInvocationBudget } from '../../functions/commons/invocation-budget.js';
 import { counters } from '../../functions/commons/observability.js';
 import { GraphFake } from '../../local/graph-sandbox.js';
 
@@ -75,8 +75,6 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 function delta(before: Record<string, number>, name: string): number {
   return (counters()[name] ?? 0) - (before[name] ?? 0);
 }
-
-afterEach(() => startInvocation(undefined));
 
 // ---- withRetry ---------------------------------------------------------------------------------------
 
@@ -236,14 +234,16 @@ describe('X-Business-Use-Case-Usage estimated_time_to_regain_access', () => {
   });
 
   it('by default the budget is the invocation’s (remainingBudgetMs)', async () => {
-    startInvocation(32_000); // 30 s once the safety margin is off
     const sleeps: number[] = [];
     const clock = { sleep: async (ms: number) => void sleeps.push(ms), random: () => 0.5 };
-    const op = failing(graphError(400, 613, 'throttled', 60_000));
-    await rejection(withRetry(op, {}, clock));
+    // 30 s once the safety margin is off
+    await withInvocationBudget(32_000, async () => {
+      const op = failing(graphError(400, 613, 'throttled', 60_000));
+      await rejection(withRetry(op, {}, clock));
+    });
     expect(sleeps).toEqual([]);
 
-    startInvocation(undefined); // outside Lambda: no deadline
+    // outside an invocation: no deadline
     await expect(withRetry(failing(graphError(400, 613, 'throttled', 60_000)), {}, clock)).resolves.toBe(
       'ok',
     );

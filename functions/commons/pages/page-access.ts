@@ -4,6 +4,8 @@ import type { TokenSealer } from '../ports.js';
 import type { PageRepository } from '../store/page-repository.js';
 import type { PageRecord } from '../store/records.js';
 
+const DEFAULT_THROTTLE_MS = 60_000;
+
 interface Cached<T> {
   value: T;
   expires: number;
@@ -17,6 +19,7 @@ interface Cached<T> {
 export class PageAccess {
   private readonly pages = new Map<string, Cached<PageRecord | undefined>>();
   private readonly tokens = new Map<string, { sealed: string; token: string }>();
+  private readonly throttledUntil = new Map<string, number>();
 
   constructor(
     private readonly repository: PageRepository,
@@ -54,6 +57,23 @@ export class PageAccess {
     });
     count('PagesReauthRequired');
     logger.error('page token refused: page needs reauth', { pageId, graphError: error.toJSON() });
+  }
+
+  /**
+   * Meta throttled this page's calls: calls that can wait (profile fetches) hold off until the time
+   * Meta announced (`estimated_time_to_regain_access`) or a minute, instead of deepening the throttle.
+   */
+  throttle(pageId: string, forMs = DEFAULT_THROTTLE_MS): void {
+    this.throttledUntil.set(pageId, this.now() + forMs);
+    count('PagesThrottled');
+  }
+
+  throttled(pageId: string): boolean {
+    const until = this.throttledUntil.get(pageId);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.throttledUntil.delete(pageId);
+    return false;
   }
 
   forget(pageId: string): void {

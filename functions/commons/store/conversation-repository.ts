@@ -81,17 +81,26 @@ export class ConversationRepository {
   }
 
   /**
-   * Raises the delivered or read watermark (never lowers it). Answers whether the conversation exists;
-   * a missing one is not created.
+   * Raises the delivered or read watermark (never lowers it). A delivery can overtake the echo that
+   * starts a conversation, so a missing conversation is created with just the watermark; it joins the
+   * conversation list (its `tsk`) when its first message touches it.
    */
   async raiseWatermark(
     pageId: string,
     userId: string,
     which: 'delivered' | 'read',
     watermark: number,
-  ): Promise<boolean> {
-    if (await this.raise(pageId, userId, WATERMARK_FIELDS[which], watermark)) return true;
-    return (await this.get(pageId, userId)) !== undefined;
+  ): Promise<void> {
+    await this.update(
+      {
+        Key: conversationKey(pageId, userId),
+        UpdateExpression: 'SET #field = :value, pageId = :pageId, userId = :userId',
+        ConditionExpression: 'attribute_not_exists(#field) OR #field < :value',
+        ExpressionAttributeNames: { '#field': WATERMARK_FIELDS[which] },
+        ExpressionAttributeValues: { ':value': watermark, ':pageId': pageId, ':userId': userId },
+      },
+      true,
+    );
   }
 
   async get(pageId: string, userId: string): Promise<ConversationRecord | undefined> {
