@@ -15,8 +15,8 @@ import { resolveTarget } from './target.js';
 const GROUPS: CommandGroup[] = [pages, subscriptions];
 
 const GLOBAL_HELP = [
-  '--url <base>       admin API base URL (PAGEWIRE_URL; default: the url in ${DATA_DIR:-.data}/sandbox.json,',
-  '                   else http://127.0.0.1:3000)',
+  '--url <base>       admin API base URL (PAGEWIRE_URL; default: the url in $DATA_DIR/sandbox.json,',
+  '                   DATA_DIR defaulting to .data, else http://127.0.0.1:3000)',
   '--admin-token <t>  bearer token of the local stack (PAGEWIRE_ADMIN_TOKEN, ADMIN_TOKEN, or sandbox.json)',
   '--aws              sign every request with SigV4 (IAM) using the standard AWS credential chain;',
   '                   automatic for *.amazonaws.com hosts',
@@ -69,7 +69,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   );
   if (misplaced.length) {
     const what = `${group.name} ${command.name}`;
-    return usageError(output, `${what} does not take --${misplaced[0]}`, commandUsage(group, command));
+    return usageError(output, `${what} does not take --${misplaced[0]}`, shortUsage(group, command));
   }
   if (args.length !== command.args.length) {
     const what = `${group.name} ${command.name}`;
@@ -77,7 +77,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
       args.length < command.args.length
         ? `${what} needs ${command.args.join(' ')}`
         : `${what} takes ${command.args.length ? `only ${command.args.join(' ')}` : 'no arguments'}`;
-    return usageError(output, message, commandUsage(group, command));
+    return usageError(output, message, shortUsage(group, command));
   }
 
   try {
@@ -90,7 +90,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     const client = new AdminClient(target, { signer, userAgent: `pagewire-cli/${version()}` });
     return await command.run({ client, output, values, args, env, stdin: opts.stdin ?? process.stdin });
   } catch (err) {
-    if (err instanceof UsageError) return usageError(output, err.message, commandUsage(group, command));
+    if (err instanceof UsageError) return usageError(output, err.message, shortUsage(group, command));
     if (err instanceof CliError) {
       output.err(`error: ${err.code}: ${err.message}`);
       return 1;
@@ -153,6 +153,11 @@ function groupUsage(group: CommandGroup): string {
     '',
     EXIT_CODES,
   ].join('\n');
+}
+
+function shortUsage(group: CommandGroup, command: Command): string {
+  const name = `${group.name} ${command.name}`;
+  return `usage: pagewire ${synopsis(group, command)} [options]\nrun \`pagewire ${name} --help\` for more`;
 }
 
 function commandUsage(group: CommandGroup, command: Command): string {

@@ -22,7 +22,7 @@ const connect: Command = {
     '                   PAGEWIRE_USER_TOKEN is used when the option is absent)',
     '--page <id>        connect only this page (repeatable, or comma-separated); default: all pages',
   ],
-  summary: 'connect pages with a user access token and subscribe each one',
+  summary: 'connect pages with a user access token, subscribe each',
   async run(ctx: Context) {
     const token = await userToken(ctx);
     ctx.output.secret(token);
@@ -41,8 +41,9 @@ const connect: Command = {
         `connected ${plural(pages.length, 'page')}: ${pages.length - notActive.length} active${tail}`,
       );
       if (pages.length) {
-        const rows = pages.map((p) => [p.pageId, p.name, p.status, p.error]);
-        ctx.output.out(table(['pageId', 'name', 'status', 'error'], rows));
+        const withError = pages.some((p) => p.error);
+        const rows = pages.map((p) => [p.pageId, p.name, p.status, ...(withError ? [p.error] : [])]);
+        ctx.output.out(table(['pageId', 'name', 'status', ...(withError ? ['error'] : [])], rows));
       }
     }
     return notActive.length ? 1 : 0;

@@ -22,7 +22,14 @@ export type Signer = (request: RequestToSign) => Promise<Record<string, string>>
 export async function sigV4Signer(region: string, credentials?: CredentialSource): Promise<Signer> {
   // Loaded on demand: the credential chain is the heaviest import of the CLI, and local use needs none.
   const resolved = credentials ?? (await import('@aws-sdk/credential-providers')).fromNodeProviderChain();
-  const signer = new SignatureV4({ service: 'execute-api', region, credentials: resolved, sha256: Sha256 });
+  // The payload hash is part of the signature either way; execute-api needs no x-amz-content-sha256 header.
+  const signer = new SignatureV4({
+    service: 'execute-api',
+    region,
+    credentials: resolved,
+    sha256: Sha256,
+    applyChecksum: false,
+  });
   return async ({ method, url, headers, body }) => {
     const query: Record<string, string | string[]> = {};
     for (const [k, v] of url.searchParams) {

@@ -16,7 +16,7 @@ const check: Command = {
   options: ['repair'],
   synopsis: '[--repair]',
   optionHelp: ['--repair          subscribe again every page found missing'],
-  summary: "compare every connected page's subscription at Meta with ours",
+  summary: 'check every connected page is subscribed at Meta',
   run: (ctx) => {
     const repair = ctx.values.repair === true;
     return runReport(ctx, repair ? 'check --repair' : 'check', '/admin/subscriptions/check', { repair });
