@@ -94,15 +94,16 @@ export class PageOperations {
     if ('outcome' in found) return found.outcome;
     const { page, token } = found;
     let apps: Array<{ id: string; fields: string[] }>;
+    const checkedAt = new Date().toISOString();
     try {
       apps = await this.deps.graph.subscribedApps(pageId, token);
     } catch (err) {
+      await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt });
       return this.refused(page, err);
     }
     count('SubscriptionsChecked');
     const ours = apps.find((a) => a.id === this.deps.appId);
     const absent = this.fields.filter((f) => !ours?.fields.includes(f));
-    const checkedAt = new Date().toISOString();
     if (ours && absent.length === 0) {
       await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt, subscribedFields: ours.fields });
       return { pageId, ok: true, status: page.status };
