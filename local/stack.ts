@@ -8,6 +8,7 @@ import { EnvCredentials } from '../functions/commons/app-credentials.js';
 import { loadConfig } from '../functions/commons/config.js';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '../functions/commons/http.js';
 import { lambda } from '../functions/commons/lambda.js';
+import { lockFromEnv } from '../functions/commons/lock/redis-lock.js';
 import { counters } from '../functions/commons/observability.js';
 import { pageOpsDeps } from '../functions/commons/pages/page-ops-deps.js';
 import { createTableIfMissing } from '../functions/commons/store/table-schema.js';
@@ -67,7 +68,8 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     : await LocalKeyring.fromFile(join(dataDir, 'keyring.key'));
 
   const visibilityTimeoutMs = Number(env.LOCAL_VISIBILITY_TIMEOUT_MS) || 30_000;
-  const processor = lambda(createEventsProcessor(processorDeps(config, doc, keyring, credentials)));
+  const lock = lockFromEnv(env);
+  const processor = lambda(createEventsProcessor(processorDeps(config, doc, keyring, credentials), lock));
   const queue = new LocalFifoQueue({
     name: 'pagewire-events.fifo',
     handler: (event) => processor(event, lambdaContext('pagewire-processor')),
@@ -132,6 +134,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
       clearInterval(healthCheck);
       await queue.stop();
       await commands.stop();
+      await lock.close();
       await dynamo.stop();
       await sandbox?.fake.stop();
     },

@@ -1,7 +1,9 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { ConversationLock } from '../commons/lock/conversation-lock.js';
+import { NoLock } from '../commons/lock/conversation-lock.js';
 import { logger } from '../commons/observability.js';
-import type { QueuedEvent } from '../commons/webhook/queued-event.js';
+import { conversationGroupId, type QueuedEvent } from '../commons/webhook/queued-event.js';
 import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
 
 /**
@@ -9,7 +11,7 @@ import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
  * conversation's group (skipGroupOnError), so other conversations in the batch go on, and the failed
  * group is redelivered in order.
  */
-export function createEventsProcessor(deps: ApplyEventDeps) {
+export function createEventsProcessor(deps: ApplyEventDeps, lock: ConversationLock = new NoLock()) {
   const applyEvent = createEventApplier(deps);
 
   const recordHandler = async (record: SQSRecord): Promise<void> => {
@@ -21,7 +23,9 @@ export function createEventsProcessor(deps: ApplyEventDeps) {
       throw new Error(`queue message ${record.messageId} is not JSON`);
     }
     try {
-      await applyEvent(event);
+      // With the optional lock, a conversation is also serialised across consumers (a DLQ redrive,
+      // a second deployment); a lock not taken in time fails the record, redelivered in order.
+      await lock.withLock(conversationGroupId(event.pageId, event.userId), () => applyEvent(event));
     } catch (err) {
       logger.error('event failed; its conversation will be redelivered', {
         pageId: event.pageId,
