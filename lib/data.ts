@@ -1,0 +1,146 @@
+/**
+ * What Pagewire keeps: the single DynamoDB table (the exact layout of
+ * functions/commons/store/table-schema.ts), the KMS key that seals page tokens, and the Secrets
+ * Manager secret holding the Facebook app's credentials. Access is granted per function and per
+ * action, never `*`.
+ */
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { tableDefinition } from '../functions/commons/store/table-schema.js';
+
+/** Every DynamoDB action the repositories send (functions/commons/store), nothing more. */
+export const TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:Query',
+] as const;
+
+/** The encryption context key every sealed page token carries (kms-token-sealer.ts). */
+export const TOKEN_CONTEXT_KEY = 'pageId';
+
+export class Data extends Construct {
+  readonly table: dynamodb.Table;
+  readonly tokenKey: kms.Key;
+  readonly appSecret: secretsmanager.Secret;
+  private readonly indexNames: string[];
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const definition = tableDefinition('pagewire');
+    const attributeType = (name: string | undefined): dynamodb.Attribute => {
+      const found = definition.AttributeDefinitions?.find((a) => a.AttributeName === name);
+      if (!name || !found) throw new Error(`table-schema.ts: attribute ${name} is not defined`);
+      const types: Record<string, dynamodb.AttributeType> = {
+        S: dynamodb.AttributeType.STRING,
+        N: dynamodb.AttributeType.NUMBER,
+        B: dynamodb.AttributeType.BINARY,
+      };
+      return { name, type: types[found.AttributeType as string] };
+    };
+    const keyOf = (schema: { AttributeName?: string; KeyType?: string }[] | undefined) => ({
+      partitionKey: attributeType(schema?.find((k) => k.KeyType === 'HASH')?.AttributeName),
+      sortKey: schema?.some((k) => k.KeyType === 'RANGE')
+        ? attributeType(schema.find((k) => k.KeyType === 'RANGE')?.AttributeName)
+        : undefined,
+    });
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      ...keyOf(definition.KeySchema),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const gsi of definition.GlobalSecondaryIndexes ?? []) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: gsi.IndexName as string,
+        ...keyOf(gsi.KeySchema),
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    for (const lsi of definition.LocalSecondaryIndexes ?? []) {
+      this.table.addLocalSecondaryIndex({
+        indexName: lsi.IndexName as string,
+        sortKey: keyOf(lsi.KeySchema).sortKey as dynamodb.Attribute,
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    this.indexNames = [
+      ...(definition.GlobalSecondaryIndexes ?? []),
+      ...(definition.LocalSecondaryIndexes ?? []),
+    ].map((index) => index.IndexName as string);
+
+    // Sealed tokens outlive a stack deletion with the table: so does the key that opens them.
+    this.tokenKey = new kms.Key(this, 'PageTokenKey', {
+      description: 'Pagewire: seals page access tokens (encryption context {pageId})',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      alias: `alias/${Stack.of(this).stackName}/page-tokens`,
+    });
+
+    // A placeholder the admin replaces with put-secret-value: no appSecret yet = webhooks fail closed.
+    this.appSecret = new secretsmanager.Secret(this, 'AppSecret', {
+      description: 'Pagewire: the Facebook app, as JSON {"appId","appSecret","verifyToken"}',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ appId: '', appSecret: '' }),
+        generateStringKey: 'verifyToken',
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+    });
+    Validations.of(this.appSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "The secret holds the Facebook app's id, app secret and webhook verify token: they are issued and " +
+        "rotated in Meta's app dashboard, then set here with put-secret-value; a rotation Lambda cannot do that.",
+    });
+  }
+
+  /** The repositories' DynamoDB actions on the table and its indexes. */
+  grantTableReadWrite(grantee: iam.IGrantable): void {
+    const arn = this.table.tableArn;
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...TABLE_ACTIONS],
+      resourceArns: [arn, ...this.indexNames.map((name) => `${arn}/index/${name}`)],
+    });
+  }
+
+  /** kms:Encrypt, only with a `pageId` encryption context: the admin function seals tokens on connect. */
+  grantTokenSealing(grantee: iam.IGrantable): void {
+    this.grantTokenKey(grantee, 'kms:Encrypt');
+  }
+
+  /** kms:Decrypt, only with a `pageId` encryption context: every function that calls the Graph API. */
+  grantTokenUnsealing(grantee: iam.IGrantable): void {
+    this.grantTokenKey(grantee, 'kms:Decrypt');
+  }
+
+  /** secretsmanager:GetSecretValue on the app secret (Powertools Parameters reads and caches it). */
+  grantAppSecretRead(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['secretsmanager:GetSecretValue'],
+      resourceArns: [this.appSecret.secretArn],
+    });
+  }
+
+  private grantTokenKey(grantee: iam.IGrantable, action: string): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [action],
+        resources: [this.tokenKey.keyArn],
+        conditions: {
+          // The context holds pageId (ForAnyValue) and nothing else (ForAllValues): exactly {pageId}.
+          'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': TOKEN_CONTEXT_KEY },
+          'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': TOKEN_CONTEXT_KEY },
+        },
+      }),
+    );
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The HTTP side: one HTTP API. `GET`/`POST /webhooks/facebook` and `GET /health` are public and go
+ * to the verifier (Meta authenticates with the X-Hub-Signature-256 HMAC, checked in the function);
+ * every `/admin/*` route requires SigV4 (IAM) and goes to the admin function. The `$default` stage is
+ * throttled and writes JSON access logs. The verifier may send to the events queue and read the app
+ * secret, and nothing else.
+ */
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { Data } from './data.js';
+import { PagewireFunction } from './pagewire-function.js';
+
+export const WEBHOOK_PATH = '/webhooks/facebook';
+export const HEALTH_PATH = '/health';
+export const ADMIN_PATH = '/admin/{proxy+}';
+/** Meta expects an answer within 5 s; the verifier only verifies and queues. */
+export const VERIFIER_TIMEOUT = Duration.seconds(10);
+/** Steady rate and burst of the whole stage (requests per second). */
+export const STAGE_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
+
+/** One JSON line per request; no query string (the handshake carries the verify token there). */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  caller: '$context.identity.userArn',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  error: '$context.error.message',
+});
+
+export interface IngestProps {
+  data: Data;
+  eventsQueue: sqs.IQueue;
+  /** The admin API function, behind IAM. */
+  admin: PagewireFunction;
+}
+
+export class Ingest extends Construct {
+  readonly api: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly verifier: PagewireFunction;
+  readonly accessLogs: logs.LogGroup;
+  /** Attach to the people or roles that run `pagewire --aws` (execute-api:Invoke on /admin/* only). */
+  readonly adminInvokePolicy: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: IngestProps) {
+    super(scope, id);
+    const { data, eventsQueue, admin } = props;
+
+    this.verifier = new PagewireFunction(this, 'Verifier', {
+      name: 'verifier',
+      description: 'Pagewire: verifies Facebook webhooks (X-Hub-Signature-256) and queues every event',
+      timeout: VERIFIER_TIMEOUT,
+      environment: {
+        EVENTS_QUEUE_URL: eventsQueue.queueUrl,
+        APP_SECRET_NAME: data.appSecret.secretName,
+      },
+    });
+    // SendMessageBatch is authorised as sqs:SendMessage. No table, no KMS, nothing else.
+    this.verifier.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [eventsQueue.queueArn] }),
+    );
+    data.grantAppSecretRead(this.verifier.role);
+
+    this.api = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'Pagewire: Facebook webhooks (public, HMAC-signed) and the admin API (IAM)',
+      createDefaultStage: false,
+    });
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: STAGE_THROTTLE,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      },
+    });
+
+    const webhook = new HttpLambdaIntegration('Verifier', this.verifier.lambda);
+    const publicRoutes = [
+      ...this.api.addRoutes({
+        path: WEBHOOK_PATH,
+        methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST],
+        integration: webhook,
+      }),
+      ...this.api.addRoutes({ path: HEALTH_PATH, methods: [apigwv2.HttpMethod.GET], integration: webhook }),
+    ];
+    for (const route of publicRoutes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Public by design: Meta cannot sign requests with SigV4 or send a token. POST webhooks are ' +
+          'authenticated in the verifier by the X-Hub-Signature-256 HMAC over the raw body (fail closed), the ' +
+          'GET handshake by the verify token; GET /health answers {"status":"ok"} and nothing else.',
+      });
+    }
+
+    this.api.addRoutes({
+      path: ADMIN_PATH,
+      methods: [apigwv2.HttpMethod.ANY],
+      integration: new HttpLambdaIntegration('Admin', admin.lambda),
+      authorizer: new HttpIamAuthorizer(),
+    });
+
+    this.adminInvokePolicy = new iam.ManagedPolicy(this, 'AdminInvokePolicy', {
+      description: 'Pagewire: call the admin API (pagewire --aws, or any SigV4 client)',
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['execute-api:Invoke'],
+          resources: [this.api.arnForExecuteApi('*', '/admin/*', '$default')],
+        }),
+      ],
+    });
+    const apiLogicalId = Stack.of(this).getLogicalId(this.api.node.defaultChild as CfnElement);
+    Validations.of(this.adminInvokePolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/$default/*/admin/*]`,
+      reason:
+        'The admin API is every method under /admin/ of this API only: the wildcards are the method and path.',
+    });
+  }
+
+  /** `https://{api}.execute-api.{region}.amazonaws.com`, the base of every route. */
+  get baseUrl(): string {
+    return this.api.apiEndpoint;
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * What tells an operator something is wrong: an SNS topic (e-mail when `-c alarmEmail=…`), alarms on
+ * dead letters, a stuck events queue, function errors, webhook 5xx, pages that need a new token and
+ * subscription repairs that fail; and a dashboard of the flow from webhook to stored event.
+ *
+ * The application metrics are Powertools EMF counts in namespace `Pagewire` with the one dimension
+ * `service` = POWERTOOLS_SERVICE_NAME, which every function shares (`pagewire`).
+ */
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, type PagewireFunction, SERVICE_NAME } from './pagewire-function.js';
+
+/** Events older than this in the queue mean a conversation is stuck (or the processor is down). */
+export const EVENTS_AGE_ALARM_SECONDS = 300;
+export const GRAPH_ERROR_CLASSES = ['auth', 'throttle', 'transient', 'permanent'] as const;
+
+export interface MonitoringProps {
+  alarmEmail?: string;
+  /** Every function, by the name shown on alarms and the dashboard. */
+  functions: Record<string, PagewireFunction>;
+  eventsQueue: sqs.IQueue;
+  eventsDeadLetterQueue: sqs.IQueue;
+  commandsQueue: sqs.IQueue;
+  commandsDeadLetterQueue: sqs.IQueue;
+  apiStage: apigwv2.IHttpStage;
+}
+
+export class Monitoring extends Construct {
+  readonly alarmTopic: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Pagewire alarms',
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    const notify = new actions.SnsAction(this.alarmTopic);
+    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
+      const created = new cloudwatch.Alarm(this, alarmId, alarmProps);
+      created.addAlarmAction(notify);
+      this.alarms.push(created);
+      return created;
+    };
+
+    // Dead letters: a message failed five times; it waits for a look and a redrive.
+    const deadLetters: [string, sqs.IQueue][] = [
+      ['Events', props.eventsDeadLetterQueue],
+      ['PageCommands', props.commandsDeadLetterQueue],
+    ];
+    for (const [name, dlq] of deadLetters) {
+      alarm(`${name}DeadLettersAlarm`, {
+        alarmDescription: `Pagewire: ${name} dead-letter queue holds messages (redrive with start-message-move-task)`,
+        metric: dlq.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    alarm('EventsQueueAgeAlarm', {
+      alarmDescription: `Pagewire: the oldest queued event is over ${EVENTS_AGE_ALARM_SECONDS} s old (conversation stuck or processor failing)`,
+      metric: props.eventsQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: EVENTS_AGE_ALARM_SECONDS,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 5,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    for (const [name, fn] of Object.entries(props.functions)) {
+      alarm(`${name}ErrorsAlarm`, {
+        alarmDescription: `Pagewire: the ${name} function failed (see its log group)`,
+        metric: fn.lambda.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    // A 5xx to Meta is a webhook not taken: after about an hour of them Meta unsubscribes the app.
+    alarm('ApiServerErrorsAlarm', {
+      alarmDescription: 'Pagewire: the HTTP API answered 5xx (webhooks are being retried by Meta)',
+      metric: props.apiStage.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 5,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    alarm('PagesReauthRequiredAlarm', {
+      alarmDescription:
+        'Pagewire: Meta refused a page token (code 190); connect the page again with a fresh user token',
+      metric: appMetric('PagesReauthRequired'),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    alarm('SubscriptionRepairsFailedAlarm', {
+      alarmDescription:
+        'Pagewire: the health check found a page unsubscribed and could not subscribe it again',
+      metric: appMetric('SubscriptionRepairsFailed'),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${Stack.of(this).stackName}-${Aws.REGION}`,
+      defaultInterval: Duration.hours(3),
+    });
+    const graph = (title: string, left: cloudwatch.IMetric[], width = 8) =>
+      new cloudwatch.GraphWidget({ title, left, width, height: 6 });
+    const queueAge = (queue: sqs.IQueue, label: string) =>
+      queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', label });
+    const depth = (queue: sqs.IQueue, label: string) =>
+      queue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+        label,
+      });
+
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
+    );
+    this.dashboard.addWidgets(
+      graph('Webhook flow', [
+        appMetric('WebhooksReceived', 'Webhooks in'),
+        appMetric('EventsQueued', 'Events queued'),
+        appMetric('EventsStored', 'Events processed'),
+        appMetric('DuplicatesDropped', 'Duplicates dropped'),
+      ]),
+      graph('Queue age (s)', [
+        queueAge(props.eventsQueue, 'Events: oldest message'),
+        queueAge(props.commandsQueue, 'Page commands: oldest message'),
+      ]),
+      graph('Dead letters', [
+        depth(props.eventsDeadLetterQueue, 'Events DLQ'),
+        depth(props.commandsDeadLetterQueue, 'Page commands DLQ'),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Pages needing reauth', [appMetric('PagesReauthRequired', 'Pages needing reauth')]),
+      graph(
+        'Graph API errors by class',
+        GRAPH_ERROR_CLASSES.map((c) => appMetric(`GraphErrors_${c}`, c)),
+      ),
+      graph('Graph API retries', [appMetric('GraphRetries', 'Retries')]),
+    );
+    this.dashboard.addWidgets(
+      graph('Subscriptions', [
+        appMetric('SubscriptionsChecked', 'Checked'),
+        appMetric('SubscriptionsMissing', 'Found missing'),
+        appMetric('SubscriptionsRepaired', 'Repaired'),
+        appMetric('SubscriptionRepairsFailed', 'Repairs failed'),
+      ]),
+      graph('Webhooks refused / malformed / unknown page', [
+        appMetric('WebhooksRefused', 'Refused (signature)'),
+        appMetric('MalformedEvents', 'Malformed events'),
+        appMetric('EventsForUnknownPage', 'Events for unknown page'),
+      ]),
+      graph('HTTP API', [
+        props.apiStage.metricCount({ period: Duration.minutes(5), statistic: 'Sum', label: 'Requests' }),
+        props.apiStage.metricClientError({ period: Duration.minutes(5), statistic: 'Sum', label: '4xx' }),
+        props.apiStage.metricServerError({ period: Duration.minutes(5), statistic: 'Sum', label: '5xx' }),
+      ]),
+    );
+    const fns = Object.entries(props.functions);
+    this.dashboard.addWidgets(
+      graph(
+        'Function errors',
+        fns.map(([name, fn]) =>
+          fn.lambda.metricErrors({ period: Duration.minutes(5), statistic: 'Sum', label: name }),
+        ),
+        12,
+      ),
+      graph(
+        'Function duration p99 (ms)',
+        fns.map(([name, fn]) =>
+          fn.lambda.metricDuration({ period: Duration.minutes(5), statistic: 'p99', label: name }),
+        ),
+        12,
+      ),
+    );
+  }
+}
+
+/** A Powertools count: namespace Pagewire, dimension service=pagewire, summed per 5 minutes. */
+export function appMetric(metricName: string, label?: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic: 'Sum',
+    period: Duration.minutes(5),
+    label,
+  });
+}

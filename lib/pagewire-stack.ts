@@ -1,0 +1,106 @@
+/**
+ * The Pagewire stack (SPEC §1): data, the optional conversation lock, the events pipeline, page
+ * operations, the HTTP API and monitoring, each its own construct; and the outputs an operator needs.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ConversationLock } from './conversation-lock.js';
+import { Data } from './data.js';
+import { HEALTH_PATH, Ingest, WEBHOOK_PATH } from './ingest.js';
+import { Monitoring } from './monitoring.js';
+import { PageOperations } from './page-operations.js';
+import type { PagewireFunction } from './pagewire-function.js';
+import { Processing } from './processing.js';
+import type { PagewireSettings } from './settings.js';
+
+export interface PagewireStackProps extends StackProps {
+  settings: PagewireSettings;
+}
+
+export class PagewireStack extends Stack {
+  readonly data: Data;
+  readonly lock?: ConversationLock;
+  readonly processing: Processing;
+  readonly pageOperations: PageOperations;
+  readonly ingest: Ingest;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: PagewireStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+
+    this.data = new Data(this, 'Data');
+    if (settings.lock === 'redis') {
+      this.lock = new ConversationLock(this, 'ConversationLock', { natGateways: settings.natGateways });
+    }
+    this.processing = new Processing(this, 'Processing', { data: this.data, settings, lock: this.lock });
+    this.pageOperations = new PageOperations(this, 'PageOperations', { data: this.data, settings });
+    this.ingest = new Ingest(this, 'Ingest', {
+      data: this.data,
+      eventsQueue: this.processing.eventsQueue,
+      admin: this.pageOperations.admin,
+    });
+
+    const functions = {
+      Verifier: this.ingest.verifier,
+      Processor: this.processing.processor,
+      Admin: this.pageOperations.admin,
+      Ops: this.pageOperations.ops,
+      PageCommands: this.pageOperations.pageCommands,
+    };
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      alarmEmail: settings.alarmEmail,
+      functions,
+      eventsQueue: this.processing.eventsQueue,
+      eventsDeadLetterQueue: this.processing.eventsDeadLetterQueue,
+      commandsQueue: this.pageOperations.commandsQueue,
+      commandsDeadLetterQueue: this.pageOperations.commandsDeadLetterQueue,
+      apiStage: this.ingest.stage,
+    });
+
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output(
+      'WebhookUrl',
+      `${this.ingest.baseUrl}${WEBHOOK_PATH}`,
+      "Callback URL for the Facebook app's webhook",
+    );
+    output('AdminApiUrl', this.ingest.baseUrl, 'Admin API base URL: npx pagewire --aws --url <this> …');
+    output('HealthUrl', `${this.ingest.baseUrl}${HEALTH_PATH}`, 'GET answers {"status":"ok"}');
+    output(
+      'AppSecretName',
+      this.data.appSecret.secretName,
+      'Set to {"appId","appSecret","verifyToken"} with aws secretsmanager put-secret-value',
+    );
+    output(
+      'OpsFunctionName',
+      this.pageOperations.ops.functionName,
+      'aws lambda invoke --function-name <this> --payload {"action":"resubscribe-all"} (or check, check-and-repair)',
+    );
+    output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
+    output('AlarmTopicArn', this.monitoring.alarmTopic.topicArn, 'SNS topic of every alarm');
+    output(
+      'AdminInvokePolicyArn',
+      this.ingest.adminInvokePolicy.managedPolicyArn,
+      'Managed policy to attach to whoever calls the admin API',
+    );
+    output('TableName', this.data.table.tableName, 'DynamoDB table (retained on stack deletion)');
+    output(
+      'EventsDeadLetterQueueArn',
+      this.processing.eventsDeadLetterQueue.queueArn,
+      'Redrive: aws sqs start-message-move-task --source-arn <this>',
+    );
+    output(
+      'PageCommandsDeadLetterQueueArn',
+      this.pageOperations.commandsDeadLetterQueue.queueArn,
+      'Redrive: aws sqs start-message-move-task --source-arn <this>',
+    );
+    const functionOutputs: [string, PagewireFunction, string][] = [
+      ['VerifierFunctionName', this.ingest.verifier, 'Verifier: checks and queues webhooks'],
+      ['ProcessorFunctionName', this.processing.processor, 'Processor: stores queued events'],
+      ['AdminFunctionName', this.pageOperations.admin, 'Admin API function'],
+      ['PageCommandsFunctionName', this.pageOperations.pageCommands, 'Page-commands consumer'],
+    ];
+    for (const [id, fn, description] of functionOutputs) output(id, fn.functionName, description);
+  }
+}

@@ -1,0 +1,768 @@
+/**
+ * The CDK stack (issue 4), asserted on the synthesized templates. Each variant (no lock; `lock=redis`
+ * with every other context key set too) is synthesized once, bundles included, and shared by the tests.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CfnElement, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableDefinition } from '../../functions/commons/store/table-schema.js';
+import { readAssemblyReport, type StackReport } from '../../lib/assembly-report.js';
+import { createPagewireApp } from '../../lib/pagewire-app.js';
+import type { PagewireFunction } from '../../lib/pagewire-function.js';
+import type { PagewireStack } from '../../lib/pagewire-stack.js';
+import { settingsFromContext } from '../../lib/settings.js';
+
+const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: Record<string, unknown>;
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation JSON, walked freely by the assertions
+type Json = Record<string, any>;
+type FunctionKey = 'verifier' | 'processor' | 'admin' | 'ops' | 'pageCommands';
+
+interface Variant {
+  stack: PagewireStack;
+  template: Template;
+  json: Json;
+  outdir: string;
+  assembly: StackReport;
+  validationReport: Json;
+  nagViolations: unknown[];
+  /** Logical ids, so assertions name resources the way the template does. */
+  id: (element: unknown) => string;
+  fn: Record<FunctionKey, PagewireFunction>;
+}
+
+const outdirs: string[] = [];
+
+function synthesize(context: Record<string, unknown>): Variant {
+  const outdir = mkdtempSync(join(tmpdir(), 'pagewire-cdk-'));
+  outdirs.push(outdir);
+  const { app, stack } = createPagewireApp({ outdir, context: { ...cdkJson.context, ...context } });
+  // The nag plugin runs inside synth: an unacknowledged finding throws here.
+  const cloudAssembly = app.synth();
+  const json = cloudAssembly.getStackByName(stack.stackName).template as Json;
+  const nag = new AwsSolutionsChecks(app).validateScope(app);
+  return {
+    stack,
+    template: Template.fromJSON(json),
+    json,
+    outdir,
+    assembly: readAssemblyReport(outdir).find((r) => r.stackName === stack.stackName) as StackReport,
+    validationReport: JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')),
+    nagViolations: nag.violations,
+    id: (element) => stack.getLogicalId(element as CfnElement),
+    fn: {
+      verifier: stack.ingest.verifier,
+      processor: stack.processing.processor,
+      admin: stack.pageOperations.admin,
+      ops: stack.pageOperations.ops,
+      pageCommands: stack.pageOperations.pageCommands,
+    },
+  };
+}
+
+const LOCK_CONTEXT = {
+  lock: 'redis',
+  alarmEmail: 'ops@example.com',
+  graphApiVersion: 'v25.0',
+  healthCheckSchedule: 'rate(6 hours)',
+  processorMaxConcurrency: '200',
+  natGateways: '2',
+};
+
+let plain: Variant;
+let locked: Variant;
+
+beforeAll(() => {
+  plain = synthesize({});
+  locked = synthesize(LOCK_CONTEXT);
+}, 180_000);
+
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
+
+// ---- helpers over the template -----------------------------------------------------------------
+
+const resources = (v: Variant, type: string): [string, Json][] =>
+  Object.entries(v.json.Resources as Record<string, Json>).filter(([, r]) => r.Type === type);
+
+const resource = (v: Variant, logicalId: string): Json => v.json.Resources[logicalId];
+
+const lambdaId = (v: Variant, key: FunctionKey) => v.id(v.fn[key].lambda.node.defaultChild);
+const lambdaProps = (v: Variant, key: FunctionKey): Json => resource(v, lambdaId(v, key)).Properties;
+const envOf = (v: Variant, key: FunctionKey): Json => lambdaProps(v, key).Environment.Variables;
+
+/** Every statement of the policies attached to the function's role. */
+function statementsOf(v: Variant, key: FunctionKey): Json[] {
+  const roleId = v.id(v.fn[key].role.node.defaultChild);
+  return resources(v, 'AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+}
+
+const actionsOf = (statement: Json): string[] =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+
+const allActions = (v: Variant, key: FunctionKey) => statementsOf(v, key).flatMap(actionsOf).sort();
+
+const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
+
+const ALL_FUNCTIONS: FunctionKey[] = ['verifier', 'processor', 'admin', 'ops', 'pageCommands'];
+
+// ---- the app and its checks --------------------------------------------------------------------
+
+describe('settings from context', () => {
+  it('defaults to no lock, hourly health check, max concurrency 50, the Graph version of config.ts', () => {
+    const s = settingsFromContext(() => undefined);
+    expect(s).toMatchObject({
+      lock: 'none',
+      healthCheckSchedule: 'rate(1 hour)',
+      processorMaxConcurrency: 50,
+      natGateways: 1,
+      graphApiVersion: 'v24.0',
+    });
+  });
+
+  it('refuses values that would deploy something else', () => {
+    const ctx = (values: Record<string, string>) => (key: string) => values[key];
+    expect(() => settingsFromContext(ctx({ lock: 'memcached' }))).toThrow(/lock=redis/);
+    expect(() => settingsFromContext(ctx({ processorMaxConcurrency: '1' }))).toThrow(/2 to 1000/);
+    expect(() => settingsFromContext(ctx({ processorMaxConcurrency: '1001' }))).toThrow(/2 to 1000/);
+    expect(() => settingsFromContext(ctx({ alarmEmail: 'nobody' }))).toThrow(/e-mail/);
+    expect(() => settingsFromContext(ctx({ graphApiVersion: '24' }))).toThrow(/v24\.0/);
+    expect(() => settingsFromContext(ctx({ healthCheckSchedule: 'hourly' }))).toThrow(/rate\(1 hour\)/);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged finding, with or without the lock', () => {
+    for (const v of [plain, locked]) {
+      expect(v.nagViolations).toEqual([]);
+      const failing = (v.validationReport.pluginReports as Json[]).filter((r) => r.violations?.length > 0);
+      expect(failing).toEqual([]);
+    }
+  });
+
+  it('runs on every synth of the app: an unacknowledged finding fails it', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'pagewire-cdk-nag-'));
+    outdirs.push(outdir);
+    // Skip bundling: only the nag verdict matters here.
+    const { app, stack } = createPagewireApp({
+      outdir,
+      context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] },
+    });
+    new sqs.Queue(stack, 'QueueWithoutDlqOrTls');
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS3/);
+  });
+
+  it('acknowledges only these findings, each with a written reason', () => {
+    for (const v of [plain, locked]) {
+      const acknowledged = new Map<string, string>();
+      for (const construct of v.stack.node.findAll()) {
+        for (const entry of construct.node.metadata) {
+          if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+          for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+            expect(reason.length, `${id} on ${construct.node.path}`).toBeGreaterThan(20);
+            acknowledged.set(id.replace(/^annotation::/i, ''), reason);
+          }
+        }
+      }
+      // Ours: the AwsSolutions ones (aws-cdk-lib acknowledges some of its own CloudFormation-Validate rules).
+      const ids = [...acknowledged.keys()]
+        .filter((id) => id.startsWith('AwsSolutions-'))
+        .map((id) => id.replace(/<[^>]+>/g, '<…>'))
+        .sort();
+      expect(ids).toEqual([
+        'AwsSolutions-APIG4',
+        'AwsSolutions-IAM5[Resource::*]',
+        'AwsSolutions-IAM5[Resource::arn:<…>:execute-api:<…>:<…>:<…>/$default/*/admin/*]',
+        'AwsSolutions-SMG4',
+      ]);
+    }
+  });
+});
+
+// ---- HTTP API ------------------------------------------------------------------------------------
+
+describe('HTTP API', () => {
+  const integrationOf = (v: Variant, routeKey: string): Json => {
+    const route = resources(v, 'AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === routeKey,
+    );
+    expect(route, routeKey).toBeDefined();
+    return (route as [string, Json])[1].Properties;
+  };
+  const integrationTarget = (v: Variant, target: Json): string => {
+    const integrationId = target['Fn::Join'][1][1].Ref as string;
+    return resource(v, integrationId).Properties.IntegrationUri['Fn::GetAtt'][0];
+  };
+
+  it('routes the webhook and /health publicly to the verifier', () => {
+    for (const key of ['GET /webhooks/facebook', 'POST /webhooks/facebook', 'GET /health']) {
+      const route = integrationOf(plain, key);
+      expect(route.AuthorizationType ?? 'NONE').toBe('NONE');
+      expect(integrationTarget(plain, route.Target)).toBe(lambdaId(plain, 'verifier'));
+    }
+  });
+
+  it('puts every /admin/{proxy+} route behind IAM, to the admin function, and nothing else under /admin', () => {
+    const route = integrationOf(plain, 'ANY /admin/{proxy+}');
+    expect(route.AuthorizationType).toBe('AWS_IAM');
+    expect(integrationTarget(plain, route.Target)).toBe(lambdaId(plain, 'admin'));
+    const routeKeys = resources(plain, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+    expect(routeKeys.sort()).toEqual([
+      'ANY /admin/{proxy+}',
+      'GET /health',
+      'GET /webhooks/facebook',
+      'POST /webhooks/facebook',
+    ]);
+    plain.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: getAtt(lambdaId(plain, 'admin')),
+      Principal: 'apigateway.amazonaws.com',
+    });
+  });
+
+  it('throttles the $default stage and writes JSON access logs to a log group with retention', () => {
+    const [[, stage]] = resources(plain, 'AWS::ApiGatewayV2::Stage');
+    expect(stage.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+    });
+    const logGroupId = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+    expect(resource(plain, logGroupId).Properties.RetentionInDays).toBeGreaterThan(0);
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey' });
+    expect(JSON.stringify(format)).not.toContain('querystring');
+  });
+
+  it('offers a managed policy that may invoke /admin/* only', () => {
+    const [[, policy]] = resources(plain, 'AWS::IAM::ManagedPolicy');
+    const [statement] = policy.Properties.PolicyDocument.Statement;
+    expect(statement.Action).toBe('execute-api:Invoke');
+    expect(JSON.stringify(statement.Resource)).toContain('/$default/*/admin/*');
+  });
+});
+
+// ---- functions -----------------------------------------------------------------------------------
+
+describe('functions', () => {
+  const POWERTOOLS = {
+    NODE_OPTIONS: '--enable-source-maps',
+    POWERTOOLS_SERVICE_NAME: 'pagewire',
+    POWERTOOLS_METRICS_NAMESPACE: 'Pagewire',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  };
+  const COMMON = Object.keys(POWERTOOLS);
+
+  it('run Node.js 24 on ARM, ESM bundles with source maps, X-Ray, own log group with retention', () => {
+    for (const v of [plain, locked]) {
+      expect(resources(v, 'AWS::Lambda::Function').length).toBeGreaterThanOrEqual(5);
+      for (const key of ALL_FUNCTIONS) {
+        const props = lambdaProps(v, key);
+        expect(props).toMatchObject({
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          TracingConfig: { Mode: 'Active' },
+        });
+        expect(envOf(v, key)).toMatchObject(POWERTOOLS);
+        const logGroupId = props.LoggingConfig.LogGroup.Ref;
+        expect(resource(v, logGroupId).Properties.RetentionInDays).toBe(30);
+        expect(v.fn[key].role.node.defaultChild).toBeDefined();
+        // Own role, no AWS managed policy (AWSLambdaBasicExecutionRole grants logs on every group).
+        const role = resource(v, v.id(v.fn[key].role.node.defaultChild));
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    }
+  });
+
+  it('get only the environment each one reads (config.ts)', () => {
+    const keys = (key: FunctionKey) =>
+      Object.keys(envOf(plain, key))
+        .filter((k) => !COMMON.includes(k))
+        .sort();
+    const graphCaller = ['APP_SECRET_NAME', 'GRAPH_API_VERSION', 'KMS_KEY_ID', 'TABLE_NAME'];
+    expect(keys('verifier')).toEqual(['APP_SECRET_NAME', 'EVENTS_QUEUE_URL']);
+    expect(keys('processor')).toEqual(graphCaller);
+    expect(keys('pageCommands')).toEqual(graphCaller);
+    expect(keys('ops')).toEqual(
+      [...graphCaller, 'PAGE_COMMANDS_QUEUE_URL', 'PAGE_OPS_CONCURRENCY', 'PAGE_OPS_FAN_OUT_ABOVE'].sort(),
+    );
+    expect(keys('admin')).toEqual(
+      [
+        ...graphCaller,
+        'COMMAND_WAIT_MS',
+        'HUMAN_AGENT_REPLIES',
+        'PAGE_COMMANDS_QUEUE_URL',
+        'PAGE_OPS_CONCURRENCY',
+        'PAGE_OPS_FAN_OUT_ABOVE',
+      ].sort(),
+    );
+    expect(envOf(plain, 'processor').GRAPH_API_VERSION).toBe('v24.0');
+    expect(envOf(locked, 'processor').GRAPH_API_VERSION).toBe('v25.0');
+    expect(envOf(plain, 'admin').HUMAN_AGENT_REPLIES).toBe('false');
+  });
+
+  it('read the app credentials from the secret at run time, never from environment values', () => {
+    const secretId = plain.id(plain.stack.data.appSecret.node.defaultChild);
+    for (const key of ALL_FUNCTIONS) {
+      const env = envOf(plain, key);
+      expect(JSON.stringify(env.APP_SECRET_NAME)).toContain(secretId);
+      for (const name of Object.keys(env)) expect(name).not.toMatch(/^FB_|APP_SECRET$|VERIFY_TOKEN/);
+    }
+  });
+
+  it('bundle the AWS SDK into minified ESM with a source map, at reasonable sizes', () => {
+    const bundles = plain.assembly.bundles.filter((b) => b.runtime === 'nodejs24.x');
+    expect(bundles.map((b) => b.name).sort()).toEqual([
+      'Ingest/Verifier',
+      'PageOperations/Admin',
+      'PageOperations/Ops',
+      'PageOperations/PageCommandsConsumer',
+      'Processing/Processor',
+    ]);
+    for (const bundle of bundles) {
+      expect(Object.keys(bundle.files).sort(), bundle.name).toEqual(['index.mjs', 'index.mjs.map']);
+      expect(bundle.codeBytes, bundle.name).toBeGreaterThan(100 * 1024);
+      expect(bundle.codeBytes, bundle.name).toBeLessThan(1.5 * 1024 * 1024);
+      expect(bundle.files['index.mjs.map'], bundle.name).toBeLessThan(3 * 1024 * 1024);
+    }
+    const verifier = plain.fn.verifier.lambda.node.defaultChild as CfnElement;
+    const key = plain.json.Resources[plain.id(verifier)].Properties.Code.S3Key as string;
+    const code = readFileSync(join(plain.outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+    expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+    expect(code).toMatch(/sourceMappingURL=index\.mjs\.map/);
+    // Minified: long lines (a readable bundle averages well under 100 characters a line).
+    expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+  });
+
+  it('keep the template well inside the CloudFormation limits', () => {
+    for (const v of [plain, locked]) {
+      expect(v.assembly.templateBytes).toBeLessThan(500 * 1024);
+      expect(v.assembly.resourceCount).toBeLessThan(250);
+    }
+  });
+});
+
+// ---- queues --------------------------------------------------------------------------------------
+
+describe('queues', () => {
+  const queues = (v: Variant) => ({
+    events: [v.stack.processing.eventsQueue, v.stack.processing.eventsDeadLetterQueue, 'processor'] as const,
+    commands: [
+      v.stack.pageOperations.commandsQueue,
+      v.stack.pageOperations.commandsDeadLetterQueue,
+      'pageCommands',
+    ] as const,
+  });
+
+  it('are FIFO with sender dedup ids, high-throughput mode, SSE, a FIFO DLQ after 5 receives, redrive allowed', () => {
+    for (const [queue, dlq, consumer] of Object.values(queues(plain))) {
+      const queueId = plain.id(queue.node.defaultChild);
+      const dlqId = plain.id(dlq.node.defaultChild);
+      const props = resource(plain, queueId).Properties;
+      expect(props).toMatchObject({
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+        DeduplicationScope: 'messageGroup',
+        FifoThroughputLimit: 'perMessageGroupId',
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: { deadLetterTargetArn: getAtt(dlqId), maxReceiveCount: 5 },
+      });
+      const consumerTimeout = lambdaProps(plain, consumer).Timeout as number;
+      expect(props.VisibilityTimeout).toBeGreaterThanOrEqual(6 * consumerTimeout);
+      expect(resource(plain, dlqId).Properties).toMatchObject({
+        FifoQueue: true,
+        SqsManagedSseEnabled: true,
+        RedriveAllowPolicy: { redrivePermission: 'allowAll' },
+      });
+      for (const id of [queueId, dlqId]) {
+        plain.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: id }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Effect: 'Deny',
+                Action: 'sqs:*',
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              }),
+            ]),
+          },
+        });
+      }
+    }
+  });
+
+  it('feed their consumers in batches of 10 with partial batch responses and a concurrency cap', () => {
+    const mappingOf = (v: Variant, key: FunctionKey) =>
+      resources(v, 'AWS::Lambda::EventSourceMapping').find(
+        ([, m]) => m.Properties.FunctionName.Ref === lambdaId(v, key),
+      )?.[1].Properties;
+    for (const [v, concurrency] of [
+      [plain, 50],
+      [locked, 200],
+    ] as const) {
+      const events = mappingOf(v, 'processor');
+      expect(events).toMatchObject({
+        EventSourceArn: getAtt(v.id(v.stack.processing.eventsQueue.node.defaultChild)),
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: concurrency },
+      });
+      expect(events?.MaximumBatchingWindowInSeconds).toBeUndefined();
+      expect(mappingOf(v, 'pageCommands')).toMatchObject({
+        EventSourceArn: getAtt(v.id(v.stack.pageOperations.commandsQueue.node.defaultChild)),
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
+  });
+});
+
+// ---- data ----------------------------------------------------------------------------------------
+
+describe('data', () => {
+  it('is one DynamoDB table with exactly the keys and indexes of table-schema.ts', () => {
+    const [[, table]] = resources(plain, 'AWS::DynamoDB::Table');
+    const definition = tableDefinition('x');
+    const byName = (a: { AttributeName?: string }, b: { AttributeName?: string }) =>
+      String(a.AttributeName).localeCompare(String(b.AttributeName));
+    expect([...table.Properties.AttributeDefinitions].sort(byName)).toEqual(
+      [...(definition.AttributeDefinitions ?? [])].sort(byName),
+    );
+    expect(table.Properties.KeySchema).toEqual(definition.KeySchema);
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual(definition.GlobalSecondaryIndexes);
+    expect(table.Properties.LocalSecondaryIndexes).toEqual(definition.LocalSecondaryIndexes);
+  });
+
+  it('is on demand, with point-in-time recovery and deletion protection, retained', () => {
+    const [[, table]] = resources(plain, 'AWS::DynamoDB::Table');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('seals tokens with a rotating KMS key that outlives the stack', () => {
+    const [[, key]] = resources(plain, 'AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+  });
+
+  it('creates the app secret as a JSON placeholder: appId, appSecret (empty: fail closed), a generated verifyToken', () => {
+    const [[, secret]] = resources(plain, 'AWS::SecretsManager::Secret');
+    const generate = secret.Properties.GenerateSecretString;
+    expect(JSON.parse(generate.SecretStringTemplate)).toEqual({ appId: '', appSecret: '' });
+    expect(generate.GenerateStringKey).toBe('verifyToken');
+  });
+});
+
+// ---- least privilege ------------------------------------------------------------------------------
+
+describe('permissions', () => {
+  const tokenKeyArn = (v: Variant) => getAtt(v.id(v.stack.data.tokenKey.node.defaultChild));
+  const kmsStatements = (v: Variant, key: FunctionKey) =>
+    statementsOf(v, key).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+
+  it('lets the verifier send to the events queue and read the secret, and nothing else', () => {
+    const statements = statementsOf(plain, 'verifier');
+    const logs = getAtt(plain.id(plain.fn.verifier.logGroup.node.defaultChild));
+    expect(statements).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: logs },
+      { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
+      {
+        Action: 'sqs:SendMessage',
+        Effect: 'Allow',
+        Resource: getAtt(plain.id(plain.stack.processing.eventsQueue.node.defaultChild)),
+      },
+      {
+        Action: 'secretsmanager:GetSecretValue',
+        Effect: 'Allow',
+        Resource: { Ref: plain.id(plain.stack.data.appSecret.node.defaultChild) },
+      },
+    ]);
+  });
+
+  it('lets only the admin function encrypt, and every Graph caller decrypt, only with a pageId context', () => {
+    const condition = {
+      'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': 'pageId' },
+      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': 'pageId' },
+    };
+    for (const v of [plain, locked]) {
+      for (const key of ALL_FUNCTIONS) {
+        const statements = kmsStatements(v, key);
+        const actions = statements.flatMap(actionsOf).sort();
+        const expected =
+          key === 'verifier' ? [] : key === 'admin' ? ['kms:Decrypt', 'kms:Encrypt'] : ['kms:Decrypt'];
+        expect(actions, key).toEqual(expected);
+        for (const s of statements) {
+          expect(s.Condition, key).toEqual(condition);
+          expect(s.Resource, key).toEqual(tokenKeyArn(v));
+        }
+      }
+    }
+    // The key policy itself grants nothing to the functions (identity policies only).
+    const [[, key]] = resources(plain, 'AWS::KMS::Key');
+    expect(JSON.stringify(key.Properties.KeyPolicy)).not.toContain('lambda');
+  });
+
+  it('grants the table by action and by name: no Scan, no Delete, no index wildcard', () => {
+    const tableId = plain.id(plain.stack.data.table.node.defaultChild);
+    for (const key of ['processor', 'admin', 'ops', 'pageCommands'] as const) {
+      const statements = statementsOf(plain, key).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith('dynamodb:')),
+      );
+      expect(statements.flatMap(actionsOf).sort(), key).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ]);
+      const resourcesText = JSON.stringify(statements.map((s) => s.Resource));
+      expect(resourcesText).toContain(tableId);
+      expect(resourcesText).toContain('/index/byType');
+      expect(resourcesText).toContain('/index/byTime');
+      expect(resourcesText).not.toContain('/index/*');
+    }
+    expect(allActions(plain, 'verifier').some((a) => a.startsWith('dynamodb:'))).toBe(false);
+  });
+
+  it('lets admin and ops (only) send page commands; wildcards only where AWS has no resource-level permission', () => {
+    const commandsArn = getAtt(plain.id(plain.stack.pageOperations.commandsQueue.node.defaultChild));
+    for (const key of ALL_FUNCTIONS) {
+      const sends = statementsOf(plain, key).filter((s) => actionsOf(s).includes('sqs:SendMessage'));
+      if (key === 'admin' || key === 'ops') expect(sends.map((s) => s.Resource)).toEqual([commandsArn]);
+      else if (key !== 'verifier') expect(sends).toEqual([]);
+    }
+    for (const v of [plain, locked]) {
+      for (const key of ALL_FUNCTIONS) {
+        for (const s of statementsOf(v, key).filter((st) => JSON.stringify(st.Resource).includes('*'))) {
+          for (const action of actionsOf(s))
+            expect(action).toMatch(/^(xray:|ec2:.*(NetworkInterface|Subnets|PrivateIp))/);
+        }
+      }
+    }
+  });
+});
+
+// ---- page operations -----------------------------------------------------------------------------
+
+describe('page operations', () => {
+  it('runs the health check on the schedule through the ops function with check-and-repair', () => {
+    for (const [v, schedule] of [
+      [plain, 'rate(1 hour)'],
+      [locked, 'rate(6 hours)'],
+    ] as const) {
+      const [[, rule]] = resources(v, 'AWS::Events::Rule');
+      expect(rule.Properties.ScheduleExpression).toBe(schedule);
+      expect(rule.Properties.State).toBe('ENABLED');
+      const [target] = rule.Properties.Targets;
+      expect(target.Arn).toEqual(getAtt(lambdaId(v, 'ops')));
+      expect(JSON.parse(target.Input)).toEqual({ action: 'check-and-repair' });
+      v.template.hasResourceProperties('AWS::Lambda::Permission', {
+        FunctionName: getAtt(lambdaId(v, 'ops')),
+        Principal: 'events.amazonaws.com',
+      });
+    }
+  });
+
+  it('gives the ops function time for a whole bulk run and the admin function less than API Gateway', () => {
+    expect(lambdaProps(plain, 'ops').Timeout).toBe(900);
+    expect(lambdaProps(plain, 'admin').Timeout).toBeLessThan(30);
+  });
+});
+
+// ---- monitoring ------------------------------------------------------------------------------------
+
+describe('monitoring', () => {
+  const alarms = (v: Variant) => resources(v, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties as Json);
+  const topicId = (v: Variant) => v.id(v.stack.monitoring.alarmTopic.node.defaultChild);
+
+  it('sends every alarm to the SNS topic, by e-mail only when alarmEmail is set', () => {
+    for (const v of [plain, locked]) {
+      for (const alarm of alarms(v)) expect(alarm.AlarmActions).toEqual([{ Ref: topicId(v) }]);
+    }
+    expect(resources(plain, 'AWS::SNS::Subscription')).toEqual([]);
+    locked.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: topicId(locked) },
+    });
+  });
+
+  it('alarms on both DLQs, the age of the oldest event, and errors of each function', () => {
+    const list = alarms(plain);
+    for (const dlq of [
+      plain.stack.processing.eventsDeadLetterQueue,
+      plain.stack.pageOperations.commandsDeadLetterQueue,
+    ]) {
+      expect(
+        list.some(
+          (a) =>
+            a.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+            JSON.stringify(a.Dimensions).includes(plain.id(dlq.node.defaultChild)) &&
+            a.Threshold === 1,
+        ),
+      ).toBe(true);
+    }
+    const age = list.find((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
+    expect(JSON.stringify(age?.Dimensions)).toContain(
+      plain.id(plain.stack.processing.eventsQueue.node.defaultChild),
+    );
+    for (const key of ALL_FUNCTIONS) {
+      expect(
+        list.some(
+          (a) =>
+            a.MetricName === 'Errors' &&
+            a.Namespace === 'AWS/Lambda' &&
+            JSON.stringify(a.Dimensions).includes(lambdaId(plain, key)),
+        ),
+        key,
+      ).toBe(true);
+    }
+  });
+
+  it('alarms on pages needing reauth and failed subscription repairs, on the dimension Powertools publishes', () => {
+    for (const metric of ['PagesReauthRequired', 'SubscriptionRepairsFailed']) {
+      plain.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'Pagewire',
+        MetricName: metric,
+        Dimensions: [{ Name: 'service', Value: 'pagewire' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+      });
+    }
+    for (const key of ALL_FUNCTIONS) expect(envOf(plain, key).POWERTOOLS_SERVICE_NAME).toBe('pagewire');
+  });
+
+  it('draws the dashboard: webhook flow, queue age, dead letters, reauth, Graph errors by class, retries', () => {
+    const [[, dashboard]] = resources(plain, 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const metric of [
+      'WebhooksReceived',
+      'EventsQueued',
+      'EventsStored',
+      'DuplicatesDropped',
+      'ApproximateAgeOfOldestMessage',
+      'ApproximateNumberOfMessagesVisible',
+      'PagesReauthRequired',
+      'GraphErrors_auth',
+      'GraphErrors_throttle',
+      'GraphErrors_transient',
+      'GraphErrors_permanent',
+      'GraphRetries',
+    ]) {
+      expect(body, metric).toContain(metric);
+    }
+  });
+});
+
+// ---- outputs -----------------------------------------------------------------------------------------
+
+describe('outputs', () => {
+  it('print the webhook URL, admin API URL, secret name, ops function, dashboard and function names', () => {
+    const outputs = plain.json.Outputs as Record<string, Json>;
+    for (const name of [
+      'WebhookUrl',
+      'AdminApiUrl',
+      'AppSecretName',
+      'OpsFunctionName',
+      'DashboardName',
+      'VerifierFunctionName',
+      'ProcessorFunctionName',
+      'AdminFunctionName',
+      'PageCommandsFunctionName',
+      'AdminInvokePolicyArn',
+      'AlarmTopicArn',
+    ]) {
+      expect(outputs[name], name).toBeDefined();
+    }
+    expect(JSON.stringify(outputs.WebhookUrl.Value)).toContain('/webhooks/facebook');
+    expect(outputs.OpsFunctionName.Value).toEqual({ Ref: lambdaId(plain, 'ops') });
+  });
+});
+
+// ---- the lock option ------------------------------------------------------------------------------------
+
+describe('conversation lock', () => {
+  it('does not exist without -c lock=redis: no VPC, no cache, processor outside a VPC', () => {
+    for (const type of [
+      'AWS::EC2::VPC',
+      'AWS::EC2::NatGateway',
+      'AWS::EC2::SecurityGroup',
+      'AWS::ElastiCache::ServerlessCache',
+    ]) {
+      expect(resources(plain, type), type).toEqual([]);
+    }
+    expect(lambdaProps(plain, 'processor').VpcConfig).toBeUndefined();
+    expect(envOf(plain, 'processor').LOCK_REDIS_URL).toBeUndefined();
+  });
+
+  it('adds a VPC with private subnets behind the configured number of NAT gateways, with flow logs', () => {
+    expect(resources(locked, 'AWS::EC2::VPC')).toHaveLength(1);
+    expect(resources(locked, 'AWS::EC2::NatGateway')).toHaveLength(2);
+    expect(resources(locked, 'AWS::EC2::FlowLog')).toHaveLength(1);
+    const privateSubnets = locked.stack.lock?.vpc.privateSubnets ?? [];
+    expect(privateSubnets.length).toBe(2);
+    for (const subnet of privateSubnets) {
+      const routes = resources(locked, 'AWS::EC2::Route').filter(
+        ([, r]) => r.Properties.RouteTableId.Ref === locked.id(subnet.node.findChild('RouteTable')),
+      );
+      expect(routes.some(([, r]) => r.Properties.NatGatewayId)).toBe(true);
+    }
+  });
+
+  it('runs ElastiCache Serverless Valkey in the private subnets, reachable on 6379 from the processor only', () => {
+    const lock = locked.stack.lock;
+    if (!lock) throw new Error('no lock in the lock variant');
+    const [[cacheId, cache]] = resources(locked, 'AWS::ElastiCache::ServerlessCache');
+    const cacheSg = locked.id(lock.cacheSecurityGroup.node.defaultChild);
+    const processorSg = locked.id(lock.clientSecurityGroup.node.defaultChild);
+    expect(cache.Properties).toMatchObject({
+      Engine: 'valkey',
+      SecurityGroupIds: [getAtt(cacheSg, 'GroupId')],
+      SubnetIds: lock.vpc.privateSubnets.map((s) => ({ Ref: locked.id(s.node.defaultChild) })),
+    });
+    const ingress = [
+      ...resources(locked, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties),
+      ...(resource(locked, cacheSg).Properties.SecurityGroupIngress ?? []),
+    ].filter((r: Json) => JSON.stringify(r.GroupId ?? getAtt(cacheSg, 'GroupId')).includes(cacheSg));
+    expect(ingress).toEqual([
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: 6379,
+        ToPort: 6379,
+        SourceSecurityGroupId: getAtt(processorSg, 'GroupId'),
+      }),
+    ]);
+    expect(resource(locked, cacheSg).Properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' }),
+    ]);
+
+    const processor = lambdaProps(locked, 'processor');
+    expect(processor.VpcConfig.SecurityGroupIds).toEqual([getAtt(processorSg, 'GroupId')]);
+    expect(processor.VpcConfig.SubnetIds).toEqual(
+      lock.vpc.privateSubnets.map((s) => ({ Ref: locked.id(s.node.defaultChild) })),
+    );
+    expect(envOf(locked, 'processor').LOCK_REDIS_URL).toEqual({
+      'Fn::Join': ['', ['rediss://', getAtt(cacheId, 'Endpoint.Address'), ':6379']],
+    });
+    // Only the processor is in the VPC and knows the lock.
+    for (const key of ['verifier', 'admin', 'ops', 'pageCommands'] as const) {
+      expect(lambdaProps(locked, key).VpcConfig, key).toBeUndefined();
+      expect(envOf(locked, key).LOCK_REDIS_URL, key).toBeUndefined();
+    }
+  });
+});
