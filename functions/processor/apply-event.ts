@@ -30,6 +30,18 @@ export function createEventApplier(deps: ApplyEventDeps) {
     count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
   }
 
+  /**
+   * An inbound event: stored first, the contact's profile fetched after, so a slow or failing Graph
+   * API can delay a name but never the message. A known contact's name rides on the same write.
+   */
+  async function storeInbound(page: PageRecord, item: TimelineItem): Promise<void> {
+    const known = deps.profiles.known(page.pageId, item.userId);
+    await store(item, true, known.name);
+    if (known.settled) return;
+    const name = await deps.profiles.ensure(page, item.userId);
+    if (name) await conversations.setName(page.pageId, item.userId, name);
+  }
+
   const base = (e: ConversationEvent) => ({
     pageId: e.pageId,
     userId: e.userId,
@@ -38,31 +50,27 @@ export function createEventApplier(deps: ApplyEventDeps) {
   });
 
   async function message(e: Event<'message'>, page: PageRecord): Promise<void> {
-    const name = e.direction === 'in' ? await deps.profiles.ensure(page, e.userId) : undefined;
-    await store(
-      {
-        ...base(e),
-        mid: e.mid,
-        kind: 'message',
-        direction: e.direction,
-        text: e.text,
-        attachments: e.attachments.length ? e.attachments.map((a) => ({ ...a })) : undefined,
-        quickReplyPayload: e.quickReplyPayload,
-        replyToMid: e.replyToMid,
-        appId: e.appId,
-        status: e.direction === 'out' ? 'sent' : undefined,
-        detail: e.referral ? { referral: e.referral } : undefined,
-      },
-      e.direction === 'in',
-      name,
-    );
+    const item: TimelineItem = {
+      ...base(e),
+      mid: e.mid,
+      kind: 'message',
+      direction: e.direction,
+      text: e.text,
+      attachments: e.attachments.length ? e.attachments.map((a) => ({ ...a })) : undefined,
+      quickReplyPayload: e.quickReplyPayload,
+      replyToMid: e.replyToMid,
+      appId: e.appId,
+      status: e.direction === 'out' ? 'sent' : undefined,
+      detail: e.referral ? { referral: e.referral } : undefined,
+    };
+    if (e.direction === 'in') await storeInbound(page, item);
+    else await store(item, false);
   }
 
   async function postback(e: Event<'postback'>, page: PageRecord): Promise<void> {
-    const name = await deps.profiles.ensure(page, e.userId);
     const detail = e.referral ? { referral: e.referral } : undefined;
     const item = { ...base(e), mid: e.mid, kind: 'postback' as const, direction: 'in' as const };
-    await store({ ...item, title: e.title, payload: e.payload, detail }, true, name);
+    await storeInbound(page, { ...item, title: e.title, payload: e.payload, detail });
   }
 
   async function reaction(e: Event<'reaction'>): Promise<void> {

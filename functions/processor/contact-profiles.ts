@@ -7,6 +7,7 @@ import type { ConversationRepository } from '../commons/store/conversation-repos
 import type { PageRecord, ProfileStatus } from '../commons/store/records.js';
 
 const KNOWN_CONTACTS_MAX = 50_000;
+const TRANSIENT_PAUSE_MS = 15_000;
 
 export interface ContactProfileDeps {
   contacts: ContactRepository;
@@ -21,17 +22,26 @@ export interface ContactProfileDeps {
  */
 export class ContactProfiles {
   /** Contacts whose profile is settled, with their name, so a warm container reads nothing for them. */
-  private readonly known = new Map<string, string | undefined>();
+  private readonly settled = new Map<string, string | undefined>();
 
   constructor(private readonly deps: ContactProfileDeps) {}
 
   /**
-   * The contact's "first last" when known, for the conversation to carry. It is returned every time,
-   * not only when fetched: if the conversation write after a fetch fails, the redelivery still names it.
+   * What this container already knows of the contact: `settled` once its profile is fetched (or known
+   * to be unavailable), with its name, so the conversation write can carry it and no read is needed.
+   */
+  known(pageId: string, userId: string): { settled: boolean; name?: string } {
+    const key = `${pageId}:${userId}`;
+    return this.settled.has(key) ? { settled: true, name: this.settled.get(key) } : { settled: false };
+  }
+
+  /**
+   * Fetches the profile once per contact, and answers the contact's "first last" when there is one.
+   * A redelivery gets the name again, so a conversation write that failed after the fetch is repaired.
    */
   async ensure(page: PageRecord, userId: string): Promise<string | undefined> {
     const key = `${page.pageId}:${userId}`;
-    if (this.known.has(key)) return this.known.get(key);
+    if (this.settled.has(key)) return this.settled.get(key);
     const contact = await this.deps.contacts.get(page.pageId, userId);
     if (contact && contact.profileStatus !== 'pending') return this.remember(key, fullName(contact));
     if (this.deps.access.throttled(page.pageId)) {
@@ -85,7 +95,8 @@ export class ContactProfiles {
     graph: GraphClient,
   ): Promise<{ status: ProfileStatus; name?: string }> {
     try {
-      const p = await graph.profile(userId, token);
+      // One attempt: the message is already stored, and a pending profile is fetched on a later message.
+      const p = await graph.profile(userId, token, { once: true });
       await this.save(page.pageId, userId, 'fetched', p);
       count('ProfilesFetched');
       return { status: 'fetched', name: fullName(p) };
@@ -93,6 +104,8 @@ export class ContactProfiles {
       if (!(err instanceof GraphError)) throw err;
       if (err.errorClass === 'auth') await this.deps.access.markReauthRequired(page.pageId, err);
       if (err.errorClass === 'throttle') this.deps.access.throttle(page.pageId, err.retryAfterMs);
+      // An outage gets a short pause too: every new contact of the page would otherwise wait on it again.
+      if (err.errorClass === 'transient') this.deps.access.throttle(page.pageId, TRANSIENT_PAUSE_MS);
       if (err.errorClass !== 'auth')
         logger.warn('contact profile not fetched', { pageId: page.pageId, graphError: err.toJSON() });
       count('ProfileFetchFailures');
@@ -124,8 +137,8 @@ export class ContactProfiles {
   }
 
   private remember(key: string, name: string | undefined): string | undefined {
-    if (this.known.size >= KNOWN_CONTACTS_MAX) this.known.clear();
-    this.known.set(key, name);
+    if (this.settled.size >= KNOWN_CONTACTS_MAX) this.settled.clear();
+    this.settled.set(key, name);
     return name;
   }
 }

@@ -705,48 +705,36 @@ describe('Graph errors on the profile fetch', () => {
     expect(await w.conversations.listItems(PAGE_A, ada)).toHaveLength(2);
   });
 
-  it('transient (HTTP 5xx) once: the Graph client retries within the invocation and the contact is named', async () => {
+  it('transient (HTTP 5xx): message stored at once, one attempt, contact pending, the page pauses its profile fetches', async () => {
     const w = await world();
     await w.seedPage(PAGE_A);
     const ada = w.fake.psid(w.fake.addPerson('Ada', 'Lovelace'), PAGE_A);
+    const bob = w.fake.psid(w.fake.addPerson('Bob', 'Marley'), PAGE_A);
     w.fake.injectError(
       { method: 'GET', path: `/${ada}`, times: 1 },
       { status: 500, code: 2, message: 'An unexpected error has occurred. Please retry your request later.' },
     );
+    const say = (userId: string, n: number) =>
+      inbox(PAGE_A, [textEvent({ userId, mid: `m_5xx_${n}`, text: `${n}`, timestamp: TIME + n })]);
 
-    const res = await w.deliver(inbox(PAGE_A, [textEvent({ userId: ada, mid: 'm_5xx_once', text: 'hola' })]));
-
-    expect(failedIds(res)).toEqual([]);
-    expect(w.profileCalls(ada)).toHaveLength(2);
-    expect((await w.conversations.get(PAGE_A, ada))?.name).toBe('Ada Lovelace');
-  });
-
-  it('transient (HTTP 5xx) with no time to retry: message stored, contact pending; the next message names it', async () => {
-    const w = await world({ noRetryBudget: true });
-    await w.seedPage(PAGE_A);
-    const ada = w.fake.psid(w.fake.addPerson('Ada', 'Lovelace'), PAGE_A);
-    w.fake.injectError(
-      { method: 'GET', path: `/${ada}`, times: 1 },
-      { status: 500, code: 2, message: 'An unexpected error has occurred. Please retry your request later.' },
-    );
-    const say = (n: number) =>
-      inbox(PAGE_A, [textEvent({ userId: ada, mid: `m_5xx_${n}`, text: `${n}`, timestamp: TIME + n })]);
-
-    expect(failedIds(await w.deliver(say(1)))).toEqual([]);
-    expect(w.profileCalls(ada)).toHaveLength(1);
+    expect(failedIds(await w.deliver(say(ada, 1)))).toEqual([]);
+    expect(w.profileCalls(ada)).toHaveLength(1); // no retry: the message does not wait on Graph
     expect(await w.conversations.listItems(PAGE_A, ada)).toHaveLength(1);
     expect((await w.contacts.get(PAGE_A, ada))?.profileStatus).toBe('pending');
     expect((await w.conversations.get(PAGE_A, ada))?.name).toBeUndefined();
     expect((await w.pages.get(PAGE_A))?.status).toBe('active');
 
-    await w.deliver(say(2));
+    // Within the pause, a new contact of the page is stored without a Graph call.
+    await w.deliver(say(bob, 2));
+    expect(w.profileCalls(bob)).toHaveLength(0);
+    expect((await w.contacts.get(PAGE_A, bob))?.profileStatus).toBe('pending');
+
+    // Later (here: another container), the next message names the conversation.
+    await w.run(sqsEvent(recordsOf(say(ada, 3))), w.coldHandler());
     expect(w.profileCalls(ada)).toHaveLength(2);
     expect((await w.contacts.get(PAGE_A, ada))?.profileStatus).toBe('fetched');
     expect((await w.conversations.get(PAGE_A, ada))?.name).toBe('Ada Lovelace');
-
-    await w.deliver(say(3));
-    expect(w.profileCalls(ada)).toHaveLength(2);
-    expect(await w.conversations.listItems(PAGE_A, ada)).toHaveLength(3);
+    expect(await w.conversations.listItems(PAGE_A, ada)).toHaveLength(2);
   });
 
   it.each([

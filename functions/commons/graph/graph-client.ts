@@ -1,6 +1,9 @@
 import { createHmac } from 'node:crypto';
+import { remainingBudgetMs } from '../invocation-budget.js';
 import { GraphError, regainAccessMs } from './graph-error.js';
 import { type RetryClock, type RetryPolicy, withRetry } from './retry-policy.js';
+
+const MIN_ATTEMPT_MS = 500;
 
 export interface GraphClientOptions {
   baseUrl: string;
@@ -47,6 +50,8 @@ interface CallOptions {
   idempotent?: boolean;
   /** Codes that mean "refused for good" on this call although they are transient elsewhere. */
   permanentCodes?: number[];
+  /** One attempt only, whatever the client's retry policy. */
+  once?: boolean;
 }
 
 /** `appsecret_proof`: HMAC-SHA256 of the token keyed by the app secret, hex. */
@@ -128,11 +133,17 @@ export class GraphClient {
     });
   }
 
-  async profile(psid: string, pageToken: string): Promise<Profile> {
+  /** `once`: a single attempt, for callers that would rather try again later than wait now. */
+  async profile(psid: string, pageToken: string, { once = false } = {}): Promise<Profile> {
     const p = await this.call<{ first_name?: string; last_name?: string; profile_pic?: string }>(
       'GET',
       `/${enc(psid)}`,
-      { operation: 'GET /{psid}', token: pageToken, query: { fields: 'first_name,last_name,profile_pic' } },
+      {
+        operation: 'GET /{psid}',
+        token: pageToken,
+        query: { fields: 'first_name,last_name,profile_pic' },
+        once,
+      },
     );
     return { firstName: p.first_name, lastName: p.last_name, profilePic: p.profile_pic };
   }
@@ -157,7 +168,22 @@ export class GraphClient {
   }
 
   private nextPageQuery(next: string): Params {
-    const url = new URL(next);
+    let url: URL;
+    try {
+      url = new URL(next);
+    } catch {
+      // The TypeError would quote the link, and the link holds the user token.
+      throw new GraphError(
+        'GET /me/accounts',
+        0,
+        'paging.next is not a URL',
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        'permanent',
+      );
+    }
     const ours = new URL(this.root);
     // Never send a token to a host we did not choose, whatever a paging link says.
     if (url.origin !== ours.origin)
@@ -179,7 +205,7 @@ export class GraphClient {
 
   /** One Graph call, retried by the policy; each attempt has its own timeout. */
   private call<T>(method: string, path: string, o: CallOptions): Promise<T> {
-    const retry = this.opts.retry === false ? { maxAttempts: 1 } : this.opts.retry;
+    const retry = this.opts.retry === false || o.once ? { maxAttempts: 1 } : this.opts.retry;
     return withRetry(
       () => this.attempt<T>(method, path, o),
       { ...retry, attemptTimeoutMs: this.opts.timeoutMs, idempotent: o.idempotent ?? true },
@@ -195,7 +221,13 @@ export class GraphClient {
       params.appsecret_proof = appSecretProof(o.token, this.opts.appSecret);
     }
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    const init: RequestInit = { method, signal: AbortSignal.timeout(this.opts.timeoutMs), headers: {} };
+    // An attempt never outlives the invocation: its timeout is cut to the time left, and none starts
+    // without a useful slice of it (the message then goes back to the queue).
+    const budget = (this.opts.clock?.budgetMs ?? remainingBudgetMs)();
+    if (budget < MIN_ATTEMPT_MS)
+      throw new GraphError(o.operation, 0, 'no time left in this invocation for a Graph call');
+    const timeoutMs = Math.min(this.opts.timeoutMs, budget);
+    const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), headers: {} };
     if (o.form) {
       init.body = new URLSearchParams(o.form).toString();
       init.headers = { 'content-type': 'application/x-www-form-urlencoded' };

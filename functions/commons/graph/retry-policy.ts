@@ -5,7 +5,8 @@
  *
  * Retries never outlive the invocation: when Meta's `estimated_time_to_regain_access`, or the next delay
  * plus one more call, does not fit in the remaining budget, the GraphError is thrown right away so the
- * message goes back to the queue instead of the Lambda being killed mid-batch.
+ * message goes back to the queue instead of the Lambda being killed mid-batch. (GraphClient also cuts
+ * each attempt's own timeout to the time left.)
  */
 import { remainingBudgetMs } from '../invocation-budget.js';
 import { count } from '../observability.js';
