@@ -25,20 +25,24 @@ export class SecretsManagerCredentials implements AppCredentialsSource {
   ) {}
 
   async get(): Promise<AppCredentials | undefined> {
-    const value = await getSecret<Partial<AppCredentials>>(this.secretName, {
-      transform: 'json',
-      maxAge: this.maxAgeSeconds,
-    });
-    return complete(value ?? {});
+    const raw = await getSecret<string>(this.secretName, { maxAge: this.maxAgeSeconds });
+    let value: unknown;
+    try {
+      value = JSON.parse(raw ?? '{}');
+    } catch {
+      // JSON.parse's message quotes the text it choked on: the app secret itself. Say only what is wrong.
+      throw new Error(`secret ${this.secretName} is not JSON {"appId","appSecret","verifyToken"}`);
+    }
+    return complete(typeof value === 'object' && value ? (value as Record<string, unknown>) : {});
   }
 }
 
-/** Only a secret with a non-empty app secret counts: otherwise webhooks fail closed. */
+/**
+ * Only a complete set counts: without an app secret webhooks fail closed, and without the app id
+ * Pagewire could not tell its own subscription from another app's.
+ */
 function complete(c: Partial<Record<keyof AppCredentials, unknown>>): AppCredentials | undefined {
   if (typeof c.appSecret !== 'string' || c.appSecret === '') return undefined;
-  return {
-    appId: typeof c.appId === 'string' ? c.appId : '',
-    appSecret: c.appSecret,
-    verifyToken: typeof c.verifyToken === 'string' ? c.verifyToken : '',
-  };
+  if (typeof c.appId !== 'string' || c.appId === '') return undefined;
+  return { appId: c.appId, appSecret: c.appSecret, verifyToken: typeof c.verifyToken === 'string' ? c.verifyToken : '' };
 }

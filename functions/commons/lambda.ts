@@ -19,12 +19,13 @@ const flushMetrics: MiddlewareObj = {
 
 /**
  * Every Lambda entry point: the plain handler within its time budget (invocation-budget.ts), plus
- * Powertools' context logging and metrics flush.
+ * Powertools' context logging and metrics flush. Events are never logged, whatever the environment
+ * says (`POWERTOOLS_LOGGER_LOG_EVENT`): they hold user tokens and people's messages.
  */
 export function lambda<E, R>(fn: (event: E, context: Context) => Promise<R>) {
   const budgeted = (event: E, context: Context) =>
     withInvocationBudget(context.getRemainingTimeInMillis?.(), () => fn(event, context));
   return middy(budgeted)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(flushMetrics);
 }

@@ -359,12 +359,10 @@ describe('LocalFifoQueue', () => {
     const queue = makeQueue(rec.handler, { concurrency: 16 });
     queue.start();
     const all = interleaved(500, 20);
-    const started = Date.now();
     for (let i = 0; i < all.length; i += 100) await queue.send(all.slice(i, i + 100));
     await queue.idle();
     expectInOrder(rec.seen, 500, 20);
     expect(rec.violations).toEqual([]);
     expect(queue.stats()).toEqual({ pending: 0, inFlight: 0, deadLetters: 0, delivered: 10_000 });
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

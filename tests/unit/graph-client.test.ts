@@ -511,7 +511,7 @@ describe('failures never leak a token or the app secret', () => {
   it('a server that never answers times out after timeoutMs: status 0, transient, no token', async () => {
     const started = Date.now();
     const err = await graphError(client(silent.url, { timeoutMs: 100 }).profile('123', TOKEN));
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(5_000); // the 100 ms timeout, not a hang;
     expect(err).toMatchObject({ status: 0, errorClass: 'transient' });
     expect(err.message).toMatch(/timed out/);
     expectNoSecrets(err, TOKEN);

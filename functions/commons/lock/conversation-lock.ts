@@ -33,8 +33,7 @@ export class LockUnavailableError extends Error {
     readonly key: string,
     readonly reason: 'contended' | 'backend',
     detail: string,
-    options?: { cause?: unknown },
   ) {
-    super(`conversation lock "${key}" unavailable (${reason}): ${detail}`, options);
+    super(`conversation lock "${key}" unavailable (${reason}): ${detail}`);
   }
 }

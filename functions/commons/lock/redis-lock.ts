@@ -127,7 +127,8 @@ export class RedisLock implements ConversationLock {
       try {
         await this.ready();
       } catch (err) {
-        throw new LockUnavailableError(key, 'backend', `Redis unavailable: ${describe(err)}`, { cause: err });
+        // No `cause`: ioredis errors carry the command's arguments, AUTH's password among them.
+        throw new LockUnavailableError(key, 'backend', `Redis unavailable: ${describe(err)}`);
       }
       let reply: string | null;
       try {
@@ -136,7 +137,7 @@ export class RedisLock implements ConversationLock {
         // The SET may have landed although its answer did not (a timeout): give it back, best effort,
         // so the conversation is not blocked for a whole TTL.
         void this.releaseQuietly(redisKey, token);
-        throw new LockUnavailableError(key, 'backend', `Redis error: ${describe(err)}`, { cause: err });
+        throw new LockUnavailableError(key, 'backend', `Redis error: ${describe(err)}`);
       }
       if (reply === 'OK') return token;
       const now = this.clock.now();
