@@ -21,7 +21,7 @@ export interface ConnectedPage {
   error?: string;
 }
 
-const CONNECT_CONCURRENCY = 5;
+const CONNECT_CONCURRENCY = 25;
 
 /**
  * `POST /admin/pages/connect`: long-lived user token → the user's pages → each chosen page token
@@ -62,10 +62,9 @@ async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPag
   }
   const now = new Date().toISOString();
   const existing = await deps.pages.get(p.id);
-  const reconnecting = existing && existing.status !== 'disconnected';
-  let sealedToken: string;
+  let pendingSealedToken: string;
   try {
-    sealedToken = await deps.sealer.seal(p.id, p.accessToken);
+    pendingSealedToken = await deps.sealer.seal(p.id, p.accessToken);
   } catch (err) {
     logger.error('page token could not be sealed', { pageId: p.id, error: err as Error });
     return {
@@ -75,17 +74,15 @@ async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPag
       error: 'the page token could not be sealed',
     };
   }
-  await deps.pages.put({
-    pageId: p.id,
-    name: p.name,
-    status: 'subscribing',
-    sealedToken,
-    subscribedFields: existing?.subscribedFields ?? [],
-    connectedAt: reconnecting ? existing.connectedAt : now,
-    updatedAt: now,
-  });
-  // Subscribing goes through the page's command queue, in order with any other command for it.
-  const outcome = await deps.runCommand('subscribe', p.id);
+  // The new token waits on the page; the connect command, in the page's turn, makes it the page's token.
+  if (existing) {
+    const again = existing.status === 'disconnected' ? { connectedAt: now } : {};
+    await deps.pages.update(p.id, { name: p.name, pendingSealedToken, ...again });
+  } else {
+    const fresh = { pageId: p.id, name: p.name, status: 'subscribing' as const, subscribedFields: [] };
+    await deps.pages.put({ ...fresh, pendingSealedToken, connectedAt: now, updatedAt: now });
+  }
+  const outcome = await deps.runCommand('connect', p.id);
   if (outcome?.ok) count('PagesConnected');
   return { pageId: p.id, name: p.name, status: outcome?.status ?? 'subscribing', error: outcome?.error };
 }

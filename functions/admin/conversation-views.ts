@@ -3,7 +3,7 @@ import type { ConversationRecord, PageRecord, TimelineItem } from '../commons/st
 
 /** What `GET /admin/pages` shows of a page: everything but its sealed token. */
 export function pageView(p: PageRecord) {
-  const { sealedToken: _sealed, ...visible } = p;
+  const { sealedToken: _sealed, pendingSealedToken: _pending, ...visible } = p;
   return { ...visible, subscribedFields: p.subscribedFields ?? [], lastCheckedAt: p.lastCheckedAt ?? null };
 }
 

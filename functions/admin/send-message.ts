@@ -47,7 +47,7 @@ export async function sendMessage(deps: SendDeps, pageId: string, userId: string
     ({ messageId } = await deps.graph.sendText(pageId, token, userId, text, policy));
   } catch (err) {
     if (err instanceof GraphError && err.errorClass === 'auth') {
-      await deps.access.markReauthRequired(pageId, err);
+      await deps.access.markReauthRequired(page, err);
       throw new AdminError(
         409,
         'reauth_required',

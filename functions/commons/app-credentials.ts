@@ -44,5 +44,9 @@ export class SecretsManagerCredentials implements AppCredentialsSource {
 function complete(c: Partial<Record<keyof AppCredentials, unknown>>): AppCredentials | undefined {
   if (typeof c.appSecret !== 'string' || c.appSecret === '') return undefined;
   if (typeof c.appId !== 'string' || c.appId === '') return undefined;
-  return { appId: c.appId, appSecret: c.appSecret, verifyToken: typeof c.verifyToken === 'string' ? c.verifyToken : '' };
+  return {
+    appId: c.appId,
+    appSecret: c.appSecret,
+    verifyToken: typeof c.verifyToken === 'string' ? c.verifyToken : '',
+  };
 }

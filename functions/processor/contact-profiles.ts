@@ -102,7 +102,7 @@ export class ContactProfiles {
       return { status: 'fetched', name: fullName(p) };
     } catch (err) {
       if (!(err instanceof GraphError)) throw err;
-      if (err.errorClass === 'auth') await this.deps.access.markReauthRequired(page.pageId, err);
+      if (err.errorClass === 'auth') await this.deps.access.markReauthRequired(page, err);
       if (err.errorClass === 'throttle') this.deps.access.throttle(page.pageId, err.retryAfterMs);
       // An outage gets a short pause too: every new contact of the page would otherwise wait on it again.
       if (err.errorClass === 'transient') this.deps.access.throttle(page.pageId, TRANSIENT_PAUSE_MS);

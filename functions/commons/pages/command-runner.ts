@@ -36,6 +36,8 @@ export async function runCommand(
   c: Pick<PageCommand, 'type' | 'pageId'>,
 ): Promise<PageOutcome> {
   switch (c.type) {
+    case 'connect':
+      return ops.connect(c.pageId);
     case 'subscribe':
       return ops.subscribe(c.pageId);
     case 'disconnect':

@@ -32,7 +32,10 @@ export class PageAccess {
     const hit = this.pages.get(pageId);
     if (hit && hit.expires > this.now()) return hit.value;
     const value = await this.repository.get(pageId);
-    this.pages.set(pageId, { value, expires: this.now() + this.ttlMs });
+    // Only a connected page is kept: a page connected a moment ago must not be dropped as unknown.
+    if (value && value.status !== 'disconnected')
+      this.pages.set(pageId, { value, expires: this.now() + this.ttlMs });
+    else this.pages.delete(pageId);
     return value;
   }
 
@@ -47,14 +50,19 @@ export class PageAccess {
     return token;
   }
 
-  /** Meta refused the token (190): the page needs a human; calls that need it stop until then. */
-  async markReauthRequired(pageId: string, error: GraphError): Promise<void> {
+  /**
+   * Meta refused the token (190): the page needs a human; calls that need it stop until then. Only
+   * the token that was refused is condemned: a page reconnected meanwhile keeps its new one.
+   */
+  async markReauthRequired(page: PageRecord, error: GraphError): Promise<void> {
+    const { pageId } = page;
     this.forget(pageId);
-    await this.repository.update(pageId, {
-      status: 'reauth_required',
-      lastError: error.message,
-      updatedAt: new Date().toISOString(),
-    });
+    const changes = { status: 'reauth_required' as const, lastError: error.message };
+    const marked = await this.repository.update(pageId, changes, { ifSealedToken: page.sealedToken });
+    if (!marked) {
+      logger.info('a refused token was already replaced: page left as it is', { pageId });
+      return;
+    }
     count('PagesReauthRequired');
     logger.error('page token refused: page needs reauth', { pageId, graphError: error.toJSON() });
   }

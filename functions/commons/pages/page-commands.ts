@@ -6,7 +6,7 @@ import type { QueueMessage } from '../webhook/queued-event.js';
  * a FIFO group, so they run in the order they were given: a connect followed by a disconnect can
  * never end subscribed.
  */
-export type PageCommandType = 'subscribe' | 'disconnect' | 'check' | 'check-and-repair';
+export type PageCommandType = 'connect' | 'subscribe' | 'disconnect' | 'check' | 'check-and-repair';
 
 export interface PageCommand {
   v: 1;

@@ -49,14 +49,34 @@ export class PageOperations {
     } catch (err) {
       return this.refused(page, err, 'subscription_failed');
     }
-    await this.deps.pages.update(
+    this.deps.access.forget(pageId);
+    const active = await this.deps.pages.update(
       pageId,
       { status: 'active', subscribedFields: [...this.fields] },
-      { remove: ['lastError'] },
+      { remove: ['lastError'], ifSealedToken: page.sealedToken },
+    );
+    if (!active) {
+      // Disconnected or reconnected while Meta answered: the newer command decides the page's state.
+      return { pageId, ok: false, error: 'the page was disconnected or reconnected meanwhile' };
+    }
+    if (page.status !== 'active') await this.deps.onActive?.(active);
+    return { pageId, ok: true, status: 'active' };
+  }
+
+  /**
+   * The second half of a connect, run in the page's turn: the token the connect left waiting becomes
+   * the page's token, then the page is subscribed with it.
+   */
+  async connect(pageId: string): Promise<PageOutcome> {
+    const page = await this.deps.pages.get(pageId);
+    if (!page?.pendingSealedToken) return { pageId, ok: false, error: 'no new token to connect with' };
+    await this.deps.pages.update(
+      pageId,
+      { status: 'subscribing', sealedToken: page.pendingSealedToken },
+      { remove: ['pendingSealedToken', 'lastError'] },
     );
     this.deps.access.forget(pageId);
-    if (page.status !== 'active') await this.deps.onActive?.({ ...page, status: 'active' });
-    return { pageId, ok: true, status: 'active' };
+    return this.subscribe(pageId);
   }
 
   /** Unsubscribes the app from the page, then forgets its token. Other pages are not touched. */
@@ -105,8 +125,13 @@ export class PageOperations {
     const ours = apps.find((a) => a.id === this.deps.appId);
     const absent = this.fields.filter((f) => !ours?.fields.includes(f));
     if (ours && absent.length === 0) {
-      await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt, subscribedFields: ours.fields });
-      return { pageId, ok: true, status: page.status };
+      // Meta shows it subscribed: a page left `subscription_failed` or `subscribing` is active after all.
+      await this.deps.pages.update(
+        pageId,
+        { lastCheckedAt: checkedAt, subscribedFields: ours.fields, status: 'active' },
+        { ifSealedToken: page.sealedToken, ...(page.status === 'active' ? {} : { remove: ['lastError'] }) },
+      );
+      return { pageId, ok: true, status: 'active' };
     }
     count('SubscriptionsMissing');
     const problem = ours
@@ -133,7 +158,8 @@ export class PageOperations {
       return { outcome: { pageId, ok: false, status: page.status, error: 'page is disconnected' } };
     const token = await this.deps.access.token(page);
     if (!token) {
-      const error = 'page needs reauth: connect it again with a fresh user token';
+      const reason = page.lastError ? `: ${page.lastError}` : '';
+      const error = `page needs reauth (connect it again with a fresh user token)${reason}`;
       return { outcome: { pageId, ok: false, status: page.status, error } };
     }
     return { page, token };
@@ -144,7 +170,7 @@ export class PageOperations {
     if (!(err instanceof GraphError)) throw err;
     const { pageId } = page;
     if (err.errorClass === 'auth') {
-      await this.deps.access.markReauthRequired(pageId, err);
+      await this.deps.access.markReauthRequired(page, err);
       return { pageId, ok: false, status: 'reauth_required', error: err.message };
     }
     if (err.errorClass === 'throttle' || err.errorClass === 'transient') {

@@ -18,13 +18,18 @@ import {
 } from './table-schema.js';
 
 export type PageChanges = Partial<Omit<PageRecord, 'pageId'>>;
-export type RemovablePageField = 'sealedToken' | 'lastCheckedAt' | 'lastError';
+export type RemovablePageField = 'sealedToken' | 'pendingSealedToken' | 'lastCheckedAt' | 'lastError';
 
 export interface PageUpdateOptions {
   /** Erase the sealed token (wins over a `sealedToken` in the changes). */
   removeToken?: boolean;
   /** Other optional fields to erase. */
   remove?: RemovablePageField[];
+  /**
+   * Apply only while the page still holds this sealed token: a change decided on what one token did
+   * must not land on a page that was disconnected or reconnected meanwhile.
+   */
+  ifSealedToken?: string;
 }
 
 export interface PageList {
@@ -53,7 +58,8 @@ export class PageRepository {
 
   /**
    * Applies `changes` to an existing page and answers the page as stored; `undefined` when there is no
-   * such page (never creates one). `updatedAt` is set to now unless given.
+   * such page (never creates one) or it no longer holds `ifSealedToken`. `updatedAt` is set to now
+   * unless given.
    */
   async update(
     pageId: string,
@@ -82,9 +88,13 @@ export class PageRepository {
           TableName: this.tableName,
           Key: pageKey(pageId),
           UpdateExpression: `SET ${setParts.join(', ')}${removeParts.length ? ` REMOVE ${removeParts.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ConditionExpression: opts.ifSealedToken
+            ? 'attribute_exists(pk) AND #token = :token'
+            : 'attribute_exists(pk)',
+          ExpressionAttributeNames: opts.ifSealedToken ? { ...names, '#token': 'sealedToken' } : names,
+          ExpressionAttributeValues: opts.ifSealedToken
+            ? { ...values, ':token': opts.ifSealedToken }
+            : values,
           ReturnValues: 'ALL_NEW',
         }),
       );

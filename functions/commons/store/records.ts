@@ -12,6 +12,11 @@ export interface PageRecord {
   status: PageStatus;
   /** The page token sealed by the TokenSealer with context {pageId}. Absent once disconnected. */
   sealedToken?: string;
+  /**
+   * A token from a connect, waiting for its turn in the page's command queue: the connect command
+   * makes it the page's token, so commands queued before the connect still act on the old one.
+   */
+  pendingSealedToken?: string;
   subscribedFields: string[];
   connectedAt: string;
   updatedAt: string;

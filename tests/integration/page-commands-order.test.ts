@@ -1,0 +1,156 @@
+/**
+ * Page state under concurrent changes: commands of one page run in the order given, and a change
+ * decided on one token never lands on a page that was disconnected or reconnected meanwhile.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminApi } from '../../functions/admin/admin-api.js';
+import { adminDeps } from '../../functions/admin/admin-deps.js';
+import { EnvCredentials } from '../../functions/commons/app-credentials.js';
+import { loadConfig } from '../../functions/commons/config.js';
+import type { GraphClient } from '../../functions/commons/graph/graph-client.js';
+import { GraphError } from '../../functions/commons/graph/graph-error.js';
+import { PageAccess } from '../../functions/commons/pages/page-access.js';
+import { PageOperations } from '../../functions/commons/pages/page-operations.js';
+import { pageOpsDeps } from '../../functions/commons/pages/page-ops-deps.js';
+import { createPageCommandsProcessor } from '../../functions/page-commands/process-page-commands.js';
+import { LocalFifoQueue } from '../../local/fifo-event-source.js';
+import { GraphFake } from '../../local/graph-sandbox.js';
+import { LocalKeyring } from '../../local/keyring.js';
+import { lambdaContext } from '../../local/lambda-context.js';
+import { startTestTable, type TestTable } from '../helpers/dynamo.js';
+import { httpEvent } from '../helpers/http-events.js';
+
+const APP_ID = '800000000000001';
+const APP_SECRET = 'order-test-app-secret';
+const PAGE = { id: '810000000000001', name: 'Ordered Page' };
+const keyring = LocalKeyring.ephemeral();
+const credentials = new EnvCredentials({ FB_APP_ID: APP_ID, FB_APP_SECRET: APP_SECRET });
+
+let db: TestTable;
+let fake: GraphFake;
+let userToken: string;
+const queues: LocalFifoQueue[] = [];
+
+beforeAll(async () => {
+  db = await startTestTable();
+  fake = new GraphFake({ appId: APP_ID, appSecret: APP_SECRET });
+  await fake.start();
+  userToken = fake.addUser({ pages: [PAGE] }).shortLivedToken;
+});
+
+afterEach(async () => {
+  for (const q of queues.splice(0)) await q.stop();
+});
+
+afterAll(async () => {
+  await fake?.stop();
+  await db?.stop();
+});
+
+/** The admin API with a page-commands queue whose consumer the test starts and stops. */
+function world(commandWaitMs: number) {
+  const config = loadConfig({
+    TABLE_NAME: db.tableName,
+    GRAPH_API_URL: fake.url,
+    COMMAND_WAIT_MS: String(commandWaitMs),
+  });
+  const ops = pageOpsDeps(config, db.doc, keyring, credentials);
+  const consumer = createPageCommandsProcessor({ pages: ops.pages, operations: ops.bulk.operations });
+  const commands = new LocalFifoQueue({
+    name: 'page-commands.fifo',
+    handler: (event) => consumer(event, lambdaContext('page-commands')),
+  });
+  queues.push(commands);
+  const api = createAdminApi(adminDeps(config, db.doc, keyring, credentials, commands));
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await api(
+      httpEvent(method, path, { body: body === undefined ? undefined : JSON.stringify(body) }),
+    );
+    return { status: res.statusCode, body: JSON.parse(res.body ?? 'null') };
+  };
+  return { commands, call, pages: ops.pages };
+}
+
+describe('page commands run in the order they were given', () => {
+  it('a disconnect queued before a connect: the page ends connected, with the new token', async () => {
+    const w = world(5_000);
+    w.commands.start();
+    expect(
+      (await w.call('POST', '/admin/pages/connect', { userAccessToken: userToken })).body.pages[0].status,
+    ).toBe('active');
+    await w.commands.stop();
+
+    const quick = world(50); // answers 202 while the consumer is stopped
+    expect((await quick.call('DELETE', `/admin/pages/${PAGE.id}`)).status).toBe(202);
+    fake.revokePageToken(PAGE.id); // the user reconnects with a fresh page token
+    const connect = await quick.call('POST', '/admin/pages/connect', { userAccessToken: userToken });
+    expect(connect.body.pages[0].status).toBe('subscribing');
+    quick.commands.start();
+    await quick.commands.idle();
+
+    const page = await w.pages.get(PAGE.id);
+    expect(page).toMatchObject({ status: 'active' });
+    expect(page?.pendingSealedToken).toBeUndefined();
+    expect(await keyring.unseal(PAGE.id, page?.sealedToken as string)).toBe(fake.pageToken(PAGE.id));
+    expect(fake.subscriptions(PAGE.id)?.appId).toBe(APP_ID);
+  });
+
+  it('a connect queued before a disconnect: the page ends disconnected and unsubscribed', async () => {
+    const w = world(50);
+    expect(
+      (await w.call('POST', '/admin/pages/connect', { userAccessToken: userToken })).body.pages[0].status,
+    ).toBe('subscribing');
+    expect((await w.call('DELETE', `/admin/pages/${PAGE.id}`)).status).toBe(202);
+    w.commands.start();
+    await w.commands.idle();
+    const page = await w.pages.get(PAGE.id);
+    expect(page).toMatchObject({ status: 'disconnected' });
+    expect(page?.sealedToken).toBeUndefined();
+    expect(fake.subscriptions(PAGE.id)).toBeUndefined();
+  });
+});
+
+describe('a decision made on one token does not land on a changed page', () => {
+  const now = new Date().toISOString();
+  const seed = async (sealedToken: string) => {
+    const { pages } = pageOpsDeps(loadConfig({ TABLE_NAME: db.tableName }), db.doc, keyring, credentials);
+    await pages.put({
+      pageId: PAGE.id,
+      name: PAGE.name,
+      status: 'active',
+      sealedToken,
+      subscribedFields: [],
+      connectedAt: now,
+      updatedAt: now,
+    });
+    return pages;
+  };
+
+  it('a 190 seen with the old token does not mark a reconnected page reauth_required', async () => {
+    const oldSealed = await keyring.seal(PAGE.id, 'EAAold');
+    const pages = await seed(await keyring.seal(PAGE.id, 'EAAnew'));
+    const access = new PageAccess(pages, keyring, 0);
+    const stale = { ...(await pages.get(PAGE.id)), sealedToken: oldSealed } as NonNullable<
+      Awaited<ReturnType<typeof pages.get>>
+    >;
+    await access.markReauthRequired(
+      stale,
+      new GraphError('GET /{psid}', 400, 'session invalidated', 190, 460),
+    );
+    expect((await pages.get(PAGE.id))?.status).toBe('active');
+  });
+
+  it('a resubscribe that races a disconnect does not bring the page back to active', async () => {
+    const pages = await seed(await keyring.seal(PAGE.id, 'EAAtoken'));
+    const access = new PageAccess(pages, keyring, 0);
+    // Meta answers the subscribe only after the page was disconnected.
+    const graph = {
+      subscribeApp: async () => {
+        await pages.update(PAGE.id, { status: 'disconnected' }, { removeToken: true });
+      },
+    } as unknown as GraphClient;
+    const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).subscribe(PAGE.id);
+    expect(outcome.ok).toBe(false);
+    expect(await pages.get(PAGE.id)).toMatchObject({ status: 'disconnected' });
+  });
+});
