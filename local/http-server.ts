@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpEvent, HttpResult } from '../functions/commons/http.js';
+import { logger } from '../functions/commons/observability.js';
 
 /** API Gateway's own payload limit for HTTP APIs; beyond it the gateway answers 413 itself. */
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -18,7 +19,8 @@ export async function serveHttp(
   host: string,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
-    handle(app, req, res).catch(() => {
+    handle(app, req, res).catch((err: Error) => {
+      logger.error('local gateway: request failed', { path: req.url?.split('?')[0], error: err });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'internal', message: 'internal error' } }));
     });

@@ -9,7 +9,7 @@ import { loadConfig } from '../functions/commons/config.js';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '../functions/commons/http.js';
 import { lambda } from '../functions/commons/lambda.js';
 import { lockFromEnv } from '../functions/commons/lock/redis-lock.js';
-import { counters } from '../functions/commons/observability.js';
+import { counters, logger } from '../functions/commons/observability.js';
 import { pageOpsDeps } from '../functions/commons/pages/page-ops-deps.js';
 import { createTableIfMissing } from '../functions/commons/store/table-schema.js';
 import { createOps } from '../functions/ops/run-ops.js';
@@ -23,6 +23,9 @@ import { startSandbox } from './graph-sandbox.js';
 import { serveHttp } from './http-server.js';
 import { LocalKeyring } from './keyring.js';
 import { lambdaContext } from './lambda-context.js';
+
+const DRAIN_MS = 5_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export interface LocalStack {
   url: string;
@@ -91,7 +94,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
   const healthCheck = setInterval(
     () =>
       void opsFunction({ 'detail-type': 'Scheduled Event' }, lambdaContext('pagewire-ops', 300_000)).catch(
-        () => {},
+        (err: Error) => logger.error('scheduled health check failed', { error: err }),
       ),
     Number(env.HEALTH_CHECK_INTERVAL_MS) || 3_600_000,
   );
@@ -132,6 +135,13 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     stop: async () => {
       await close(server);
       clearInterval(healthCheck);
+      // The local queue lives in memory: give what is queued a moment to be stored, then say what is left.
+      await Promise.race([Promise.all([queue.idle(), commands.idle()]), sleep(DRAIN_MS)]);
+      const left = queue.stats().pending + commands.stats().pending;
+      if (left > 0)
+        logger.warn('stopping with messages still queued: they are lost (the local queue is in memory)', {
+          left,
+        });
       await queue.stop();
       await commands.stop();
       await lock.close();

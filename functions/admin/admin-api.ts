@@ -58,16 +58,16 @@ export function createAdminApi(deps: AdminDeps) {
       return bulk(deps, repair ? 'check-and-repair' : 'check');
     })
     .on('POST', '/admin/subscriptions/resubscribe-all', async () => bulk(deps, 'resubscribe-all'))
-    .on('GET', '/admin/pages/{pageId}/conversations', async ({ pageId }) => {
+    .on('GET', '/admin/pages/{pageId}/conversations', async ({ pageId }, event) => {
       await knownPage(deps, pageId);
-      const conversations = await deps.conversations.list(pageId);
+      const conversations = await deps.conversations.list(pageId, { limit: limitOf(event) });
       return json(200, { conversations: conversations.map(conversationView) });
     })
-    .on('GET', '/admin/pages/{pageId}/conversations/{userId}/messages', async ({ pageId, userId }) => {
+    .on('GET', '/admin/pages/{pageId}/conversations/{userId}/messages', async ({ pageId, userId }, event) => {
       await knownPage(deps, pageId);
       const [conversation, items] = await Promise.all([
         deps.conversations.get(pageId, userId),
-        deps.conversations.listItems(pageId, userId),
+        deps.conversations.listItems(pageId, userId, { limit: limitOf(event), latest: true }),
       ]);
       return json(200, { messages: items.map((i) => messageView(i, conversation)) });
     })
@@ -77,7 +77,8 @@ export function createAdminApi(deps: AdminDeps) {
       async ({ pageId, userId }, event) => {
         const { text } = parseBody(event, SendBody);
         const sendDeps = { ...deps, graph: await graph(deps) };
-        const { item, conversation } = await sendMessage(sendDeps, pageId, userId, text);
+        const { item, conversation, warning } = await sendMessage(sendDeps, pageId, userId, text);
+        if (warning) return json(202, { ...messageView(item, conversation), warning });
         return json(201, messageView(item, conversation));
       },
     );
@@ -118,6 +119,20 @@ async function pageCommand(deps: AdminDeps, type: PageCommandType, pageId: strin
 async function bulk(deps: AdminDeps, action: BulkAction): Promise<HttpResult> {
   await graph(deps);
   return json(200, await runBulkAction(deps.ops.bulk, action));
+}
+
+const DEFAULT_LIMIT = 200;
+const MAX_LIMIT = 1_000;
+
+/** `?limit=N` (1–1000, default 200): lists answer the newest N, so an answer stays far below Lambda's 6 MB. */
+function limitOf(event: HttpEvent): number {
+  const raw = event.queryStringParameters?.limit;
+  if (raw === undefined) return DEFAULT_LIMIT;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
+    throw new AdminError(400, 'invalid_limit', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  }
+  return n;
 }
 
 async function knownPage(deps: AdminDeps, pageId: string): Promise<void> {

@@ -1,5 +1,7 @@
 import { type HttpEvent, type HttpResult, httpError } from '../commons/http.js';
 
+const MAX_ID_LENGTH = 128;
+
 export type RouteHandler = (params: Record<string, string>, event: HttpEvent) => Promise<HttpResult>;
 
 interface Route {
@@ -40,6 +42,9 @@ export class Router {
     } catch {
       return httpError(400, 'invalid_path', `${path} is not a valid path`);
     }
+    // Page ids and PSIDs are short; anything longer is not one (and DynamoDB would refuse the key).
+    const bad = Object.entries(params).find(([, v]) => v.length > MAX_ID_LENGTH || /[\u0000-\u001f]/.test(v));
+    if (bad) return httpError(400, 'invalid_path', `${bad[0]} is not a valid id`);
     return route.handler(params, event);
   }
 }

@@ -1,11 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../commons/config.js';
 import { replyPolicy } from '../commons/conversation/messaging-window.js';
 import type { GraphClient } from '../commons/graph/graph-client.js';
 import { GraphError } from '../commons/graph/graph-error.js';
-import { count } from '../commons/observability.js';
+import { count, logger } from '../commons/observability.js';
 import type { PageAccess } from '../commons/pages/page-access.js';
 import type { ConversationRepository } from '../commons/store/conversation-repository.js';
-import type { TimelineItem } from '../commons/store/records.js';
+import type { PageRecord, TimelineItem } from '../commons/store/records.js';
 import { AdminError } from './admin-error.js';
 
 export interface SendDeps {
@@ -42,32 +43,69 @@ export async function sendMessage(deps: SendDeps, pageId: string, userId: string
   }
   const token = await deps.access.token(page);
   if (!token) throw new AdminError(409, 'reauth_required', `page ${pageId} needs to be connected again`);
-  let messageId: string;
-  try {
-    ({ messageId } = await deps.graph.sendText(pageId, token, userId, text, policy));
-  } catch (err) {
-    if (err instanceof GraphError && err.errorClass === 'auth') {
-      await deps.access.markReauthRequired(page, err);
-      throw new AdminError(
-        409,
-        'reauth_required',
-        `page ${pageId} needs to be connected again: ${err.message}`,
-      );
-    }
-    throw err;
-  }
   const item: TimelineItem = {
     pageId,
     userId,
-    mid: messageId,
+    mid: '',
     kind: 'message',
     direction: 'out',
     text,
     timestamp: now,
-    status: 'sent',
   };
-  await deps.conversations.touch(pageId, userId, { timestamp: now, inbound: false });
-  await deps.conversations.putItem(item);
+  try {
+    const { messageId } = await deps.graph.sendText(pageId, token, userId, text, policy);
+    item.mid = messageId;
+    item.status = 'sent';
+  } catch (err) {
+    throw await refusedSend(deps, page, { ...item, mid: `failed:${randomUUID()}`, status: 'failed' }, err);
+  }
+  try {
+    await storeOut(deps, item);
+  } catch (err) {
+    // Sent all the same: its echo will store it. Saying "failed" would invite a second send.
+    logger.error('sent message not stored; its echo will store it', { pageId, error: err as Error });
+    return { item, conversation, warning: 'sent, but not stored yet: it appears when its echo arrives' };
+  }
   count('MessagesSent');
   return { item, conversation };
+}
+
+async function storeOut(deps: SendDeps, item: TimelineItem): Promise<void> {
+  await deps.conversations.touch(item.pageId, item.userId, { timestamp: item.timestamp, inbound: false });
+  await deps.conversations.putItem(item);
+}
+
+/**
+ * What a refused send answers. Meta's refusals (the person is unavailable, outside the window, …) are
+ * kept in the conversation as a `failed` message and answered 422 with Meta's words; a refused token
+ * is 409; a timeout may have sent the message, so nothing is stored and the caller is told so.
+ */
+async function refusedSend(
+  deps: SendDeps,
+  page: PageRecord,
+  failed: TimelineItem,
+  err: unknown,
+): Promise<unknown> {
+  if (!(err instanceof GraphError)) return err;
+  if (err.errorClass === 'auth') {
+    await deps.access.markReauthRequired(page, err);
+    return new AdminError(
+      409,
+      'reauth_required',
+      `page ${page.pageId} needs to be connected again: ${err.message}`,
+    );
+  }
+  if (err.errorClass === 'permanent') {
+    await storeOut(deps, failed);
+    count('MessagesRefused');
+    return new AdminError(422, 'send_refused', `Messenger refused the message: ${err.message}`);
+  }
+  if (err.status === 0) {
+    return new AdminError(
+      504,
+      'send_unconfirmed',
+      'the Send API did not answer in time: the message may have been sent',
+    );
+  }
+  return err;
 }

@@ -67,7 +67,9 @@ async function call(method: string, path: string, body?: unknown, on = api): Pro
           body: typeof body === 'string' ? body : JSON.stringify(body),
           headers: { 'content-type': 'application/json' },
         };
-  const res = await on(httpEvent(method, path, o));
+  const [rawPath, search] = path.split('?');
+  const query = search ? Object.fromEntries(new URLSearchParams(search)) : undefined;
+  const res = await on(httpEvent(method, rawPath, { ...o, query }));
   const raw = res.body ?? '';
   return { status: res.statusCode, raw, body: raw ? JSON.parse(raw) : undefined };
 }
@@ -637,19 +639,44 @@ describe('POST /admin/pages/{pageId}/conversations/{userId}/messages', () => {
     expect(fake.calls.filter((c) => c.path.endsWith('/messages'))).toEqual([]);
   });
 
-  it('Send API error 551 → 502 with Meta’s message, nothing stored', async () => {
-    const inboundAt = await seed(HOUR);
+  it('Send API error 551 → 422 with Meta’s message; the message is kept as failed', async () => {
+    await seed(HOUR);
     const message = "(#551) This person isn't available right now.";
     fake.injectError(
       { method: 'POST', path: `/${PAGE_A.id}/messages` },
       { status: 400, code: 551, subcode: 1545041, message },
     );
     const a = await send();
-    expectError(a, 502, 'graph_permanent');
+    expectError(a, 422, 'send_refused');
     expect(a.body.error.message).toContain(message);
-    expect(await conversations.listItems(PAGE_A.id, psid)).toHaveLength(1);
-    expect((await conversations.get(PAGE_A.id, psid))?.lastMessageAt).toBe(inboundAt);
+    const items = await conversations.listItems(PAGE_A.id, psid);
+    expect(items).toHaveLength(2);
+    expect(items[1]).toMatchObject({
+      direction: 'out',
+      status: 'failed',
+      mid: expect.stringMatching(/^failed:/),
+    });
+    const listed = await call('GET', `/admin/pages/${PAGE_A.id}/conversations/${psid}/messages`);
+    expect(listed.body.messages.at(-1)).toMatchObject({ direction: 'out', status: 'failed' });
     expect((await pages.get(PAGE_A.id))?.status).toBe('active');
+  });
+
+  it('a send whose answer never comes: 504, nothing stored (it may have gone out)', async () => {
+    await seed(HOUR);
+    const slow = new GraphFake({ appId: APP_ID, appSecret: APP_SECRET, latencyMs: 500 });
+    await slow.start();
+    try {
+      const token = fake.pageToken(PAGE_A.id);
+      // The same page, psid and token on a Graph API that answers too late.
+      slow.addUser({ pages: [PAGE_A] });
+      const on = makeApi({ GRAPH_API_URL: slow.url, GRAPH_TIMEOUT_MS: '100' });
+      const a = await call('POST', sendPath(), { text: 'hello?' }, on);
+      expectError(a, 504, 'send_unconfirmed');
+      expect(a.raw).not.toContain(token);
+      expect(await conversations.listItems(PAGE_A.id, psid)).toHaveLength(1);
+    } finally {
+      await slow.stop();
+    }
   });
 
   it('one throttle answer from the Send API is retried: 201, the message sent and stored once', async () => {
@@ -678,5 +705,35 @@ describe('POST /admin/pages/{pageId}/conversations/{userId}/messages', () => {
     expect(await conversations.listItems(PAGE_A.id, psid)).toHaveLength(1);
     expectError(await send(), 409, 'reauth_required');
     expect(fake.sent(PAGE_A.id)).toEqual([]);
+  });
+});
+
+describe('list limits', () => {
+  it('answers the newest N messages, oldest first, and refuses a bad limit', async () => {
+    await connect();
+    const user = '7100000000000001';
+    const start = Date.now() - HOUR;
+    for (let i = 0; i < 5; i++) {
+      await conversations.touch(PAGE_A.id, user, { timestamp: start + i, inbound: true });
+      await conversations.putItem({
+        pageId: PAGE_A.id,
+        userId: user,
+        mid: `m_limit_${i}`,
+        kind: 'message',
+        direction: 'in',
+        text: `${i}`,
+        timestamp: start + i,
+      });
+    }
+    const path = `/admin/pages/${PAGE_A.id}/conversations/${user}/messages`;
+    const two = await call('GET', `${path}?limit=2`);
+    expect(two.body.messages.map((m: { mid: string }) => m.mid)).toEqual(['m_limit_3', 'm_limit_4']);
+    expect((await call('GET', path)).body.messages).toHaveLength(5);
+    expectError(await call('GET', `${path}?limit=0`), 400, 'invalid_limit');
+    expectError(await call('GET', `/admin/pages/${PAGE_A.id}/conversations?limit=x`), 400, 'invalid_limit');
+  });
+
+  it('refuses an id no page or person could have', async () => {
+    expectError(await call('GET', `/admin/pages/${'9'.repeat(3000)}/conversations`), 400, 'invalid_path');
   });
 });

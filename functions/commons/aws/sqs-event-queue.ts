@@ -71,7 +71,9 @@ export class SqsEventQueue implements EventQueue {
     const entries = messages.map(toEntry);
     const codes = new Set<string>();
     let unsent = 0;
-    // One batch after the other: a conversation's messages then reach the queue in the given order.
+    // One batch after the other, so a conversation's messages usually reach the queue in the given
+    // order. Not always: a retried entry lands after later ones. The processor does not rely on arrival
+    // order (the timeline is ordered by event timestamp; watermarks and conversation times only rise).
     for (const batch of chunk(entries, sizes)) {
       const outcome = await this.sendBatch(batch);
       unsent += outcome.unsent;

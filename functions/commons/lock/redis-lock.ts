@@ -279,13 +279,20 @@ export function redisLockFromUrl(url: string, options: RedisLockOptions = {}): R
   return new RedisLock(client, { ...options, log });
 }
 
-/** The lock the environment asks for: Redis when `LOCK_REDIS_URL` is set, else none. */
+/** Outlives the processor's 60 s timeout, so a lock is never lost while its holder still works. */
+const DEFAULT_LOCK_TTL_MS = 90_000;
+
+/**
+ * The lock the environment asks for: Redis when `LOCK_REDIS_URL` is set, else none. `LOCK_TTL_MS`
+ * sets how long a lock lives (default 90 s; keep it above the processor's timeout).
+ */
 export function lockFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   options: RedisLockOptions = {},
 ): RedisLock | NoLock {
   const url = env.LOCK_REDIS_URL?.trim();
-  return url ? redisLockFromUrl(url, options) : new NoLock();
+  const ttlMs = Number(env.LOCK_TTL_MS) || options.ttlMs || DEFAULT_LOCK_TTL_MS;
+  return url ? redisLockFromUrl(url, { ...options, ttlMs }) : new NoLock();
 }
 
 /** The URL with its credentials (`user:pass@`, password-like query parameters) replaced by `***`. */
