@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { createAdminApi } from '../functions/admin/admin-api.js';
 import { adminDeps } from '../functions/admin/admin-deps.js';
 import { EnvCredentials } from '../functions/commons/app-credentials.js';
 import { loadConfig } from '../functions/commons/config.js';
+import { sameSecret } from '../functions/commons/constant-time.js';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '../functions/commons/http.js';
 import { lambda } from '../functions/commons/lambda.js';
 import { lockFromEnv } from '../functions/commons/lock/redis-lock.js';
@@ -153,10 +154,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
 
 function bearerMatches(given: string | undefined, token: string): boolean {
   const match = /^Bearer (.+)$/.exec(given ?? '');
-  if (!match) return false;
-  const a = Buffer.from(match[1]);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return match !== null && sameSecret(match[1], token);
 }
 
 export interface SandboxFile {

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../commons/constant-time.js';
 import { type HttpEvent, type HttpResult, header, json, rawBody, text } from '../commons/http.js';
 import { count, logger } from '../commons/observability.js';
 import type { AppCredentialsSource, EventQueue } from '../commons/ports.js';
@@ -33,7 +33,7 @@ async function handshake(event: HttpEvent, credentials: AppCredentialsSource): P
   const q = event.queryStringParameters ?? {};
   const expected = (await credentials.get())?.verifyToken;
   const given = q['hub.verify_token'];
-  if (q['hub.mode'] === 'subscribe' && expected && given && sameText(given, expected)) {
+  if (q['hub.mode'] === 'subscribe' && expected && given && sameSecret(given, expected)) {
     return text(200, q['hub.challenge'] ?? '');
   }
   logger.warn('webhook handshake refused', { mode: q['hub.mode'] });
@@ -72,10 +72,4 @@ async function receive(event: HttpEvent, deps: VerifierDeps): Promise<HttpResult
   }
   count('EventsQueued', parsed.events.length);
   return text(200, 'EVENT_RECEIVED');
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

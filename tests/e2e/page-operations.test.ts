@@ -9,6 +9,7 @@ import { DEFAULT_SUBSCRIBED_FIELDS } from '../../functions/commons/config.js';
 import { signBody } from '../../functions/commons/webhook/signature.js';
 import { GraphFake } from '../../local/graph-sandbox.js';
 import { entry, metaJson, webhookBody } from '../fixtures/webhooks.js';
+import { adminCall } from '../helpers/admin-http.js';
 import { type StackProcess, startStackProcess } from '../helpers/local-stack-process.js';
 
 const APP_ID = '1517776481860222';
@@ -44,19 +45,8 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-async function admin(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, text, json };
+function admin(method: string, path: string, body?: unknown) {
+  return adminCall(stack.url, ADMIN_TOKEN, method, path, body);
 }
 
 async function page(id: string) {
