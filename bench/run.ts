@@ -1,104 +1,127 @@
 /**
- * `npm run bench`: figures a reader can reproduce, each beside its reference as a ratio (absolute
- * times drift on a shared machine; ratios much less). Prints a table, writes bench/results.json.
+ * `npm run bench`: figures a reader can reproduce, each beside its reference as a ratio (absolute times
+ * drift on a shared machine; ratios much less). Every benchmark runs in a process of its own
+ * (bench/child.ts), with the environment it needs; this prints a table, writes bench/results.json and
+ * bench/PERFORMANCE.md (bench/report.ts).
  *
- * So far: the verifier's hot path (issue 5 adds cold start, cost per message, scale and chaos runs).
+ * `npm run bench -- --only verifier,coldStart` runs some and keeps the other figures of results.json.
+ *
+ * | benchmark       | file                | what                                                             |
+ * |-----------------|---------------------|------------------------------------------------------------------|
+ * | verifier        | verifier.ts         | hot path vs HMAC + JSON.parse; profile; a faster prototype       |
+ * | coldStart       | cold-start.ts       | esbuild bundles like NodejsFunction; module init vs bare node    |
+ * | cost            | cost.ts             | AWS requests and USD per million messages vs a naive design      |
+ * | resubscribeAll  | resubscribe-all.ts  | 10,000 pages at 50 ms Graph latency vs pages × latency ÷ conc.   |
+ * | localThroughput | local-throughput.ts | `npm start`'s stack, signed POST to stored message               |
+ * | chaos           | chaos.ts            | fault injection, 10,000 events: lost / twice / reordered / leaks |
  */
-import './env.js';
-import { createHmac } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
-import { lambda } from '../functions/commons/lambda.js';
-import type { QueueMessage } from '../functions/commons/webhook/queued-event.js';
-import { signBody } from '../functions/commons/webhook/signature.js';
-import { createVerifier } from '../functions/verifier/verify-webhook.js';
-import { lambdaContext } from '../local/lambda-context.js';
-import { metaJson } from '../tests/fixtures/webhooks.js';
-import { httpEvent } from '../tests/helpers/http-events.js';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Results, renderPerformance, summaryRows } from './report.js';
 
-const SECRET = 'bench-app-secret';
-const ROUNDS = 15;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS = new URL('./results.json', import.meta.url);
+const PERFORMANCE = new URL('./PERFORMANCE.md', import.meta.url);
 
-function body(events: number): string {
-  const entries = Array.from({ length: Math.ceil(events / 5) }, (_, e) => ({
-    id: `10000000000000${e % 3}`,
-    time: 1_700_000_000_000,
-    messaging: Array.from({ length: Math.min(5, events - e * 5) }, (_, i) => ({
-      sender: { id: `70000000000${e}${i}` },
-      recipient: { id: `10000000000000${e % 3}` },
-      timestamp: 1_700_000_000_000 + i,
-      message: {
-        mid: `m_${e}_${i}_AYs3b5v9Xq2kqYdF0sQ8y1K7tQz2Lw7lS9vN3dJYhbW9v4fB9rQe0u6Jm1o4pQ0`,
-        text: 'Olá! Quanto custa o envio para https://example.com/x?',
-      },
-    })),
-  }));
-  return metaJson({ object: 'page', entry: entries });
-}
-
-/** Median µs per call over ROUNDS rounds of `n` calls each. */
-async function median(n: number, fn: () => unknown): Promise<number> {
-  const samples: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await fn();
-    samples.push(Number(process.hrtime.bigint() - start) / 1000 / n);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
-}
-
-async function verifierBench() {
-  const sink: QueueMessage[] = [];
-  // The deployed handler (middy + Powertools), with the queue port writing to memory.
-  const verifier = lambda(
-    createVerifier({
-      queue: { send: async (m) => void sink.push(...m) },
-      credentials: { get: async () => ({ appId: '1', appSecret: SECRET, verifyToken: 'v' }) },
-    }),
-  );
-  const context = lambdaContext('bench-verifier');
-  const rows = [];
-  for (const events of [1, 10, 100]) {
-    const raw = Buffer.from(body(events));
-    const event = httpEvent('POST', '/webhooks/facebook', {
-      body: raw,
-      headers: { 'x-hub-signature-256': signBody(raw, SECRET) },
-    });
-    const n = events === 100 ? 300 : 2000;
-    const handler = await median(n, async () => {
-      sink.length = 0;
-      const res = await verifier(event, context);
-      if (res.statusCode !== 200) throw new Error(`verifier answered ${res.statusCode}`);
-    });
-    const floor = await median(n, () => {
-      const bytes = Buffer.from(event.body as string, 'base64');
-      createHmac('sha256', SECRET).update(bytes).digest();
-      return JSON.parse(bytes.toString('utf8'));
-    });
-    rows.push({
-      events,
-      bytes: raw.length,
-      handlerMicros: round(handler),
-      floorMicros: round(floor),
-      ratio: round(handler / floor),
-    });
-  }
-  return rows;
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
-}
-
-const verifier = await verifierBench();
-const results = {
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-  verifier: verifier.map((r) => ({
-    ...r,
-    targetRatio: r.events === 1 ? 3 : r.events === 100 ? 1.5 : undefined,
-  })),
+const QUIET = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' };
+const BENCHES: Record<string, Record<string, string>> = {
+  verifier: QUIET,
+  coldStart: QUIET,
+  // As deployed (INFO, metrics on), so the log bytes CloudWatch would ingest are measured.
+  cost: {
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    POWERTOOLS_METRICS_DISABLED: 'false',
+    POWERTOOLS_METRICS_NAMESPACE: 'Pagewire',
+    POWERTOOLS_SERVICE_NAME: 'pagewire',
+  },
+  resubscribeAll: QUIET,
+  localThroughput: QUIET,
+  // Every log line and metric line is scanned for secrets.
+  chaos: {
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    POWERTOOLS_METRICS_DISABLED: 'false',
+    POWERTOOLS_METRICS_NAMESPACE: 'Pagewire',
+  },
 };
-console.table(verifier);
-await writeFile(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-console.log('wrote bench/results.json');
+
+function selected(): string[] {
+  const i = process.argv.indexOf('--only');
+  if (i < 0) return Object.keys(BENCHES);
+  const names = (process.argv[i + 1] ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((n) => !(n in BENCHES));
+  if (unknown.length || names.length === 0) {
+    console.error(`--only takes some of: ${Object.keys(BENCHES).join(', ')}`);
+    process.exit(2);
+  }
+  return names;
+}
+
+function runChild(name: string, dir: string): Promise<unknown> {
+  const out = join(dir, `${name}.json`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/child.ts', name, out], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...BENCHES[name] },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`benchmark ${name} exited with ${code}`));
+      resolve(JSON.parse(readFileSync(out, 'utf8')));
+    });
+  });
+}
+
+const started = performance.now();
+const names = selected();
+let results: Results = {} as Results;
+if (names.length < Object.keys(BENCHES).length) {
+  try {
+    results = JSON.parse(readFileSync(RESULTS, 'utf8')) as Results;
+  } catch {}
+}
+const seconds: Record<string, number> = { ...(results.run?.benchSeconds ?? {}) };
+const dir = mkdtempSync(join(tmpdir(), 'pagewire-bench-'));
+try {
+  for (const name of names) {
+    const t = performance.now();
+    process.stderr.write(`bench: ${name}…\n`);
+    const result = (await runChild(name, dir)) as Record<string, unknown>;
+    seconds[name] = Math.round((performance.now() - t) / 100) / 10;
+    process.stderr.write(`bench: ${name} done in ${seconds[name]} s\n`);
+    if (name === 'cost') {
+      const { awsRequestsPerMessage, costPerMillion, ...rest } = result;
+      results.awsRequestsPerMessage = awsRequestsPerMessage as Results['awsRequestsPerMessage'];
+      results.costPerMillion = {
+        ...(costPerMillion as object),
+        ...rest,
+      } as unknown as Results['costPerMillion'];
+    } else {
+      (results as unknown as Record<string, unknown>)[name] = result;
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+results.machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGb: Math.round(totalmem() / 1024 ** 3),
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+};
+results.run = {
+  at: new Date().toISOString(),
+  benchSeconds: seconds,
+  durationSeconds: Math.round((performance.now() - started) / 100) / 10,
+  ran: names,
+};
+
+console.table(summaryRows(results));
+await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+await writeFile(PERFORMANCE, renderPerformance(results));
+console.log(`wrote bench/results.json and bench/PERFORMANCE.md in ${results.run.durationSeconds} s`);

@@ -32,7 +32,9 @@ if (stack.sandbox) {
     'Try it: npm run send-test-webhook',
   );
 } else if (!process.env.FB_APP_ID) {
-  lines.push('  WARNING: FB_APP_SECRET is set but FB_APP_ID is not: every webhook is refused until both are set.');
+  lines.push(
+    '  WARNING: FB_APP_SECRET is set but FB_APP_ID is not: every webhook is refused until both are set.',
+  );
 }
 if (!stack.sandbox && !process.env.ADMIN_TOKEN) {
   lines.push(`  ADMIN_TOKEN=${stack.adminToken}   (generated; set ADMIN_TOKEN to choose one)`);

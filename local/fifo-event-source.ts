@@ -380,7 +380,11 @@ function checkMessage(message: QueueMessage, index: number): void {
   if (bytes === 0 || bytes > MAX_SQS_PAYLOAD_BYTES) {
     throw new Error(`Message ${index}: body is ${bytes} bytes; SQS accepts 1 to ${MAX_SQS_PAYLOAD_BYTES}`);
   }
+  // SQS accepts #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF (InvalidMessageContents).
+  if (!SQS_BODY.test(message.body)) throw new Error(`Message ${index}: body holds characters SQS refuses`);
 }
+
+const SQS_BODY = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 
 /**
  * The failed message ids of a handler's answer. Like Lambda, an identifier that names no record of

@@ -43,8 +43,13 @@ export class Router {
       return httpError(400, 'invalid_path', `${path} is not a valid path`);
     }
     // Page ids and PSIDs are short; anything longer is not one (and DynamoDB would refuse the key).
-    const bad = Object.entries(params).find(([, v]) => v.length > MAX_ID_LENGTH || /[\u0000-\u001f]/.test(v));
+    const bad = Object.entries(params).find(([, v]) => v.length > MAX_ID_LENGTH || hasControlCharacter(v));
     if (bad) return httpError(400, 'invalid_path', `${bad[0]} is not a valid id`);
     return route.handler(params, event);
   }
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) < 0x20) return true;
+  return false;
 }

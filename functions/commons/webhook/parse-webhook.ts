@@ -54,9 +54,24 @@ export function toQueueMessage(e: QueuedEvent): QueueMessage {
   return {
     groupId: sqsId(conversationGroupId(e.pageId, e.userId)),
     dedupId: sqsId(e.eventId),
-    body: JSON.stringify(e),
+    body: sqsSafeJson(e),
   };
 }
+
+/**
+ * JSON that SQS accepts. JSON.stringify already escapes control characters and lone surrogates; SQS
+ * also refuses U+FFFE and U+FFFF, which anyone can type into a message, so those are escaped too
+ * (they only occur inside strings, where `\uFFFE` means the same).
+ */
+function sqsSafeJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return NON_CHARACTERS.test(json)
+    ? json.replace(NON_CHARACTERS_ALL, (c) => `\\u${c.charCodeAt(0).toString(16)}`)
+    : json;
+}
+
+const NON_CHARACTERS = /[\uFFFE\uFFFF]/;
+const NON_CHARACTERS_ALL = /[\uFFFE\uFFFF]/g;
 
 function readEntry(
   entry: unknown,

@@ -1,0 +1,68 @@
+/**
+ * The fault-injection run of tests/chaos/fault-injection.test.ts at bench size: 10,000 events over 50
+ * pages and 500 conversations (dynalite in its own process). Run with POWERTOOLS_LOG_LEVEL=DEBUG
+ * (bench/run.ts does) so every log line is scanned for secrets. Each figure beside what it must be.
+ */
+
+import { startDynaliteProcess } from '../tests/helpers/chaos-dynalite.js';
+import { type ChaosReport, runChaos } from '../tests/helpers/chaos-harness.js';
+
+export interface ChaosResult {
+  figures: Record<string, { value: number; reference: number; ok: boolean }>;
+  injected: ChaosReport['injected'];
+  sent: ChaosReport['sent'];
+  processor: ChaosReport['processor'];
+  scanned: ChaosReport['scanned'];
+  events: number;
+  posts: number;
+  pages: number;
+  conversations: number;
+  logLevel: string;
+  wallSeconds: number;
+  /** The first few problems, if any (empty when everything holds). */
+  problems: string[];
+}
+
+export async function chaosBench(): Promise<ChaosResult> {
+  const dynamo = await startDynaliteProcess();
+  try {
+    const poison = 6;
+    const r = await runChaos({ dynamo, events: 10_000, pages: 50, persons: 10, poison, seed: 424242 });
+    const figures = {
+      lost: { value: r.lost.length, reference: 0 },
+      storedTwice: { value: r.storedTwice.length, reference: 0 },
+      unexpectedItems: { value: r.unexpected.length, reference: 0 },
+      orderViolations: { value: r.orderViolations.length, reference: 0 },
+      stateMismatches: { value: r.stateMismatches.length, reference: 0 },
+      deadLetters: { value: r.deadLetters.total, reference: poison },
+      unexpectedDeadLetters: { value: r.deadLetters.unexpected.length, reference: 0 },
+      secretsLeaked: { value: r.leaks.length, reference: 0 },
+    };
+    return {
+      figures: Object.fromEntries(
+        Object.entries(figures).map(([k, f]) => [k, { ...f, ok: f.value === f.reference }]),
+      ),
+      injected: r.injected,
+      sent: r.sent,
+      processor: r.processor,
+      scanned: r.scanned,
+      events: r.events,
+      posts: r.posts,
+      pages: r.pages,
+      conversations: r.conversations,
+      logLevel: r.logLevel,
+      wallSeconds: Math.round(r.wallMs / 100) / 10,
+      problems: [
+        ...r.lost,
+        ...r.storedTwice,
+        ...r.unexpected,
+        ...r.orderViolations,
+        ...r.stateMismatches,
+        ...r.deadLetters.unexpected,
+        ...r.leaks,
+      ].slice(0, 10),
+    };
+  } finally {
+    await dynamo.stop();
+  }
+}

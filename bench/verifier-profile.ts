@@ -1,0 +1,34 @@
+/**
+ * Runs the deployed verifier handler in a loop, for `node --cpu-prof` (bench/verifier.ts starts it):
+ * `node --import tsx --cpu-prof bench/verifier-profile.ts [events]`.
+ */
+import './env.js';
+import { lambda } from '../functions/commons/lambda.js';
+import { signBody } from '../functions/commons/webhook/signature.js';
+import { createVerifier } from '../functions/verifier/verify-webhook.js';
+import { lambdaContext } from '../local/lambda-context.js';
+import { httpEvent } from '../tests/helpers/http-events.js';
+import { benchBody } from './verifier.js';
+
+const SECRET = 'bench-app-secret';
+const events = Number(process.argv[2] ?? 1);
+const raw = Buffer.from(benchBody(events));
+const sink: unknown[] = [];
+const verifier = lambda(
+  createVerifier({
+    queue: { send: async (m) => void sink.push(...m) },
+    credentials: { get: async () => ({ appId: '1', appSecret: SECRET, verifyToken: 'v' }) },
+  }),
+);
+const event = httpEvent('POST', '/webhooks/facebook', {
+  body: raw,
+  headers: { 'x-hub-signature-256': signBody(raw, SECRET) },
+});
+const context = lambdaContext('bench-verifier');
+const deadline = Date.now() + 3_000;
+while (Date.now() < deadline) {
+  for (let i = 0; i < 1000; i++) {
+    sink.length = 0;
+    await verifier(event, context);
+  }
+}
