@@ -57,10 +57,8 @@ export interface ColdStartResult {
   prototypes: Array<{ name: string; bundleBytes: number; initMs: number; initWithSourceMapsMs: number }>;
 }
 
-const PROTOTYPES = {
-  'verifier, only the clients it uses': 'bench/prototypes/verifier-slim-handler.ts',
-  'processor without the Redis lock': 'bench/prototypes/processor-no-redis-handler.ts',
-} as const;
+/** Entry files of proposed changes to measure beside the real ones (none pending). */
+const PROTOTYPES: Record<string, string> = {};
 
 export async function coldStartBench(): Promise<ColdStartResult> {
   const dir = mkdtempSync(join(tmpdir(), 'pagewire-cold-'));

@@ -65,6 +65,7 @@ export class Ingest extends Construct {
       name: 'verifier',
       description: 'Pagewire: verifies Facebook webhooks (X-Hub-Signature-256) and queues every event',
       timeout: VERIFIER_TIMEOUT,
+      runtimeSourceMaps: false,
       environment: {
         EVENTS_QUEUE_URL: eventsQueue.queueUrl,
         APP_SECRET_NAME: data.appSecret.secretName,

@@ -9,7 +9,7 @@ import { loadConfig } from '../functions/commons/config.js';
 import { sameSecret } from '../functions/commons/constant-time.js';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '../functions/commons/http.js';
 import { lambda } from '../functions/commons/lambda.js';
-import { lockFromEnv } from '../functions/commons/lock/redis-lock.js';
+import { conversationLockFromEnv } from '../functions/commons/lock/lock-from-env.js';
 import { counters, logger } from '../functions/commons/observability.js';
 import { pageOpsDeps } from '../functions/commons/pages/page-ops-deps.js';
 import { createTableIfMissing } from '../functions/commons/store/table-schema.js';
@@ -72,7 +72,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     : await LocalKeyring.fromFile(join(dataDir, 'keyring.key'));
 
   const visibilityTimeoutMs = Number(env.LOCAL_VISIBILITY_TIMEOUT_MS) || 30_000;
-  const lock = lockFromEnv(env);
+  const lock = await conversationLockFromEnv(env);
   const processor = lambda(createEventsProcessor(processorDeps(config, doc, keyring, credentials), lock));
   const queue = new LocalFifoQueue({
     name: 'pagewire-events.fifo',

@@ -1,4 +1,9 @@
-import { aws } from '../commons/aws/aws-adapters.js';
+import {
+  awsCommandsQueue,
+  awsCredentials,
+  awsDocumentClient,
+  awsTokenSealer,
+} from '../commons/aws/aws-adapters.js';
 import { loadConfig } from '../commons/config.js';
 import { lambda } from '../commons/lambda.js';
 import { createAdminApi } from './admin-api.js';
@@ -8,6 +13,12 @@ const config = loadConfig();
 
 export const handler = lambda(
   createAdminApi(
-    adminDeps(config, aws.doc(), aws.sealer(config), aws.credentials(config), aws.commandsQueue(config)),
+    adminDeps(
+      config,
+      awsDocumentClient(),
+      awsTokenSealer(config),
+      awsCredentials(config),
+      awsCommandsQueue(config),
+    ),
   ),
 );

@@ -1,4 +1,9 @@
-import { aws } from '../commons/aws/aws-adapters.js';
+import {
+  awsCommandsQueue,
+  awsCredentials,
+  awsDocumentClient,
+  awsTokenSealer,
+} from '../commons/aws/aws-adapters.js';
 import { loadConfig } from '../commons/config.js';
 import { lambda } from '../commons/lambda.js';
 import { pageOpsDeps } from '../commons/pages/page-ops-deps.js';
@@ -7,10 +12,10 @@ import { createOps } from './run-ops.js';
 const config = loadConfig();
 const deps = pageOpsDeps(
   config,
-  aws.doc(),
-  aws.sealer(config),
-  aws.credentials(config),
-  aws.commandsQueue(config),
+  awsDocumentClient(),
+  awsTokenSealer(config),
+  awsCredentials(config),
+  awsCommandsQueue(config),
 );
 
 export const handler = lambda(createOps(deps.bulk));

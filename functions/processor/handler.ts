@@ -1,7 +1,7 @@
-import { aws } from '../commons/aws/aws-adapters.js';
+import { awsCredentials, awsDocumentClient, awsTokenSealer } from '../commons/aws/aws-adapters.js';
 import { loadConfig } from '../commons/config.js';
 import { lambda } from '../commons/lambda.js';
-import { lockFromEnv } from '../commons/lock/redis-lock.js';
+import { conversationLockFromEnv } from '../commons/lock/lock-from-env.js';
 import { createEventsProcessor } from './process-events.js';
 import { processorDeps } from './processor-deps.js';
 
@@ -9,7 +9,7 @@ const config = loadConfig();
 
 export const handler = lambda(
   createEventsProcessor(
-    processorDeps(config, aws.doc(), aws.sealer(config), aws.credentials(config)),
-    lockFromEnv(process.env),
+    processorDeps(config, awsDocumentClient(), awsTokenSealer(config), awsCredentials(config)),
+    await conversationLockFromEnv(process.env),
   ),
 );

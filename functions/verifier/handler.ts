@@ -1,4 +1,4 @@
-import { aws } from '../commons/aws/aws-adapters.js';
+import { awsCredentials, awsEventsQueue } from '../commons/aws/aws-adapters.js';
 import { loadConfig } from '../commons/config.js';
 import { lambda } from '../commons/lambda.js';
 import { createVerifier } from './verify-webhook.js';
@@ -6,5 +6,5 @@ import { createVerifier } from './verify-webhook.js';
 const config = loadConfig();
 
 export const handler = lambda(
-  createVerifier({ queue: aws.eventsQueue(config), credentials: aws.credentials(config) }),
+  createVerifier({ queue: awsEventsQueue(config), credentials: awsCredentials(config) }),
 );

@@ -256,14 +256,13 @@ describe('HTTP API', () => {
 
 describe('functions', () => {
   const POWERTOOLS = {
-    NODE_OPTIONS: '--enable-source-maps',
     POWERTOOLS_SERVICE_NAME: 'pagewire',
     POWERTOOLS_METRICS_NAMESPACE: 'Pagewire',
     POWERTOOLS_LOG_LEVEL: 'INFO',
   };
-  const COMMON = Object.keys(POWERTOOLS);
+  const COMMON = [...Object.keys(POWERTOOLS), 'NODE_OPTIONS'];
 
-  it('run Node.js 24 on ARM, ESM bundles with source maps, X-Ray, own log group with retention', () => {
+  it('run Node.js 24 on ARM, ESM bundles with source maps, X-Ray pass-through, own log group with retention', () => {
     for (const v of [plain, locked]) {
       expect(resources(v, 'AWS::Lambda::Function').length).toBeGreaterThanOrEqual(5);
       for (const key of ALL_FUNCTIONS) {
@@ -272,9 +271,11 @@ describe('functions', () => {
           Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           Handler: 'index.handler',
-          TracingConfig: { Mode: 'Active' },
+          TracingConfig: { Mode: 'PassThrough' },
         });
         expect(envOf(v, key)).toMatchObject(POWERTOOLS);
+        // Source maps at run time everywhere but the verifier (its cold start is on Facebook's clock).
+        expect(envOf(v, key).NODE_OPTIONS).toBe(key === 'verifier' ? undefined : '--enable-source-maps');
         const logGroupId = props.LoggingConfig.LogGroup.Ref;
         expect(resource(v, logGroupId).Properties.RetentionInDays).toBe(30);
         expect(v.fn[key].role.node.defaultChild).toBeDefined();

@@ -6,20 +6,26 @@ import { documentClient } from '../store/document-client.js';
 import { KmsTokenSealer } from './kms-token-sealer.js';
 import { SqsEventQueue } from './sqs-event-queue.js';
 
-/**
- * The AWS side of the ports, built once per container from the function's environment. Each
- * handler takes only what it uses, so a function is never handed a client it has no permission for.
+/*
+ * The AWS side of the ports, one function each, built once per container from the function's
+ * environment. Separate functions (not one object) so the bundler leaves out the clients a handler
+ * does not use: the verifier carries neither DynamoDB nor KMS, and a function is never handed a client
+ * it has no permission for.
  */
-export const aws = {
-  doc: () => documentClient(),
-  sealer: (config: Config) => new KmsTokenSealer(new KMSClient({}), required(config.kmsKeyId, 'KMS_KEY_ID')),
-  credentials: (config: Config) =>
-    new SecretsManagerCredentials(required(config.appSecretName, 'APP_SECRET_NAME')),
-  eventsQueue: (config: Config) =>
-    new SqsEventQueue(sqs(), required(config.eventsQueueUrl, 'EVENTS_QUEUE_URL')),
-  commandsQueue: (config: Config) =>
-    new SqsEventQueue(sqs(), required(config.pageCommandsQueueUrl, 'PAGE_COMMANDS_QUEUE_URL')),
-};
+
+export const awsDocumentClient = () => documentClient();
+
+export const awsTokenSealer = (config: Config) =>
+  new KmsTokenSealer(new KMSClient({}), required(config.kmsKeyId, 'KMS_KEY_ID'));
+
+export const awsCredentials = (config: Config) =>
+  new SecretsManagerCredentials(required(config.appSecretName, 'APP_SECRET_NAME'));
+
+export const awsEventsQueue = (config: Config) =>
+  new SqsEventQueue(sqs(), required(config.eventsQueueUrl, 'EVENTS_QUEUE_URL'));
+
+export const awsCommandsQueue = (config: Config) =>
+  new SqsEventQueue(sqs(), required(config.pageCommandsQueueUrl, 'PAGE_COMMANDS_QUEUE_URL'));
 
 let sqsClient: SQSClient | undefined;
 function sqs(): SQSClient {
