@@ -27,16 +27,19 @@ export async function runBulkAction(
   action: BulkAction,
   onProgress?: (done: number, total: number) => void,
 ): Promise<BulkReport> {
-  const pageIds = (await deps.pages.list()).filter((p) => p.status !== 'disconnected').map((p) => p.pageId);
+  const pages = (await deps.pages.list()).filter((p) => p.status !== 'disconnected');
+  const pageIds = pages.map((p) => p.pageId);
   if (deps.commands && pageIds.length > deps.fanOutAbove) {
     const type = action === 'resubscribe-all' ? 'subscribe' : action;
     await deps.commands.send(pageIds.map((id) => pageCommandMessage(pageCommand(type, id))));
     return { total: pageIds.length, succeeded: 0, failed: [], repaired: [], queued: pageIds.length };
   }
   const ops = await deps.operations();
+  // The listing already holds each page: no read per page (every change is conditional on its token).
+  const listed = new Map(pages.map((p) => [p.pageId, p]));
   const run =
     action === 'resubscribe-all'
-      ? (id: string) => ops.subscribe(id)
-      : (id: string) => ops.check(id, action === 'check-and-repair');
+      ? (id: string) => ops.subscribe(id, listed.get(id))
+      : (id: string) => ops.check(id, action === 'check-and-repair', listed.get(id));
   return runForPages(pageIds, run, { concurrency: deps.concurrency, onProgress });
 }

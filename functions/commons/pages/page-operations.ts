@@ -40,8 +40,9 @@ export class PageOperations {
     this.fields = deps.fields ?? DEFAULT_SUBSCRIBED_FIELDS;
   }
 
-  async subscribe(pageId: string): Promise<PageOutcome> {
-    const found = await this.usable(pageId);
+  /** `listed`: the page as a listing just read it, sparing a read (bulk runs); changes stay conditional on its token. */
+  async subscribe(pageId: string, listed?: PageRecord): Promise<PageOutcome> {
+    const found = await this.usable(pageId, listed);
     if ('outcome' in found) return found.outcome;
     const { page, token } = found;
     try {
@@ -109,8 +110,8 @@ export class PageOperations {
   }
 
   /** Compares Meta's view of the subscription with ours; with `repair`, subscribes again what is missing. */
-  async check(pageId: string, repair: boolean): Promise<PageOutcome> {
-    const found = await this.usable(pageId);
+  async check(pageId: string, repair: boolean, listed?: PageRecord): Promise<PageOutcome> {
+    const found = await this.usable(pageId, listed);
     if ('outcome' in found) return found.outcome;
     const { page, token } = found;
     let apps: Array<{ id: string; fields: string[] }>;
@@ -118,7 +119,7 @@ export class PageOperations {
     try {
       apps = await this.deps.graph.subscribedApps(pageId, token);
     } catch (err) {
-      await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt });
+      await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt }, { ifSealedToken: page.sealedToken });
       return this.refused(page, err);
     }
     count('SubscriptionsChecked');
@@ -138,11 +139,17 @@ export class PageOperations {
       ? `subscribed without ${absent.join(', ')}`
       : 'the app is not subscribed to this page';
     logger.warn('page subscription missing', { pageId, problem });
-    await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt, subscribedFields: ours?.fields ?? [] });
+    const seen = { lastCheckedAt: checkedAt, subscribedFields: ours?.fields ?? [] };
+    const sameToken = { ifSealedToken: page.sealedToken };
     if (!repair) {
-      await this.deps.pages.update(pageId, { status: 'subscription_failed', lastError: problem });
+      await this.deps.pages.update(
+        pageId,
+        { ...seen, status: 'subscription_failed', lastError: problem },
+        sameToken,
+      );
       return { pageId, ok: false, missing: true, status: 'subscription_failed', error: problem };
     }
+    await this.deps.pages.update(pageId, seen, sameToken);
     const again = await this.subscribe(pageId);
     count(again.ok ? 'SubscriptionsRepaired' : 'SubscriptionRepairsFailed');
     return { ...again, missing: true, repaired: again.ok };
@@ -151,8 +158,9 @@ export class PageOperations {
   /** The page and its token, or why the operation cannot run. */
   private async usable(
     pageId: string,
+    listed?: PageRecord,
   ): Promise<{ page: PageRecord; token: string } | { outcome: PageOutcome }> {
-    const page = await this.deps.pages.get(pageId);
+    const page = listed ?? (await this.deps.pages.get(pageId));
     if (!page) return { outcome: { pageId, ok: false, error: 'unknown page' } };
     if (page.status === 'disconnected')
       return { outcome: { pageId, ok: false, status: page.status, error: 'page is disconnected' } };
@@ -174,11 +182,16 @@ export class PageOperations {
       return { pageId, ok: false, status: 'reauth_required', error: err.message };
     }
     if (err.errorClass === 'throttle' || err.errorClass === 'transient') {
-      await this.deps.pages.update(pageId, { lastError: err.message });
+      await this.deps.pages.update(pageId, { lastError: err.message }, { ifSealedToken: page.sealedToken });
       return { pageId, ok: false, status: page.status, error: err.message, retryable: true };
     }
     const status = permanentStatus ?? page.status;
-    await this.deps.pages.update(pageId, { status, lastError: err.message });
+    // Only on the page as it was when refused: a page disconnected or reconnected meanwhile keeps its state.
+    await this.deps.pages.update(
+      pageId,
+      { status, lastError: err.message },
+      { ifSealedToken: page.sealedToken },
+    );
     logger.warn('page operation refused by Meta', { pageId, graphError: err.toJSON() });
     return { pageId, ok: false, status, error: err.message };
   }
