@@ -66,8 +66,10 @@ export function meteredDocClient(client: DynamoDBClient): {
     const label = `${name} ${kind}`;
     input.ReturnConsumedCapacity = 'TOTAL';
     const isWrite = command instanceof PutCommand || command instanceof UpdateCommand;
-    // The old item tells which index entries a write replaced; the caller never sees it.
+    // The old item tells which index entries a write replaced; the caller never sees it (unless it asked
+    // for it itself).
     const addedOld = isWrite && input.ReturnValues === undefined;
+    const oldKnown = addedOld || (isWrite && input.ReturnValues === 'ALL_OLD');
     if (addedOld) input.ReturnValues = 'ALL_OLD';
     const start = process.hrtime.bigint();
     try {
@@ -77,8 +79,8 @@ export function meteredDocClient(client: DynamoDBClient): {
       );
       if (command instanceof GetCommand || command instanceof QueryCommand) meter.rru += units;
       if (isWrite) {
-        const old = (addedOld ? out.Attributes : undefined) as Record<string, unknown> | undefined;
-        const indexWrites = indexWritesOf(command, input, old, addedOld);
+        const old = (oldKnown ? out.Attributes : undefined) as Record<string, unknown> | undefined;
+        const indexWrites = indexWritesOf(command, input, old, oldKnown);
         meter.wru += units + indexWrites * units;
         meter.indexWru += indexWrites * units;
         meter.wruBy[label] = (meter.wruBy[label] ?? 0) + units + indexWrites * units;

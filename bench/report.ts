@@ -151,8 +151,14 @@ export function renderPerformance(r: Results): string {
   const m = r.machine;
   out.push('## Performance');
   out.push('');
+  // After `--only`, the other figures are kept from earlier runs: the whole run is the sum of the last times.
+  const whole = Object.values(r.run.benchSeconds).reduce((sum, s) => sum + s, 0);
+  const partial = r.run.ran.length < Object.keys(r.run.benchSeconds).length;
+  const timing = partial
+    ? `${Math.round(whole * 10) / 10} s for the whole run; last updated by \`--only ${r.run.ran.join(',')}\``
+    : `${r.run.durationSeconds} s for the whole run`;
   out.push(
-    `Measured by \`npm run bench\` (${r.run.durationSeconds} s for the whole run) on ${m.cpu}, ${m.cores} cores, ` +
+    `Measured by \`npm run bench\` (${timing}) on ${m.cpu}, ${m.cores} cores, ` +
       `Node ${m.node}, ${r.run.at.slice(0, 10)}. Timings are medians over repeated runs in one process (verifier: ` +
       '15 rounds; cold start: 12 process starts; resubscribe-all: 2 runs); counts and costs come from one run ' +
       'of a seeded workload. Each figure stands beside its reference as a ratio: absolute times drift with the ' +

@@ -2,7 +2,7 @@ import type { ConversationEvent } from '../commons/conversation/conversation-eve
 import { normaliseEvent } from '../commons/conversation/normalise-event.js';
 import { count, logger } from '../commons/observability.js';
 import type { PageAccess } from '../commons/pages/page-access.js';
-import type { ConversationRepository } from '../commons/store/conversation-repository.js';
+import type { ConversationRepository, TouchResult } from '../commons/store/conversation-repository.js';
 import type { PageRecord, TimelineItem } from '../commons/store/records.js';
 import type { QueuedEvent } from '../commons/webhook/queued-event.js';
 import type { ContactProfiles } from './contact-profiles.js';
@@ -22,23 +22,34 @@ type Event<K extends ConversationEvent['kind']> = Extract<ConversationEvent, { k
 export function createEventApplier(deps: ApplyEventDeps) {
   const { conversations } = deps;
 
-  async function store(item: TimelineItem, inbound: boolean, name?: string): Promise<void> {
+  async function store(item: TimelineItem, inbound: boolean, name?: string): Promise<TouchResult> {
     // The conversation first: its update is idempotent, so a crash between the two writes is repaired
     // by the redelivery, whose conditional put then stores the item exactly once.
-    await conversations.touch(item.pageId, item.userId, { timestamp: item.timestamp, inbound, name });
+    const touched = await conversations.touch(item.pageId, item.userId, {
+      timestamp: item.timestamp,
+      inbound,
+      name,
+    });
     const outcome = await conversations.putItem(item);
     count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
+    return touched;
   }
 
   /**
    * An inbound event: stored first, the contact's profile fetched after, so a slow or failing Graph
-   * API can delay a name but never the message. A known contact's name rides on the same write.
+   * API can delay a name but never the message. A known contact's name rides on the same write; a
+   * conversation the write finds named needs nothing more (no contact read); only a nameless one asks
+   * for the profile, without reading the contact record when this is the contact's first inbound event.
    */
   async function storeInbound(page: PageRecord, item: TimelineItem): Promise<void> {
     const known = deps.profiles.known(page.pageId, item.userId);
-    await store(item, true, known.name);
+    const touched = await store(item, true, known.name);
     if (known.settled) return;
-    const name = await deps.profiles.ensure(page, item.userId);
+    if (touched.name !== undefined) {
+      deps.profiles.settle(page.pageId, item.userId, touched.name);
+      return;
+    }
+    const name = await deps.profiles.ensure(page, item.userId, { newContact: touched.firstInbound });
     if (name) await conversations.setName(page.pageId, item.userId, name);
   }
 
@@ -110,7 +121,9 @@ export function createEventApplier(deps: ApplyEventDeps) {
         return reaction(e);
       case 'delivery':
         await conversations.raiseWatermark(e.pageId, e.userId, 'delivered', e.watermark);
-        if (e.mids.length) await conversations.markDelivered(e.pageId, e.userId, e.mids);
+        // The watermark covers every message sent up to it (message-status.ts derives `delivered` from
+        // it): marking each mid as well would only cost writes. Only a delivery without one marks them.
+        if (e.watermark <= 0 && e.mids.length) await conversations.markDelivered(e.pageId, e.userId, e.mids);
         return;
       case 'read':
         await conversations.raiseWatermark(e.pageId, e.userId, 'read', e.watermark);

@@ -36,13 +36,27 @@ export class ContactProfiles {
   }
 
   /**
+   * Remembers a contact whose conversation already carries its name: a name is only ever written once
+   * the profile is fetched, so nothing is left to read or fetch for it.
+   */
+  settle(pageId: string, userId: string, name: string): void {
+    this.remember(`${pageId}:${userId}`, name);
+  }
+
+  /**
    * Fetches the profile once per contact, and answers the contact's "first last" when there is one.
    * A redelivery gets the name again, so a conversation write that failed after the fetch is repaired.
+   * With `newContact` (the contact's first inbound touch: no contact record can exist yet) the contact
+   * record is not read.
    */
-  async ensure(page: PageRecord, userId: string): Promise<string | undefined> {
+  async ensure(
+    page: PageRecord,
+    userId: string,
+    opts: { newContact?: boolean } = {},
+  ): Promise<string | undefined> {
     const key = `${page.pageId}:${userId}`;
     if (this.settled.has(key)) return this.settled.get(key);
-    const contact = await this.deps.contacts.get(page.pageId, userId);
+    const contact = opts.newContact ? undefined : await this.deps.contacts.get(page.pageId, userId);
     if (contact && contact.profileStatus !== 'pending') return this.remember(key, fullName(contact));
     if (this.deps.access.throttled(page.pageId)) {
       if (!contact) await this.save(page.pageId, userId, 'pending');

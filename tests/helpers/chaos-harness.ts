@@ -23,6 +23,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EnvCredentials } from '../../functions/commons/app-credentials.js';
 import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '../../functions/commons/config.js';
+import { outStatus } from '../../functions/commons/conversation/message-status.js';
 import { lambda } from '../../functions/commons/lambda.js';
 import { logger } from '../../functions/commons/observability.js';
 import type { EventQueue, TokenSealer } from '../../functions/commons/ports.js';
@@ -451,10 +452,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         `${key}: deliveredWatermark ${conversation?.deliveredWatermark} ≠ ${exp.deliveredWatermark}`,
       );
     }
+    // The status the admin API shows: a watermark covers every echo up to it (a delivery with one marks
+    // no mid on its own); a delivery without one would mark the mids it names.
     for (const mid of exp.echoes) {
-      const want = exp.delivered.has(mid) ? 'delivered' : 'sent';
-      const got = stored.get(mid)?.status;
-      if (got !== undefined && got !== want) stateMismatches.push(`${key} ${mid}: status ${got} ≠ ${want}`);
+      const item = stored.get(mid);
+      if (!item) continue; // reported as lost
+      const at = exp.items.get(mid) ?? 0;
+      const want =
+        (exp.readWatermark ?? -1) >= at
+          ? 'read'
+          : exp.delivered.has(mid) || (exp.deliveredWatermark ?? -1) >= at
+            ? 'delivered'
+            : 'sent';
+      const got = outStatus(item, conversation);
+      if (got !== want) stateMismatches.push(`${key} ${mid}: status ${got} ≠ ${want}`);
     }
     for (const [mid, ts] of exp.reactions) {
       const got = stored.get(mid)?.reactions?.[exp.userId]?.timestamp;

@@ -217,7 +217,7 @@ export interface ExpectedConversation {
   /** mid → timestamp of every item (message, echo, postback). */
   items: Map<string, number>;
   echoes: Set<string>;
-  /** Echoes some delivery names: stored `delivered`. */
+  /** Echoes some delivery names: they read `delivered` (at least). */
   delivered: Set<string>;
   lastMessageAt: number;
   readWatermark?: number;

@@ -374,12 +374,16 @@ describe('conversations and messages', () => {
     const start = t0();
     await conversations.touch(PAGE_A.id, psid, { timestamp: start, inbound: true, name: 'Ada Lovelace' });
     await conversations.touch(PAGE_A.id, '999', { timestamp: start + 1_000, inbound: true });
+    // A delivery that overtook the first echo of a conversation: not listed until a message is stored.
+    await conversations.raiseWatermark(PAGE_A.id, '888', 'delivered', start + 2_000);
     const a = await call('GET', `/admin/pages/${PAGE_A.id}/conversations`);
     expect(a.status, a.raw).toBe(200);
     expect(a.body.conversations).toEqual([
       expect.objectContaining({ userId: '999', name: null, lastMessageAt: start + 1_000 }),
       expect.objectContaining({ userId: psid, name: 'Ada Lovelace', lastMessageAt: start }),
     ]);
+    const newest = await call('GET', `/admin/pages/${PAGE_A.id}/conversations?limit=1`);
+    expect(newest.body.conversations.map((c: { userId: string }) => c.userId)).toEqual(['999']);
     expect((await call('GET', `/admin/pages/${PAGE_B.id}/conversations`)).body).toEqual({
       conversations: [],
     });

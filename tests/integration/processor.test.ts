@@ -249,7 +249,7 @@ describe('event kinds (SPEC §6)', () => {
     expect((await w.conversations.listItems(PAGE_A, USER_A1)).map((i) => i.mid)).toEqual([MID.text]);
   });
 
-  it('marks the `out` messages a delivery names as delivered, and nothing else', async () => {
+  it('a delivery without a watermark marks the `out` messages it names as delivered, and nothing else', async () => {
     const w = await world();
     await w.seedPage(PAGE_A);
     await w.deliver(inbox(PAGE_A, [EVENTS.text, EVENTS.echo, EVENTS.inboxEcho]));
@@ -257,8 +257,8 @@ describe('event kinds (SPEC §6)', () => {
       sender: { id: USER_A1 },
       recipient: { id: PAGE_A },
       timestamp: TIME + 5_000,
-      // The watermark is older than every message: only the mids can mark anything.
-      delivery: { mids: [MID.echo, MID.text, 'm_not_ours'], watermark: TIME - 60_000 },
+      // No watermark (read as 0): only the mids can mark anything.
+      delivery: { mids: [MID.echo, MID.text, 'm_not_ours'] },
     });
 
     expect((await w.deliver(inbox(PAGE_A, [delivery]))).batchItemFailures).toEqual([]);
@@ -269,6 +269,27 @@ describe('event kinds (SPEC §6)', () => {
     expect(m[MID.inboxEcho].status).toBe('sent');
     expect(m[MID.text].status).toBeUndefined();
     expect(await statuses(w, PAGE_A, USER_A1)).toEqual({ [MID.echo]: 'delivered', [MID.inboxEcho]: 'sent' });
+  });
+
+  it('a delivery with a watermark writes the watermark only: no per-mid update, statuses derived from it', async () => {
+    const w = await world();
+    await w.seedPage(PAGE_A);
+    await w.deliver(inbox(PAGE_A, [EVENTS.echo, EVENTS.inboxEcho, EVENTS.templateEcho]));
+    const before = w.sent.length;
+
+    // Names echo and inboxEcho; its watermark lies between inboxEcho and templateEcho.
+    expect((await w.deliver(inbox(PAGE_A, [EVENTS.delivery]))).batchItemFailures).toEqual([]);
+
+    const updates = w.sent.slice(before).filter((c) => c.name === 'UpdateCommand');
+    expect(updates).toHaveLength(1);
+    expect(isConversationUpdate(updates[0], PAGE_A, USER_A1)).toBe(true);
+    expect(await statuses(w, PAGE_A, USER_A1)).toEqual({
+      [MID.echo]: 'delivered',
+      [MID.inboxEcho]: 'delivered',
+      [MID.templateEcho]: 'sent',
+    });
+    const items = await w.conversations.listItems(PAGE_A, USER_A1);
+    expect(items.map((i) => i.status)).toEqual(['sent', 'sent', 'sent']);
   });
 
   it('moves derived statuses with the delivery and read watermarks, never backwards', async () => {
@@ -561,12 +582,58 @@ describe('contact profiles', () => {
     expect(w.profileCalls(onB)).toEqual([expect.objectContaining({ tokenPageId: PAGE_B })]);
     expect((await w.conversations.get(PAGE_B, onB))?.name).toBe('Ada Lovelace');
 
-    // A fresh container reads the stored contact once and asks Graph nothing.
+    // A fresh container learns from its own conversation write that the contact is named: it reads no
+    // contact record and asks Graph nothing.
     const cold = w.coldHandler();
     const coldBefore = w.sent.length;
     await w.run(sqsEvent(recordsOf(hello(PAGE_A, onA), hello(PAGE_A, onA))), cold);
-    expect(w.sent.slice(coldBefore).filter((c) => isGet(c, 'CONTACT#'))).toHaveLength(1);
+    expect(w.sent.slice(coldBefore).filter((c) => isGet(c, 'CONTACT#'))).toEqual([]);
     expect(w.profileCalls()).toHaveLength(2);
+    expect(await w.conversations.listItems(PAGE_A, onA)).toHaveLength(4);
+  });
+
+  it('reads no contact record for a contact’s first inbound event, also after the page wrote first', async () => {
+    const w = await world();
+    await w.seedPage(PAGE_A);
+    const ada = w.fake.psid(w.fake.addPerson('Ada', 'Lovelace'), PAGE_A);
+    const bob = w.fake.psid(w.fake.addPerson('Bob', 'Marley'), PAGE_A);
+    await w.deliver(
+      inbox(PAGE_A, [echoEvent({ userId: bob, mid: 'm_first_echo', text: 'hola', timestamp: TIME })]),
+    );
+
+    await w.deliver(
+      inbox(PAGE_A, [
+        textEvent({ userId: ada, mid: 'm_first_ada', text: 'hola', timestamp: TIME + 1 }),
+        textEvent({ userId: bob, mid: 'm_first_bob', text: 'hola', timestamp: TIME + 2 }),
+      ]),
+    );
+
+    expect(w.sent.filter((c) => isGet(c, 'CONTACT#'))).toEqual([]);
+    expect(w.profileCalls(ada)).toHaveLength(1);
+    expect(w.profileCalls(bob)).toHaveLength(1);
+    expect((await w.conversations.get(PAGE_A, ada))?.name).toBe('Ada Lovelace');
+    expect((await w.conversations.get(PAGE_A, bob))?.name).toBe('Bob Marley');
+  });
+
+  it('a nameless conversation in a cold container still reads the contact (no write to learn from)', async () => {
+    const w = await world();
+    await w.seedPage(PAGE_A);
+    const ada = w.fake.psid(w.fake.addPerson('Ada', 'Lovelace'), PAGE_A);
+    w.fake.injectError(
+      { method: 'GET', path: `/${ada}` },
+      { status: 403, code: 10, message: '(#10) refused', type: 'OAuthException' },
+    );
+    const say = (n: number) =>
+      inbox(PAGE_A, [textEvent({ userId: ada, mid: `m_nameless_${n}`, text: `${n}`, timestamp: TIME + n })]);
+    await w.deliver(say(1));
+    expect((await w.contacts.get(PAGE_A, ada))?.profileStatus).toBe('unavailable');
+
+    const before = w.sent.length;
+    await w.run(sqsEvent(recordsOf(say(2), say(3))), w.coldHandler());
+
+    expect(w.sent.slice(before).filter((c) => isGet(c, 'CONTACT#'))).toHaveLength(1);
+    expect(w.profileCalls(ada)).toHaveLength(1);
+    expect((await w.conversations.get(PAGE_A, ada))?.name).toBeUndefined();
   });
 
   it('names the conversation from a postback when that is the first thing the contact does', async () => {

@@ -7,7 +7,12 @@ import { ContactRepository } from '../../functions/commons/store/contact-reposit
 import { ConversationRepository } from '../../functions/commons/store/conversation-repository.js';
 import { PageRepository } from '../../functions/commons/store/page-repository.js';
 import type { ContactRecord, PageRecord, TimelineItem } from '../../functions/commons/store/records.js';
-import { createTableIfMissing, itemKey, pageKey } from '../../functions/commons/store/table-schema.js';
+import {
+  conversationKey,
+  createTableIfMissing,
+  itemKey,
+  pageKey,
+} from '../../functions/commons/store/table-schema.js';
 import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.js';
 
 let dynamo: TestDynamo;
@@ -240,7 +245,96 @@ describe('ConversationRepository: conversations', () => {
     expect(list[0]).toEqual({ pageId: 'p1', userId: 'u0', lastMessageAt: 5000, lastInboundAt: 1000 });
     const times = list.map((c) => c.lastMessageAt);
     expect(times).toEqual([...times].sort((a, b) => b - a));
-    expect(await repo().list('p1', { limit: 3 })).toHaveLength(3);
+    expect(await repo().list('p1', { limit: 3 })).toEqual(list.slice(0, 3));
+  });
+
+  it('lists by lastMessageAt, not by write order; limit keeps the newest; watermark-only records wait', async () => {
+    // Written oldest-last, and ties on lastMessageAt: the order comes from the values, ties by user id.
+    await repo().touch('p1', 'a', { timestamp: 300, inbound: true });
+    await repo().touch('p1', 'b', { timestamp: 100, inbound: true });
+    await repo().touch('p1', 'c', { timestamp: 300, inbound: false });
+    await repo().touch('p1', 'd', { timestamp: 200, inbound: true });
+    // Conversations only a delivery or read started (the echo not stored yet): not listed, not counted.
+    await repo().raiseWatermark('p1', 'w1', 'delivered', 9_000);
+    await repo().raiseWatermark('p1', 'w2', 'read', 9_500);
+    await repo().touch('p1', 'b', { timestamp: 400, inbound: false }); // b moves to the top
+
+    expect((await repo().list('p1')).map((c) => [c.userId, c.lastMessageAt])).toEqual([
+      ['b', 400],
+      ['c', 300],
+      ['a', 300],
+      ['d', 200],
+    ]);
+    expect((await repo().list('p1', { limit: 2, pageSize: 1 })).map((c) => c.userId)).toEqual(['b', 'c']);
+    expect(await repo().list('p1', { limit: 0 })).toEqual([]);
+
+    // Its first message lists it.
+    await repo().touch('p1', 'w1', { timestamp: 50, inbound: false });
+    expect((await repo().list('p1')).map((c) => c.userId)).toEqual(['b', 'c', 'a', 'd', 'w1']);
+    expect((await repo().list('p1')).at(-1)).toMatchObject({ deliveredWatermark: 9_000, lastMessageAt: 50 });
+  });
+
+  it('conversation records carry no index key, whatever wrote them', async () => {
+    const raw = async (userId: string) =>
+      (await dynamo.doc.send(new GetCommand({ TableName: tableName, Key: conversationKey('p1', userId) })))
+        .Item;
+    await repo().touch('p1', 'u1', { timestamp: 100, inbound: true, name: 'Ada Lovelace' });
+    await repo().touch('p1', 'u1', { timestamp: 50, inbound: true }); // older: raises field by field
+    await repo().touch('p1', 'u1', { timestamp: 200, inbound: false });
+    await repo().setName('p1', 'u1', 'Ada King');
+    await repo().raiseWatermark('p1', 'u1', 'read', 150);
+    await repo().raiseWatermark('p1', 'u2', 'delivered', 10);
+    await repo().touch('p1', 'u2', { timestamp: 5, inbound: true });
+    for (const userId of ['u1', 'u2']) {
+      const item = await raw(userId);
+      expect(item).toBeDefined();
+      expect(Object.keys(item ?? {}).sort()).not.toContain('tsk');
+    }
+    expect(await raw('u1')).toMatchObject({ lastMessageAt: 200, lastInboundAt: 100, name: 'Ada King' });
+  });
+
+  it('touch answers the stored name and whether it gave the conversation its first inbound event', async () => {
+    expect(await repo().touch('p1', 'u1', { timestamp: 100, inbound: false })).toEqual({
+      firstInbound: false,
+    });
+    expect(await repo().touch('p1', 'u1', { timestamp: 200, inbound: true })).toEqual({ firstInbound: true });
+    expect(await repo().touch('p1', 'u1', { timestamp: 300, inbound: true })).toEqual({
+      firstInbound: false,
+    });
+    // The same event again (a redelivery): nothing applies, nothing is learnt, and it is not a first.
+    expect(await repo().touch('p1', 'u1', { timestamp: 300, inbound: true })).toEqual({
+      firstInbound: false,
+    });
+    await repo().setName('p1', 'u1', 'Ada Lovelace');
+    expect(await repo().touch('p1', 'u1', { timestamp: 400, inbound: true })).toEqual({
+      name: 'Ada Lovelace',
+      firstInbound: false,
+    });
+    // Older than every stored value: nothing applies, so the stored name is not learnt.
+    expect(await repo().touch('p1', 'u1', { timestamp: 350, inbound: false })).toEqual({
+      firstInbound: false,
+    });
+    expect(await repo().touch('p1', 'u1', { timestamp: 450, inbound: false, name: 'Given' })).toEqual({
+      name: 'Given',
+      firstInbound: false,
+    });
+    // Older than the last message, newer than the last inbound: the raise of lastInboundAt reads the name.
+    expect(await repo().touch('p1', 'u1', { timestamp: 420, inbound: true })).toEqual({
+      name: 'Given',
+      firstInbound: false,
+    });
+
+    // A page that wrote first (an echo, newer than the person's first message): the late inbound is a first.
+    await repo().touch('p1', 'u2', { timestamp: 900, inbound: false });
+    expect(await repo().touch('p1', 'u2', { timestamp: 800, inbound: true })).toEqual({ firstInbound: true });
+    expect(await repo().touch('p1', 'u2', { timestamp: 850, inbound: true })).toEqual({
+      firstInbound: false,
+    });
+    await repo().setName('p1', 'u2', 'Bob Marley');
+    expect(await repo().touch('p1', 'u2', { timestamp: 870, inbound: true })).toEqual({
+      name: 'Bob Marley',
+      firstInbound: false,
+    });
   });
 });
 

@@ -10,7 +10,6 @@ import {
   BY_TIME_INDEX,
   CONVERSATION_PREFIX,
   conversationKey,
-  conversationTimeKey,
   isConditionFailed,
   itemKey,
   itemTimeKey,
@@ -26,6 +25,20 @@ export interface TouchInput {
   /** The person wrote (message or postback): also raises `lastInboundAt`. */
   inbound: boolean;
   name?: string;
+}
+
+/** What a touch learnt of the conversation, from the write itself (no read). */
+export interface TouchResult {
+  /**
+   * The conversation's name after the touch: the one given, else the stored one. Absent when it has
+   * none, or (rarely: an older event whose every field was already newer) when the write read nothing.
+   */
+  name?: string;
+  /**
+   * This touch gave the conversation its first `lastInboundAt`: the contact writes for the first time.
+   * Contact records are only made after an inbound touch, so this contact has none yet.
+   */
+  firstInbound: boolean;
 }
 
 /**
@@ -61,13 +74,19 @@ export class ConversationRepository {
   /**
    * Upserts the conversation: `lastMessageAt` (and `lastInboundAt` when inbound) become the max of the
    * stored value and `timestamp`; `name` is set when given. Idempotent, order-independent, concurrent-safe.
+   * Answers what the write saw of the stored record (`ReturnValues`, no extra read).
    */
-  async touch(pageId: string, userId: string, input: TouchInput): Promise<void> {
-    if (await this.touchAll(pageId, userId, input)) return;
+  async touch(pageId: string, userId: string, input: TouchInput): Promise<TouchResult> {
+    const old = await this.touchAll(pageId, userId, input);
+    if (old) return touched(input, old, old);
     // Some stored value is already newer: raise each field on its own.
-    await this.raise(pageId, userId, 'lastMessageAt', input.timestamp);
-    if (input.inbound) await this.raise(pageId, userId, 'lastInboundAt', input.timestamp);
+    const message = await this.raise(pageId, userId, 'lastMessageAt', input.timestamp);
+    const inbound = input.inbound
+      ? await this.raise(pageId, userId, 'lastInboundAt', input.timestamp)
+      : undefined;
     if (input.name !== undefined) await this.setName(pageId, userId, input.name);
+    // A raise that did not apply read nothing (then a stored lastInboundAt is at least `timestamp`).
+    return touched(input, inbound ?? message, inbound);
   }
 
   /** Sets the contact's name on an existing conversation; false when there is none. */
@@ -83,7 +102,7 @@ export class ConversationRepository {
   /**
    * Raises the delivered or read watermark (never lowers it). A delivery can overtake the echo that
    * starts a conversation, so a missing conversation is created with just the watermark; it joins the
-   * conversation list (its `tsk`) when its first message touches it.
+   * conversation list once its first message touches it (gives it `lastMessageAt`).
    */
   async raiseWatermark(
     pageId: string,
@@ -114,23 +133,32 @@ export class ConversationRepository {
     return Item ? stripKeys<ConversationRecord>(Item) : undefined;
   }
 
-  /** The page's conversations, newest `lastMessageAt` first. */
+  /**
+   * The page's conversations, newest `lastMessageAt` first (ties by user id); a record a watermark
+   * started, with no message yet, is not listed.
+   *
+   * Conversation records have no `byTime` (LSI) entry on purpose: every message would move it (two more
+   * write units per message) and every watermark or name update would rewrite its copy (the index
+   * projects everything). The listing pays instead: it reads all of the page's conversation records
+   * (~200 bytes each: ~20 per consistent read unit, 1 MB per query page) and sorts them in memory, so it
+   * costs what the page has, not `limit`. Fine for an admin listing up to tens of thousands of
+   * conversations per page (10,000: ~500 read units, three query pages); beyond that it needs its own
+   * index, e.g. a sparse GSI on a key that moves at most once a day.
+   */
   async list(pageId: string, opts: ListOptions = {}): Promise<ConversationRecord[]> {
-    const items = await queryAll(
-      this.doc,
-      {
-        TableName: this.tableName,
-        IndexName: BY_TIME_INDEX,
-        KeyConditionExpression: 'pk = :pk AND begins_with(#tsk, :prefix)',
-        ExpressionAttributeNames: { '#tsk': TSK },
-        ExpressionAttributeValues: { ':pk': pagePk(pageId), ':prefix': CONVERSATION_PREFIX },
-        ScanIndexForward: false,
-        ConsistentRead: true,
-        Limit: opts.pageSize,
-      },
-      opts.limit,
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      FilterExpression: 'attribute_exists(lastMessageAt)',
+      ExpressionAttributeValues: { ':pk': pagePk(pageId), ':prefix': CONVERSATION_PREFIX },
+      ConsistentRead: true,
+      Limit: opts.pageSize,
+    });
+    const conversations = items.map((item) => stripKeys<ConversationRecord>(item));
+    conversations.sort(
+      (a, b) => b.lastMessageAt - a.lastMessageAt || (a.userId < b.userId ? 1 : a.userId > b.userId ? -1 : 0),
     );
-    return items.map((item) => stripKeys<ConversationRecord>(item));
+    return opts.limit === undefined ? conversations : conversations.slice(0, opts.limit);
   }
 
   /** Stores the item unless its mid is already stored (for ever, even under concurrency). */
@@ -230,17 +258,19 @@ export class ConversationRepository {
     return true;
   }
 
-  /** Creates or raises everything at once; false when some stored value is already as new. */
-  private async touchAll(pageId: string, userId: string, input: TouchInput): Promise<boolean> {
-    const sets = ['pageId = :pageId', 'userId = :userId', 'lastMessageAt = :ts', '#tsk = :tsk'];
+  /**
+   * Creates or raises everything at once; answers the record as it was before (`{}` when new), or
+   * undefined when some stored value is already as new.
+   */
+  private touchAll(
+    pageId: string,
+    userId: string,
+    input: TouchInput,
+  ): Promise<Record<string, unknown> | undefined> {
+    const sets = ['pageId = :pageId', 'userId = :userId', 'lastMessageAt = :ts'];
     const conditions = ['(attribute_not_exists(lastMessageAt) OR lastMessageAt < :ts)'];
-    const names: Record<string, string> = { '#tsk': TSK };
-    const values: Record<string, unknown> = {
-      ':pageId': pageId,
-      ':userId': userId,
-      ':ts': input.timestamp,
-      ':tsk': conversationTimeKey(input.timestamp, userId),
-    };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':pageId': pageId, ':userId': userId, ':ts': input.timestamp };
     if (input.inbound) {
       sets.push('lastInboundAt = :ts');
       conditions.push('(attribute_not_exists(lastInboundAt) OR lastInboundAt < :ts)');
@@ -250,35 +280,32 @@ export class ConversationRepository {
       names['#name'] = 'name';
       values[':name'] = input.name;
     }
-    return this.update(
-      {
-        Key: conversationKey(pageId, userId),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: conditions.join(' AND '),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      },
-      true,
-    );
+    return this.updateReturningOld({
+      Key: conversationKey(pageId, userId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: conditions.join(' AND '),
+      ...(input.name !== undefined ? { ExpressionAttributeNames: names } : {}),
+      ExpressionAttributeValues: values,
+    });
   }
 
-  /** Sets `field` to `value` on an existing conversation when the stored value is lower or absent. */
-  private raise(pageId: string, userId: string, field: string, value: number): Promise<boolean> {
-    const key = conversationKey(pageId, userId);
-    const ordered = field === 'lastMessageAt';
-    return this.update(
-      {
-        Key: key,
-        UpdateExpression: ordered ? 'SET #field = :value, #tsk = :tsk' : 'SET #field = :value',
-        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#field) OR #field < :value)',
-        ExpressionAttributeNames: { '#field': field, ...(ordered ? { '#tsk': TSK } : {}) },
-        ExpressionAttributeValues: {
-          ':value': value,
-          ...(ordered ? { ':tsk': conversationTimeKey(value, userId) } : {}),
-        },
-      },
-      true,
-    );
+  /**
+   * Sets `field` to `value` on an existing conversation when the stored value is lower or absent;
+   * answers the record as it was before, or undefined when not applied.
+   */
+  private raise(
+    pageId: string,
+    userId: string,
+    field: string,
+    value: number,
+  ): Promise<Record<string, unknown> | undefined> {
+    return this.updateReturningOld({
+      Key: conversationKey(pageId, userId),
+      UpdateExpression: 'SET #field = :value',
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#field) OR #field < :value)',
+      ExpressionAttributeNames: { '#field': field },
+      ExpressionAttributeValues: { ':value': value },
+    });
   }
 
   /** An update guarded by the item's existence (and `ConditionExpression` if any); false if not applied. */
@@ -297,6 +324,38 @@ export class ConversationRepository {
       throw error;
     }
   }
+
+  /**
+   * A conditional update answering the item as it was before (`{}` when there was none; ALL_OLD costs
+   * nothing more), or undefined when the condition failed.
+   */
+  private async updateReturningOld(
+    input: Omit<UpdateCommandInput, 'TableName' | 'ReturnValues'>,
+  ): Promise<Record<string, unknown> | undefined> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({ ...input, TableName: this.tableName, ReturnValues: 'ALL_OLD' }),
+      );
+      return Attributes ?? {};
+    } catch (error) {
+      if (isConditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+}
+
+/**
+ * What a touch learnt from the record as its writes found it: `seen` (any applied write's old record),
+ * `inboundOld` (the old record of the write that set `lastInboundAt`, when that one applied).
+ */
+function touched(
+  input: TouchInput,
+  seen: Record<string, unknown> | undefined,
+  inboundOld: Record<string, unknown> | undefined,
+): TouchResult {
+  const stored = typeof seen?.name === 'string' ? seen.name : undefined;
+  const firstInbound = input.inbound && inboundOld !== undefined && inboundOld.lastInboundAt === undefined;
+  return { name: input.name ?? stored, firstInbound };
 }
 
 /** A stored item as a TimelineItem: without keys, and without recorded unreacts. */

@@ -5,11 +5,13 @@
  * |---------------|--------------------------|--------------------|----------------------------------------------|
  * | page          | `PAGE#{pageId}`          | `PAGE`             | gsi1pk `PAGE`, gsi1sk `{pageId}`             |
  * | contact       | `PAGE#{pageId}`          | `CONTACT#{userId}` | tsk `PENDING#{userId}` while pending         |
- * | conversation  | `PAGE#{pageId}`          | `CONV#{userId}`    | tsk `CONV#{15-digit lastMessageAt}#{userId}` |
+ * | conversation  | `PAGE#{pageId}`          | `CONV#{userId}`    | none                                         |
  * | timeline item | `CONV#{pageId}#{userId}` | `ITEM#{mid}`       | tsk `{15-digit timestamp}#{mid}`             |
  *
- * GSI `byType` (sparse, pages only) lists pages. LSI `byTime` orders timeline items oldest first and
- * conversations newest first (both with consistent reads), and finds contacts whose profile is pending.
+ * GSI `byType` (sparse, pages only) lists pages. LSI `byTime` orders timeline items oldest first (with
+ * consistent reads) and finds contacts whose profile is pending. Conversations stay out of it: their
+ * `lastMessageAt` moves with every message, and an index entry moved costs two more write units each
+ * time; the admin listing reads a page's conversations from the table and sorts them itself.
  */
 import {
   CreateTableCommand,
@@ -66,8 +68,6 @@ export function paddedTime(timestamp: number): string {
 }
 
 export const itemTimeKey = (timestamp: number, mid: string) => `${paddedTime(timestamp)}#${mid}`;
-export const conversationTimeKey = (lastMessageAt: number, userId: string) =>
-  `${CONVERSATION_PREFIX}${paddedTime(lastMessageAt)}#${userId}`;
 export const pendingContactKey = (userId: string) => `${PENDING_PREFIX}${userId}`;
 
 /** A stored item without its key and index attributes. */
