@@ -21,7 +21,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Results, renderPerformance, summaryRows } from './report.js';
+import { type Results, renderPerformance, summaryRows, updateReadme } from './report.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = new URL('./results.json', import.meta.url);
@@ -124,4 +124,7 @@ results.run = {
 console.table(summaryRows(results));
 await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 await writeFile(PERFORMANCE, renderPerformance(results));
-console.log(`wrote bench/results.json and bench/PERFORMANCE.md in ${results.run.durationSeconds} s`);
+updateReadme(results);
+console.log(
+  `wrote bench/results.json, bench/PERFORMANCE.md and README's Performance in ${results.run.durationSeconds} s`,
+);
