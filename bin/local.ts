@@ -9,7 +9,10 @@ process.env.AWS_REGION ??= 'us-east-1';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { startLocalStack } = await import('../local/stack.js');
-const stack = await startLocalStack(process.env);
+const stack = await startLocalStack(process.env).catch((err: Error) => {
+  process.stderr.write(`Pagewire could not start: ${err.message}\n`);
+  process.exit(1);
+});
 
 const lines = [
   `Pagewire local stack listening on ${stack.url} (${stack.mode} mode)`,

@@ -20,7 +20,7 @@ const info = await readFile(file, 'utf8').then(
   (t) => JSON.parse(t) as SandboxFile,
   () => fail(`no ${file}: start the stack first with \`npm start\` (sandbox mode, without MEMORY=1)`),
 );
-const url = process.env.PAGEWIRE_URL ?? info.url;
+const url = process.env.PAGEWIRE_URL || info.url;
 const auth = { authorization: `Bearer ${info.adminToken}`, 'content-type': 'application/json' };
 
 const listed = await call('GET', '/admin/pages');

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ClassicLevel } from 'classic-level';
 import dynalite from 'dynalite';
 import { documentClientConfig } from '../functions/commons/store/table-schema.js';
 
@@ -15,7 +16,10 @@ export interface LocalDynamo {
  * or in memory without one. Tables are ACTIVE as soon as they are created.
  */
 export async function startDynalite(opts: { path?: string } = {}): Promise<LocalDynamo> {
-  if (opts.path) await mkdir(opts.path, { recursive: true });
+  if (opts.path) {
+    await mkdir(opts.path, { recursive: true });
+    await ensureNotInUse(opts.path);
+  }
   const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -33,6 +37,22 @@ export async function startDynalite(opts: { path?: string } = {}): Promise<Local
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * LevelDB allows one process per folder, and dynalite would only crash later with "Database is
+ * closed". Open it once first, to say plainly what is wrong.
+ */
+async function ensureNotInUse(path: string): Promise<void> {
+  const db = new ClassicLevel(path);
+  try {
+    await db.open();
+  } catch {
+    throw new Error(
+      `the data folder ${path} is in use by another process (another npm start?): stop it, or set DATA_DIR, or MEMORY=1`,
+    );
+  }
+  await db.close();
 }
 
 export interface DynamoClients {
