@@ -3,7 +3,7 @@
  * `node --import tsx --cpu-prof bench/verifier-profile.ts [events]`.
  */
 import './env.js';
-import { lambda } from '../functions/commons/lambda.js';
+import { hotPathLambda } from '../functions/commons/lambda.js';
 import { signBody } from '../functions/commons/webhook/signature.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
 import { lambdaContext } from '../local/lambda-context.js';
@@ -14,7 +14,7 @@ const SECRET = 'bench-app-secret';
 const events = Number(process.argv[2] ?? 1);
 const raw = Buffer.from(benchBody(events));
 const sink: unknown[] = [];
-const verifier = lambda(
+const verifier = hotPathLambda(
   createVerifier({
     queue: { send: async (m) => void sink.push(...m) },
     credentials: { get: async () => ({ appId: '1', appSecret: SECRET, verifyToken: 'v' }) },

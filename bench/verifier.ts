@@ -1,7 +1,8 @@
 /**
- * Benchmark 1, the verifier's hot path: the deployed handler (middy + Powertools, the queue port writing
- * to memory) beside the floor, HMAC-SHA256 + JSON.parse of the same bytes. Also measured, to show where
- * the time goes: the handler without any wrapper, with a plain wrapper instead of middy, and the
+ * Benchmark 1, the verifier's hot path: the deployed handler (hotPathLambda: Powertools log context and
+ * metrics flush, the queue port writing to memory) beside the floor, HMAC-SHA256 + JSON.parse of the same
+ * bytes. Also measured, to show where the time goes: the handler without any wrapper, with the
+ * prototype's plain wrapper, and the
  * prototype of verifier-prototype.ts; plus a CPU profile of the deployed handler at 1 event.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lambda } from '../functions/commons/lambda.js';
+import { hotPathLambda } from '../functions/commons/lambda.js';
 import type { QueueMessage } from '../functions/commons/webhook/queued-event.js';
 import { signBody } from '../functions/commons/webhook/signature.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
@@ -44,7 +45,7 @@ export function benchBody(events: number): string {
 export interface VerifierRow {
   events: number;
   bytes: number;
-  /** The deployed handler: lambda(createVerifier(...)). */
+  /** The deployed handler: hotPathLambda(createVerifier(...)), as functions/verifier/handler.ts. */
   handlerMicros: number;
   floorMicros: number;
   ratio: number;
@@ -75,7 +76,7 @@ export async function verifierBench(): Promise<VerifierResult> {
     credentials: { get: async () => ({ appId: '1', appSecret: SECRET, verifyToken: 'v' }) },
   };
   const unwrapped = createVerifier(deps);
-  const deployed = lambda(unwrapped);
+  const deployed = hotPathLambda(unwrapped);
   const thin = thinLambda(unwrapped);
   const prototype = thinLambda(createFastVerifier(deps));
   const rawBodiesOnly = thinLambda(createFastVerifier(deps, { plainCounters: false }));

@@ -8,7 +8,7 @@ import { EnvCredentials } from '../functions/commons/app-credentials.js';
 import { loadConfig } from '../functions/commons/config.js';
 import { sameSecret } from '../functions/commons/constant-time.js';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '../functions/commons/http.js';
-import { lambda } from '../functions/commons/lambda.js';
+import { hotPathLambda, lambda } from '../functions/commons/lambda.js';
 import { conversationLockFromEnv } from '../functions/commons/lock/lock-from-env.js';
 import { counters, logger } from '../functions/commons/observability.js';
 import { pageOpsDeps } from '../functions/commons/pages/page-ops-deps.js';
@@ -88,7 +88,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     handler: (event) => pageCommands(event, lambdaContext('pagewire-page-commands')),
     visibilityTimeoutMs,
   });
-  const verifier = lambda(createVerifier({ queue, credentials }));
+  const verifier = hotPathLambda(createVerifier({ queue, credentials }));
   const admin = lambda(createAdminApi(adminDeps(config, doc, keyring, credentials, commands)));
   const opsFunction = lambda(createOps({ ...ops.bulk, commands }));
   // Plays the EventBridge schedule of the subscription health check.

@@ -45,7 +45,6 @@ export function createAdminApi(deps: AdminDeps) {
         body.userAccessToken,
         body.pageIds,
       );
-      for (const p of pages) deps.access.forget(p.pageId);
       return json(200, { pages });
     })
     .on('GET', '/admin/pages', async () => json(200, { pages: (await deps.pages.list()).map(pageView) }))

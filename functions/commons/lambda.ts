@@ -8,14 +8,11 @@ import { logger, metrics } from './observability.js';
  * Flushes the invocation's metrics as one EMF line. Powertools' own middleware warns on every
  * invocation that counted nothing (a health check, a handshake); this one stays quiet then.
  */
-const flushMetrics: MiddlewareObj = {
-  after: () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  },
-  onError: () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  },
-};
+function publishMetrics(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}
+
+const flushMetrics: MiddlewareObj = { after: publishMetrics, onError: publishMetrics };
 
 /**
  * Every Lambda entry point: the plain handler within its time budget (invocation-budget.ts), plus
@@ -28,4 +25,20 @@ export function lambda<E, R>(fn: (event: E, context: Context) => Promise<R>) {
   return middy(budgeted)
     .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(flushMetrics);
+}
+
+/**
+ * The verifier's entry: the same Powertools log context and metrics flush, without middy and without
+ * the time budget (it calls no Graph API; SQS calls carry the SDK's own timeouts). On Facebook's clock
+ * the wrapper is a third of a one-event POST: middy and the budget cost ~5 µs of ~18 (npm run bench).
+ */
+export function hotPathLambda<E, R>(fn: (event: E, context: Context) => Promise<R>) {
+  return async (event: E, context: Context): Promise<R> => {
+    logger.addContext(context);
+    try {
+      return await fn(event, context);
+    } finally {
+      publishMetrics();
+    }
+  };
 }

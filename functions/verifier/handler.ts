@@ -1,10 +1,10 @@
 import { awsCredentials, awsEventsQueue } from '../commons/aws/aws-adapters.js';
 import { loadConfig } from '../commons/config.js';
-import { lambda } from '../commons/lambda.js';
+import { hotPathLambda } from '../commons/lambda.js';
 import { createVerifier } from './verify-webhook.js';
 
 const config = loadConfig();
 
-export const handler = lambda(
+export const handler = hotPathLambda(
   createVerifier({ queue: awsEventsQueue(config), credentials: awsCredentials(config) }),
 );
