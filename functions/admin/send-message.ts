@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../commons/config.js';
 import { replyPolicy } from '../commons/conversation/messaging-window.js';
 import type { GraphClient } from '../commons/graph/graph-client.js';
-import { GraphError } from '../commons/graph/graph-error.js';
+import { GraphError, GraphNotAttemptedError } from '../commons/graph/graph-error.js';
 import { count, logger } from '../commons/observability.js';
 import type { PageAccess } from '../commons/pages/page-access.js';
 import type { ConversationRepository } from '../commons/store/conversation-repository.js';
@@ -99,6 +99,13 @@ async function refusedSend(
     await storeOut(deps, failed);
     count('MessagesRefused');
     return new AdminError(422, 'send_refused', `Messenger refused the message: ${err.message}`);
+  }
+  if (err instanceof GraphNotAttemptedError) {
+    return new AdminError(
+      503,
+      'send_not_attempted',
+      'no time was left to call the Send API: nothing was sent',
+    );
   }
   if (err.status === 0) {
     return new AdminError(

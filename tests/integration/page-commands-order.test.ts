@@ -9,9 +9,12 @@ import { EnvCredentials } from '../../functions/commons/app-credentials.js';
 import { loadConfig } from '../../functions/commons/config.js';
 import type { GraphClient } from '../../functions/commons/graph/graph-client.js';
 import { GraphError } from '../../functions/commons/graph/graph-error.js';
+import { runBulkAction } from '../../functions/commons/pages/bulk-actions.js';
 import { PageAccess } from '../../functions/commons/pages/page-access.js';
 import { PageOperations } from '../../functions/commons/pages/page-operations.js';
 import { pageOpsDeps } from '../../functions/commons/pages/page-ops-deps.js';
+import { ContactRepository } from '../../functions/commons/store/contact-repository.js';
+import { ConversationRepository } from '../../functions/commons/store/conversation-repository.js';
 import { createPageCommandsProcessor } from '../../functions/page-commands/process-page-commands.js';
 import { LocalFifoQueue } from '../../local/fifo-event-source.js';
 import { GraphFake } from '../../local/graph-sandbox.js';
@@ -144,13 +147,56 @@ describe('a decision made on one token does not land on a changed page', () => {
     const pages = await seed(await keyring.seal(PAGE.id, 'EAAtoken'));
     const access = new PageAccess(pages, keyring, 0);
     // Meta answers the subscribe only after the page was disconnected.
+    const unsubscribed: string[] = [];
     const graph = {
       subscribeApp: async () => {
         await pages.update(PAGE.id, { status: 'disconnected' }, { removeToken: true });
       },
+      unsubscribeApp: async (pageId: string) => void unsubscribed.push(pageId),
     } as unknown as GraphClient;
     const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).subscribe(PAGE.id);
     expect(outcome.ok).toBe(false);
     expect(await pages.get(PAGE.id)).toMatchObject({ status: 'disconnected' });
+    expect(unsubscribed).toEqual([PAGE.id]); // and Meta's side is undone
+  });
+
+  it('a connect command redelivered after promoting its token still subscribes the page', async () => {
+    const pages = await seed(await keyring.seal(PAGE.id, 'EAAtoken'));
+    await pages.update(PAGE.id, { status: 'subscribing' });
+    const access = new PageAccess(pages, keyring, 0);
+    const subscribed: string[] = [];
+    const graph = {
+      subscribeApp: async (pageId: string) => void subscribed.push(pageId),
+    } as unknown as GraphClient;
+    const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).connect(PAGE.id);
+    expect(outcome).toMatchObject({ ok: true, status: 'active' });
+    expect(subscribed).toEqual([PAGE.id]);
+  });
+});
+
+describe('the health check', () => {
+  it('fetches the profiles that waited on an outage, not only when the contact writes again', async () => {
+    const config = loadConfig({ TABLE_NAME: db.tableName, GRAPH_API_URL: fake.url });
+    const deps = pageOpsDeps(config, db.doc, keyring, credentials);
+    const now = new Date().toISOString();
+    await deps.pages.put({
+      pageId: PAGE.id,
+      name: PAGE.name,
+      status: 'active',
+      sealedToken: await keyring.seal(PAGE.id, fake.pageToken(PAGE.id)),
+      subscribedFields: [],
+      connectedAt: now,
+      updatedAt: now,
+    });
+    const grace = fake.psid(fake.addPerson('Grace', 'Hopper'), PAGE.id);
+    const conversations = new ConversationRepository(db.doc, db.tableName);
+    const contacts = new ContactRepository(db.doc, db.tableName);
+    await conversations.touch(PAGE.id, grace, { timestamp: Date.now(), inbound: true });
+    await contacts.put({ pageId: PAGE.id, userId: grace, profileStatus: 'pending', updatedAt: now });
+
+    await runBulkAction(deps.bulk, 'check-and-repair');
+
+    expect((await contacts.get(PAGE.id, grace))?.profileStatus).toBe('fetched');
+    expect((await conversations.get(PAGE.id, grace))?.name).toBe('Grace Hopper');
   });
 });

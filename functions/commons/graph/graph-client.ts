@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { remainingBudgetMs } from '../invocation-budget.js';
-import { GraphError, regainAccessMs } from './graph-error.js';
+import { GraphError, GraphNotAttemptedError, regainAccessMs } from './graph-error.js';
 import { type RetryClock, type RetryPolicy, withRetry } from './retry-policy.js';
 
 const MIN_ATTEMPT_MS = 500;
@@ -224,8 +224,7 @@ export class GraphClient {
     // An attempt never outlives the invocation: its timeout is cut to the time left, and none starts
     // without a useful slice of it (the message then goes back to the queue).
     const budget = (this.opts.clock?.budgetMs ?? remainingBudgetMs)();
-    if (budget < MIN_ATTEMPT_MS)
-      throw new GraphError(o.operation, 0, 'no time left in this invocation for a Graph call');
+    if (budget < MIN_ATTEMPT_MS) throw new GraphNotAttemptedError(o.operation);
     const timeoutMs = Math.min(this.opts.timeoutMs, budget);
     const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), headers: {} };
     if (o.form) {

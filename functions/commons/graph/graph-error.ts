@@ -67,3 +67,10 @@ export function regainAccessMs(header: string | null): number | undefined {
     return undefined;
   }
 }
+
+/** No Graph call was made: the invocation had no time left for one (the request never left). */
+export class GraphNotAttemptedError extends GraphError {
+  constructor(operation: string) {
+    super(operation, 0, 'no time left in this invocation for a Graph call');
+  }
+}

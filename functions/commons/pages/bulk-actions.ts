@@ -35,11 +35,13 @@ export async function runBulkAction(
     return { total: pageIds.length, succeeded: 0, failed: [], repaired: [], queued: pageIds.length };
   }
   const ops = await deps.operations();
-  // The listing already holds each page: no read per page (every change is conditional on its token).
+  // A check only reads at Meta, so the listing's record is enough (its changes are conditional on the
+  // token). A subscribe changes Meta's side: it reads the page fresh, so a page disconnected since the
+  // listing is not subscribed again.
   const listed = new Map(pages.map((p) => [p.pageId, p]));
   const run =
     action === 'resubscribe-all'
-      ? (id: string) => ops.subscribe(id, listed.get(id))
+      ? (id: string) => ops.subscribe(id)
       : (id: string) => ops.check(id, action === 'check-and-repair', listed.get(id));
   return runForPages(pageIds, run, { concurrency: deps.concurrency, onProgress });
 }

@@ -10,7 +10,7 @@ export interface OperationsFactoryDeps {
   access: PageAccess;
   credentials: AppCredentialsSource;
   graph: () => Promise<GraphClient | undefined>;
-  onActive?: (page: PageRecord) => Promise<void>;
+  onHealthy?: (page: PageRecord) => Promise<void>;
 }
 
 /** PageOperations for the current app credentials (the app id decides which subscription is ours). */

@@ -25,8 +25,8 @@ export interface PageOperationsDeps {
   graph: GraphClient;
   appId: string;
   fields?: readonly string[];
-  /** Called after a page becomes active again (fetch what waited for its token). */
-  onActive?: (page: PageRecord) => Promise<void>;
+  /** Called when a page is known subscribed with a working token (fetch the profiles that waited). */
+  onHealthy?: (page: PageRecord) => Promise<void>;
 }
 
 /**
@@ -57,10 +57,14 @@ export class PageOperations {
       { remove: ['lastError'], ifSealedToken: page.sealedToken },
     );
     if (!active) {
-      // Disconnected or reconnected while Meta answered: the newer command decides the page's state.
+      // Disconnected or reconnected while Meta answered: the newer command decides the page's state,
+      // and a page disconnected meanwhile must not stay subscribed at Meta.
+      const now = await this.deps.pages.get(pageId);
+      if (now?.status === 'disconnected')
+        await this.deps.graph.unsubscribeApp(pageId, token).catch(() => undefined);
       return { pageId, ok: false, error: 'the page was disconnected or reconnected meanwhile' };
     }
-    if (page.status !== 'active') await this.deps.onActive?.(active);
+    await this.deps.onHealthy?.(active);
     return { pageId, ok: true, status: 'active' };
   }
 
@@ -70,14 +74,19 @@ export class PageOperations {
    */
   async connect(pageId: string): Promise<PageOutcome> {
     const page = await this.deps.pages.get(pageId);
-    if (!page?.pendingSealedToken) return { pageId, ok: false, error: 'no new token to connect with' };
-    await this.deps.pages.update(
+    if (!page?.pendingSealedToken) {
+      // A redelivered connect whose token was already promoted: finish its subscribe.
+      if (page?.status === 'subscribing' && page.sealedToken) return this.subscribe(pageId);
+      return { pageId, ok: false, error: 'no new token to connect with' };
+    }
+    // Only the token this command read: a newer connect's token stays pending for its own command.
+    const promoted = await this.deps.pages.update(
       pageId,
       { status: 'subscribing', sealedToken: page.pendingSealedToken },
-      { remove: ['pendingSealedToken', 'lastError'] },
+      { remove: ['pendingSealedToken', 'lastError'], ifPendingSealedToken: page.pendingSealedToken },
     );
     this.deps.access.forget(pageId);
-    return this.subscribe(pageId);
+    return promoted ? this.subscribe(pageId) : this.connect(pageId);
   }
 
   /** Unsubscribes the app from the page, then forgets its token. Other pages are not touched. */
@@ -132,6 +141,8 @@ export class PageOperations {
         { lastCheckedAt: checkedAt, subscribedFields: ours.fields, status: 'active' },
         { ifSealedToken: page.sealedToken, ...(page.status === 'active' ? {} : { remove: ['lastError'] }) },
       );
+      // Profiles that waited on an outage are fetched here too, not only when the contact writes again.
+      await this.deps.onHealthy?.(page);
       return { pageId, ok: true, status: 'active' };
     }
     count('SubscriptionsMissing');

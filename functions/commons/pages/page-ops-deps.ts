@@ -44,7 +44,7 @@ export function pageOpsDeps(
     access,
     credentials,
     graph,
-    onActive: async (page) => void (await profiles.refreshPending(page, conversations)),
+    onHealthy: async (page) => void (await profiles.refreshPending(page, conversations)),
   });
   return {
     pages,

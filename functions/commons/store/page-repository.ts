@@ -30,6 +30,8 @@ export interface PageUpdateOptions {
    * must not land on a page that was disconnected or reconnected meanwhile.
    */
   ifSealedToken?: string;
+  /** Apply only while this token is still the one waiting (a newer connect may have replaced it). */
+  ifPendingSealedToken?: string;
 }
 
 export interface PageList {
@@ -88,13 +90,7 @@ export class PageRepository {
           TableName: this.tableName,
           Key: pageKey(pageId),
           UpdateExpression: `SET ${setParts.join(', ')}${removeParts.length ? ` REMOVE ${removeParts.join(', ')}` : ''}`,
-          ConditionExpression: opts.ifSealedToken
-            ? 'attribute_exists(pk) AND #token = :token'
-            : 'attribute_exists(pk)',
-          ExpressionAttributeNames: opts.ifSealedToken ? { ...names, '#token': 'sealedToken' } : names,
-          ExpressionAttributeValues: opts.ifSealedToken
-            ? { ...values, ':token': opts.ifSealedToken }
-            : values,
+          ...condition(opts, names, values),
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -146,4 +142,26 @@ function decodeCursor(cursor: string | undefined): Record<string, unknown> | und
     // fall through
   }
   throw new RangeError('invalid page cursor');
+}
+
+/** `attribute_exists(pk)`, plus the token conditions the caller asked for. */
+function condition(opts: PageUpdateOptions, names: Record<string, string>, values: Record<string, unknown>) {
+  const parts = ['attribute_exists(pk)'];
+  const n = { ...names };
+  const v = { ...values };
+  if (opts.ifSealedToken) {
+    parts.push('#token = :token');
+    n['#token'] = 'sealedToken';
+    v[':token'] = opts.ifSealedToken;
+  }
+  if (opts.ifPendingSealedToken) {
+    parts.push('#pending = :pending');
+    n['#pending'] = 'pendingSealedToken';
+    v[':pending'] = opts.ifPendingSealedToken;
+  }
+  return {
+    ConditionExpression: parts.join(' AND '),
+    ExpressionAttributeNames: n,
+    ExpressionAttributeValues: v,
+  };
 }
