@@ -194,9 +194,38 @@ describe('the health check', () => {
     await conversations.touch(PAGE.id, grace, { timestamp: Date.now(), inbound: true });
     await contacts.put({ pageId: PAGE.id, userId: grace, profileStatus: 'pending', updatedAt: now });
 
-    await runBulkAction(deps.bulk, 'check-and-repair');
+    await (await deps.bulk.operations()).subscribe(PAGE.id); // subscribed at Meta, nothing to repair
+    expect((await contacts.get(PAGE.id, grace))?.profileStatus).toBe('pending');
+
+    await runBulkAction(deps.bulk, 'check');
 
     expect((await contacts.get(PAGE.id, grace))?.profileStatus).toBe('fetched');
     expect((await conversations.get(PAGE.id, grace))?.name).toBe('Grace Hopper');
+  });
+});
+
+describe('resubscribe-all from a stale listing', () => {
+  it('a page disconnected after the listing is not left subscribed at Meta', async () => {
+    const config = loadConfig({ TABLE_NAME: db.tableName, GRAPH_API_URL: fake.url });
+    const deps = pageOpsDeps(config, db.doc, keyring, credentials);
+    const now = new Date().toISOString();
+    await deps.pages.put({
+      pageId: PAGE.id,
+      name: PAGE.name,
+      status: 'active',
+      sealedToken: await keyring.seal(PAGE.id, fake.pageToken(PAGE.id)),
+      subscribedFields: [],
+      connectedAt: now,
+      updatedAt: now,
+    });
+    const stale = await deps.pages.get(PAGE.id);
+    const ops = await deps.bulk.operations();
+    await ops.disconnect(PAGE.id); // after the listing was read
+    expect(fake.subscriptions(PAGE.id)).toBeUndefined();
+
+    const outcome = await ops.subscribe(PAGE.id, stale);
+    expect(outcome.ok).toBe(false);
+    expect(await deps.pages.get(PAGE.id)).toMatchObject({ status: 'disconnected' });
+    expect(fake.subscriptions(PAGE.id)).toBeUndefined();
   });
 });

@@ -35,13 +35,12 @@ export async function runBulkAction(
     return { total: pageIds.length, succeeded: 0, failed: [], repaired: [], queued: pageIds.length };
   }
   const ops = await deps.operations();
-  // A check only reads at Meta, so the listing's record is enough (its changes are conditional on the
-  // token). A subscribe changes Meta's side: it reads the page fresh, so a page disconnected since the
-  // listing is not subscribed again.
+  // The listing already holds each page: no read per page. Every change is conditional on the token
+  // the listing saw, and a subscribe that finds the page disconnected since then undoes itself at Meta.
   const listed = new Map(pages.map((p) => [p.pageId, p]));
   const run =
     action === 'resubscribe-all'
-      ? (id: string) => ops.subscribe(id)
+      ? (id: string) => ops.subscribe(id, listed.get(id))
       : (id: string) => ops.check(id, action === 'check-and-repair', listed.get(id));
   return runForPages(pageIds, run, { concurrency: deps.concurrency, onProgress });
 }

@@ -64,7 +64,8 @@ export class PageOperations {
         await this.deps.graph.unsubscribeApp(pageId, token).catch(() => undefined);
       return { pageId, ok: false, error: 'the page was disconnected or reconnected meanwhile' };
     }
-    await this.deps.onHealthy?.(active);
+    // Back from trouble: fetch what waited for its token (the hourly check catches the rest).
+    if (page.status !== 'active') await this.deps.onHealthy?.(active);
     return { pageId, ok: true, status: 'active' };
   }
 
