@@ -50,6 +50,23 @@ afterAll(async () => {
   await db?.stop();
 });
 
+/** The page stored `active` with this page token sealed, and page operations wired to the Graph fake. */
+async function seedActivePage(token: string) {
+  const config = loadConfig({ TABLE_NAME: db.tableName, GRAPH_API_URL: fake.url });
+  const deps = pageOpsDeps(config, db.doc, keyring, credentials);
+  const now = new Date().toISOString();
+  await deps.pages.put({
+    pageId: PAGE.id,
+    name: PAGE.name,
+    status: 'active',
+    sealedToken: await keyring.seal(PAGE.id, token),
+    subscribedFields: [],
+    connectedAt: now,
+    updatedAt: now,
+  });
+  return deps;
+}
+
 /** The admin API with a page-commands queue whose consumer the test starts and stops. */
 function world(commandWaitMs: number) {
   const config = loadConfig({
@@ -114,24 +131,9 @@ describe('page commands run in the order they were given', () => {
 });
 
 describe('a decision made on one token does not land on a changed page', () => {
-  const now = new Date().toISOString();
-  const seed = async (sealedToken: string) => {
-    const { pages } = pageOpsDeps(loadConfig({ TABLE_NAME: db.tableName }), db.doc, keyring, credentials);
-    await pages.put({
-      pageId: PAGE.id,
-      name: PAGE.name,
-      status: 'active',
-      sealedToken,
-      subscribedFields: [],
-      connectedAt: now,
-      updatedAt: now,
-    });
-    return pages;
-  };
-
   it('a 190 seen with the old token does not mark a reconnected page reauth_required', async () => {
     const oldSealed = await keyring.seal(PAGE.id, 'EAAold');
-    const pages = await seed(await keyring.seal(PAGE.id, 'EAAnew'));
+    const pages = (await seedActivePage('EAAnew')).pages;
     const access = new PageAccess(pages, keyring, 0);
     const stale = { ...(await pages.get(PAGE.id)), sealedToken: oldSealed } as NonNullable<
       Awaited<ReturnType<typeof pages.get>>
@@ -144,7 +146,7 @@ describe('a decision made on one token does not land on a changed page', () => {
   });
 
   it('a resubscribe that races a disconnect does not bring the page back to active', async () => {
-    const pages = await seed(await keyring.seal(PAGE.id, 'EAAtoken'));
+    const pages = (await seedActivePage('EAAtoken')).pages;
     const access = new PageAccess(pages, keyring, 0);
     // Meta answers the subscribe only after the page was disconnected.
     const unsubscribed: string[] = [];
@@ -161,7 +163,7 @@ describe('a decision made on one token does not land on a changed page', () => {
   });
 
   it('a connect command redelivered after promoting its token still subscribes the page', async () => {
-    const pages = await seed(await keyring.seal(PAGE.id, 'EAAtoken'));
+    const pages = (await seedActivePage('EAAtoken')).pages;
     await pages.update(PAGE.id, { status: 'subscribing' });
     const access = new PageAccess(pages, keyring, 0);
     const subscribed: string[] = [];
@@ -176,23 +178,17 @@ describe('a decision made on one token does not land on a changed page', () => {
 
 describe('the health check', () => {
   it('fetches the profiles that waited on an outage, not only when the contact writes again', async () => {
-    const config = loadConfig({ TABLE_NAME: db.tableName, GRAPH_API_URL: fake.url });
-    const deps = pageOpsDeps(config, db.doc, keyring, credentials);
-    const now = new Date().toISOString();
-    await deps.pages.put({
-      pageId: PAGE.id,
-      name: PAGE.name,
-      status: 'active',
-      sealedToken: await keyring.seal(PAGE.id, fake.pageToken(PAGE.id)),
-      subscribedFields: [],
-      connectedAt: now,
-      updatedAt: now,
-    });
+    const deps = await seedActivePage(fake.pageToken(PAGE.id));
     const grace = fake.psid(fake.addPerson('Grace', 'Hopper'), PAGE.id);
     const conversations = new ConversationRepository(db.doc, db.tableName);
     const contacts = new ContactRepository(db.doc, db.tableName);
     await conversations.touch(PAGE.id, grace, { timestamp: Date.now(), inbound: true });
-    await contacts.put({ pageId: PAGE.id, userId: grace, profileStatus: 'pending', updatedAt: now });
+    await contacts.put({
+      pageId: PAGE.id,
+      userId: grace,
+      profileStatus: 'pending',
+      updatedAt: new Date().toISOString(),
+    });
 
     await (await deps.bulk.operations()).subscribe(PAGE.id); // subscribed at Meta, nothing to repair
     expect((await contacts.get(PAGE.id, grace))?.profileStatus).toBe('pending');
@@ -206,18 +202,7 @@ describe('the health check', () => {
 
 describe('resubscribe-all from a stale listing', () => {
   it('a page disconnected after the listing is not left subscribed at Meta', async () => {
-    const config = loadConfig({ TABLE_NAME: db.tableName, GRAPH_API_URL: fake.url });
-    const deps = pageOpsDeps(config, db.doc, keyring, credentials);
-    const now = new Date().toISOString();
-    await deps.pages.put({
-      pageId: PAGE.id,
-      name: PAGE.name,
-      status: 'active',
-      sealedToken: await keyring.seal(PAGE.id, fake.pageToken(PAGE.id)),
-      subscribedFields: [],
-      connectedAt: now,
-      updatedAt: now,
-    });
+    const deps = await seedActivePage(fake.pageToken(PAGE.id));
     const stale = await deps.pages.get(PAGE.id);
     const ops = await deps.bulk.operations();
     await ops.disconnect(PAGE.id); // after the listing was read

@@ -1,31 +1,27 @@
 /** A Graph call never outlives the invocation that makes it. */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphClient } from '../../functions/commons/graph/graph-client.js';
 import { GraphError } from '../../functions/commons/graph/graph-error.js';
 import { withInvocationBudget } from '../../functions/commons/invocation-budget.js';
+import { type TinyServer, tinyServer } from '../helpers/tiny-server.js';
 
-let server: Server;
-let hits = 0;
-let base: string;
+let server: TinyServer;
 
 beforeAll(async () => {
   // Answers nothing, ever: a Graph API that hangs.
-  server = createServer(() => {
-    hits++;
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await tinyServer(() => undefined);
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => server.close());
 
 const client = () =>
-  new GraphClient({ baseUrl: base, version: 'v24.0', appId: '1', appSecret: 'secret', timeoutMs: 10_000 });
+  new GraphClient({
+    baseUrl: server.url,
+    version: 'v24.0',
+    appId: '1',
+    appSecret: 'secret',
+    timeoutMs: 10_000,
+  });
 
 describe('the invocation budget bounds every Graph call', () => {
   it('cuts an attempt to the time left, and starts no retry it cannot finish', async () => {
@@ -36,14 +32,14 @@ describe('the invocation budget bounds every Graph call', () => {
     expect(err.message).toMatch(/timed out/);
     // 2.9 s budget − 2 s safety margin = 0.9 s: not the 10 s per-call timeout, and no second attempt.
     expect(took).toBeLessThan(5_000);
-    expect(hits).toBe(1);
+    expect(server.hits).toHaveLength(1);
   });
 
   it('does not start a call when almost no time is left', async () => {
-    const before = hits;
+    const before = server.hits.length;
     const err = await withInvocationBudget(2_100, () => client().profile('123', 'EAAtoken')).catch((e) => e);
     expect(err).toBeInstanceOf(GraphError);
     expect(err.message).toMatch(/no time left/);
-    expect(hits).toBe(before);
+    expect(server.hits).toHaveLength(before);
   });
 });

@@ -1,6 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SUBSCRIBED_FIELDS } from '../../functions/commons/config.js';
@@ -12,6 +10,7 @@ import {
   regainAccessMs,
 } from '../../functions/commons/graph/graph-error.js';
 import { GraphFake } from '../../local/graph-sandbox.js';
+import { type TinyServer, tinyServer } from '../helpers/tiny-server.js';
 
 const APP_ID = '900000000000077';
 const APP_SECRET = 'graph-client-test-secret-0123456789abcdef';
@@ -22,32 +21,6 @@ const [PAGE_A, PAGE_B] = PAGES;
 const hmac = (token: string) => createHmac('sha256', APP_SECRET).update(token).digest('hex');
 
 // ---- tiny loopback servers the fake cannot play ------------------------------------------------------
-
-interface TinyServer {
-  url: string;
-  port: number;
-  hits: IncomingMessage[];
-  close(): Promise<void>;
-}
-
-async function tinyServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TinyServer> {
-  const hits: IncomingMessage[] = [];
-  const server: Server = createServer((req, res) => {
-    hits.push(req);
-    handler(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    hits,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 /** A port on loopback nobody listens on (bound, then released). */
 async function closedPort(): Promise<number> {

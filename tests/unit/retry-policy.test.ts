@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GraphClient } from '../../functions/commons/graph/graph-client.js';
 import { GraphError } from '../../functions/commons/graph/graph-error.js';
@@ -12,6 +10,7 @@ import {
 import { withInvocationBudget } from '../../functions/commons/invocation-budget.js';
 import { counters } from '../../functions/commons/observability.js';
 import { GraphFake } from '../../local/graph-sandbox.js';
+import { type TinyServer, tinyServer } from '../helpers/tiny-server.js';
 
 // ---- a fake clock: recorded sleeps, fixed jitter, a budget that shrinks as it sleeps -----------------
 
@@ -333,30 +332,6 @@ const APP_ID = '900000000000099';
 const APP_SECRET = 'retry-policy-test-secret';
 const VERSION = 'v24.0';
 const PAGE = { id: '300000000000001', name: 'Retry Page' };
-
-interface TinyServer {
-  url: string;
-  hits: IncomingMessage[];
-  close(): Promise<void>;
-}
-
-async function tinyServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TinyServer> {
-  const hits: IncomingMessage[] = [];
-  const server: Server = createServer((req, res) => {
-    hits.push(req);
-    handler(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    hits,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 function client(baseUrl: string, clock: Partial<RetryClock>, o: { timeoutMs?: number; retry?: false } = {}) {
   return new GraphClient({
