@@ -1,3 +1,4 @@
+import type { ContactProfiles } from '../commons/contacts/contact-profiles.js';
 import type { ConversationEvent } from '../commons/conversation/conversation-event.js';
 import { normaliseEvent } from '../commons/conversation/normalise-event.js';
 import { count, logger } from '../commons/observability.js';
@@ -5,7 +6,6 @@ import type { PageAccess } from '../commons/pages/page-access.js';
 import type { ConversationRepository, TouchResult } from '../commons/store/conversation-repository.js';
 import type { PageRecord, TimelineItem } from '../commons/store/records.js';
 import type { QueuedEvent } from '../commons/webhook/queued-event.js';
-import type { ContactProfiles } from './contact-profiles.js';
 
 export interface ApplyEventDeps {
   access: PageAccess;

@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../commons/config.js';
+import { ContactProfiles } from '../commons/contacts/contact-profiles.js';
 import { graphFactory } from '../commons/graph/graph-factory.js';
 import { PageAccess } from '../commons/pages/page-access.js';
 import type { AppCredentialsSource, TokenSealer } from '../commons/ports.js';
@@ -7,7 +8,6 @@ import { ContactRepository } from '../commons/store/contact-repository.js';
 import { ConversationRepository } from '../commons/store/conversation-repository.js';
 import { PageRepository } from '../commons/store/page-repository.js';
 import type { ApplyEventDeps } from './apply-event.js';
-import { ContactProfiles } from './contact-profiles.js';
 
 /** The processor's collaborators, the same on AWS and locally; only the adapters passed in differ. */
 export function processorDeps(

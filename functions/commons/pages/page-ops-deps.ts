@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ContactProfiles } from '../../processor/contact-profiles.js';
 import type { Config } from '../config.js';
+import { ContactProfiles } from '../contacts/contact-profiles.js';
 import { graphFactory } from '../graph/graph-factory.js';
 import type { AppCredentialsSource, EventQueue, TokenSealer } from '../ports.js';
 import { ContactRepository } from '../store/contact-repository.js';

@@ -1,10 +1,10 @@
-import type { GraphClient } from '../commons/graph/graph-client.js';
-import { GraphError } from '../commons/graph/graph-error.js';
-import { count, logger } from '../commons/observability.js';
-import type { PageAccess } from '../commons/pages/page-access.js';
-import type { ContactRepository } from '../commons/store/contact-repository.js';
-import type { ConversationRepository } from '../commons/store/conversation-repository.js';
-import type { PageRecord, ProfileStatus } from '../commons/store/records.js';
+import type { GraphClient } from '../graph/graph-client.js';
+import { GraphError } from '../graph/graph-error.js';
+import { count, logger } from '../observability.js';
+import type { PageAccess } from '../pages/page-access.js';
+import type { ContactRepository } from '../store/contact-repository.js';
+import type { ConversationRepository } from '../store/conversation-repository.js';
+import type { PageRecord, ProfileStatus } from '../store/records.js';
 
 const KNOWN_CONTACTS_MAX = 50_000;
 const TRANSIENT_PAUSE_MS = 15_000;
