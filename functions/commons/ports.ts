@@ -24,3 +24,25 @@ export interface AppCredentials {
 export interface AppCredentialsSource {
   get(): Promise<AppCredentials | undefined>;
 }
+
+/**
+ * Bytes kept beside the table and the queues: webhook events too large for a queue message (claim
+ * checks) and parts of stored items too large for DynamoDB. S3 on AWS, files under `DATA_DIR` locally.
+ * Keys are `/`-separated segments of `[A-Za-z0-9._=-]`, none of them `.` or `..`.
+ */
+export interface BlobStore {
+  /** Stores `body` under `key`. Writing the same key again with the same bytes is harmless. */
+  put(key: string, body: Buffer): Promise<void>;
+  /** The bytes stored under `key`, or undefined when there are none. */
+  get(key: string): Promise<Buffer | undefined>;
+}
+
+const BLOB_KEY = /^[A-Za-z0-9._=-]+(\/[A-Za-z0-9._=-]+)*$/;
+
+/** Throws unless `key` is a blob key (see BlobStore): adapters never build a path from anything else. */
+export function checkBlobKey(key: string): string {
+  if (key.length > 512 || !BLOB_KEY.test(key) || key.split('/').some((s) => s === '.' || s === '..')) {
+    throw new Error(`not a blob key: ${JSON.stringify(key.slice(0, 80))}`);
+  }
+  return key;
+}
