@@ -21,6 +21,8 @@ export interface Config {
   tableName: string;
   eventsQueueUrl?: string;
   kmsKeyId?: string;
+  /** S3 bucket for blobs: claim-checked events and oversize item parts (AWS; locally `DATA_DIR/blobs`). */
+  blobBucket?: string;
   /** Secrets Manager secret holding {appId, appSecret, verifyToken} (AWS). */
   appSecretName?: string;
   graphApiUrl: string;
@@ -44,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tableName: env.TABLE_NAME ?? 'pagewire',
     eventsQueueUrl: env.EVENTS_QUEUE_URL,
     kmsKeyId: env.KMS_KEY_ID,
+    blobBucket: env.BLOB_BUCKET,
     appSecretName: env.APP_SECRET_NAME,
     graphApiUrl: (env.GRAPH_API_URL ?? 'https://graph.facebook.com').replace(/\/+$/, ''),
     graphApiVersion: env.GRAPH_API_VERSION ?? DEFAULT_GRAPH_API_VERSION,

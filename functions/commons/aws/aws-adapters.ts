@@ -1,9 +1,11 @@
 import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerCredentials } from '../app-credentials.js';
 import { type Config, required } from '../config.js';
 import { documentClient } from '../store/document-client.js';
 import { KmsTokenSealer } from './kms-token-sealer.js';
+import { S3BlobStore } from './s3-blob-store.js';
 import { SqsEventQueue } from './sqs-event-queue.js';
 
 /*
@@ -32,3 +34,6 @@ function sqs(): SQSClient {
   sqsClient ??= new SQSClient({});
   return sqsClient;
 }
+
+export const awsBlobStore = (config: Config) =>
+  new S3BlobStore(new S3Client({}), required(config.blobBucket, 'BLOB_BUCKET'));
