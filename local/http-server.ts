@@ -41,7 +41,7 @@ export async function serveHttp(
   // `Expect: 100-continue` (curl's way with large bodies): a body declared too large is refused before
   // the client sends a byte of it; any other gets its 100 Continue as Node would send it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    if (declaredTooLarge(req)) return refuse(res);
+    if (declaredTooLarge(req)) return refuse(req, res);
     res.writeContinue();
     onRequest(req, res);
   });
@@ -55,9 +55,9 @@ export async function serveHttp(
 
 async function handle(app: HttpApp, req: IncomingMessage, res: ServerResponse): Promise<void> {
   // A declared length over the limit is refused at once: nothing of the body is waited for or read.
-  if (declaredTooLarge(req)) return refuse(res);
+  if (declaredTooLarge(req)) return refuse(req, res);
   const read = await readBody(req, bodyLimit(pathOf(req)));
-  if (read === 'too_large') return refuse(res);
+  if (read === 'too_large') return refuse(req, res);
   if (read === 'aborted') return; // the client went away: nobody to answer
   const body = read;
   const result = await app(toHttpEvent(req, body));
@@ -78,12 +78,34 @@ function declaredTooLarge(req: IncomingMessage): boolean {
 }
 
 /**
- * 413, and the connection closes once the answer is out (`connection: close`): the rest of the body is
- * never read into memory, whatever the client still sends.
+ * 413, and the connection closes once the answer is out (`connection: close`): nothing more of the body
+ * is read, whatever the client still sends.
  */
-function refuse(res: ServerResponse): void {
+function refuse(req: IncomingMessage, res: ServerResponse): void {
+  lingerOnClose(req);
   res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
   res.end('Payload Too Large');
+}
+
+/** How long a refused connection waits after its answer before it is cut. */
+const LINGER_MS = 500;
+
+/**
+ * Closing a socket whose client is still sending answers that client with a reset, and the reset can
+ * wipe the 413 out of the client's buffer before it is read. So, as Go's net/http does, the connection
+ * first only stops sending (FIN) and is cut a moment later, reading nothing more meanwhile: what the
+ * client still sends waits in the kernel's socket buffer and goes with the socket. Node ends a
+ * `connection: close` answer's socket through `destroySoon`; this socket's does the above.
+ */
+function lingerOnClose(req: IncomingMessage): void {
+  const socket = req.socket;
+  socket.destroySoon = () => {
+    socket.pause();
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
 }
 
 /**
