@@ -39,6 +39,7 @@ export class PagewireStack extends Stack {
       data: this.data,
       eventsQueue: this.processing.eventsQueue,
       admin: this.pageOperations.admin,
+      webhookThrottle: { rateLimit: settings.webhookRateLimit, burstLimit: settings.webhookBurstLimit },
     });
 
     const functions = {

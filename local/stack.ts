@@ -6,7 +6,6 @@ import { createAdminApi } from '../functions/admin/admin-api.js';
 import { adminDeps } from '../functions/admin/admin-deps.js';
 import { EnvCredentials } from '../functions/commons/app-credentials.js';
 import { loadConfig } from '../functions/commons/config.js';
-import { sameSecret } from '../functions/commons/constant-time.js';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '../functions/commons/http.js';
 import { hotPathLambda, lambda } from '../functions/commons/lambda.js';
 import { conversationLockFromEnv } from '../functions/commons/lock/lock-from-env.js';
@@ -18,6 +17,7 @@ import { createPageCommandsProcessor } from '../functions/page-commands/process-
 import { createEventsProcessor } from '../functions/processor/process-events.js';
 import { processorDeps } from '../functions/processor/processor-deps.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
+import { bearerMatches } from './admin-auth.js';
 import { dynamoClients, startDynalite } from './dynamodb.js';
 import { LocalFifoQueue } from './fifo-event-source.js';
 import { startSandbox } from './graph-sandbox.js';
@@ -150,11 +150,6 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
       await sandbox?.fake.stop();
     },
   };
-}
-
-function bearerMatches(given: string | undefined, token: string): boolean {
-  const match = /^Bearer (.+)$/.exec(given ?? '');
-  return match !== null && sameSecret(match[1], token);
 }
 
 export interface SandboxFile {

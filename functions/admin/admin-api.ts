@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../commons/config.js';
 import type { GraphClient } from '../commons/graph/graph-client.js';
+import { GraphId, isGraphId } from '../commons/graph/graph-id.js';
 import { type HttpEvent, type HttpResult, json, rawBody } from '../commons/http.js';
 import { type BulkAction, runBulkAction } from '../commons/pages/bulk-actions.js';
 import type { PageAccess } from '../commons/pages/page-access.js';
@@ -25,19 +26,38 @@ export interface AdminDeps {
   ops: PageOpsDeps;
 }
 
+/**
+ * Meta's user tokens are about 200–300 characters today and documented as variable in size; 4096 leaves
+ * them room to grow tenfold while a pasted file or a runaway string is refused here (400) instead of being
+ * sent to Graph in a URL (502).
+ */
+export const MAX_USER_TOKEN_CHARS = 4096;
+
 const ConnectBody = z.object({
-  userAccessToken: z.string().min(1),
-  pageIds: z.array(z.string().regex(/^\d+$/, 'page ids are numeric')).min(1).optional(),
+  userAccessToken: z
+    .string()
+    .trim()
+    .min(1)
+    .max(MAX_USER_TOKEN_CHARS, `a user access token is at most ${MAX_USER_TOKEN_CHARS} characters`),
+  pageIds: z.array(GraphId).min(1).optional(),
 });
 const SendBody = z.object({ text: z.string().trim().min(1).max(2000) });
 const CheckBody = z.object({ repair: z.boolean().optional() }).nullable();
+
+/**
+ * A conversation's user in a URL: a PSID/IGSID, or the `ref:` user ref a checkbox opt-in stored the
+ * conversation under (readable, but no one to send to).
+ */
+const ConversationUserId = z
+  .string()
+  .refine((v) => isGraphId(v) || /^ref:./.test(v), 'not a Facebook id (digits) nor a ref: user ref');
 
 /**
  * `/admin/*`: authentication is the gateway's (IAM on AWS, a bearer token locally), so every request
  * that reaches this function is an operator's.
  */
 export function createAdminApi(deps: AdminDeps) {
-  const router = new Router()
+  const router = new Router({ pageId: GraphId, userId: ConversationUserId })
     .on('POST', '/admin/pages/connect', async (_, event) => {
       const body = parseBody(event, ConnectBody);
       const pages = await connectPages(
@@ -74,6 +94,12 @@ export function createAdminApi(deps: AdminDeps) {
       'POST',
       '/admin/pages/{pageId}/conversations/{userId}/messages',
       async ({ pageId, userId }, event) => {
+        if (!isGraphId(userId))
+          throw new AdminError(
+            400,
+            'invalid_path',
+            'userId: a ref: user ref is no PSID: replies go to a PSID',
+          );
         const { text } = parseBody(event, SendBody);
         const sendDeps = { ...deps, graph: await graph(deps) };
         const { item, conversation, warning } = await sendMessage(sendDeps, pageId, userId, text);
