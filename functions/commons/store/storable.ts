@@ -66,8 +66,9 @@ export function sha256(text: string | Buffer): string {
 }
 
 /**
- * An upper bound of the size DynamoDB counts for an item: UTF-8 lengths of names and strings, at most
- * 21 bytes a number, 1 byte for a boolean or null, 3 bytes plus 1 per element for a list or map.
+ * An upper bound of the size DynamoDB counts for an item: UTF-8 lengths of names and strings, a byte
+ * per two digits of a number and three more, 1 byte for a boolean or null, 3 bytes plus 1 per element
+ * for a list or map.
  */
 export function itemSize(item: Record<string, unknown>): number {
   let size = 0;
@@ -96,11 +97,14 @@ function valueSize(value: unknown): number {
   return 0;
 }
 
-/** About one byte per two significant digits, plus one; never more than 21 (38 digits). */
+/**
+ * About one byte per two significant digits plus one (AWS's rule of thumb); plus two more for the
+ * exponent's parity and the sign, as measured (and as dynalite computes it).
+ */
 function numberSize(n: number): number {
   const digits = String(Math.abs(n))
     .replace(/e.*$/i, '')
     .replace(/[^0-9]/g, '')
     .replace(/^0+/, '');
-  return Math.min(21, Math.ceil(digits.length / 2) + 1);
+  return Math.ceil(digits.length / 2) + 3;
 }
