@@ -18,6 +18,7 @@ import { createEventsProcessor } from '../functions/processor/process-events.js'
 import { processorDeps } from '../functions/processor/processor-deps.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
 import { bearerMatches } from './admin-auth.js';
+import { FileBlobStore, MemoryBlobStore } from './blob-store.js';
 import { dynamoClients, startDynalite } from './dynamodb.js';
 import { LocalFifoQueue } from './fifo-event-source.js';
 import { startSandbox } from './graph-sandbox.js';
@@ -71,9 +72,13 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     ? LocalKeyring.ephemeral()
     : await LocalKeyring.fromFile(join(dataDir, 'keyring.key'));
 
+  const blobs = memory ? new MemoryBlobStore() : new FileBlobStore(join(dataDir, 'blobs'));
+
   const visibilityTimeoutMs = Number(env.LOCAL_VISIBILITY_TIMEOUT_MS) || 30_000;
   const lock = await conversationLockFromEnv(env);
-  const processor = lambda(createEventsProcessor(processorDeps(config, doc, keyring, credentials), lock));
+  const processor = lambda(
+    createEventsProcessor(processorDeps(config, doc, keyring, credentials, blobs), lock),
+  );
   const queue = new LocalFifoQueue({
     name: 'pagewire-events.fifo',
     handler: (event) => processor(event, lambdaContext('pagewire-processor')),
@@ -89,7 +94,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     visibilityTimeoutMs,
   });
   const verifier = hotPathLambda(createVerifier({ queue, credentials }));
-  const admin = lambda(createAdminApi(adminDeps(config, doc, keyring, credentials, commands)));
+  const admin = lambda(createAdminApi(adminDeps(config, doc, keyring, credentials, commands, blobs)));
   const opsFunction = lambda(createOps({ ...ops.bulk, commands }));
   // Plays the EventBridge schedule of the subscription health check.
   const healthCheck = setInterval(

@@ -10,9 +10,16 @@ import type { PageOpsDeps } from '../commons/pages/page-ops-deps.js';
 import type { TokenSealer } from '../commons/ports.js';
 import type { ConversationRepository } from '../commons/store/conversation-repository.js';
 import type { PageRepository } from '../commons/store/page-repository.js';
+import type { QuarantineRepository } from '../commons/store/quarantine-repository.js';
 import { AdminError, errorAnswer } from './admin-error.js';
 import { connectPages } from './connect-pages.js';
-import { conversationView, messageView, pageView } from './conversation-views.js';
+import {
+  conversationView,
+  messageView,
+  pageView,
+  quarantinedEventView,
+  quarantineView,
+} from './conversation-views.js';
 import { Router } from './router.js';
 import { sendMessage } from './send-message.js';
 
@@ -20,6 +27,7 @@ export interface AdminDeps {
   config: Config;
   pages: PageRepository;
   conversations: ConversationRepository;
+  quarantine: QuarantineRepository;
   access: PageAccess;
   sealer: TokenSealer;
   graph: () => Promise<GraphClient | undefined>;
@@ -106,7 +114,23 @@ export function createAdminApi(deps: AdminDeps) {
         if (warning) return json(202, { ...messageView(item, conversation), warning });
         return json(201, messageView(item, conversation));
       },
-    );
+    )
+    // Events that cannot be applied, newest first (every page, or `?pageId=`): SPEC §6 "nothing answered
+    // 200 is lost" for the ones the store cannot take.
+    .on('GET', '/admin/quarantine', async (_, event) => {
+      const pageId = event.queryStringParameters?.pageId;
+      if (pageId !== undefined && (pageId === '' || pageId.length > 1024)) {
+        throw new AdminError(400, 'invalid_page_id', 'pageId must be 1 to 1024 characters');
+      }
+      const events = await deps.quarantine.list({ pageId, limit: limitOf(event) });
+      return json(200, { events: events.map(quarantineView) });
+    })
+    .on('GET', '/admin/quarantine/{pageId}/{eventId}', async ({ pageId, eventId }) => {
+      const record = await deps.quarantine.get(pageId, eventId);
+      if (!record)
+        throw new AdminError(404, 'not_quarantined', `no quarantined event ${eventId} of page ${pageId}`);
+      return json(200, quarantinedEventView(record));
+    });
 
   return async (event: HttpEvent): Promise<HttpResult> => {
     try {

@@ -1,4 +1,5 @@
 import {
+  awsBlobStore,
   awsCommandsQueue,
   awsCredentials,
   awsDocumentClient,
@@ -19,6 +20,7 @@ export const handler = lambda(
       awsTokenSealer(config),
       awsCredentials(config),
       awsCommandsQueue(config),
+      awsBlobStore(config),
     ),
   ),
 );

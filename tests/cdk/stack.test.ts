@@ -688,8 +688,8 @@ describe('monitoring', () => {
     }
   });
 
-  it('alarms on pages needing reauth and failed subscription repairs, on the dimension Powertools publishes', () => {
-    for (const metric of ['PagesReauthRequired', 'SubscriptionRepairsFailed']) {
+  it('alarms on pages needing reauth, failed subscription repairs and quarantined events, on the dimension Powertools publishes', () => {
+    for (const metric of ['PagesReauthRequired', 'SubscriptionRepairsFailed', 'EventsQuarantined']) {
       plain.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'Pagewire',
         MetricName: metric,
@@ -711,6 +711,7 @@ describe('monitoring', () => {
       'DuplicatesDropped',
       'ApproximateAgeOfOldestMessage',
       'ApproximateNumberOfMessagesVisible',
+      'EventsQuarantined',
       'PagesReauthRequired',
       'GraphErrors_auth',
       'GraphErrors_throttle',
