@@ -1,6 +1,7 @@
 import {
   awsCommandsQueue,
   awsCredentials,
+  awsDeadLetters,
   awsDocumentClient,
   awsTokenSealer,
 } from '../commons/aws/aws-adapters.js';
@@ -12,13 +13,14 @@ import { adminDeps } from './admin-deps.js';
 const config = loadConfig();
 
 export const handler = lambda(
-  createAdminApi(
-    adminDeps(
+  createAdminApi({
+    ...adminDeps(
       config,
       awsDocumentClient(),
       awsTokenSealer(config),
       awsCredentials(config),
       awsCommandsQueue(config),
     ),
-  ),
+    deadLetters: awsDeadLetters(),
+  }),
 );

@@ -82,6 +82,12 @@ export interface DeadLetterQueues {
   redrive(queue?: QueueName): Promise<RedriveOutcome[]>;
 }
 
+/** The admin function's variables for a queue: `events` → `EVENTS_DLQ_URL`, `EVENTS_DLQ_ARN`, `EVENTS_QUEUE_ARN`; `page-commands` → `PAGE_COMMANDS_…`. */
+export function deadLetterEnvNames(queue: QueueName) {
+  const prefix = queue.toUpperCase().replaceAll('-', '_');
+  return { url: `${prefix}_DLQ_URL`, arn: `${prefix}_DLQ_ARN`, source: `${prefix}_QUEUE_ARN` } as const;
+}
+
 /** The queues named, or all of them. */
 export function chosen(queue: QueueName | undefined): readonly QueueName[] {
   return queue ? [queue] : QUEUE_NAMES;
