@@ -293,18 +293,21 @@ export class LocalFifoQueue implements EventQueue {
    */
   async redrive(): Promise<number> {
     if (!this.restored) throw new Error(`queue ${this.name}: restore() must run before redrive()`);
-    const letters = [...this.dead];
+    // Taken out at once, so a second redrive meanwhile cannot move the same letters again.
+    const letters = this.dead.splice(0, this.dead.length);
     if (letters.length === 0) return 0;
     const now = Date.now();
     const messages = letters.map((letter) => this.newMessage(letter, now));
-    await this.journal?.write({
-      unburied: letters.map((letter) => this.deadSeqs.get(letter) as number),
-      sent: messages.map(persisted),
-      sequence: this.sequence,
-    });
-    const moved = new Set(letters);
-    const left = this.dead.filter((letter) => !moved.has(letter));
-    this.dead.splice(0, this.dead.length, ...left);
+    try {
+      await this.journal?.write({
+        unburied: letters.map((letter) => this.deadSeqs.get(letter) as number),
+        sent: messages.map(persisted),
+        sequence: this.sequence,
+      });
+    } catch (err) {
+      this.dead.unshift(...letters);
+      throw err;
+    }
     for (const message of messages) this.enqueue(message);
     this.wake();
     return letters.length;

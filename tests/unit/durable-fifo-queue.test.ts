@@ -180,6 +180,27 @@ describe('LocalFifoQueue with a journal', () => {
     expect(await third.queue.redrive()).toBe(0);
   });
 
+  it('moves each dead letter once when redrives overlap', async () => {
+    let failing = true;
+    const delivered: string[] = [];
+    const { queue } = await openQueue(
+      async (event) => {
+        if (failing) throw new Error('down');
+        delivered.push(...event.Records.map((r) => r.body));
+      },
+      { maxReceiveCount: 1 },
+    );
+    queue.start();
+    await queue.send([msg('g', 'a'), msg('g', 'b'), msg('h', 'c')]);
+    await queue.idle();
+    failing = false;
+    const moved = await Promise.all([queue.redrive(), queue.redrive()]);
+    expect(moved.sort()).toEqual([0, 3]);
+    await queue.idle();
+    expect(delivered.sort()).toEqual(['a', 'b', 'c']);
+    await queue.stop();
+  });
+
   it('a redrive not yet processed when the process ends is still queued, not dead, after it', async () => {
     const first = await openQueue(recorder(() => true).handler, { maxReceiveCount: 1 });
     first.queue.start();
