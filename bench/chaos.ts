@@ -34,8 +34,9 @@ export async function chaosBench(): Promise<ChaosResult> {
       unexpectedItems: { value: r.unexpected.length, reference: 0 },
       orderViolations: { value: r.orderViolations.length, reference: 0 },
       stateMismatches: { value: r.stateMismatches.length, reference: 0 },
-      deadLetters: { value: r.deadLetters.total, reference: poison },
-      unexpectedDeadLetters: { value: r.deadLetters.unexpected.length, reference: 0 },
+      deadLetters: { value: r.deadLetters.total, reference: 0 },
+      quarantined: { value: r.quarantined.poison, reference: poison },
+      unexpectedQuarantined: { value: r.quarantined.unexpected.length, reference: 0 },
       secretsLeaked: { value: r.leaks.length, reference: 0 },
     };
     return {
@@ -59,6 +60,7 @@ export async function chaosBench(): Promise<ChaosResult> {
         ...r.orderViolations,
         ...r.stateMismatches,
         ...r.deadLetters.unexpected,
+        ...r.quarantined.unexpected,
         ...r.leaks,
       ].slice(0, 10),
     };

@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   resubscribeAll: async () => (await import('./resubscribe-all.js')).resubscribeAllBench(),
   localThroughput: async () => (await import('./local-throughput.js')).localThroughputBench(),
   chaos: async () => (await import('./chaos.js')).chaosBench(),
+  bodyLimit: async () => (await import('./body-limit.js')).bodyLimitBench(),
 };
 const run = benches[name];
 if (!run || !out) {

@@ -23,6 +23,7 @@ import { signBody } from '../functions/commons/webhook/signature.js';
 import { createEventsProcessor } from '../functions/processor/process-events.js';
 import { processorDeps } from '../functions/processor/processor-deps.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
+import { MemoryBlobStore } from '../local/blob-store.js';
 import { LocalFifoQueue } from '../local/fifo-event-source.js';
 import { GraphFake } from '../local/graph-sandbox.js';
 import { LocalKeyring } from '../local/keyring.js';
@@ -129,7 +130,9 @@ export async function costBench(): Promise<CostResult> {
     const config = loadConfig({ TABLE_NAME: tableName, GRAPH_API_URL: graphUrl, GRAPH_API_VERSION: 'v24.0' });
     const containers = Array.from({ length: CONTAINERS }, () => ({
       busy: false,
-      handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials))),
+      handler: lambda(
+        createEventsProcessor(processorDeps(config, doc, sealer, credentials, new MemoryBlobStore())),
+      ),
     }));
     const processor = {
       invocations: 0,

@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { BodyLimitResult } from './body-limit.js';
 import type { ChaosResult } from './chaos.js';
 import type { ColdStartResult } from './cold-start.js';
 import type { CostResult } from './cost.js';
@@ -24,6 +25,7 @@ export interface Results {
   resubscribeAll?: { rows: ResubscribeRow[]; seedSeconds: number };
   localThroughput?: ThroughputResult;
   chaos?: ChaosResult;
+  bodyLimit?: BodyLimitResult;
 }
 
 export interface SummaryRow {
@@ -116,6 +118,17 @@ export function summaryRows(r: Results): SummaryRow[] {
       ratio: t.ratio,
       target: 'information',
       ok: '',
+    });
+  }
+  const b = r.bodyLimit;
+  for (const w of b?.waves ?? []) {
+    rows.push({
+      figure: `local gateway MB held, ${b?.uploads} × ${b?.uploadMb} MiB uploads: ${w.name} (vs buffering)`,
+      value: w.growthMb,
+      reference: b?.referenceMb ?? '',
+      ratio: w.ratio,
+      target: `≤ ${b?.targetRatio}`,
+      ok: mark(w.ok),
     });
   }
   for (const [k, f] of Object.entries(r.chaos?.figures ?? {})) {
@@ -427,6 +440,37 @@ export function renderPerformance(r: Results): string {
         `16 at a time: **${t.messagesPerSecond} messages/s** from POST to stored (${t.acceptedPostsPerSecond} POSTs/s ` +
         `answered 200), ${t.ratio} of the ${t.referenceMessagesPerSecond} messages/s its in-process dynalite allows ` +
         'at two writes per message. For information: the local stack is for trying Pagewire, not for load.',
+    );
+  }
+
+  if (r.bodyLimit) {
+    const b = r.bodyLimit;
+    out.push('', '### Oversized uploads to the local stack', '');
+    out.push(
+      `\`npm start\`'s process (\`MEMORY=1\`) while ${b.uploads} clients on loopback upload ${b.uploadMb} MiB each at ` +
+        'once, in three waves. "Held" is the peak of its resident memory during the wave (the kernel\'s high-water ' +
+        'mark, reset before each wave) minus its memory before; the reference is what a gateway that reads up to a ' +
+        `10 MiB limit before refusing would hold (${b.referenceMb} MB; issue 8 measured about 970 MB). Bodies over ` +
+        "their route's limit (1 MiB) are refused with 413 as soon as a declared length or the bytes read pass it; " +
+        '"sent" is what the clients had handed to their sockets by then.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['wave', 'before MB', 'peak MB', 'held MB', 'ratio', 'target', '413', 'reset', 'sent MB', 's'],
+        b.waves.map((w) => [
+          w.name,
+          w.rssBeforeMb,
+          w.peakRssMb,
+          w.growthMb,
+          w.ratio,
+          `≤ ${b.targetRatio}`,
+          w.refused413,
+          w.reset,
+          w.sentMb,
+          w.seconds,
+        ]),
+      ),
     );
   }
 

@@ -14,6 +14,7 @@
  * | resubscribeAll  | resubscribe-all.ts  | 10,000 pages at 50 ms Graph latency vs pages × latency ÷ conc.   |
  * | localThroughput | local-throughput.ts | `npm start`'s stack, signed POST to stored message               |
  * | chaos           | chaos.ts            | fault injection, 10,000 events: lost / twice / reordered / leaks |
+ * | bodyLimit       | body-limit.ts       | `npm start`'s peak memory under 100 concurrent 10 MiB uploads    |
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -46,6 +47,7 @@ const BENCHES: Record<string, Record<string, string>> = {
     POWERTOOLS_METRICS_DISABLED: 'false',
     POWERTOOLS_METRICS_NAMESPACE: 'Pagewire',
   },
+  bodyLimit: QUIET,
 };
 
 function selected(): string[] {

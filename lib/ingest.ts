@@ -1,8 +1,9 @@
 /**
  * The HTTP side: one HTTP API. `GET`/`POST /webhooks/facebook` and `GET /health` are public and go
  * to the verifier (Meta authenticates with the X-Hub-Signature-256 HMAC, checked in the function);
- * every `/admin/*` route requires SigV4 (IAM) and goes to the admin function. The `$default` stage is
- * throttled and writes JSON access logs. The verifier may send to the events queue and read the app
+ * every `/admin/*` route requires SigV4 (IAM) and goes to the admin function. Each route has its own
+ * throttle, so a flood on one (say `/health`) cannot starve Meta's webhooks; the stage writes JSON access
+ * logs. The verifier may send to the events queue and read the app
  * secret, and nothing else.
  */
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
@@ -16,14 +17,35 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Data } from './data.js';
 import { PagewireFunction } from './pagewire-function.js';
+import { DEFAULT_SETTINGS } from './settings.js';
 
 export const WEBHOOK_PATH = '/webhooks/facebook';
 export const HEALTH_PATH = '/health';
 export const ADMIN_PATH = '/admin/{proxy+}';
 /** Meta expects an answer within 5 s; the verifier only verifies and queues. */
 export const VERIFIER_TIMEOUT = Duration.seconds(10);
-/** Steady rate and burst of the whole stage (requests per second). */
+/** The stage's default route throttle (requests per second): what a route without its own gets. */
 export const STAGE_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
+
+export interface Throttle {
+  rateLimit: number;
+  burstLimit: number;
+}
+
+/** Meta's webhook POSTs, unless context says otherwise (sized in settings.ts). */
+export const DEFAULT_WEBHOOK_THROTTLE: Throttle = {
+  rateLimit: DEFAULT_SETTINGS.webhookRateLimit,
+  burstLimit: DEFAULT_SETTINGS.webhookBurstLimit,
+};
+/** Each route's own throttle, apart from the webhook POST's: small, and none shared with another. */
+export const ROUTE_THROTTLES = {
+  /** Meta's handshake: sent when the callback URL is set or verified again, never at volume. */
+  [`GET ${WEBHOOK_PATH}`]: { rateLimit: 5, burstLimit: 10 },
+  /** Uptime checks and load balancers. */
+  [`GET ${HEALTH_PATH}`]: { rateLimit: 10, burstLimit: 20 },
+  /** Operators and the CLI; bulk operations are one request each. */
+  [`ANY ${ADMIN_PATH}`]: { rateLimit: 50, burstLimit: 100 },
+} as const satisfies Record<string, Throttle>;
 
 /** One JSON line per request; no query string (the handshake carries the verify token there). */
 const ACCESS_LOG_FORMAT = JSON.stringify({
@@ -47,6 +69,8 @@ export interface IngestProps {
   eventsQueue: sqs.IQueue;
   /** The admin API function, behind IAM. */
   admin: PagewireFunction;
+  /** The webhook POST's throttle (default DEFAULT_WEBHOOK_THROTTLE). */
+  webhookThrottle?: Throttle;
 }
 
 export class Ingest extends Construct {
@@ -123,6 +147,8 @@ export class Ingest extends Construct {
       authorizer: new HttpIamAuthorizer(),
     });
 
+    this.throttleRoutes(props.webhookThrottle ?? DEFAULT_WEBHOOK_THROTTLE);
+
     this.adminInvokePolicy = new iam.ManagedPolicy(this, 'AdminInvokePolicy', {
       description: 'Pagewire: call the admin API (pagewire --aws, or any SigV4 client)',
       statements: [
@@ -138,6 +164,25 @@ export class Ingest extends Construct {
       reason:
         'The admin API is every method under /admin/ of this API only: the wildcards are the method and path.',
     });
+  }
+
+  /**
+   * Per-route throttling (the HttpStage L2 only has the stage-wide default): RouteSettings on the stage,
+   * keyed by route key. CloudFormation refuses settings for a route that does not exist yet, so the
+   * stage waits for the routes.
+   */
+  private throttleRoutes(webhook: Throttle): void {
+    const limits: Record<string, Throttle> = { [`POST ${WEBHOOK_PATH}`]: webhook, ...ROUTE_THROTTLES };
+    const cfnStage = this.stage.node.defaultChild as apigwv2.CfnStage;
+    cfnStage.routeSettings = Object.fromEntries(
+      Object.entries(limits).map(([routeKey, t]) => [
+        routeKey,
+        { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit },
+      ]),
+    );
+    for (const route of this.api.node.children) {
+      if (route instanceof apigwv2.HttpRoute) this.stage.node.addDependency(route);
+    }
   }
 
   /** `https://{api}.execute-api.{region}.amazonaws.com`, the base of every route. */

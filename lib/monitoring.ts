@@ -1,7 +1,7 @@
 /**
  * What tells an operator something is wrong: an SNS topic (e-mail when `-c alarmEmail=…`), alarms on
- * dead letters, a stuck events queue, function errors, webhook 5xx, pages that need a new token and
- * subscription repairs that fail; and a dashboard of the flow from webhook to stored event.
+ * dead letters, quarantined events, a stuck events queue, function errors, webhook 5xx, pages that need
+ * a new token and subscription repairs that fail; and a dashboard of the flow from webhook to stored event.
  *
  * The application metrics are Powertools EMF counts in namespace `Pagewire` with the one dimension
  * `service` = POWERTOOLS_SERVICE_NAME, which every function shares (`pagewire`).
@@ -72,6 +72,17 @@ export class Monitoring extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
+
+    // An event the processor cannot apply is kept in the quarantine, not retried: each one wants a look.
+    alarm('EventsQuarantinedAlarm', {
+      alarmDescription:
+        'Pagewire: an event could not be applied and was quarantined (list them: pagewire quarantine list)',
+      metric: appMetric('EventsQuarantined'),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
 
     alarm('EventsQueueAgeAlarm', {
       alarmDescription: `Pagewire: the oldest queued event is over ${EVENTS_AGE_ALARM_SECONDS} s old (conversation stuck or processor failing)`,
@@ -156,9 +167,10 @@ export class Monitoring extends Construct {
         queueAge(props.eventsQueue, 'Events: oldest message'),
         queueAge(props.commandsQueue, 'Page commands: oldest message'),
       ]),
-      graph('Dead letters', [
+      graph('Dead letters and quarantine', [
         depth(props.eventsDeadLetterQueue, 'Events DLQ'),
         depth(props.commandsDeadLetterQueue, 'Page commands DLQ'),
+        appMetric('EventsQuarantined', 'Events quarantined'),
       ]),
     );
     this.dashboard.addWidgets(

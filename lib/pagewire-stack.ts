@@ -44,6 +44,7 @@ export class PagewireStack extends Stack {
       data: this.data,
       eventsQueue: this.processing.eventsQueue,
       admin: this.pageOperations.admin,
+      webhookThrottle: { rateLimit: settings.webhookRateLimit, burstLimit: settings.webhookBurstLimit },
     });
 
     const functions = {

@@ -18,7 +18,14 @@ export interface PagewireSettings {
   processorMaxConcurrency: number;
   /** `HUMAN_AGENT_REPLIES`: replies 24 h–7 days after the person's last message (needs Meta's app review). */
   humanAgentReplies: boolean;
+  /** Meta's webhook POSTs: steady requests a second and burst, on that route alone (lib/ingest.ts). */
+  webhookRateLimit: number;
+  webhookBurstLimit: number;
 }
+
+/** API Gateway's default account limits per Region: a route's own limit cannot usefully exceed them. */
+const ACCOUNT_RATE_LIMIT = 10_000;
+const ACCOUNT_BURST_LIMIT = 5_000;
 
 export const DEFAULT_SETTINGS: PagewireSettings = {
   lock: 'none',
@@ -27,6 +34,11 @@ export const DEFAULT_SETTINGS: PagewireSettings = {
   healthCheckSchedule: 'rate(1 hour)',
   processorMaxConcurrency: 50,
   humanAgentReplies: false,
+  // Meta batches up to 1,000 updates into one POST and retries a refused one (429) for hours: 1,000
+  // POSTs a second with bursts of 2,000 leaves room for any page portfolio's peaks, well inside the
+  // account limits every API of the account shares.
+  webhookRateLimit: 1000,
+  webhookBurstLimit: 2000,
 };
 
 /** The context keys read, so the tests and the README name the same ones. */
@@ -38,6 +50,8 @@ export const CONTEXT_KEYS = [
   'healthCheckSchedule',
   'processorMaxConcurrency',
   'humanAgentReplies',
+  'webhookRateLimit',
+  'webhookBurstLimit',
 ] as const;
 
 type ContextReader = (key: string) => unknown;
@@ -91,6 +105,20 @@ export function settingsFromContext(read: ContextReader): PagewireSettings {
       text('humanAgentReplies'),
       'humanAgentReplies',
       DEFAULT_SETTINGS.humanAgentReplies,
+    ),
+    webhookRateLimit: integer(
+      text('webhookRateLimit'),
+      'webhookRateLimit',
+      DEFAULT_SETTINGS.webhookRateLimit,
+      1,
+      ACCOUNT_RATE_LIMIT,
+    ),
+    webhookBurstLimit: integer(
+      text('webhookBurstLimit'),
+      'webhookBurstLimit',
+      DEFAULT_SETTINGS.webhookBurstLimit,
+      1,
+      ACCOUNT_BURST_LIMIT,
     ),
   };
 }

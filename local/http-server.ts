@@ -3,9 +3,21 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { HttpEvent, HttpResult } from '../functions/commons/http.js';
 import { logger } from '../functions/commons/observability.js';
+import { MAX_BODY_BYTES } from '../functions/verifier/verify-webhook.js';
 
-/** API Gateway's own payload limit for HTTP APIs; beyond it the gateway answers 413 itself. */
-const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+const WEBHOOK_PATH = '/webhooks/facebook';
+/**
+ * Every other route: the admin API's bodies are a token and page ids or a 2,000-character reply, a form
+ * post is smaller still. 1 MiB is far above all of them and far below API Gateway's 10 MiB (which no
+ * route of ours could use anyway: Lambda takes at most 6 MB of request). The admin bearer token is only
+ * checked once the body is read, so this bounds what anyone can make the server hold per connection.
+ */
+export const OTHER_MAX_BODY_BYTES = 1024 * 1024;
+
+/** The most body a request to this path may carry: the webhook's is the verifier's own (SPEC §4: 413 over 1 MiB). */
+export function bodyLimit(path: string): number {
+  return path === WEBHOOK_PATH ? MAX_BODY_BYTES : OTHER_MAX_BODY_BYTES;
+}
 
 export type HttpApp = (event: HttpEvent) => Promise<HttpResult>;
 
@@ -18,12 +30,20 @@ export async function serveHttp(
   port: number,
   host: string,
 ): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(app, req, res).catch((err: Error) => {
-      logger.error('local gateway: request failed', { path: req.url?.split('?')[0], error: err });
+      logger.error('local gateway: request failed', { path: pathOf(req), error: err });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'internal', message: 'internal error' } }));
     });
+  };
+  const server = createServer(onRequest);
+  // `Expect: 100-continue` (curl's way with large bodies): a body declared too large is refused before
+  // the client sends a byte of it; any other gets its 100 Continue as Node would send it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (declaredTooLarge(req)) return refuse(req, res);
+    res.writeContinue();
+    onRequest(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -34,12 +54,12 @@ export async function serveHttp(
 }
 
 async function handle(app: HttpApp, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readBody(req);
-  if (body === undefined) {
-    res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-    res.end('Payload Too Large');
-    return;
-  }
+  // A declared length over the limit is refused at once: nothing of the body is waited for or read.
+  if (declaredTooLarge(req)) return refuse(req, res);
+  const read = await readBody(req, bodyLimit(pathOf(req)));
+  if (read === 'too_large') return refuse(req, res);
+  if (read === 'aborted') return; // the client went away: nobody to answer
+  const body = read;
   const result = await app(toHttpEvent(req, body));
   const headers = { ...(result.headers ?? {}) } as Record<string, string>;
   res.writeHead(result.statusCode ?? 200, headers);
@@ -48,16 +68,74 @@ async function handle(app: HttpApp, req: IncomingMessage, res: ServerResponse): 
   );
 }
 
-/** The body, or undefined once it passes the gateway's limit (the rest is not read). */
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > GATEWAY_MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0];
+}
+
+function declaredTooLarge(req: IncomingMessage): boolean {
+  const declared = req.headers['content-length'];
+  return declared !== undefined && Number(declared) > bodyLimit(pathOf(req));
+}
+
+/**
+ * 413, and the connection closes once the answer is out (`connection: close`): nothing more of the body
+ * is read, whatever the client still sends.
+ */
+function refuse(req: IncomingMessage, res: ServerResponse): void {
+  lingerOnClose(req);
+  res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+  res.end('Payload Too Large');
+}
+
+/** How long a refused connection waits after its answer before it is cut. */
+const LINGER_MS = 500;
+
+/**
+ * Closing a socket whose client is still sending answers that client with a reset, and the reset can
+ * wipe the 413 out of the client's buffer before it is read. So, as Go's net/http does, the connection
+ * first only stops sending (FIN) and is cut a moment later, reading nothing more meanwhile: what the
+ * client still sends waits in the kernel's socket buffer and goes with the socket. Node ends a
+ * `connection: close` answer's socket through `destroySoon`; this socket's does the above.
+ */
+function lingerOnClose(req: IncomingMessage): void {
+  const socket = req.socket;
+  socket.destroySoon = () => {
+    socket.pause();
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+}
+
+/**
+ * The body, read until it ends, or `too_large` as soon as the bytes read pass the limit (a chunked body
+ * declares no length): from then on nothing more is taken off the socket or kept.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large' | 'aborted'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (outcome: Buffer | 'too_large' | 'aborted') => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      chunks.length = 0;
+      // Paused and unheard, the request stops pulling from the socket (Node's back-pressure).
+      req.pause();
+      settle('too_large');
+    };
+    const onEnd = () => settle(Buffer.concat(chunks, size));
+    const onClose = () => settle('aborted');
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('close', onClose);
+  });
 }
 
 export function toHttpEvent(req: IncomingMessage, body: Buffer): HttpEvent {

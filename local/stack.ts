@@ -6,7 +6,6 @@ import { createAdminApi } from '../functions/admin/admin-api.js';
 import { adminDeps } from '../functions/admin/admin-deps.js';
 import { EnvCredentials } from '../functions/commons/app-credentials.js';
 import { loadConfig } from '../functions/commons/config.js';
-import { sameSecret } from '../functions/commons/constant-time.js';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '../functions/commons/http.js';
 import { hotPathLambda, lambda } from '../functions/commons/lambda.js';
 import { conversationLockFromEnv } from '../functions/commons/lock/lock-from-env.js';
@@ -18,6 +17,8 @@ import { createPageCommandsProcessor } from '../functions/page-commands/process-
 import { createEventsProcessor } from '../functions/processor/process-events.js';
 import { processorDeps } from '../functions/processor/processor-deps.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
+import { bearerMatches } from './admin-auth.js';
+import { FileBlobStore, MemoryBlobStore } from './blob-store.js';
 import { dynamoClients, startDynalite } from './dynamodb.js';
 import { LocalFifoQueue, type RestoreSummary } from './fifo-event-source.js';
 import { startSandbox } from './graph-sandbox.js';
@@ -87,12 +88,16 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     ? LocalKeyring.ephemeral()
     : await LocalKeyring.fromFile(join(dataDir, 'keyring.key'));
 
+  const blobs = memory ? new MemoryBlobStore() : new FileBlobStore(join(dataDir, 'blobs'));
+
   // Opened after dynalite, whose check already says plainly when another process uses DATA_DIR.
   const queueDir = memory ? undefined : join(dataDir, 'queues');
   const store = queueDir ? await LocalQueueStore.open(queueDir) : undefined;
   const visibilityTimeoutMs = Number(env.LOCAL_VISIBILITY_TIMEOUT_MS) || 30_000;
   const lock = await conversationLockFromEnv(env);
-  const processor = lambda(createEventsProcessor(processorDeps(config, doc, keyring, credentials), lock));
+  const processor = lambda(
+    createEventsProcessor(processorDeps(config, doc, keyring, credentials, blobs), lock),
+  );
   const queue = new LocalFifoQueue({
     name: 'pagewire-events.fifo',
     handler: (event) => processor(event, lambdaContext('pagewire-processor')),
@@ -115,7 +120,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
   const verifier = hotPathLambda(createVerifier({ queue, credentials }));
   const admin = lambda(
     createAdminApi({
-      ...adminDeps(config, doc, keyring, credentials, commands),
+      ...adminDeps(config, doc, keyring, credentials, commands, blobs),
       deadLetters: new LocalDeadLetters({ events: queue, 'page-commands': commands }),
     }),
   );
@@ -205,11 +210,6 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
       return summary;
     },
   };
-}
-
-function bearerMatches(given: string | undefined, token: string): boolean {
-  const match = /^Bearer (.+)$/.exec(given ?? '');
-  return match !== null && sameSecret(match[1], token);
 }
 
 export interface SandboxFile {

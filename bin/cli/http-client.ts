@@ -42,10 +42,10 @@ export class AdminClient {
 
   async request(method: string, path: string, body?: unknown): Promise<Answer> {
     const url = new URL(this.target.url);
-    // A base with a path (an API Gateway stage, a proxy prefix) keeps it in front of the route.
     const [route, query] = path.split('?', 2);
+    // A base with a path (an API Gateway stage, a proxy prefix) keeps it in front of the route.
     url.pathname = `${url.pathname.replace(/\/+$/, '')}${route}`;
-    url.search = query ?? '';
+    if (query !== undefined) url.search = query;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> =
       payload === undefined ? {} : { 'content-type': 'application/json' };

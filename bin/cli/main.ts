@@ -9,11 +9,12 @@ import { deadLetters } from './dead-letters.js';
 import { AdminClient, CliError } from './http-client.js';
 import { Output } from './output.js';
 import { pages } from './pages.js';
+import { quarantine } from './quarantine.js';
 import { sigV4Signer } from './sigv4.js';
 import { subscriptions } from './subscriptions.js';
 import { resolveTarget } from './target.js';
 
-const GROUPS: CommandGroup[] = [pages, subscriptions, deadLetters];
+const GROUPS: CommandGroup[] = [pages, subscriptions, quarantine, deadLetters];
 
 const GLOBAL_HELP = [
   '--url <base>       admin API base URL (PAGEWIRE_URL; default: the url in $DATA_DIR/sandbox.json,',

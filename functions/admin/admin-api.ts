@@ -7,6 +7,7 @@ import {
   RedriveBody,
 } from '../commons/dead-letters.js';
 import type { GraphClient } from '../commons/graph/graph-client.js';
+import { GraphId, isGraphId } from '../commons/graph/graph-id.js';
 import { type HttpEvent, type HttpResult, json, rawBody } from '../commons/http.js';
 import { type BulkAction, runBulkAction } from '../commons/pages/bulk-actions.js';
 import type { PageAccess } from '../commons/pages/page-access.js';
@@ -15,9 +16,16 @@ import type { PageOpsDeps } from '../commons/pages/page-ops-deps.js';
 import type { TokenSealer } from '../commons/ports.js';
 import type { ConversationRepository } from '../commons/store/conversation-repository.js';
 import type { PageRepository } from '../commons/store/page-repository.js';
+import type { QuarantineRepository } from '../commons/store/quarantine-repository.js';
 import { AdminError, errorAnswer } from './admin-error.js';
 import { connectPages } from './connect-pages.js';
-import { conversationView, messageView, pageView } from './conversation-views.js';
+import {
+  conversationView,
+  messageView,
+  pageView,
+  quarantinedEventView,
+  quarantineView,
+} from './conversation-views.js';
 import { Router } from './router.js';
 import { sendMessage } from './send-message.js';
 
@@ -25,6 +33,7 @@ export interface AdminDeps {
   config: Config;
   pages: PageRepository;
   conversations: ConversationRepository;
+  quarantine: QuarantineRepository;
   access: PageAccess;
   sealer: TokenSealer;
   graph: () => Promise<GraphClient | undefined>;
@@ -33,19 +42,38 @@ export interface AdminDeps {
   deadLetters?: DeadLetterQueues;
 }
 
+/**
+ * Meta's user tokens are about 200–300 characters today and documented as variable in size; 4096 leaves
+ * them room to grow tenfold while a pasted file or a runaway string is refused here (400) instead of being
+ * sent to Graph in a URL (502).
+ */
+export const MAX_USER_TOKEN_CHARS = 4096;
+
 const ConnectBody = z.object({
-  userAccessToken: z.string().min(1),
-  pageIds: z.array(z.string().regex(/^\d+$/, 'page ids are numeric')).min(1).optional(),
+  userAccessToken: z
+    .string()
+    .trim()
+    .min(1)
+    .max(MAX_USER_TOKEN_CHARS, `a user access token is at most ${MAX_USER_TOKEN_CHARS} characters`),
+  pageIds: z.array(GraphId).min(1).optional(),
 });
 const SendBody = z.object({ text: z.string().trim().min(1).max(2000) });
 const CheckBody = z.object({ repair: z.boolean().optional() }).nullable();
+
+/**
+ * A conversation's user in a URL: a PSID/IGSID, or the `ref:` user ref a checkbox opt-in stored the
+ * conversation under (readable, but no one to send to).
+ */
+const ConversationUserId = z
+  .string()
+  .refine((v) => isGraphId(v) || /^ref:./.test(v), 'not a Facebook id (digits) nor a ref: user ref');
 
 /**
  * `/admin/*`: authentication is the gateway's (IAM on AWS, a bearer token locally), so every request
  * that reaches this function is an operator's.
  */
 export function createAdminApi(deps: AdminDeps) {
-  const router = new Router()
+  const router = new Router({ pageId: GraphId, userId: ConversationUserId })
     .on('POST', '/admin/pages/connect', async (_, event) => {
       const body = parseBody(event, ConnectBody);
       const pages = await connectPages(
@@ -91,13 +119,35 @@ export function createAdminApi(deps: AdminDeps) {
       'POST',
       '/admin/pages/{pageId}/conversations/{userId}/messages',
       async ({ pageId, userId }, event) => {
+        if (!isGraphId(userId))
+          throw new AdminError(
+            400,
+            'invalid_path',
+            'userId: a ref: user ref is no PSID: replies go to a PSID',
+          );
         const { text } = parseBody(event, SendBody);
         const sendDeps = { ...deps, graph: await graph(deps) };
         const { item, conversation, warning } = await sendMessage(sendDeps, pageId, userId, text);
         if (warning) return json(202, { ...messageView(item, conversation), warning });
         return json(201, messageView(item, conversation));
       },
-    );
+    )
+    // Events that cannot be applied, newest first (every page, or `?pageId=`): SPEC §6 "nothing answered
+    // 200 is lost" for the ones the store cannot take.
+    .on('GET', '/admin/quarantine', async (_, event) => {
+      const pageId = event.queryStringParameters?.pageId;
+      if (pageId !== undefined && (pageId === '' || pageId.length > 1024)) {
+        throw new AdminError(400, 'invalid_page_id', 'pageId must be 1 to 1024 characters');
+      }
+      const events = await deps.quarantine.list({ pageId, limit: limitOf(event) });
+      return json(200, { events: events.map(quarantineView) });
+    })
+    .on('GET', '/admin/quarantine/{pageId}/{eventId}', async ({ pageId, eventId }) => {
+      const record = await deps.quarantine.get(pageId, eventId);
+      if (!record)
+        throw new AdminError(404, 'not_quarantined', `no quarantined event ${eventId} of page ${pageId}`);
+      return json(200, quarantinedEventView(record));
+    });
 
   return async (event: HttpEvent): Promise<HttpResult> => {
     try {

@@ -1,5 +1,11 @@
 import { outStatus } from '../commons/conversation/message-status.js';
-import type { ConversationRecord, PageRecord, TimelineItem } from '../commons/store/records.js';
+import type { QuarantineSummary } from '../commons/store/quarantine-repository.js';
+import type {
+  ConversationRecord,
+  PageRecord,
+  QuarantineRecord,
+  TimelineItem,
+} from '../commons/store/records.js';
 
 /** What `GET /admin/pages` shows of a page: everything but its sealed token. */
 export function pageView(p: PageRecord) {
@@ -32,5 +38,26 @@ export function messageView(item: TimelineItem, conversation: ConversationRecord
     ...(item.reactions && Object.keys(item.reactions).length ? { reactions: item.reactions } : {}),
     ...(item.detail ? { detail: item.detail } : {}),
     ...(item.standby ? { standby: true } : {}),
+    ...(item.partsUnavailable ? { partsUnavailable: true } : {}),
   };
+}
+
+/** A quarantined event as `GET /admin/quarantine` lists it. */
+export function quarantineView(q: QuarantineSummary) {
+  return {
+    eventId: q.eventId,
+    pageId: q.pageId,
+    userId: q.userId,
+    timestamp: q.timestamp ?? null,
+    reason: q.reason,
+    quarantinedAt: q.quarantinedAt,
+    detail: q.detail ?? null,
+    receiveCount: q.receiveCount ?? null,
+    bodySize: q.bodySize,
+  };
+}
+
+/** One quarantined event with the queue message body as it came (text: it may not even be JSON). */
+export function quarantinedEventView(q: QuarantineRecord) {
+  return { ...quarantineView(q), body: q.body ?? null };
 }

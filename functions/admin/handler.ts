@@ -1,4 +1,5 @@
 import {
+  awsBlobStore,
   awsCommandsQueue,
   awsCredentials,
   awsDeadLetters,
@@ -20,6 +21,7 @@ export const handler = lambda(
       awsTokenSealer(config),
       awsCredentials(config),
       awsCommandsQueue(config),
+      awsBlobStore(config),
     ),
     deadLetters: awsDeadLetters(),
   }),

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { type HttpEvent, type HttpResult, httpError } from '../commons/http.js';
 
 const MAX_ID_LENGTH = 128;
@@ -14,6 +15,9 @@ interface Route {
 /** A route table over paths like `/admin/pages/{pageId}`: no framework, the table is the API. */
 export class Router {
   private readonly routes: Route[] = [];
+
+  /** `params`: what each named path parameter must be, e.g. `{pageId}` a Facebook id; 400 otherwise. */
+  constructor(private readonly params: Record<string, z.ZodType<string>> = {}) {}
 
   on(method: string, path: string, handler: RouteHandler): this {
     const names: string[] = [];
@@ -45,6 +49,12 @@ export class Router {
     // Page ids and PSIDs are short; anything longer is not one (and DynamoDB would refuse the key).
     const bad = Object.entries(params).find(([, v]) => v.length > MAX_ID_LENGTH || hasControlCharacter(v));
     if (bad) return httpError(400, 'invalid_path', `${bad[0]} is not a valid id`);
+    for (const [name, value] of Object.entries(params)) {
+      const rule = this.params[name]?.safeParse(value);
+      // The value is not quoted: it is whatever the caller put in the URL.
+      if (rule && !rule.success)
+        return httpError(400, 'invalid_path', `${name}: ${rule.error.issues[0]?.message ?? 'invalid'}`);
+    }
     return route.handler(params, event);
   }
 }

@@ -3,6 +3,7 @@ import type { ConversationEvent } from '../commons/conversation/conversation-eve
 import { normaliseEvent } from '../commons/conversation/normalise-event.js';
 import { count, logger } from '../commons/observability.js';
 import type { PageAccess } from '../commons/pages/page-access.js';
+import { PoisonError } from '../commons/poison-error.js';
 import type { ConversationRepository, TouchResult } from '../commons/store/conversation-repository.js';
 import type { PageRecord, TimelineItem } from '../commons/store/records.js';
 import type { QueuedEvent } from '../commons/webhook/queued-event.js';
@@ -23,14 +24,17 @@ export function createEventApplier(deps: ApplyEventDeps) {
   const { conversations } = deps;
 
   async function store(item: TimelineItem, inbound: boolean, name?: string): Promise<TouchResult> {
-    // The conversation first: its update is idempotent, so a crash between the two writes is repaired
+    // Checked, encoded and fitted first (oversize parts to the blob store): an item the store cannot
+    // hold fails here, before the conversation is touched for a message it would never show.
+    const prepared = await conversations.prepareItem(item);
+    // The conversation next: its update is idempotent, so a crash between the two writes is repaired
     // by the redelivery, whose conditional put then stores the item exactly once.
     const touched = await conversations.touch(item.pageId, item.userId, {
       timestamp: item.timestamp,
       inbound,
       name,
     });
-    const outcome = await conversations.putItem(item);
+    const outcome = await conversations.putPrepared(prepared);
     count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
     return touched;
   }
@@ -106,7 +110,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
       logger.info('event for a page that is not connected: dropped', { pageId: q.pageId });
       return;
     }
-    const e = normaliseEvent(q);
+    const e = interpret(q);
     if (e.userId === e.pageId) {
       // Page-level events (app_roles) concern no conversation: a timeline with the page itself would be noise.
       logger.info('page-level event recorded in the log only', { pageId: e.pageId, kind: e.kind });
@@ -137,4 +141,13 @@ export function createEventApplier(deps: ApplyEventDeps) {
         logger.info('unknown event kind: skipped', { pageId: e.pageId, keys: e.keys });
     }
   };
+}
+
+/** normaliseEvent never throws by design; if it ever does, the event is what it cannot read. */
+function interpret(q: QueuedEvent): ConversationEvent {
+  try {
+    return normaliseEvent(q);
+  } catch (error) {
+    throw new PoisonError('UninterpretableEvent', (error as Error).message, { cause: error });
+  }
 }

@@ -1,4 +1,9 @@
-import { awsCredentials, awsDocumentClient, awsTokenSealer } from '../commons/aws/aws-adapters.js';
+import {
+  awsBlobStore,
+  awsCredentials,
+  awsDocumentClient,
+  awsTokenSealer,
+} from '../commons/aws/aws-adapters.js';
 import { loadConfig } from '../commons/config.js';
 import { lambda } from '../commons/lambda.js';
 import { conversationLockFromEnv } from '../commons/lock/lock-from-env.js';
@@ -9,7 +14,13 @@ const config = loadConfig();
 
 export const handler = lambda(
   createEventsProcessor(
-    processorDeps(config, awsDocumentClient(), awsTokenSealer(config), awsCredentials(config)),
+    processorDeps(
+      config,
+      awsDocumentClient(),
+      awsTokenSealer(config),
+      awsCredentials(config),
+      awsBlobStore(config),
+    ),
     await conversationLockFromEnv(process.env),
   ),
 );

@@ -1,38 +1,47 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
 import type { ConversationLock } from '../commons/lock/conversation-lock.js';
 import { NoLock } from '../commons/lock/conversation-lock.js';
-import { logger } from '../commons/observability.js';
+import { count, logger } from '../commons/observability.js';
+import { PoisonError } from '../commons/poison-error.js';
+import type { QuarantineRepository } from '../commons/store/quarantine-repository.js';
 import { conversationGroupId, type QueuedEvent } from '../commons/webhook/queued-event.js';
 import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
+import { classifyFailure, type Failure } from './failure-class.js';
+
+export interface ProcessorDeps extends ApplyEventDeps {
+  quarantine: QuarantineRepository;
+}
 
 /**
- * The events queue consumer: each record is one webhook event; a failure fails only the rest of its
- * conversation's group (skipGroupOnError), so other conversations in the batch go on, and the failed
- * group is redelivered in order.
+ * The events queue consumer: each record is one webhook event. A transient failure fails only the rest
+ * of its conversation's group (skipGroupOnError), so other conversations in the batch go on and the
+ * failed group is redelivered in order. An event that fails the same way every time is quarantined
+ * (failure-class.ts): recorded with its reason and body, counted, and its conversation goes on at once.
  */
-export function createEventsProcessor(deps: ApplyEventDeps, lock: ConversationLock = new NoLock()) {
+export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLock = new NoLock()) {
   const applyEvent = createEventApplier(deps);
 
   const recordHandler = async (record: SQSRecord): Promise<void> => {
-    let event: QueuedEvent;
+    let event: QueuedEvent | undefined;
     try {
-      event = JSON.parse(record.body) as QueuedEvent;
-    } catch {
-      // Not ours (the verifier only writes JSON): retrying cannot help; the DLQ keeps it for a human.
-      throw new Error(`queue message ${record.messageId} is not JSON`);
-    }
-    try {
+      event = await queuedEventOf(record);
+      const queued = event;
       // With the optional lock, a conversation is also serialised across consumers (a DLQ redrive,
       // a second deployment); a lock not taken in time fails the record, redelivered in order.
-      await lock.withLock(conversationGroupId(event.pageId, event.userId), () => applyEvent(event));
+      await lock.withLock(conversationGroupId(queued.pageId, queued.userId), () => applyEvent(queued));
     } catch (err) {
-      logger.error('event failed; its conversation will be redelivered', {
-        pageId: event.pageId,
-        receiveCount: record.attributes?.ApproximateReceiveCount,
-        error: err as Error,
-      });
-      throw err;
+      const failure = classifyFailure(err);
+      if (failure.retry) {
+        logger.error('event failed; its conversation will be redelivered', {
+          pageId: event?.pageId,
+          receiveCount: record.attributes?.ApproximateReceiveCount,
+          error: err as Error,
+        });
+        throw err;
+      }
+      await quarantine(deps.quarantine, record, event, failure);
     }
   };
 
@@ -53,5 +62,78 @@ export function createEventsProcessor(deps: ApplyEventDeps, lock: ConversationLo
       });
     }
     return response;
+  };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** What the verifier queues (queued-event.ts). `event` is checked, not copied: it stays as it came. */
+const QueuedEventSchema = z.object({
+  v: z.literal(1),
+  pageId: z.string().min(1),
+  userId: z.string().min(1),
+  eventId: z.string().min(1),
+  timestamp: z.number(),
+  standby: z.boolean(),
+  event: z.custom<Record<string, unknown>>(isObject),
+});
+
+/** The queued event a message carries. A body the verifier cannot have written is a PoisonError. */
+export async function queuedEventOf(record: SQSRecord): Promise<QueuedEvent> {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    throw new PoisonError('UnreadableQueueMessage', 'the queue message body is not JSON');
+  }
+  const parsed = QueuedEventSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PoisonError('InvalidQueuedEvent', `${issue?.path.join('.') || 'body'}: ${issue?.message}`);
+  }
+  return parsed.data as QueuedEvent;
+}
+
+/**
+ * Records an event that cannot be applied, once, then lets its group go on. A record that cannot be
+ * written (DynamoDB or the blob store failing) throws: the group is redelivered and it is tried again.
+ * Logs carry ids and the reason code, never the event or the error message (which may quote it).
+ */
+async function quarantine(
+  repository: QuarantineRepository,
+  record: SQSRecord,
+  event: QueuedEvent | undefined,
+  failure: Extract<Failure, { retry: false }>,
+): Promise<void> {
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount);
+  const identity = event
+    ? { pageId: event.pageId, userId: event.userId, eventId: event.eventId, timestamp: event.timestamp }
+    : identityOf(record);
+  const outcome = await repository.add({
+    ...identity,
+    reason: failure.reason,
+    detail: failure.detail,
+    receiveCount: Number.isInteger(receiveCount) ? receiveCount : undefined,
+    body: record.body,
+  });
+  if (outcome === 'quarantined') count('EventsQuarantined');
+  logger.warn('event quarantined: it cannot be applied; its conversation goes on', {
+    pageId: identity.pageId.slice(0, 200),
+    eventId: identity.eventId.slice(0, 200),
+    reason: failure.reason,
+    receiveCount: record.attributes?.ApproximateReceiveCount,
+    alreadyQuarantined: outcome === 'already',
+  });
+}
+
+/** Without a readable body: the conversation from the FIFO group id (`{pageId}:{userId}`). */
+function identityOf(record: SQSRecord): { pageId: string; userId: string; eventId: string } {
+  const group = record.attributes?.MessageGroupId ?? '';
+  const split = group.indexOf(':');
+  return {
+    pageId: split > 0 ? group.slice(0, split) : 'unknown',
+    userId: split > 0 ? group.slice(split + 1) || 'unknown' : group || 'unknown',
+    eventId: record.attributes?.MessageDeduplicationId || record.messageId,
   };
 }

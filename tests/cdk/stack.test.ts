@@ -74,6 +74,8 @@ const LOCK_CONTEXT = {
   healthCheckSchedule: 'rate(6 hours)',
   processorMaxConcurrency: '200',
   natGateways: '2',
+  webhookRateLimit: '300',
+  webhookBurstLimit: '600',
 };
 
 let plain: Variant;
@@ -138,6 +140,26 @@ describe('settings from context', () => {
     expect(() => settingsFromContext(ctx({ alarmEmail: 'nobody' }))).toThrow(/e-mail/);
     expect(() => settingsFromContext(ctx({ graphApiVersion: '24' }))).toThrow(/v24\.0/);
     expect(() => settingsFromContext(ctx({ healthCheckSchedule: 'hourly' }))).toThrow(/rate\(1 hour\)/);
+  });
+
+  it('webhook throttle: 1000/s with bursts of 2000 by default, whole numbers within the account limits', () => {
+    const ctx = (values: Record<string, string>) => (key: string) => values[key];
+    expect(settingsFromContext(() => undefined)).toMatchObject({
+      webhookRateLimit: 1000,
+      webhookBurstLimit: 2000,
+    });
+    expect(settingsFromContext(ctx({ webhookRateLimit: '50', webhookBurstLimit: '80' }))).toMatchObject({
+      webhookRateLimit: 50,
+      webhookBurstLimit: 80,
+    });
+    for (const bad of ['0', '10001', '2.5', 'fast'])
+      expect(() => settingsFromContext(ctx({ webhookRateLimit: bad }))).toThrow(
+        /webhookRateLimit.*1 to 10000/,
+      );
+    for (const bad of ['0', '5001', '-1'])
+      expect(() => settingsFromContext(ctx({ webhookBurstLimit: bad }))).toThrow(
+        /webhookBurstLimit.*1 to 5000/,
+      );
   });
 });
 
@@ -242,6 +264,37 @@ describe('HTTP API', () => {
     const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
     expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey' });
     expect(JSON.stringify(format)).not.toContain('querystring');
+  });
+
+  it('throttles each route on its own: Meta’s webhook POST sized from context, the rest small and apart', () => {
+    const settingsOf = (v: Variant) => {
+      const [[, stage]] = resources(v, 'AWS::ApiGatewayV2::Stage');
+      return stage;
+    };
+    const limits = (rate: number, burst: number) => ({
+      ThrottlingRateLimit: rate,
+      ThrottlingBurstLimit: burst,
+    });
+    const expected = {
+      'GET /webhooks/facebook': limits(5, 10),
+      'GET /health': limits(10, 20),
+      'ANY /admin/{proxy+}': limits(50, 100),
+    };
+    expect(settingsOf(plain).Properties.RouteSettings).toEqual({
+      'POST /webhooks/facebook': limits(1000, 2000),
+      ...expected,
+    });
+    expect(settingsOf(locked).Properties.RouteSettings).toEqual({
+      'POST /webhooks/facebook': limits(300, 600),
+      ...expected,
+    });
+    // Every route has its own limits, and the stage is created after the routes it names (CloudFormation
+    // refuses settings for a route key it cannot find).
+    const routes = resources(plain, 'AWS::ApiGatewayV2::Route');
+    expect(Object.keys(settingsOf(plain).Properties.RouteSettings).sort()).toEqual(
+      routes.map(([, r]) => r.Properties.RouteKey).sort(),
+    );
+    expect(settingsOf(plain).DependsOn).toEqual(expect.arrayContaining(routes.map(([id]) => id)));
   });
 
   it('offers a managed policy that may invoke /admin/* only', () => {
@@ -694,8 +747,8 @@ describe('monitoring', () => {
     }
   });
 
-  it('alarms on pages needing reauth and failed subscription repairs, on the dimension Powertools publishes', () => {
-    for (const metric of ['PagesReauthRequired', 'SubscriptionRepairsFailed']) {
+  it('alarms on pages needing reauth, failed subscription repairs and quarantined events, on the dimension Powertools publishes', () => {
+    for (const metric of ['PagesReauthRequired', 'SubscriptionRepairsFailed', 'EventsQuarantined']) {
       plain.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'Pagewire',
         MetricName: metric,
@@ -717,6 +770,7 @@ describe('monitoring', () => {
       'DuplicatesDropped',
       'ApproximateAgeOfOldestMessage',
       'ApproximateNumberOfMessagesVisible',
+      'EventsQuarantined',
       'PagesReauthRequired',
       'GraphErrors_auth',
       'GraphErrors_throttle',

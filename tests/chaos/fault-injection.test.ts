@@ -54,8 +54,9 @@ describe('fault injection: 2,000 events, 50 pages, 500 conversations', () => {
     expect(report.stateMismatches).toEqual([]);
   });
 
-  it('dead-lettered the poison messages, and only them', () => {
-    expect(report.deadLetters).toEqual({ total: 4, poison: 4, unexpected: [] });
+  it('quarantined the poison messages, and only them; nothing reached the dead letters', () => {
+    expect(report.quarantined).toEqual({ total: 4, poison: 4, unexpected: [] });
+    expect(report.deadLetters).toEqual({ total: 0, poison: 0, unexpected: [] });
   });
 
   it('never wrote the app secret or a page token to a log line, an answer, an error, a message or a request', () => {

@@ -8,10 +8,10 @@
  * - processor invocations crashing part-way through a batch, or after it, before answering,
  * - SQS sends failing before or after the messages were taken (the verifier answers 500; Meta retries),
  * - POSTs delivered again, at the same time or later (past the queue's deduplication window),
- * - a few poison messages put on the queue directly.
+ * - a few poison messages put on the queue directly (to be quarantined, not retried).
  *
  * It then reads the whole table back and reports what was lost, stored twice or reordered, which
- * messages reached the dead letters, and whether the app secret or any page token appears in a log
+ * messages reached the dead letters or the quarantine, and whether the app secret or any page token appears in a log
  * line (stdout and stderr captured), an HTTP answer, an error, a queued message or a DynamoDB request.
  *
  * For the log scan to mean something, load this module with `POWERTOOLS_LOG_LEVEL=DEBUG`: the
@@ -29,12 +29,14 @@ import { logger } from '../../functions/commons/observability.js';
 import type { EventQueue, TokenSealer } from '../../functions/commons/ports.js';
 import { ConversationRepository } from '../../functions/commons/store/conversation-repository.js';
 import { PageRepository } from '../../functions/commons/store/page-repository.js';
+import { QuarantineRepository } from '../../functions/commons/store/quarantine-repository.js';
 import { documentClientConfig } from '../../functions/commons/store/table-schema.js';
 import type { QueueMessage } from '../../functions/commons/webhook/queued-event.js';
 import { signBody } from '../../functions/commons/webhook/signature.js';
 import { createEventsProcessor } from '../../functions/processor/process-events.js';
 import { processorDeps } from '../../functions/processor/processor-deps.js';
 import { createVerifier } from '../../functions/verifier/verify-webhook.js';
+import { MemoryBlobStore } from '../../local/blob-store.js';
 import { LocalFifoQueue } from '../../local/fifo-event-source.js';
 import { GraphFake } from '../../local/graph-sandbox.js';
 import { LocalKeyring } from '../../local/keyring.js';
@@ -82,7 +84,10 @@ export interface ChaosOptions {
   persons: number;
   seed?: number;
   faults?: Partial<ChaosFaults>;
-  /** Poison messages put on the queue directly (half not JSON, half JSON that breaks the processor). */
+  /**
+   * Poison messages put on the queue directly (half not JSON, half JSON that is no queued event): each
+   * is quarantined at its first receive, and its group goes on.
+   */
   poison?: number;
   visibilityTimeoutMs?: number;
   /** Receives before a message goes to the dead letters. */
@@ -121,6 +126,8 @@ export interface ChaosReport {
   /** Conversation records, watermarks, statuses and reactions that differ from what the events imply. */
   stateMismatches: string[];
   deadLetters: { total: number; poison: number; unexpected: string[] };
+  /** Events quarantined (they cannot be applied): the poison messages, and nothing else. */
+  quarantined: { total: number; poison: number; unexpected: string[] };
   /** Where a secret was found (never the secret itself). */
   leaks: string[];
   scanned: {
@@ -271,6 +278,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
   // ---- the processor containers, crashing now and then -----------------------------------------------------
   const sealer: TokenSealer = keyring;
+  const blobs = new MemoryBlobStore();
   const credentials = new EnvCredentials({
     FB_APP_ID: CHAOS_APP_ID,
     FB_APP_SECRET: appSecret,
@@ -284,7 +292,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   });
   const pool = Array.from({ length: containers }, () => ({
     busy: false,
-    handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials))),
+    handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials, blobs))),
   }));
   const invoke = async (event: SQSEvent): Promise<SQSBatchResponse | undefined> => {
     const container = pool.find((c) => !c.busy) ?? pool[0];
@@ -368,7 +376,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let failure: unknown;
   try {
     queue.start();
-    // Poison first: its groups are retried and dead-lettered while the traffic flows.
+    // Poison first: quarantined while the traffic flows (retried only when a write of its record fails).
     const poisonCount = opts.poison ?? 4;
     const poison: QueueMessage[] = Array.from({ length: poisonCount }, (_, i) => ({
       groupId: `poison:${i}`,
@@ -481,6 +489,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     poison: letters.filter((l) => poisonIds.has(l.dedupId)).length,
     unexpected: letters.filter((l) => !poisonIds.has(l.dedupId)).map((l) => `${l.groupId} ${l.dedupId}`),
   };
+  const quarantinedEvents = await new QuarantineRepository(opts.dynamo.doc, tableName, blobs).list();
+  const quarantined = {
+    total: quarantinedEvents.length,
+    poison: quarantinedEvents.filter((q) => poisonIds.has(q.eventId)).length,
+    unexpected: quarantinedEvents
+      .filter((q) => !poisonIds.has(q.eventId))
+      .map((q) => `${q.pageId}:${q.userId} ${q.eventId} ${q.reason}`),
+  };
 
   // ---- secrets ---------------------------------------------------------------------------------------------
   const corpora: Array<[string, string]> = [
@@ -511,6 +527,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     orderViolations,
     stateMismatches,
     deadLetters,
+    quarantined,
     leaks,
     scanned: {
       logLines: logText.split('\n').filter(Boolean).length,

@@ -15,14 +15,15 @@ import type { TokenSealer } from '../../functions/commons/ports.js';
 import { ContactRepository } from '../../functions/commons/store/contact-repository.js';
 import { ConversationRepository } from '../../functions/commons/store/conversation-repository.js';
 import { PageRepository } from '../../functions/commons/store/page-repository.js';
+import { QuarantineRepository } from '../../functions/commons/store/quarantine-repository.js';
 import type { PageRecord } from '../../functions/commons/store/records.js';
 import { documentClientConfig } from '../../functions/commons/store/table-schema.js';
 import { TokenUnsealError } from '../../functions/commons/token-errors.js';
 import { parseWebhook, toQueueMessage } from '../../functions/commons/webhook/parse-webhook.js';
 import type { QueueMessage } from '../../functions/commons/webhook/queued-event.js';
-import type { ApplyEventDeps } from '../../functions/processor/apply-event.js';
-import { createEventsProcessor } from '../../functions/processor/process-events.js';
+import { createEventsProcessor, type ProcessorDeps } from '../../functions/processor/process-events.js';
 import { processorDeps } from '../../functions/processor/processor-deps.js';
+import { MemoryBlobStore } from '../../local/blob-store.js';
 import { type GraphCall, GraphFake } from '../../local/graph-sandbox.js';
 import { LocalKeyring } from '../../local/keyring.js';
 import { lambdaContext } from '../../local/lambda-context.js';
@@ -224,12 +225,16 @@ export interface ProcessorWorld {
   hold: ReturnType<typeof countingDocClient>['hold'];
   failNext: ReturnType<typeof countingDocClient>['failNext'];
   /** The processor's collaborators (one warm container). */
-  deps: ApplyEventDeps;
+  deps: ProcessorDeps;
+  /** The blob store the processor keeps oversize parts and large quarantined bodies in. */
+  blobs: MemoryBlobStore;
   /** The processor handler of that container. */
   handler: EventsHandler;
   pages: PageRepository;
   conversations: ConversationRepository;
   contacts: ContactRepository;
+  /** The test's view of the quarantine (same table and blob store). */
+  quarantine: QuarantineRepository;
   /** Stores an `active` page whose token (from the fake) is sealed by the keyring. */
   seedPage(pageId: string, changes?: Partial<PageRecord>): Promise<PageRecord>;
   /**
@@ -270,9 +275,10 @@ export async function createProcessorWorld(
     FB_APP_SECRET: appSecret,
     FB_VERIFY_TOKEN: 'verify-me',
   });
-  const deps = processorDeps(config, doc, sealer, credentials);
+  const blobs = new MemoryBlobStore();
+  const deps = processorDeps(config, doc, sealer, credentials, blobs);
   // Wrapped as every deployed entry point is (context logging, metrics, the invocation's time budget).
-  const wrap = (d: ApplyEventDeps): EventsHandler => lambda(createEventsProcessor(d));
+  const wrap = (d: ProcessorDeps): EventsHandler => lambda(createEventsProcessor(d));
   const handler = wrap(deps);
   const invocationMs = opts.noRetryBudget ? 2_500 : 30_000;
   // The test's own view of the table goes around the counting client.
@@ -287,9 +293,11 @@ export async function createProcessorWorld(
     hold,
     failNext,
     deps,
+    blobs,
     handler,
     pages,
-    conversations: new ConversationRepository(dynamo.doc, tableName),
+    conversations: new ConversationRepository(dynamo.doc, tableName, blobs),
+    quarantine: new QuarantineRepository(dynamo.doc, tableName, blobs),
     contacts: new ContactRepository(dynamo.doc, tableName),
     async seedPage(pageId, changes = {}) {
       if (!admins.has(pageId)) {
@@ -325,7 +333,7 @@ export async function createProcessorWorld(
       if (!listed.some((p) => p.id === pageId)) throw new Error(`page ${pageId} not listed`);
       return world.seedPage(pageId);
     },
-    coldHandler: () => wrap(processorDeps(config, doc, sealer, credentials)),
+    coldHandler: () => wrap(processorDeps(config, doc, sealer, credentials, blobs)),
     run: (event, h = handler) => h(event, lambdaContext('pagewire-processor', invocationMs)),
     deliver: (...bodies) => world.run(sqsEvent(recordsOf(...bodies))),
     profileCalls: (psid) =>

@@ -741,3 +741,76 @@ describe('list limits', () => {
     expectError(await call('GET', `/admin/pages/${'9'.repeat(3000)}/conversations`), 400, 'invalid_path');
   });
 });
+
+describe('ids and tokens at the admin boundary (issue 8)', () => {
+  const USER = '7100000000000002';
+  const BAD_IDS = ['me', '%2e%2e', 'a%2Fb', '%3Fx%3D1', 'ref%3Aopt-in', '1e5', `${'1'.repeat(33)}`];
+  const pageRoutes = (p: string): Array<[string, string, unknown?]> => [
+    ['POST', `/admin/pages/${p}/subscribe`],
+    ['DELETE', `/admin/pages/${p}`],
+    ['GET', `/admin/pages/${p}/conversations`],
+    ['GET', `/admin/pages/${p}/conversations/${USER}/messages`],
+    ['POST', `/admin/pages/${p}/conversations/${USER}/messages`, { text: 'hi' }],
+  ];
+
+  it.each(BAD_IDS)(
+    'pageId %s → 400 invalid_path on every page route, nothing asked of Graph',
+    async (bad) => {
+      await connect();
+      const before = fake.calls.length;
+      for (const [method, path, body] of pageRoutes(bad)) {
+        const a = await call(method, path, body);
+        expectError(a, 400, 'invalid_path');
+        expect(a.body.error.message).toMatch(/^pageId: not a Facebook id/);
+      }
+      expect(fake.calls.length).toBe(before);
+    },
+  );
+
+  it.each(['me', '%2e%2e', 'a%2Fb', '%3Fx%3D1'])(
+    'userId %s → 400 invalid_path, nothing sent',
+    async (bad) => {
+      await connect();
+      const before = fake.calls.length;
+      const path = `/admin/pages/${PAGE_A.id}/conversations/${bad}/messages`;
+      for (const [method, body] of [['GET'], ['POST', { text: 'hi' }]] as const) {
+        const a = await call(method, path, body);
+        expectError(a, 400, 'invalid_path');
+        expect(a.body.error.message).toMatch(/^userId: /);
+      }
+      expect(fake.calls.length).toBe(before);
+    },
+  );
+
+  it('a conversation kept under a ref: user ref is readable, but no reply goes to it', async () => {
+    await connect();
+    const userId = 'ref:opt-in-42';
+    const start = Date.now() - HOUR;
+    await conversations.touch(PAGE_A.id, userId, { timestamp: start, inbound: true });
+    const path = `/admin/pages/${PAGE_A.id}/conversations/${encodeURIComponent(userId)}/messages`;
+    expect(await call('GET', path)).toMatchObject({ status: 200, body: { messages: [] } });
+    const before = fake.calls.length;
+    expectError(await call('POST', path, { text: 'hi' }), 400, 'invalid_path');
+    expect(fake.calls.length).toBe(before);
+  });
+
+  it('a user token longer than 4096 characters → 400 invalid_body, Graph never called', async () => {
+    const a = await connect({ userAccessToken: `EAA${'x'.repeat(4094)}` });
+    expectError(a, 400, 'invalid_body');
+    expect(a.body.error.message).toMatch(/4096/);
+    expect(fake.calls).toEqual([]);
+    expect(await pages.list()).toEqual([]);
+    // One of 4096 is a token for Meta to judge.
+    expectError(await connect({ userAccessToken: `EAA${'x'.repeat(4093)}` }), 400, 'invalid_user_token');
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('pageIds longer than any Facebook id → 400 invalid_body, Graph never called', async () => {
+    expectError(
+      await connect({ userAccessToken: userToken, pageIds: ['1'.repeat(33)] }),
+      400,
+      'invalid_body',
+    );
+    expect(fake.calls).toEqual([]);
+  });
+});

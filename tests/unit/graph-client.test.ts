@@ -321,6 +321,39 @@ describe('page calls', () => {
   });
 });
 
+describe('ids in Graph paths', () => {
+  const NOT_IDS = ['..', 'a/b', 'me', '%2e%2e', '?x=1', 'ref:abc', '', '1'.repeat(33), ' 123', '１２３'];
+
+  it.each(NOT_IDS)(
+    '%j is refused before any request, for good, by every call that puts an id in a path',
+    async (bad) => {
+      const token = fake.pageToken(PAGE_A.id);
+      const psid = fake.psid(ada, PAGE_A.id);
+      const calls = [
+        graph.profile(bad, token),
+        graph.subscribeApp(bad, token, ['messages']),
+        graph.subscribedApps(bad, token),
+        graph.unsubscribeApp(bad, token),
+        graph.sendText(bad, token, psid, 'hi', { messagingType: 'RESPONSE' }),
+        graph.sendText(PAGE_A.id, token, bad, 'hi', { messagingType: 'RESPONSE' }),
+      ];
+      for (const call of calls) {
+        const err = await graphError(call);
+        expect(err).toMatchObject({ status: 0, errorClass: 'permanent' });
+        expect(err.message).toMatch(/not a Facebook id/);
+        expectNoSecrets(err, token);
+      }
+      expect(fake.calls).toEqual([]);
+    },
+  );
+
+  it('a PSID, a page id and an IGSID (digit strings) are used as they are', async () => {
+    const psid = fake.psid(ada, PAGE_A.id);
+    await graph.profile(psid, fake.pageToken(PAGE_A.id));
+    expect(fake.calls.map((c) => c.path)).toEqual([`/${psid}`]);
+  });
+});
+
 // ---- errors ------------------------------------------------------------------------------------------
 
 describe('error classification', () => {

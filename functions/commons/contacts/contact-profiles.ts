@@ -1,5 +1,6 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { GraphError } from '../graph/graph-error.js';
+import { isGraphId } from '../graph/graph-id.js';
 import { count, logger } from '../observability.js';
 import type { PageAccess } from '../pages/page-access.js';
 import type { ContactRepository } from '../store/contact-repository.js';
@@ -56,6 +57,13 @@ export class ContactProfiles {
   ): Promise<string | undefined> {
     const key = `${page.pageId}:${userId}`;
     if (this.settled.has(key)) return this.settled.get(key);
+    if (!isGraphId(userId)) {
+      // A signed event whose sender is no PSID (a `ref:` user ref, or worse): its message is stored,
+      // but there is no profile to ask Graph for, and the id must never reach a Graph path.
+      count('ProfilesNotFetchable');
+      logger.warn('sender is not a Facebook id: no profile fetched', { pageId: page.pageId });
+      return this.remember(key, undefined);
+    }
     const contact = opts.newContact ? undefined : await this.deps.contacts.get(page.pageId, userId);
     if (contact && contact.profileStatus !== 'pending') return this.remember(key, fullName(contact));
     if (this.deps.access.throttled(page.pageId)) {

@@ -24,9 +24,13 @@ function interpret(e: Json, eventId: string): Body {
   if (isObject(e.postback)) return postback(e.postback, eventId);
   if (isObject(e.reaction) && nonEmpty(e.reaction.mid)) return reaction(e.reaction);
   if (isObject(e.delivery)) {
-    return { kind: 'delivery', watermark: finite(e.delivery.watermark) ?? 0, mids: strings(e.delivery.mids) };
+    return {
+      kind: 'delivery',
+      watermark: wholeNumber(e.delivery.watermark) ?? 0,
+      mids: strings(e.delivery.mids),
+    };
   }
-  if (isObject(e.read)) return { kind: 'read', watermark: finite(e.read.watermark) ?? 0 };
+  if (isObject(e.read)) return { kind: 'read', watermark: wholeNumber(e.read.watermark) ?? 0 };
   if (isObject(e.referral)) return referral(e.referral, eventId);
   if (isObject(e.optin)) {
     const { type, payload, ref } = e.optin;
@@ -60,7 +64,7 @@ function attachment(a: Json): Attachment {
     type: text(a.type) ?? 'unknown',
     url: text(payload?.url) ?? text(a.url),
     title: text(a.title) ?? text(payload?.title),
-    stickerId: finite(payload?.sticker_id),
+    stickerId: wholeNumber(payload?.sticker_id),
     payload,
   };
 }
@@ -114,8 +118,12 @@ function idString(value: unknown): string | undefined {
   return nonEmpty(value) ?? (typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined);
 }
 
-function finite(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+/**
+ * Watermarks (ms) and sticker ids are whole numbers below 2^53; anything else is not one (and a number
+ * beyond 2^53 or below 1e-130 would be refused by the store). The raw value stays in the payload.
+ */
+function wholeNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
 }
 
 function strings(value: unknown): string[] {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { remainingBudgetMs } from '../invocation-budget.js';
 import { GraphError, GraphNotAttemptedError, regainAccessMs } from './graph-error.js';
+import { isGraphId } from './graph-id.js';
 import { type RetryClock, type RetryPolicy, withRetry } from './retry-policy.js';
 
 const MIN_ATTEMPT_MS = 500;
@@ -110,36 +111,40 @@ export class GraphClient {
   }
 
   async subscribeApp(pageId: string, pageToken: string, fields: readonly string[]): Promise<void> {
-    await this.call('POST', `/${enc(pageId)}/subscribed_apps`, {
-      operation: 'POST /{page-id}/subscribed_apps',
+    const operation = 'POST /{page-id}/subscribed_apps';
+    await this.call('POST', `/${pathId(pageId, operation)}/subscribed_apps`, {
+      operation,
       token: pageToken,
       form: { subscribed_fields: fields.join(',') },
     });
   }
 
   async subscribedApps(pageId: string, pageToken: string): Promise<Array<{ id: string; fields: string[] }>> {
+    const operation = 'GET /{page-id}/subscribed_apps';
     const answer = await this.call<{ data?: Array<{ id: string; subscribed_fields?: string[] }> }>(
       'GET',
-      `/${enc(pageId)}/subscribed_apps`,
-      { operation: 'GET /{page-id}/subscribed_apps', token: pageToken },
+      `/${pathId(pageId, operation)}/subscribed_apps`,
+      { operation, token: pageToken },
     );
     return (answer.data ?? []).map((a) => ({ id: String(a.id), fields: a.subscribed_fields ?? [] }));
   }
 
   async unsubscribeApp(pageId: string, pageToken: string): Promise<void> {
-    await this.call('DELETE', `/${enc(pageId)}/subscribed_apps`, {
-      operation: 'DELETE /{page-id}/subscribed_apps',
+    const operation = 'DELETE /{page-id}/subscribed_apps';
+    await this.call('DELETE', `/${pathId(pageId, operation)}/subscribed_apps`, {
+      operation,
       token: pageToken,
     });
   }
 
   /** `once`: a single attempt, for callers that would rather try again later than wait now. */
   async profile(psid: string, pageToken: string, { once = false } = {}): Promise<Profile> {
+    const operation = 'GET /{psid}';
     const p = await this.call<{ first_name?: string; last_name?: string; profile_pic?: string }>(
       'GET',
-      `/${enc(psid)}`,
+      `/${pathId(psid, operation)}`,
       {
-        operation: 'GET /{psid}',
+        operation,
         token: pageToken,
         query: { fields: 'first_name,last_name,profile_pic' },
         once,
@@ -155,8 +160,11 @@ export class GraphClient {
     text: string,
     send: SendOptions,
   ): Promise<{ messageId: string }> {
-    const answer = await this.call<{ message_id: string }>('POST', `/${enc(pageId)}/messages`, {
-      operation: 'POST /{page-id}/messages',
+    const operation = 'POST /{page-id}/messages';
+    // The recipient travels in the body, but an id that is not a PSID is no one to send to either.
+    pathId(psid, operation);
+    const answer = await this.call<{ message_id: string }>('POST', `/${pathId(pageId, operation)}/messages`, {
+      operation,
       token: pageToken,
       // Not idempotent: a timeout or network error (status 0) may come after Meta took the message, and
       // sending again would deliver it twice. Only answers Meta gave (429, throttle codes, 1, 2, 5xx)
@@ -292,6 +300,23 @@ function parseJson(text: string): unknown {
   }
 }
 
-function enc(id: string): string {
+/**
+ * An id as a path segment. Only a Facebook id passes (graph-id.ts): anything else would address another
+ * Graph object with a real token, so it is refused before any request, for good. Encoding it as well is
+ * the second line of defence should the contract ever widen.
+ */
+function pathId(id: string, operation: string): string {
+  if (!isGraphId(id)) {
+    throw new GraphError(
+      operation,
+      0,
+      'not a Facebook id: no Graph API call made with it',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'permanent',
+    );
+  }
   return encodeURIComponent(id);
 }

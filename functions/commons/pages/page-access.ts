@@ -9,7 +9,17 @@ const DEFAULT_THROTTLE_MS = 60_000;
 interface Cached<T> {
   value: T;
   expires: number;
+  /** The page's `changes` count when the read began: a change since makes the entry stale. */
+  seen: number;
 }
+
+/**
+ * How often each page was changed through any PageAccess of this process (`forget`). Every instance
+ * checks it, so a disconnect made by one (the page commands) reaches the others (the processor) at once
+ * when they share a process: the local stack runs them all in one. On AWS each function runs in its own
+ * containers and only the TTL bounds what another container still believes.
+ */
+const changes = new Map<string, number>();
 
 /**
  * Pages and their tokens as a function needs them: looked up once per TTL per container, and a
@@ -29,12 +39,14 @@ export class PageAccess {
   ) {}
 
   async page(pageId: string): Promise<PageRecord | undefined> {
+    const seen = changes.get(pageId) ?? 0;
     const hit = this.pages.get(pageId);
-    if (hit && hit.expires > this.now()) return hit.value;
+    if (hit && hit.expires > this.now() && hit.seen === seen) return hit.value;
     const value = await this.repository.get(pageId);
-    // Only a connected page is kept: a page connected a moment ago must not be dropped as unknown.
-    if (value && value.status !== 'disconnected')
-      this.pages.set(pageId, { value, expires: this.now() + this.ttlMs });
+    // Only a connected page is kept: a page connected a moment ago must not be dropped as unknown. A read
+    // that a change overtook (a disconnect while it was in flight) is answered but not kept.
+    if (value && value.status !== 'disconnected' && (changes.get(pageId) ?? 0) === seen)
+      this.pages.set(pageId, { value, expires: this.now() + this.ttlMs, seen });
     else this.pages.delete(pageId);
     return value;
   }
@@ -84,7 +96,9 @@ export class PageAccess {
     return false;
   }
 
+  /** The page changed (connected, disconnected, reauth): no PageAccess of this process trusts its copy. */
   forget(pageId: string): void {
+    changes.set(pageId, (changes.get(pageId) ?? 0) + 1);
     this.pages.delete(pageId);
     this.tokens.delete(pageId);
   }

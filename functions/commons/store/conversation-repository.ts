@@ -5,7 +5,10 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { BlobStore } from '../ports.js';
+import { decodeItem, encodeItem, fitItem, restoreParts } from './item-codec.js';
 import type { ConversationRecord, TimelineItem } from './records.js';
+import { assertKeySizes, assertMarshallable } from './storable.js';
 import {
   BY_TIME_INDEX,
   CONVERSATION_PREFIX,
@@ -63,12 +66,23 @@ export interface ItemListOptions extends ListOptions {
   latest?: boolean;
 }
 
+/** An item checked, encoded and fitted (item-codec.ts), ready for its conditional put. */
+export interface PreparedItem {
+  readonly item: TimelineItem;
+  readonly record: Record<string, unknown>;
+}
+
 const WATERMARK_FIELDS = { delivered: 'deliveredWatermark', read: 'readWatermark' } as const;
 
 export class ConversationRepository {
+  /**
+   * `blobs` holds the parts of oversize items: needed to store one (processor, admin sends) and to
+   * read one back whole (admin); without it such parts read as unavailable.
+   */
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly blobs?: BlobStore,
   ) {}
 
   /**
@@ -161,14 +175,35 @@ export class ConversationRepository {
     return opts.limit === undefined ? conversations : conversations.slice(0, opts.limit);
   }
 
+  /**
+   * Everything that can fail the same way every time, before anything is written: keys within
+   * DynamoDB's sizes (the item's and its conversation's), values the marshalling takes; then the item
+   * encoded (free-form parts as JSON text) and its largest parts moved to the blob store when oversize.
+   * Throws a PoisonError for an item that cannot be stored.
+   */
+  async prepareItem(item: TimelineItem): Promise<PreparedItem> {
+    const keys = {
+      ...itemKey(item.pageId, item.userId, item.mid),
+      [TSK]: itemTimeKey(item.timestamp, item.mid),
+    };
+    assertKeySizes(keys);
+    assertKeySizes(conversationKey(item.pageId, item.userId));
+    const encoded = { ...encodeItem(item), ...keys };
+    assertMarshallable(encoded);
+    return { item, record: await fitItem(encoded, item, this.blobs) };
+  }
+
   /** Stores the item unless its mid is already stored (for ever, even under concurrency). */
   async putItem(item: TimelineItem): Promise<'stored' | 'duplicate'> {
-    const key = itemKey(item.pageId, item.userId, item.mid);
+    return this.putPrepared(await this.prepareItem(item));
+  }
+
+  async putPrepared(prepared: PreparedItem): Promise<'stored' | 'duplicate'> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...item, ...key, [TSK]: itemTimeKey(item.timestamp, item.mid) },
+          Item: prepared.record,
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -183,7 +218,7 @@ export class ConversationRepository {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: itemKey(pageId, userId, mid), ConsistentRead: true }),
     );
-    return Item ? toTimelineItem(Item) : undefined;
+    return Item ? this.toTimelineItem(Item) : undefined;
   }
 
   /** The conversation's timeline, oldest first by event timestamp (ties by mid). */
@@ -203,7 +238,7 @@ export class ConversationRepository {
       opts.limit,
     );
     if (latest) items.reverse();
-    return items.map(toTimelineItem);
+    return Promise.all(items.map((item) => this.toTimelineItem(item)));
   }
 
   /** Marks the page's own (`out`) items still `sent` as `delivered`; other and missing mids are ignored. */
@@ -314,8 +349,14 @@ export class ConversationRepository {
     return this.update({ ...input, ConditionExpression: guard || 'attribute_exists(pk)' }, true);
   }
 
+  /** A stored item as a TimelineItem: without keys, its moved parts back, free-form parts decoded. */
+  private async toTimelineItem(stored: Record<string, unknown>): Promise<TimelineItem> {
+    return withoutUnreacts(decodeItem(await restoreParts(stripKeys(stored), this.blobs)));
+  }
+
   /** Runs an update; with `conditional`, a failed condition answers false instead of throwing. */
   private async update(input: Omit<UpdateCommandInput, 'TableName'>, conditional = false): Promise<boolean> {
+    assertMarshallable(input.ExpressionAttributeValues);
     try {
       await this.doc.send(new UpdateCommand({ ...input, TableName: this.tableName }));
       return true;
@@ -332,6 +373,7 @@ export class ConversationRepository {
   private async updateReturningOld(
     input: Omit<UpdateCommandInput, 'TableName' | 'ReturnValues'>,
   ): Promise<Record<string, unknown> | undefined> {
+    assertMarshallable(input.ExpressionAttributeValues);
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({ ...input, TableName: this.tableName, ReturnValues: 'ALL_OLD' }),
@@ -358,9 +400,8 @@ function touched(
   return { name: input.name ?? stored, firstInbound };
 }
 
-/** A stored item as a TimelineItem: without keys, and without recorded unreacts. */
-function toTimelineItem(stored: Record<string, unknown>): TimelineItem {
-  const item = stripKeys<TimelineItem>(stored);
+/** Recorded unreacts are kept in the store only to order reactions; they are not shown. */
+function withoutUnreacts(item: TimelineItem): TimelineItem {
   if (!item.reactions) return item;
   const reactions = Object.fromEntries(
     Object.entries(item.reactions).filter(

@@ -7,11 +7,18 @@
  * | contact       | `PAGE#{pageId}`          | `CONTACT#{userId}` | tsk `PENDING#{userId}` while pending         |
  * | conversation  | `PAGE#{pageId}`          | `CONV#{userId}`    | none                                         |
  * | timeline item | `CONV#{pageId}#{userId}` | `ITEM#{mid}`       | tsk `{15-digit timestamp}#{mid}`             |
+ * | quarantine    | `QUARANTINE#{pageId}`    | `EVENT#{eventId}`  | tsk `{15-digit time}#{eventId}`, gsi1pk      |
+ * |               |                          |                    | `QUARANTINE`, gsi1sk `{time}#{pageId}#{eventId}` |
  *
- * GSI `byType` (sparse, pages only) lists pages. LSI `byTime` orders timeline items oldest first (with
- * consistent reads) and finds contacts whose profile is pending. Conversations stay out of it: their
- * `lastMessageAt` moves with every message, and an index entry moved costs two more write units each
- * time; the admin listing reads a page's conversations from the table and sorts them itself.
+ * A quarantine record is an event that cannot be applied (quarantine-repository.ts); its ids in keys are
+ * `keyPart`s (storable.ts): themselves, or a digest when long or malformed; its time is when it was
+ * quarantined.
+ *
+ * GSI `byType` (sparse) lists pages, and quarantined events newest first. LSI `byTime` orders timeline
+ * items oldest first (with consistent reads), finds contacts whose profile is pending and lists a page's
+ * quarantined events. Conversations stay out of it: their `lastMessageAt` moves with every message, and
+ * an index entry moved costs two more write units each time; the admin listing reads a page's
+ * conversations from the table and sorts them itself.
  */
 import {
   CreateTableCommand,
@@ -42,6 +49,9 @@ export const CONTACT_PREFIX = 'CONTACT#';
 export const CONVERSATION_PREFIX = 'CONV#';
 export const ITEM_PREFIX = 'ITEM#';
 export const PENDING_PREFIX = 'PENDING#';
+export const QUARANTINE_TYPE = 'QUARANTINE';
+export const QUARANTINE_PREFIX = 'QUARANTINE#';
+export const QUARANTINED_EVENT_PREFIX = 'EVENT#';
 
 /** The marshalling the repositories expect from their DynamoDBDocumentClient. */
 export const documentClientConfig: TranslateConfig = { marshallOptions: { removeUndefinedValues: true } };

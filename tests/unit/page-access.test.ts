@@ -1,0 +1,129 @@
+/**
+ * PageAccess's page cache and a disconnect (issue 8): a change made through any PageAccess of the process
+ * (the page commands' disconnect) reaches every other one (the processor's) at once, also a read that was
+ * in flight while the change happened. No timers: the cache TTL is far longer than the test.
+ */
+import { describe, expect, it } from 'vitest';
+import { PageAccess } from '../../functions/commons/pages/page-access.js';
+import type { TokenSealer } from '../../functions/commons/ports.js';
+import type { PageRepository } from '../../functions/commons/store/page-repository.js';
+import type { PageRecord } from '../../functions/commons/store/records.js';
+
+const HOUR = 3_600_000;
+let seq = 0;
+
+/** The page table as PageAccess reads it: a record per page, every read counted, reads can be held. */
+function table(record: PageRecord) {
+  let current = record;
+  const gets: string[] = [];
+  let held: { release: () => void; arrived: Promise<void> } | undefined;
+  let arrive = () => {};
+  const repository = {
+    async get(pageId: string) {
+      gets.push(pageId);
+      const answer = current;
+      if (held) {
+        arrive();
+        await new Promise<void>((resolve) => {
+          (held as { release: () => void }).release = resolve;
+        });
+      }
+      return answer;
+    },
+  } as unknown as PageRepository;
+  return {
+    repository,
+    gets,
+    set(changes: Partial<PageRecord>) {
+      current = { ...current, ...changes };
+    },
+    /** The next read takes the record as it is now, and answers only on `release()`. */
+    holdNextRead() {
+      const arrived = new Promise<void>((resolve) => {
+        arrive = resolve;
+      });
+      held = { release: () => {}, arrived };
+      return {
+        arrived,
+        release: () => {
+          const h = held;
+          held = undefined;
+          h?.release();
+        },
+      };
+    },
+  };
+}
+
+const sealer: TokenSealer = {
+  seal: async (_pageId, token) => token,
+  unseal: async (_pageId, sealed) => sealed,
+};
+
+function page(): PageRecord {
+  const now = new Date().toISOString();
+  return {
+    pageId: `50000000000${String(++seq).padStart(4, '0')}`,
+    name: 'Page',
+    status: 'active',
+    sealedToken: 'sealed',
+    subscribedFields: ['messages'],
+    connectedAt: now,
+    updatedAt: now,
+  };
+}
+
+describe('page cache', () => {
+  it('keeps a connected page for the TTL: one read for many lookups', async () => {
+    const p = page();
+    const t = table(p);
+    const processor = new PageAccess(t.repository, sealer, HOUR);
+    for (let i = 0; i < 5; i++) expect(await processor.page(p.pageId)).toMatchObject({ status: 'active' });
+    expect(t.gets).toHaveLength(1);
+  });
+
+  it('a disconnect made through another PageAccess of the process is seen by the next lookup', async () => {
+    const p = page();
+    const t = table(p);
+    const processor = new PageAccess(t.repository, sealer, HOUR);
+    const commands = new PageAccess(t.repository, sealer, 0);
+    expect(await processor.page(p.pageId)).toMatchObject({ status: 'active' });
+
+    // What PageOperations.disconnect does: the record first, then forget.
+    t.set({ status: 'disconnected', sealedToken: undefined });
+    commands.forget(p.pageId);
+
+    expect(await processor.page(p.pageId)).toMatchObject({ status: 'disconnected' });
+    expect(t.gets).toHaveLength(2);
+  });
+
+  it('a read in flight while the page changed is answered but not kept', async () => {
+    const p = page();
+    const t = table(p);
+    const processor = new PageAccess(t.repository, sealer, HOUR);
+    const commands = new PageAccess(t.repository, sealer, 0);
+    const gate = t.holdNextRead();
+    const inFlight = processor.page(p.pageId);
+    await gate.arrived;
+    t.set({ status: 'disconnected', sealedToken: undefined });
+    commands.forget(p.pageId);
+    gate.release();
+    expect(await inFlight).toMatchObject({ status: 'active' });
+
+    expect(await processor.page(p.pageId)).toMatchObject({ status: 'disconnected' });
+    expect(t.gets).toHaveLength(2);
+  });
+
+  it('other pages keep their cached copies when one page changes', async () => {
+    const [a, b] = [page(), page()];
+    const ta = table(a);
+    const tb = table(b);
+    const onA = new PageAccess(ta.repository, sealer, HOUR);
+    const onB = new PageAccess(tb.repository, sealer, HOUR);
+    await onA.page(a.pageId);
+    await onB.page(b.pageId);
+    new PageAccess(ta.repository, sealer, 0).forget(a.pageId);
+    await onB.page(b.pageId);
+    expect(tb.gets).toHaveLength(1);
+  });
+});
