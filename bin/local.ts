@@ -73,7 +73,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stack.stop().then(
       ({ events, pageCommands, durable }) => {
         const left = `${events} event(s) and ${pageCommands} page command(s)`;
-        if (durable) {
+        if (durable && events + pageCommands === 0) {
+          process.stderr.write('Stopped. Nothing was left queued.\n');
+        } else if (durable) {
           process.stderr.write(
             `Stopped. ${left} stay queued in ${stack.queueDir}/ and resume on the next start.\n`,
           );
