@@ -20,7 +20,28 @@ const lines = [
   `  admin:    ${stack.url}/admin/pages   (Authorization: Bearer <ADMIN_TOKEN>)`,
   `  health:   ${stack.url}/health`,
   `  storage:  ${process.env.MEMORY === '1' ? 'in memory' : `${process.env.DATA_DIR ?? '.data'}/`}`,
+  stack.queueDir
+    ? `  queues:   ${stack.queueDir}/ (on disk: what was answered 200 survives a stop or a crash)`
+    : '  queues:   in memory (MEMORY=1): whatever is still queued is lost when the stack stops',
 ];
+const { restored } = stack;
+if (restored) {
+  const { events, pageCommands } = restored;
+  const resumed = events.pending + pageCommands.pending;
+  if (resumed > 0) {
+    const again = events.redelivered + pageCommands.redelivered;
+    lines.push(
+      `  resumed:  ${events.pending} queued event(s) and ${pageCommands.pending} page command(s) from the last run` +
+        (again ? ` (${again} were in flight and are delivered again)` : ''),
+    );
+  }
+  const dead = events.deadLetters + pageCommands.deadLetters;
+  if (dead > 0) {
+    lines.push(
+      `  dead letters: ${events.deadLetters} event(s), ${pageCommands.deadLetters} page command(s): npx pagewire dead-letters list`,
+    );
+  }
+}
 if (stack.sandbox) {
   lines.push(
     '',
@@ -49,6 +70,24 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    stack.stop().then(() => process.exit(0));
+    stack.stop().then(
+      ({ events, pageCommands, durable }) => {
+        const left = `${events} event(s) and ${pageCommands} page command(s)`;
+        if (durable && events + pageCommands === 0) {
+          process.stderr.write('Stopped. Nothing was left queued.\n');
+        } else if (durable) {
+          process.stderr.write(
+            `Stopped. ${left} stay queued in ${stack.queueDir}/ and resume on the next start.\n`,
+          );
+        } else if (events + pageCommands > 0) {
+          process.stderr.write(`Stopped. ${left} were still queued in memory and are lost (MEMORY=1).\n`);
+        }
+        process.exit(0);
+      },
+      (err: Error) => {
+        process.stderr.write(`Pagewire did not stop cleanly: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
   });
 }

@@ -11,6 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { deadLetterEnvNames, type QueueName } from '../functions/commons/dead-letters.js';
 import type { Data } from './data.js';
 import { FifoWorkQueue } from './fifo-work-queue.js';
 import { PagewireFunction } from './pagewire-function.js';
@@ -110,6 +111,7 @@ export class PageOperations extends Construct {
     // Only connect seals page tokens.
     data.grantTokenSealing(this.admin.role);
     for (const sender of [this.admin, this.ops]) this.grantSendCommand(sender);
+    this.allowRedrive('page-commands', this.commandsQueue, this.commandsDeadLetterQueue);
 
     this.healthCheckRule = new events.Rule(this, 'HealthCheckSchedule', {
       description: 'Pagewire: subscription health check (check every connected page, repair the missing)',
@@ -122,6 +124,34 @@ export class PageOperations extends Construct {
         }),
       ],
     });
+  }
+
+  /**
+   * Lets the admin API count a queue's dead letters and move them back to it (`npx pagewire
+   * dead-letters list|redrive --aws`). A move task (StartMessageMoveTask) acts with its caller's
+   * rights: it receives and deletes on the dead-letter queue and sends to the destination, so AWS asks
+   * for those too (SQS Developer Guide, dead-letter queue redrive; both queues use SSE-SQS, no KMS key).
+   */
+  allowRedrive(queue: QueueName, workQueue: sqs.IQueue, deadLetterQueue: sqs.IQueue): void {
+    const env = deadLetterEnvNames(queue);
+    this.admin.lambda.addEnvironment(env.url, deadLetterQueue.queueUrl);
+    this.admin.lambda.addEnvironment(env.arn, deadLetterQueue.queueArn);
+    this.admin.lambda.addEnvironment(env.source, workQueue.queueArn);
+    this.admin.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'sqs:GetQueueAttributes',
+          'sqs:ListMessageMoveTasks',
+          'sqs:StartMessageMoveTask',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+        ],
+        resources: [deadLetterQueue.queueArn],
+      }),
+    );
+    this.admin.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [workQueue.queueArn] }),
+    );
   }
 
   /** sqs:SendMessage (SendMessageBatch included) on the page-commands queue, nothing else. */

@@ -35,6 +35,11 @@ export class PagewireStack extends Stack {
     }
     this.processing = new Processing(this, 'Processing', { data: this.data, settings, lock: this.lock });
     this.pageOperations = new PageOperations(this, 'PageOperations', { data: this.data, settings });
+    this.pageOperations.allowRedrive(
+      'events',
+      this.processing.eventsQueue,
+      this.processing.eventsDeadLetterQueue,
+    );
     this.ingest = new Ingest(this, 'Ingest', {
       data: this.data,
       eventsQueue: this.processing.eventsQueue,

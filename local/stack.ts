@@ -20,13 +20,16 @@ import { createVerifier } from '../functions/verifier/verify-webhook.js';
 import { bearerMatches } from './admin-auth.js';
 import { FileBlobStore, MemoryBlobStore } from './blob-store.js';
 import { dynamoClients, startDynalite } from './dynamodb.js';
-import { LocalFifoQueue } from './fifo-event-source.js';
+import { LocalFifoQueue, type RestoreSummary } from './fifo-event-source.js';
 import { startSandbox } from './graph-sandbox.js';
 import { serveHttp } from './http-server.js';
 import { LocalKeyring } from './keyring.js';
 import { lambdaContext } from './lambda-context.js';
+import { LocalDeadLetters } from './local-dead-letters.js';
+import { LocalQueueStore } from './queue-store.js';
 
-const DRAIN_MS = 5_000;
+/** How long a stop waits for the batches in flight (on disk, they would only be delivered again). */
+const STOP_GRACE_MS = 5_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export interface LocalStack {
@@ -37,7 +40,20 @@ export interface LocalStack {
   env: Record<string, string | undefined>;
   sandbox?: Awaited<ReturnType<typeof startSandbox>>;
   queue: LocalFifoQueue;
-  stop(): Promise<void>;
+  commands: LocalFifoQueue;
+  /** Where the queues live: a folder under DATA_DIR, or undefined when in memory (`MEMORY=1`). */
+  queueDir?: string;
+  /** What the queues brought back from the last run (on disk only). */
+  restored?: { events: RestoreSummary; pageCommands: RestoreSummary };
+  stop(): Promise<StopSummary>;
+}
+
+/** What a stop left behind. */
+export interface StopSummary {
+  /** Messages not processed: on disk for the next start, or lost when in memory. */
+  events: number;
+  pageCommands: number;
+  durable: boolean;
 }
 
 /**
@@ -74,6 +90,9 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
 
   const blobs = memory ? new MemoryBlobStore() : new FileBlobStore(join(dataDir, 'blobs'));
 
+  // Opened after dynalite, whose check already says plainly when another process uses DATA_DIR.
+  const queueDir = memory ? undefined : join(dataDir, 'queues');
+  const store = queueDir ? await LocalQueueStore.open(queueDir) : undefined;
   const visibilityTimeoutMs = Number(env.LOCAL_VISIBILITY_TIMEOUT_MS) || 30_000;
   const lock = await conversationLockFromEnv(env);
   const processor = lambda(
@@ -83,6 +102,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     name: 'pagewire-events.fifo',
     handler: (event) => processor(event, lambdaContext('pagewire-processor')),
     visibilityTimeoutMs,
+    journal: store?.journal('pagewire-events.fifo'),
   });
   const ops = pageOpsDeps(config, doc, keyring, credentials);
   const pageCommands = lambda(
@@ -92,9 +112,18 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     name: 'pagewire-page-commands.fifo',
     handler: (event) => pageCommands(event, lambdaContext('pagewire-page-commands')),
     visibilityTimeoutMs,
+    journal: store?.journal('pagewire-page-commands.fifo'),
   });
+  const restored = store
+    ? { events: await queue.restore(), pageCommands: await commands.restore() }
+    : undefined;
   const verifier = hotPathLambda(createVerifier({ queue, credentials }));
-  const admin = lambda(createAdminApi(adminDeps(config, doc, keyring, credentials, commands, blobs)));
+  const admin = lambda(
+    createAdminApi({
+      ...adminDeps(config, doc, keyring, credentials, commands, blobs),
+      deadLetters: new LocalDeadLetters({ events: queue, 'page-commands': commands }),
+    }),
+  );
   const opsFunction = lambda(createOps({ ...ops.bulk, commands }));
   // Plays the EventBridge schedule of the subscription health check.
   const healthCheck = setInterval(
@@ -138,21 +167,47 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     env,
     sandbox,
     queue,
+    commands,
+    queueDir,
+    restored,
     stop: async () => {
-      await close(server);
-      clearInterval(healthCheck);
-      // The local queue lives in memory: give what is queued a moment to be stored, then say what is left.
-      await Promise.race([Promise.all([queue.idle(), commands.idle()]), sleep(DRAIN_MS)]);
-      const left = queue.stats().pending + commands.stats().pending;
-      if (left > 0)
-        logger.warn('stopping with messages still queued: they are lost (the local queue is in memory)', {
-          left,
+      if (store) {
+        // Take no more work: everything not processed is on disk already. Batches that outlast the
+        // grace are simply delivered again on the next start.
+        const stopped = Promise.all([queue.stop(), commands.stop()]);
+        const inFlight = queue.stats().inFlight + commands.stats().inFlight;
+        logger.info('stopping: no new requests or batches; waiting for the batches in flight', { inFlight });
+        await close(server);
+        clearInterval(healthCheck);
+        await Promise.race([stopped, sleep(STOP_GRACE_MS)]);
+      } else {
+        // In memory, what is queued dies with the process: give it a moment to be processed first.
+        logger.info('stopping: no new requests; processing what is queued (in memory) for a moment');
+        await close(server);
+        clearInterval(healthCheck);
+        await Promise.race([Promise.all([queue.idle(), commands.idle()]), sleep(STOP_GRACE_MS)]);
+        await Promise.race([Promise.all([queue.stop(), commands.stop()]), sleep(STOP_GRACE_MS)]);
+      }
+      const left = (q: LocalFifoQueue) => q.stats().pending + q.stats().inFlight;
+      const summary: StopSummary = { events: left(queue), pageCommands: left(commands), durable: !!store };
+      if (store) {
+        await store.close();
+        logger.info('stopped: the messages not processed stay queued under DATA_DIR for the next start', {
+          ...summary,
+          queueDir,
         });
-      await queue.stop();
-      await commands.stop();
+      } else if (summary.events + summary.pageCommands > 0) {
+        logger.warn(
+          'stopped with messages still queued: they are lost (MEMORY=1 keeps the queue in memory)',
+          {
+            ...summary,
+          },
+        );
+      }
       await lock.close();
       await dynamo.stop();
       await sandbox?.fake.stop();
+      return summary;
     },
   };
 }

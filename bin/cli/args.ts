@@ -15,6 +15,7 @@ export const OPTIONS = {
   'user-token': { type: 'string' },
   page: { type: 'string', multiple: true },
   repair: { type: 'boolean' },
+  queue: { type: 'string' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -33,6 +34,7 @@ export interface Values {
   'user-token'?: string;
   page?: string[];
   repair?: boolean;
+  queue?: string;
 }
 
 export interface ParsedArgs {

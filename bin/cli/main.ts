@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { GLOBAL_OPTIONS, type ParsedArgs, parseCommandLine, UsageError } from './args.js';
 import type { Command, CommandGroup } from './command.js';
+import { deadLetters } from './dead-letters.js';
 import { AdminClient, CliError } from './http-client.js';
 import { Output } from './output.js';
 import { pages } from './pages.js';
@@ -13,7 +14,7 @@ import { sigV4Signer } from './sigv4.js';
 import { subscriptions } from './subscriptions.js';
 import { resolveTarget } from './target.js';
 
-const GROUPS: CommandGroup[] = [pages, subscriptions, quarantine];
+const GROUPS: CommandGroup[] = [pages, subscriptions, quarantine, deadLetters];
 
 const GLOBAL_HELP = [
   '--url <base>       admin API base URL (PAGEWIRE_URL; default: the url in $DATA_DIR/sandbox.json,',
@@ -149,7 +150,7 @@ function groupUsage(group: CommandGroup): string {
     ...commandLines([group]),
     '',
     'options:',
-    ...group.commands.flatMap((c) => c.optionHelp ?? []).map((l) => `  ${l}`),
+    ...[...new Set(group.commands.flatMap((c) => c.optionHelp ?? []))].map((l) => `  ${l}`),
     ...GLOBAL_HELP.map((l) => `  ${l}`),
     '',
     EXIT_CODES,

@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import type { Config } from '../commons/config.js';
+import {
+  DeadLetterQueueNotConfigured,
+  type DeadLetterQueues,
+  QueueName,
+  RedriveBody,
+} from '../commons/dead-letters.js';
 import type { GraphClient } from '../commons/graph/graph-client.js';
 import { GraphId, isGraphId } from '../commons/graph/graph-id.js';
 import { type HttpEvent, type HttpResult, json, rawBody } from '../commons/http.js';
@@ -32,6 +38,8 @@ export interface AdminDeps {
   sealer: TokenSealer;
   graph: () => Promise<GraphClient | undefined>;
   ops: PageOpsDeps;
+  /** The queues' dead letters: the local stack's own, or SQS's on AWS. */
+  deadLetters?: DeadLetterQueues;
 }
 
 /**
@@ -85,6 +93,15 @@ export function createAdminApi(deps: AdminDeps) {
       return bulk(deps, repair ? 'check-and-repair' : 'check');
     })
     .on('POST', '/admin/subscriptions/resubscribe-all', async () => bulk(deps, 'resubscribe-all'))
+    .on('GET', '/admin/dead-letters', async (_, event) => {
+      const queue = queueOf(event.queryStringParameters?.queue);
+      const list = deadLetters(deps).list({ queue, limit: limitOf(event, DEAD_LETTERS_LIMIT) });
+      return json(200, { queues: await queueAnswer(list) });
+    })
+    .on('POST', '/admin/dead-letters/redrive', async (_, event) => {
+      const queue = parseBody(event, RedriveBody)?.queue;
+      return json(200, { queues: await queueAnswer(deadLetters(deps).redrive(queue)) });
+    })
     .on('GET', '/admin/pages/{pageId}/conversations', async ({ pageId }, event) => {
       await knownPage(deps, pageId);
       const conversations = await deps.conversations.list(pageId, { limit: limitOf(event) });
@@ -172,16 +189,45 @@ async function bulk(deps: AdminDeps, action: BulkAction): Promise<HttpResult> {
 
 const DEFAULT_LIMIT = 200;
 const MAX_LIMIT = 1_000;
+/** Dead letters listed by default: their bodies are shown (up to 2,000 characters each). */
+const DEAD_LETTERS_LIMIT = 50;
 
 /** `?limit=N` (1–1000, default 200): lists answer the newest N, so an answer stays far below Lambda's 6 MB. */
-function limitOf(event: HttpEvent): number {
+function limitOf(event: HttpEvent, fallback = DEFAULT_LIMIT): number {
   const raw = event.queryStringParameters?.limit;
-  if (raw === undefined) return DEFAULT_LIMIT;
+  if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
     throw new AdminError(400, 'invalid_limit', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
   }
   return n;
+}
+
+function deadLetters(deps: AdminDeps): DeadLetterQueues {
+  if (!deps.deadLetters)
+    throw new AdminError(503, 'not_configured', 'this deployment has no dead-letter queues');
+  return deps.deadLetters;
+}
+
+function queueOf(raw: string | undefined): QueueName | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = QueueName.safeParse(raw);
+  if (!parsed.success)
+    throw new AdminError(400, 'invalid_queue', `queue must be one of ${QueueName.options.join(', ')}`);
+  return parsed.data;
+}
+
+/** A queue operation's answer; a queue not configured, or SQS refusing, is said as such. */
+async function queueAnswer<T>(pending: Promise<T>): Promise<T> {
+  try {
+    return await pending;
+  } catch (err) {
+    if (err instanceof DeadLetterQueueNotConfigured) throw new AdminError(503, 'not_configured', err.message);
+    // An AWS service error (access denied, throttled, …) names itself; anything else is internal.
+    const e = err as Error & { $metadata?: unknown };
+    if (e.$metadata) throw new AdminError(502, 'queue_error', `SQS: ${e.name}: ${e.message}`);
+    throw err;
+  }
 }
 
 async function knownPage(deps: AdminDeps, pageId: string): Promise<void> {

@@ -2,6 +2,7 @@ import {
   awsBlobStore,
   awsCommandsQueue,
   awsCredentials,
+  awsDeadLetters,
   awsDocumentClient,
   awsTokenSealer,
 } from '../commons/aws/aws-adapters.js';
@@ -13,8 +14,8 @@ import { adminDeps } from './admin-deps.js';
 const config = loadConfig();
 
 export const handler = lambda(
-  createAdminApi(
-    adminDeps(
+  createAdminApi({
+    ...adminDeps(
       config,
       awsDocumentClient(),
       awsTokenSealer(config),
@@ -22,5 +23,6 @@ export const handler = lambda(
       awsCommandsQueue(config),
       awsBlobStore(config),
     ),
-  ),
+    deadLetters: awsDeadLetters(),
+  }),
 );

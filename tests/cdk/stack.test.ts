@@ -355,7 +355,13 @@ describe('functions', () => {
       [
         ...graphCaller,
         'COMMAND_WAIT_MS',
+        'EVENTS_DLQ_ARN',
+        'EVENTS_DLQ_URL',
+        'EVENTS_QUEUE_ARN',
         'HUMAN_AGENT_REPLIES',
+        'PAGE_COMMANDS_DLQ_ARN',
+        'PAGE_COMMANDS_DLQ_URL',
+        'PAGE_COMMANDS_QUEUE_ARN',
         'PAGE_COMMANDS_QUEUE_URL',
         'PAGE_OPS_CONCURRENCY',
         'PAGE_OPS_FAN_OUT_ABOVE',
@@ -595,9 +601,13 @@ describe('permissions', () => {
 
   it('lets admin and ops (only) send page commands; wildcards only where AWS has no resource-level permission', () => {
     const commandsArn = getAtt(plain.id(plain.stack.pageOperations.commandsQueue.node.defaultChild));
+    const eventsArn = getAtt(plain.id(plain.stack.processing.eventsQueue.node.defaultChild));
     for (const key of ALL_FUNCTIONS) {
       const sends = statementsOf(plain, key).filter((s) => actionsOf(s).includes('sqs:SendMessage'));
-      if (key === 'admin' || key === 'ops') expect(sends.map((s) => s.Resource)).toEqual([commandsArn]);
+      if (key === 'ops') expect(sends.map((s) => s.Resource)).toEqual([commandsArn]);
+      // The admin function also redrives dead letters, which sends to their queue (see below).
+      // The admin function also redrives dead letters, which sends to their queue (see below).
+      else if (key === 'admin') expect(sends.flatMap((s) => s.Resource)).toEqual([commandsArn, eventsArn]);
       else if (key !== 'verifier') expect(sends).toEqual([]);
     }
     for (const v of [plain, locked]) {
@@ -607,6 +617,55 @@ describe('permissions', () => {
             expect(action).toMatch(/^(xray:|ec2:.*(NetworkInterface|Subnets|PrivateIp))/);
         }
       }
+    }
+  });
+
+  it('lets only the admin function count and redrive each dead-letter queue, back to its own queue', () => {
+    const v = plain;
+    const arn = (q: { node: { defaultChild?: unknown } }) => getAtt(v.id(q.node.defaultChild));
+    const url = (q: { node: { defaultChild?: unknown } }) => ({ Ref: v.id(q.node.defaultChild) });
+    const { processing, pageOperations } = v.stack;
+    const pairs = [
+      ['EVENTS', processing.eventsQueue, processing.eventsDeadLetterQueue],
+      ['PAGE_COMMANDS', pageOperations.commandsQueue, pageOperations.commandsDeadLetterQueue],
+    ] as const;
+    const env = envOf(v, 'admin');
+    for (const [prefix, queue, dlq] of pairs) {
+      expect(env[`${prefix}_DLQ_URL`]).toEqual(url(dlq));
+      expect(env[`${prefix}_DLQ_ARN`]).toEqual(arn(dlq));
+      expect(env[`${prefix}_QUEUE_ARN`]).toEqual(arn(queue));
+    }
+    // Every (action, resource) pair of the admin role's SQS statements, whatever way CDK merged them.
+    const granted = statementsOf(v, 'admin')
+      .flatMap((st) =>
+        actionsOf(st)
+          .filter((a) => a.startsWith('sqs:'))
+          .flatMap((a) => [st.Resource].flat().map((r: Json) => `${a} ${JSON.stringify(r)}`)),
+      )
+      .sort();
+    const onDeadLetterQueue = [
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ListMessageMoveTasks',
+      'sqs:ReceiveMessage',
+      'sqs:StartMessageMoveTask',
+    ];
+    const expected = pairs.flatMap(([, queue, dlq]) => [
+      ...onDeadLetterQueue.map((a) => `${a} ${JSON.stringify(arn(dlq))}`),
+      `sqs:SendMessage ${JSON.stringify(arn(queue))}`,
+    ]);
+    expect(granted).toEqual(expected.sort());
+    for (const key of ALL_FUNCTIONS.filter((k) => k !== 'admin')) {
+      expect(
+        allActions(v, key).filter((a) => /MessageMoveTask/.test(a)),
+        key,
+      ).toEqual([]);
+    }
+    // Each dead-letter queue allows the move back to its source.
+    for (const [, , dlq] of pairs) {
+      expect(resource(v, v.id(dlq.node.defaultChild)).Properties.RedriveAllowPolicy).toEqual({
+        redrivePermission: 'allowAll',
+      });
     }
   });
 });

@@ -78,6 +78,10 @@ async function listed(): Promise<Map<string, { status: string; subscribedFields:
 }
 
 describe('pagewire against the local stack', () => {
+  it('runs on a stack whose banner says its queue is in memory and lost on stop (MEMORY=1)', () => {
+    expect(stack.output()).toContain('queues:   in memory (MEMORY=1): whatever is still queued is lost');
+  });
+
   it('connects the chosen pages, then all of them, each active', async () => {
     const some = await cli(['pages', 'connect', '--user-token', userToken, '--page', P1, '--page', P2]);
     expect(some.code, some.stderr).toBe(0);

@@ -44,6 +44,7 @@ afterAll(async () => {
 describe('the local stack in sandbox mode', () => {
   it('says it is in sandbox mode and prints the generated secrets', () => {
     expect(stack.output()).toContain('(sandbox mode)');
+    expect(stack.output()).toContain(`queues:   ${join(dataDir, 'queues')}/ (on disk:`);
     expect(stack.output()).toMatch(/FB_APP_SECRET=[0-9a-f]{32}/);
   });
 

@@ -14,6 +14,8 @@ export interface StackProcess {
     counters: Record<string, number>;
   }>;
   stop(): Promise<void>;
+  /** Sends `signal`; resolves the exit code, or the signal that ended the process. */
+  kill(signal: NodeJS.Signals): Promise<number | NodeJS.Signals | null>;
 }
 
 /**
@@ -50,6 +52,15 @@ export async function startStackProcess(env: Record<string, string>): Promise<St
       }
     },
     stop: () => stopChild(child),
+    kill: (signal) =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve(child.exitCode ?? child.signalCode);
+          return;
+        }
+        child.once('exit', (code, name) => resolve(code ?? name));
+        child.kill(signal);
+      }),
   };
 }
 
@@ -66,7 +77,7 @@ async function waitForUrl(child: ChildProcess, output: () => string): Promise<st
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
     child.once('exit', () => {

@@ -1008,7 +1008,15 @@ describe('through the local FIFO event source', () => {
       await queue.stop();
     }
 
-    expect(queue.deadLetters()).toEqual([{ ...poison, receiveCount: 5 }]);
+    expect(queue.deadLetters()).toEqual([
+      {
+        ...poison,
+        receiveCount: 5,
+        messageId: expect.any(String),
+        sentAt: expect.any(Number),
+        deadAt: expect.any(Number),
+      },
+    ]);
     expect(queue.stats()).toMatchObject({ delivered: 13, deadLetters: 1, pending: 0, inFlight: 0 });
     // A batch holding only the poison fails whole (the processor throws); nothing else went wrong.
     expect(errors.every((e) => (e as Error).name === 'FullBatchFailureError')).toBe(true);

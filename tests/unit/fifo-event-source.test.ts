@@ -220,7 +220,17 @@ describe('LocalFifoQueue', () => {
     await queue.idle();
     expect(counts).toEqual(['1', '2', '3', '4', '5']);
     expect(delivered).toEqual(['after']);
-    expect(queue.deadLetters()).toEqual([{ groupId: 'g', dedupId: 'p', body: 'poison', receiveCount: 5 }]);
+    expect(queue.deadLetters()).toEqual([
+      {
+        messageId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        groupId: 'g',
+        dedupId: 'p',
+        body: 'poison',
+        receiveCount: 5,
+        sentAt: expect.any(Number),
+        deadAt: expect.any(Number),
+      },
+    ]);
     expect(queue.stats()).toEqual({ pending: 0, inFlight: 0, deadLetters: 1, delivered: 1 });
   });
 

@@ -6,6 +6,7 @@ import { type Config, required } from '../config.js';
 import { documentClient } from '../store/document-client.js';
 import { KmsTokenSealer } from './kms-token-sealer.js';
 import { S3BlobStore } from './s3-blob-store.js';
+import { deadLetterQueuesFromEnv, SqsDeadLetters } from './sqs-dead-letters.js';
 import { SqsEventQueue } from './sqs-event-queue.js';
 
 /*
@@ -28,6 +29,9 @@ export const awsEventsQueue = (config: Config) =>
 
 export const awsCommandsQueue = (config: Config) =>
   new SqsEventQueue(sqs(), required(config.pageCommandsQueueUrl, 'PAGE_COMMANDS_QUEUE_URL'));
+
+/** The dead letters of the queues named by `EVENTS_DLQ_*` and `PAGE_COMMANDS_DLQ_*` (admin function). */
+export const awsDeadLetters = () => new SqsDeadLetters(sqs(), deadLetterQueuesFromEnv());
 
 let sqsClient: SQSClient | undefined;
 function sqs(): SQSClient {
