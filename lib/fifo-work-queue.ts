@@ -7,8 +7,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { MAX_RECEIVE_COUNT } from '../functions/commons/limits.js';
 
-export const MAX_RECEIVE_COUNT = 5;
+export { MAX_RECEIVE_COUNT };
 /** SQS accepts 1 MiB messages since 2025. */
 export const MAX_MESSAGE_BYTES = 1_048_576;
 

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { MAX_SQS_PAYLOAD_BYTES } from '../functions/commons/aws/sqs-event-queue.js';
+import { MAX_RECEIVE_COUNT } from '../functions/commons/limits.js';
 import type { EventQueue } from '../functions/commons/ports.js';
 import type { QueueMessage } from '../functions/commons/webhook/queued-event.js';
 import type { PersistedDeadLetter, PersistedMessage, QueueChanges, QueueJournal } from './queue-store.js';
@@ -169,7 +170,7 @@ export class LocalFifoQueue implements EventQueue {
     this.batchSize = Math.min(10, Math.max(1, opts.batchSize ?? 10));
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
     this.visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 30_000;
-    this.maxReceiveCount = Math.max(1, opts.maxReceiveCount ?? 5);
+    this.maxReceiveCount = Math.max(1, opts.maxReceiveCount ?? MAX_RECEIVE_COUNT);
     this.dedupWindowMs = opts.dedupWindowMs ?? 300_000;
     this.onError = opts.onError ?? ((err) => console.error(`[queue ${opts.name}] batch failed:`, err));
     this.arn = `arn:aws:sqs:local:${ACCOUNT}:${opts.name}`;

@@ -1,3 +1,4 @@
+import { MAX_RECEIVE_COUNT } from '../commons/limits.js';
 import { PoisonError } from '../commons/poison-error.js';
 
 /**
@@ -33,11 +34,39 @@ const DETERMINISTIC_SERVICE_ERRORS = new Set([
  * quarantine. The price is that an unknown deterministic failure still costs five receives and a dead
  * letter (alarmed): the cure is to classify it here.
  */
-export function classifyFailure(err: unknown): Failure {
+export function classifyFailure(err: unknown, receives = 1): Failure {
   if (err instanceof PoisonError) return { retry: false, reason: err.reason, detail: err.message };
   const name = err instanceof Error ? err.name : typeof err;
   if (DETERMINISTIC_SERVICE_ERRORS.has(name)) {
     return { retry: false, reason: name, detail: (err as Error).message };
   }
+  // The last receive of an unclassified failure: failing it again would send it to the dead-letter
+  // queue together with every later event of its conversation in the batch (skipGroupOnError fails
+  // them too, and their receive counts are just as spent). Quarantined, it keeps its record and
+  // reason, and the events behind it are stored now. Known transient faults still go to the DLQ:
+  // when the table itself throttles or is down, the events behind would fail the same way.
+  if (receives >= MAX_RECEIVE_COUNT && !isTransient(err, name)) {
+    return {
+      retry: false,
+      reason: 'RetriesExhausted',
+      detail: `${MAX_RECEIVE_COUNT} receives, last error ${name}`,
+    };
+  }
   return { retry: true, reason: name };
 }
+
+/** Faults that pass by themselves: throttles, server errors, time-outs, the network, the lock. */
+function isTransient(err: unknown, name: string): boolean {
+  if (TRANSIENT_NAMES.test(name)) return true;
+  const { code, $metadata, $retryable } = (err ?? {}) as {
+    code?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+  };
+  if ($retryable || ($metadata?.httpStatusCode ?? 0) >= 500) return true;
+  return typeof code === 'string' && NETWORK_CODES.has(code);
+}
+
+const TRANSIENT_NAMES =
+  /Throttl|ThroughputExceeded|RequestLimitExceeded|InternalServer|ServiceUnavailable|Timeout|TimedOut|LockUnavailable|SlowDown/;
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);

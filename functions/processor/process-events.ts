@@ -32,7 +32,7 @@ export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLoc
       // a second deployment); a lock not taken in time fails the record, redelivered in order.
       await lock.withLock(conversationGroupId(queued.pageId, queued.userId), () => applyEvent(queued));
     } catch (err) {
-      const failure = classifyFailure(err);
+      const failure = classifyFailure(err, Number(record.attributes?.ApproximateReceiveCount) || 1);
       if (failure.retry) {
         logger.error('event failed; its conversation will be redelivered', {
           pageId: event?.pageId,

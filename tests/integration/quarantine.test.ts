@@ -442,6 +442,39 @@ describe('an event that cannot be applied is quarantined, and its conversation g
   });
 });
 
+describe('an unclassified failure on its last receive', () => {
+  it('is quarantined (RetriesExhausted) instead of dead-lettering the events behind it', async () => {
+    const w = await world();
+    const first = (c: Parameters<Parameters<typeof w.failNext>[0]>[0]) =>
+      isConversationUpdate(c, PAGE_A, USER_X) &&
+      (c.input.ExpressionAttributeValues as Record<string, unknown>)[':ts'] === TIME + 1;
+    w.failNext(first, 1_000, 'NobodyClassifiedThis');
+    const messages = [1, 2, 3].flatMap((n) => queueMessagesOf(inbox([say(USER_X, `m_${n}`, TIME + n)])));
+    const errors: unknown[] = [];
+    const queue = new LocalFifoQueue({
+      name: 'pagewire-events.fifo',
+      handler: (event) => w.run(event),
+      visibilityTimeoutMs: 1,
+      onError: (err) => errors.push(err),
+    });
+    queue.start();
+    try {
+      await queue.send(messages);
+      await queue.idle();
+    } finally {
+      await queue.stop();
+    }
+
+    // Receives 1 to 4 fail the whole batch (the group's first event fails, the rest are skipped).
+    expect(errors.map((e) => (e as Error).name)).toEqual(Array(4).fill('FullBatchFailureError'));
+    expect(queue.deadLetters()).toEqual([]);
+    expect((await w.conversations.listItems(PAGE_A, USER_X)).map((i) => i.mid)).toEqual(['m_2', 'm_3']);
+    expect(await w.quarantine.list()).toEqual([
+      expect.objectContaining({ eventId: 'm_1', reason: 'RetriesExhausted', receiveCount: 5 }),
+    ]);
+  });
+});
+
 describe('what the admin sees', () => {
   it('GET /admin/quarantine lists every page newest first, ?pageId= one page, ?limit= the newest n', async () => {
     const w = await world();

@@ -54,3 +54,30 @@ describe('classifyFailure', () => {
     });
   });
 });
+
+describe('classifyFailure on the last receive', () => {
+  it('quarantines an unclassified failure instead of dead-lettering it with the events behind it', () => {
+    for (const err of [
+      new Error('something nobody classified'),
+      named('AccessDeniedException'),
+      'a string',
+    ]) {
+      expect(classifyFailure(err, 4).retry).toBe(true);
+      expect(classifyFailure(err, 5)).toMatchObject({ retry: false, reason: 'RetriesExhausted' });
+    }
+  });
+
+  it('still retries known transient faults, which would fail the events behind it too', () => {
+    const transient = [
+      named('ProvisionedThroughputExceededException'),
+      named('ThrottlingException'),
+      named('InternalServerError'),
+      named('TimeoutError'),
+      new LockUnavailableError('p:u', 'contended', 'held by another consumer'),
+      Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+      Object.assign(named('UnknownError'), { $metadata: { httpStatusCode: 503 } }),
+    ];
+    for (const err of transient)
+      expect(classifyFailure(err, 5).retry, String((err as Error).name)).toBe(true);
+  });
+});
