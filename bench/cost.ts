@@ -23,6 +23,7 @@ import { signBody } from '../functions/commons/webhook/signature.js';
 import { createEventsProcessor } from '../functions/processor/process-events.js';
 import { processorDeps } from '../functions/processor/processor-deps.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
+import { MemoryBlobStore } from '../local/blob-store.js';
 import { LocalFifoQueue } from '../local/fifo-event-source.js';
 import { GraphFake } from '../local/graph-sandbox.js';
 import { LocalKeyring } from '../local/keyring.js';
@@ -127,9 +128,13 @@ export async function costBench(): Promise<CostResult> {
       FB_VERIFY_TOKEN: 'v',
     });
     const config = loadConfig({ TABLE_NAME: tableName, GRAPH_API_URL: graphUrl, GRAPH_API_VERSION: 'v24.0' });
+    // Claim checks (none in this workload: its events are small).
+    const blobs = new MemoryBlobStore();
     const containers = Array.from({ length: CONTAINERS }, () => ({
       busy: false,
-      handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials))),
+      handler: lambda(
+        createEventsProcessor(processorDeps(config, doc, sealer, credentials), undefined, blobs),
+      ),
     }));
     const processor = {
       invocations: 0,
@@ -166,6 +171,7 @@ export async function costBench(): Promise<CostResult> {
       createVerifier({
         queue: new SqsEventQueue(sqsClient, 'https://sqs.us-east-1.amazonaws.com/1/pagewire-events.fifo'),
         credentials,
+        blobs,
       }),
     );
 

@@ -18,6 +18,7 @@ import { createPageCommandsProcessor } from '../functions/page-commands/process-
 import { createEventsProcessor } from '../functions/processor/process-events.js';
 import { processorDeps } from '../functions/processor/processor-deps.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
+import { FileBlobStore, MemoryBlobStore } from './blob-store.js';
 import { dynamoClients, startDynalite } from './dynamodb.js';
 import { LocalFifoQueue } from './fifo-event-source.js';
 import { startSandbox } from './graph-sandbox.js';
@@ -73,7 +74,11 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
 
   const visibilityTimeoutMs = Number(env.LOCAL_VISIBILITY_TIMEOUT_MS) || 30_000;
   const lock = await conversationLockFromEnv(env);
-  const processor = lambda(createEventsProcessor(processorDeps(config, doc, keyring, credentials), lock));
+  // Claim checks: events too large for a queue message, written by the verifier, read by the processor.
+  const blobs = memory ? new MemoryBlobStore() : new FileBlobStore(join(dataDir, 'blobs'));
+  const processor = lambda(
+    createEventsProcessor(processorDeps(config, doc, keyring, credentials), lock, blobs),
+  );
   const queue = new LocalFifoQueue({
     name: 'pagewire-events.fifo',
     handler: (event) => processor(event, lambdaContext('pagewire-processor')),
@@ -88,7 +93,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     handler: (event) => pageCommands(event, lambdaContext('pagewire-page-commands')),
     visibilityTimeoutMs,
   });
-  const verifier = hotPathLambda(createVerifier({ queue, credentials }));
+  const verifier = hotPathLambda(createVerifier({ queue, credentials, blobs }));
   const admin = lambda(createAdminApi(adminDeps(config, doc, keyring, credentials, commands)));
   const opsFunction = lambda(createOps({ ...ops.bulk, commands }));
   // Plays the EventBridge schedule of the subscription health check.

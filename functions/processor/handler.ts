@@ -1,4 +1,9 @@
-import { awsCredentials, awsDocumentClient, awsTokenSealer } from '../commons/aws/aws-adapters.js';
+import {
+  awsBlobStore,
+  awsCredentials,
+  awsDocumentClient,
+  awsTokenSealer,
+} from '../commons/aws/aws-adapters.js';
 import { loadConfig } from '../commons/config.js';
 import { lambda } from '../commons/lambda.js';
 import { conversationLockFromEnv } from '../commons/lock/lock-from-env.js';
@@ -11,5 +16,6 @@ export const handler = lambda(
   createEventsProcessor(
     processorDeps(config, awsDocumentClient(), awsTokenSealer(config), awsCredentials(config)),
     await conversationLockFromEnv(process.env),
+    awsBlobStore(config),
   ),
 );

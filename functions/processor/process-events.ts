@@ -3,7 +3,9 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { ConversationLock } from '../commons/lock/conversation-lock.js';
 import { NoLock } from '../commons/lock/conversation-lock.js';
 import { logger } from '../commons/observability.js';
+import type { BlobStore } from '../commons/ports.js';
 import { conversationGroupId, type QueuedEvent } from '../commons/webhook/queued-event.js';
+import { readQueuedEvent } from '../commons/webhook/read-queued-event.js';
 import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
 
 /**
@@ -11,7 +13,12 @@ import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
  * conversation's group (skipGroupOnError), so other conversations in the batch go on, and the failed
  * group is redelivered in order.
  */
-export function createEventsProcessor(deps: ApplyEventDeps, lock: ConversationLock = new NoLock()) {
+export function createEventsProcessor(
+  deps: ApplyEventDeps,
+  lock: ConversationLock = new NoLock(),
+  /** Where the verifier puts events too large for a queue message (claim checks). */
+  blobs?: BlobStore,
+) {
   const applyEvent = createEventApplier(deps);
 
   const recordHandler = async (record: SQSRecord): Promise<void> => {
@@ -23,6 +30,7 @@ export function createEventsProcessor(deps: ApplyEventDeps, lock: ConversationLo
       throw new Error(`queue message ${record.messageId} is not JSON`);
     }
     try {
+      event = await readQueuedEvent(event, blobs);
       // With the optional lock, a conversation is also serialised across consumers (a DLQ redrive,
       // a second deployment); a lock not taken in time fails the record, redelivered in order.
       await lock.withLock(conversationGroupId(event.pageId, event.userId), () => applyEvent(event));

@@ -35,6 +35,7 @@ import { signBody } from '../../functions/commons/webhook/signature.js';
 import { createEventsProcessor } from '../../functions/processor/process-events.js';
 import { processorDeps } from '../../functions/processor/processor-deps.js';
 import { createVerifier } from '../../functions/verifier/verify-webhook.js';
+import { MemoryBlobStore } from '../../local/blob-store.js';
 import { LocalFifoQueue } from '../../local/fifo-event-source.js';
 import { GraphFake } from '../../local/graph-sandbox.js';
 import { LocalKeyring } from '../../local/keyring.js';
@@ -282,9 +283,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     GRAPH_API_VERSION: 'v24.0',
     GRAPH_TIMEOUT_MS: '5000',
   });
+  // Claim checks: the verifier's and the processor's blob store.
+  const blobs = new MemoryBlobStore();
   const pool = Array.from({ length: containers }, () => ({
     busy: false,
-    handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials))),
+    handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials), undefined, blobs)),
   }));
   const invoke = async (event: SQSEvent): Promise<SQSBatchResponse | undefined> => {
     const container = pool.find((c) => !c.busy) ?? pool[0];
@@ -336,7 +339,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
     },
   };
-  const verifier = lambda(createVerifier({ queue: port, credentials }));
+  const verifier = lambda(createVerifier({ queue: port, credentials, blobs }));
 
   /** Meta: sends the POST until it gets 200, as Facebook retries failed deliveries. */
   const deliver = async (p: TrafficPost): Promise<void> => {

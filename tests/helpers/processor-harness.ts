@@ -23,6 +23,7 @@ import type { QueueMessage } from '../../functions/commons/webhook/queued-event.
 import type { ApplyEventDeps } from '../../functions/processor/apply-event.js';
 import { createEventsProcessor } from '../../functions/processor/process-events.js';
 import { processorDeps } from '../../functions/processor/processor-deps.js';
+import { MemoryBlobStore } from '../../local/blob-store.js';
 import { type GraphCall, GraphFake } from '../../local/graph-sandbox.js';
 import { LocalKeyring } from '../../local/keyring.js';
 import { lambdaContext } from '../../local/lambda-context.js';
@@ -227,6 +228,8 @@ export interface ProcessorWorld {
   deps: ApplyEventDeps;
   /** The processor handler of that container. */
   handler: EventsHandler;
+  /** Where claim-checked events are (the verifier writes them, the processor reads them). */
+  blobs: MemoryBlobStore;
   pages: PageRepository;
   conversations: ConversationRepository;
   contacts: ContactRepository;
@@ -272,7 +275,8 @@ export async function createProcessorWorld(
   });
   const deps = processorDeps(config, doc, sealer, credentials);
   // Wrapped as every deployed entry point is (context logging, metrics, the invocation's time budget).
-  const wrap = (d: ApplyEventDeps): EventsHandler => lambda(createEventsProcessor(d));
+  const blobs = new MemoryBlobStore();
+  const wrap = (d: ApplyEventDeps): EventsHandler => lambda(createEventsProcessor(d, undefined, blobs));
   const handler = wrap(deps);
   const invocationMs = opts.noRetryBudget ? 2_500 : 30_000;
   // The test's own view of the table goes around the counting client.
@@ -288,6 +292,7 @@ export async function createProcessorWorld(
     failNext,
     deps,
     handler,
+    blobs,
     pages,
     conversations: new ConversationRepository(dynamo.doc, tableName),
     contacts: new ContactRepository(dynamo.doc, tableName),
