@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 const [name, out] = process.argv.slice(2);
 const benches: Record<string, () => Promise<unknown>> = {
   verifier: async () => (await import('./verifier.js')).verifierBench(),
+  verifierQueue: async () => (await import('./verifier-queue.js')).verifierQueueBench(),
   coldStart: async () => (await import('./cold-start.js')).coldStartBench(),
   cost: async () => (await import('./cost.js')).costBench(),
   resubscribeAll: async () => (await import('./resubscribe-all.js')).resubscribeAllBench(),

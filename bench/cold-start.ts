@@ -24,6 +24,7 @@ const LAMBDA_ENV = {
   KMS_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
   APP_SECRET_NAME: 'pagewire/facebook-app',
   TABLE_NAME: 'pagewire',
+  BLOB_BUCKET: 'pagewire-blobs',
   AWS_REGION: 'us-east-1',
   POWERTOOLS_SERVICE_NAME: 'pagewire',
   POWERTOOLS_METRICS_NAMESPACE: 'Pagewire',

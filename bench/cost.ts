@@ -128,11 +128,11 @@ export async function costBench(): Promise<CostResult> {
       FB_VERIFY_TOKEN: 'v',
     });
     const config = loadConfig({ TABLE_NAME: tableName, GRAPH_API_URL: graphUrl, GRAPH_API_VERSION: 'v24.0' });
+    // Claim checks (none in this workload: its events are small).
+    const blobs = new MemoryBlobStore();
     const containers = Array.from({ length: CONTAINERS }, () => ({
       busy: false,
-      handler: lambda(
-        createEventsProcessor(processorDeps(config, doc, sealer, credentials, new MemoryBlobStore())),
-      ),
+      handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials, blobs))),
     }));
     const processor = {
       invocations: 0,
@@ -169,6 +169,7 @@ export async function costBench(): Promise<CostResult> {
       createVerifier({
         queue: new SqsEventQueue(sqsClient, 'https://sqs.us-east-1.amazonaws.com/1/pagewire-events.fifo'),
         credentials,
+        blobs,
       }),
     );
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { MAX_BATCHES_IN_FLIGHT } from '../functions/commons/aws/sqs-event-queue.js';
 import type { BodyLimitResult } from './body-limit.js';
 import type { ChaosResult } from './chaos.js';
 import type { ColdStartResult } from './cold-start.js';
@@ -13,11 +14,13 @@ import type { ThroughputResult } from './local-throughput.js';
 import { PRICES } from './prices.js';
 import type { ResubscribeRow } from './resubscribe-all.js';
 import type { VerifierResult } from './verifier.js';
+import type { VerifierQueueResult } from './verifier-queue.js';
 
 export interface Results {
   machine: { cpu: string; cores: number; memoryGb: number; node: string; platform: string };
   run: { at: string; durationSeconds: number; benchSeconds: Record<string, number>; ran: string[] };
   verifier?: VerifierResult;
+  verifierQueue?: VerifierQueueResult;
   coldStart?: ColdStartResult;
   awsRequestsPerMessage?: CostResult['awsRequestsPerMessage'];
   costPerMillion?: CostResult['costPerMillion'] &
@@ -58,6 +61,17 @@ export function summaryRows(r: Results): SummaryRow[] {
       ratio: v.prototypeRatio,
       target: v.targetRatio ? `≤ ${v.targetRatio}` : '',
       ok: mark(v.targetRatio ? v.prototypeRatio <= v.targetRatio : undefined),
+    });
+  }
+  const q = r.verifierQueue;
+  for (const v of q?.rows ?? []) {
+    rows.push({
+      figure: `ms to answer a POST of ${v.events} event(s), SQS ${q?.latencyMs} ms a call (vs one call)`,
+      value: v.ms,
+      reference: q?.roundTripMs ?? '',
+      ratio: v.ratio,
+      target: v.targetRatio ? `≤ ${v.targetRatio}` : '',
+      ok: mark(v.ok),
     });
   }
   for (const c of r.coldStart?.rows ?? []) {
@@ -252,6 +266,45 @@ export function renderPerformance(r: Results): string {
           v.plainCountersMicros,
           v.prototypeMicros,
           v.floorMicros,
+        ]),
+      ),
+    );
+  }
+
+  if (r.verifierQueue) {
+    const q = r.verifierQueue;
+    out.push('', '### Answering a large POST', '');
+    out.push(
+      'Meta batches up to 1,000 events in one POST and waits for the answer. Time from the POST to the 200 ' +
+        'through the deployed verifier, `SqsEventQueue` and the real `SQSClient`, against the SQS fake on loopback ' +
+        `(\`tests/helpers/sqs-fake.ts\`, its own process) answering every call after ${q.latencyMs} ms; medians of ` +
+        `${q.runs} POSTs. Reference: one round trip, a \`SendMessageBatch\` of one entry through the same client ` +
+        `(${q.roundTripMs} ms). Batches go ${MAX_BATCHES_IN_FLIGHT} at a time; "one after the other" is how the ` +
+        'verifier sent them before. CPU ms: what the verifier and the SDK spend per POST in this process (the fake ' +
+        'runs apart); past the first round trips of waiting, a large POST takes that CPU time.',
+    );
+    out.push('');
+    out.push(
+      table(
+        [
+          'events',
+          'SendMessageBatch calls',
+          'ms',
+          'round trips',
+          'target',
+          'CPU ms',
+          'one after the other: ms',
+          'round trips',
+        ],
+        q.rows.map((v) => [
+          v.events,
+          v.calls,
+          v.ms,
+          v.ratio,
+          v.targetRatio ? `≤ ${v.targetRatio}` : '',
+          v.cpuMs,
+          v.sequentialMs,
+          v.sequentialRatio,
         ]),
       ),
     );

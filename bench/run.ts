@@ -9,6 +9,7 @@
  * | benchmark       | file                | what                                                             |
  * |-----------------|---------------------|------------------------------------------------------------------|
  * | verifier        | verifier.ts         | hot path vs HMAC + JSON.parse; profile; a faster prototype       |
+ * | verifierQueue   | verifier-queue.ts   | POST to 200 through SqsEventQueue, SQS fake at 10 ms per call    |
  * | coldStart       | cold-start.ts       | esbuild bundles like NodejsFunction; module init vs bare node    |
  * | cost            | cost.ts             | AWS requests and USD per million messages vs a naive design      |
  * | resubscribeAll  | resubscribe-all.ts  | 10,000 pages at 50 ms Graph latency vs pages × latency ÷ conc.   |
@@ -31,6 +32,7 @@ const PERFORMANCE = new URL('./PERFORMANCE.md', import.meta.url);
 const QUIET = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' };
 const BENCHES: Record<string, Record<string, string>> = {
   verifier: QUIET,
+  verifierQueue: QUIET,
   coldStart: QUIET,
   // As deployed (INFO, metrics on), so the log bytes CloudWatch would ingest are measured.
   cost: {

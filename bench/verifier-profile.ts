@@ -6,6 +6,7 @@ import './env.js';
 import { hotPathLambda } from '../functions/commons/lambda.js';
 import { signBody } from '../functions/commons/webhook/signature.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
+import { MemoryBlobStore } from '../local/blob-store.js';
 import { lambdaContext } from '../local/lambda-context.js';
 import { httpEvent } from '../tests/helpers/http-events.js';
 import { benchBody } from './verifier.js';
@@ -18,6 +19,7 @@ const verifier = hotPathLambda(
   createVerifier({
     queue: { send: async (m) => void sink.push(...m) },
     credentials: { get: async () => ({ appId: '1', appSecret: SECRET, verifyToken: 'v' }) },
+    blobs: new MemoryBlobStore(),
   }),
 );
 const event = httpEvent('POST', '/webhooks/facebook', {

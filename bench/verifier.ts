@@ -15,6 +15,7 @@ import { hotPathLambda } from '../functions/commons/lambda.js';
 import type { QueueMessage } from '../functions/commons/webhook/queued-event.js';
 import { signBody } from '../functions/commons/webhook/signature.js';
 import { createVerifier } from '../functions/verifier/verify-webhook.js';
+import { MemoryBlobStore } from '../local/blob-store.js';
 import { lambdaContext } from '../local/lambda-context.js';
 import { metaJson } from '../tests/fixtures/webhooks.js';
 import { httpEvent } from '../tests/helpers/http-events.js';
@@ -74,6 +75,7 @@ export async function verifierBench(): Promise<VerifierResult> {
   const deps = {
     queue: { send: async (m: QueueMessage[]) => void sink.push(...m) },
     credentials: { get: async () => ({ appId: '1', appSecret: SECRET, verifyToken: 'v' }) },
+    blobs: new MemoryBlobStore(),
   };
   const unwrapped = createVerifier(deps);
   const deployed = hotPathLambda(unwrapped);

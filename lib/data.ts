@@ -1,16 +1,19 @@
 /**
  * What Pagewire keeps: the single DynamoDB table (the exact layout of
- * functions/commons/store/table-schema.ts), the KMS key that seals page tokens, and the Secrets
- * Manager secret holding the Facebook app's credentials. Access is granted per function and per
- * action, never `*`.
+ * functions/commons/store/table-schema.ts), the KMS key that seals page tokens, the Secrets
+ * Manager secret holding the Facebook app's credentials, and the blob bucket (the BlobStore port:
+ * claim checks under `claims/`, oversize parts of stored items under `items/`). Access is granted
+ * per function, per action and per key prefix, never `*`.
  */
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { tableDefinition } from '../functions/commons/store/table-schema.js';
+import { CLAIM_PREFIX } from '../functions/commons/webhook/queued-event.js';
 
 /** Every DynamoDB action the repositories send (functions/commons/store), nothing more. */
 export const TABLE_ACTIONS = [
@@ -23,10 +26,20 @@ export const TABLE_ACTIONS = [
 /** The encryption context key every sealed page token carries (kms-token-sealer.ts). */
 export const TOKEN_CONTEXT_KEY = 'pageId';
 
+/** Blob key prefixes: claim checks of the events queue, and parts of stored items too large for DynamoDB. */
+export const BLOB_PREFIXES = { claims: CLAIM_PREFIX, items: 'items/' } as const;
+export type BlobPrefix = keyof typeof BLOB_PREFIXES;
+/** A claim check is read while its queue message lives: SQS keeps a message at most 14 days. */
+export const CLAIM_RETENTION = Duration.days(14);
+/** How long the blob bucket's server access logs are kept. */
+export const BLOB_ACCESS_LOG_RETENTION = Duration.days(365);
+
 export class Data extends Construct {
   readonly table: dynamodb.Table;
   readonly tokenKey: kms.Key;
   readonly appSecret: secretsmanager.Secret;
+  readonly blobBucket: s3.Bucket;
+  readonly blobAccessLogs: s3.Bucket;
   private readonly indexNames: string[];
 
   constructor(scope: Construct, id: string) {
@@ -98,6 +111,59 @@ export class Data extends Construct {
       reason:
         "The secret holds the Facebook app's id, app secret and webhook verify token: they are issued and " +
         "rotated in Meta's app dashboard, then set here with put-secret-value; a rotation Lambda cannot do that.",
+    });
+
+    // Holds message content: private, encrypted, TLS only, retained with the table it completes.
+    const privateBucket = {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    };
+    this.blobAccessLogs = new s3.Bucket(this, 'BlobAccessLogs', {
+      ...privateBucket,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: BLOB_ACCESS_LOG_RETENTION }],
+    });
+    Validations.of(this.blobAccessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This bucket receives the server access logs of the blob bucket; logging it as well would only log ' +
+        'its own log deliveries.',
+    });
+    this.blobBucket = new s3.Bucket(this, 'Blobs', {
+      ...privateBucket,
+      serverAccessLogsBucket: this.blobAccessLogs,
+      serverAccessLogsPrefix: 'blobs/',
+      // `items/` holds parts of stored messages and is kept as long as the table keeps them.
+      lifecycleRules: [
+        { id: 'ExpireClaimChecks', prefix: BLOB_PREFIXES.claims, expiration: CLAIM_RETENTION },
+      ],
+    });
+  }
+
+  /**
+   * Object actions on one key prefix of the blob bucket, nothing else: the verifier writes claim
+   * checks, the processor reads them and writes and reads item parts, the admin function reads item parts.
+   */
+  grantBlobs(
+    grantee: iam.IGrantable,
+    prefix: BlobPrefix,
+    actions: Array<'s3:GetObject' | 's3:PutObject'>,
+  ): void {
+    const pattern = `${BLOB_PREFIXES[prefix]}*`;
+    iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.blobBucket.arnForObjects(pattern)] });
+    const bucketId = Stack.of(this).getLogicalId(this.blobBucket.node.defaultChild as CfnElement);
+    const policy =
+      grantee.grantPrincipal instanceof iam.Role
+        ? grantee.grantPrincipal.node.tryFindChild('DefaultPolicy')
+        : undefined;
+    Validations.of(policy ?? (grantee.grantPrincipal as unknown as Construct)).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${pattern}]`,
+      reason:
+        `Object keys are content hashes and item ids, unknown until run time: the grant is every object under ` +
+        `${BLOB_PREFIXES[prefix]} of the blob bucket, for ${actions.join(' and ')} only.`,
     });
   }
 

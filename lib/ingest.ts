@@ -3,8 +3,8 @@
  * to the verifier (Meta authenticates with the X-Hub-Signature-256 HMAC, checked in the function);
  * every `/admin/*` route requires SigV4 (IAM) and goes to the admin function. Each route has its own
  * throttle, so a flood on one (say `/health`) cannot starve Meta's webhooks; the stage writes JSON access
- * logs. The verifier may send to the events queue and read the app
- * secret, and nothing else.
+ * logs. The verifier may send to the events queue, read the app secret and write claim checks (events
+ * too large for a queue message) to the blob bucket, and nothing else.
  */
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -93,6 +93,7 @@ export class Ingest extends Construct {
       environment: {
         EVENTS_QUEUE_URL: eventsQueue.queueUrl,
         APP_SECRET_NAME: data.appSecret.secretName,
+        BLOB_BUCKET: data.blobBucket.bucketName,
       },
     });
     // SendMessageBatch is authorised as sqs:SendMessage. No table, no KMS, nothing else.
@@ -100,6 +101,7 @@ export class Ingest extends Construct {
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [eventsQueue.queueArn] }),
     );
     data.grantAppSecretRead(this.verifier.role);
+    data.grantBlobs(this.verifier.role, 'claims', ['s3:PutObject']);
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'Pagewire: Facebook webhooks (public, HMAC-signed) and the admin API (IAM)',

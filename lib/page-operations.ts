@@ -87,6 +87,7 @@ export class PageOperations extends Construct {
         COMMAND_WAIT_MS: String(ADMIN_COMMAND_WAIT_MS),
         PAGE_OPS_CONCURRENCY: String(PAGE_OPS_CONCURRENCY),
         PAGE_OPS_FAN_OUT_ABOVE: String(ADMIN_FAN_OUT_ABOVE),
+        BLOB_BUCKET: data.blobBucket.bucketName,
       },
     });
 
@@ -110,6 +111,8 @@ export class PageOperations extends Construct {
     }
     // Only connect seals page tokens.
     data.grantTokenSealing(this.admin.role);
+    // Conversations show the parts of stored items kept beside the table.
+    data.grantBlobs(this.admin.role, 'items', ['s3:GetObject']);
     for (const sender of [this.admin, this.ops]) this.grantSendCommand(sender);
     this.allowRedrive('page-commands', this.commandsQueue, this.commandsDeadLetterQueue);
 

@@ -46,6 +46,7 @@ export class Processing extends Construct {
         KMS_KEY_ID: data.tokenKey.keyArn,
         APP_SECRET_NAME: data.appSecret.secretName,
         GRAPH_API_VERSION: settings.graphApiVersion,
+        BLOB_BUCKET: data.blobBucket.bucketName,
         ...(lock ? { LOCK_REDIS_URL: lock.redisUrl } : {}),
       },
       ...(lock ? lock.clientPlacement : {}),
@@ -53,6 +54,9 @@ export class Processing extends Construct {
     data.grantTableReadWrite(this.processor.role);
     data.grantTokenUnsealing(this.processor.role);
     data.grantAppSecretRead(this.processor.role);
+    // Claim checks in; parts of stored items too large for DynamoDB out and back.
+    data.grantBlobs(this.processor.role, 'claims', ['s3:GetObject']);
+    data.grantBlobs(this.processor.role, 'items', ['s3:GetObject', 's3:PutObject']);
 
     this.processor.lambda.addEventSource(
       new SqsEventSource(this.eventsQueue, {

@@ -117,7 +117,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
   const restored = store
     ? { events: await queue.restore(), pageCommands: await commands.restore() }
     : undefined;
-  const verifier = hotPathLambda(createVerifier({ queue, credentials }));
+  const verifier = hotPathLambda(createVerifier({ queue, credentials, blobs }));
   const admin = lambda(
     createAdminApi({
       ...adminDeps(config, doc, keyring, credentials, commands, blobs),

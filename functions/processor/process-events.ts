@@ -5,13 +5,17 @@ import type { ConversationLock } from '../commons/lock/conversation-lock.js';
 import { NoLock } from '../commons/lock/conversation-lock.js';
 import { count, logger } from '../commons/observability.js';
 import { PoisonError } from '../commons/poison-error.js';
+import type { BlobStore } from '../commons/ports.js';
 import type { QuarantineRepository } from '../commons/store/quarantine-repository.js';
 import { conversationGroupId, type QueuedEvent } from '../commons/webhook/queued-event.js';
+import { readQueuedEvent } from '../commons/webhook/read-queued-event.js';
 import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
 import { classifyFailure, type Failure } from './failure-class.js';
 
 export interface ProcessorDeps extends ApplyEventDeps {
   quarantine: QuarantineRepository;
+  /** Where the verifier puts events too large for a queue message (claim checks). */
+  blobs: BlobStore;
 }
 
 /**
@@ -26,7 +30,7 @@ export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLoc
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     let event: QueuedEvent | undefined;
     try {
-      event = await queuedEventOf(record);
+      event = await queuedEventOf(record, deps.blobs);
       const queued = event;
       // With the optional lock, a conversation is also serialised across consumers (a DLQ redrive,
       // a second deployment); a lock not taken in time fails the record, redelivered in order.
@@ -79,14 +83,18 @@ const QueuedEventSchema = z.object({
   event: z.custom<Record<string, unknown>>(isObject),
 });
 
-/** The queued event a message carries. A body the verifier cannot have written is a PoisonError. */
-export async function queuedEventOf(record: SQSRecord): Promise<QueuedEvent> {
+/**
+ * The queued event a message carries, read back from the blob store when the message is a claim check.
+ * A body the verifier cannot have written, or a claim check that cannot be redeemed, is a PoisonError.
+ */
+export async function queuedEventOf(record: SQSRecord, blobs: BlobStore): Promise<QueuedEvent> {
   let body: unknown;
   try {
     body = JSON.parse(record.body);
   } catch {
     throw new PoisonError('UnreadableQueueMessage', 'the queue message body is not JSON');
   }
+  if (isObject(body) && 'claim' in body) body = await readQueuedEvent(body as never, blobs);
   const parsed = QueuedEventSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -12,7 +12,7 @@ import type { ProcessorDeps } from './process-events.js';
 
 /**
  * The processor's collaborators, the same on AWS and locally; only the adapters passed in differ.
- * `blobs` keeps the parts of oversize items and the bodies of large quarantined events.
+ * `blobs` keeps claim-checked events, the parts of oversize items and the bodies of large quarantined events.
  */
 export function processorDeps(
   config: Config,
@@ -26,5 +26,5 @@ export function processorDeps(
   const contacts = new ContactRepository(doc, config.tableName);
   const profiles = new ContactProfiles({ contacts, access, graph: graphFactory(config, credentials) });
   const quarantine = new QuarantineRepository(doc, config.tableName, blobs);
-  return { access, conversations, profiles, quarantine };
+  return { access, conversations, profiles, quarantine, blobs };
 }

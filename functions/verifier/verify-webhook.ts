@@ -1,8 +1,9 @@
 import { sameSecret } from '../commons/constant-time.js';
 import { type HttpEvent, type HttpResult, header, json, rawBody, text } from '../commons/http.js';
 import { count, logger } from '../commons/observability.js';
-import type { AppCredentialsSource, EventQueue } from '../commons/ports.js';
-import { parseWebhook, toQueueMessage } from '../commons/webhook/parse-webhook.js';
+import type { AppCredentialsSource, BlobStore, EventQueue } from '../commons/ports.js';
+import { toQueueMessages } from '../commons/webhook/claim-check.js';
+import { parseWebhook } from '../commons/webhook/parse-webhook.js';
 import { verifySignature } from '../commons/webhook/signature.js';
 
 /** Meta's limit for a webhook body is far below this; anything larger is not a webhook. */
@@ -11,6 +12,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export interface VerifierDeps {
   queue: EventQueue;
   credentials: AppCredentialsSource;
+  /** Where events too large for a queue message go (claim checks, claim-check.ts). */
+  blobs: BlobStore;
 }
 
 /**
@@ -63,8 +66,12 @@ async function receive(event: HttpEvent, deps: VerifierDeps): Promise<HttpResult
   for (const r of parsed.rejected) logger.warn('malformed webhook event skipped', { ...r });
   count('MalformedEvents', parsed.rejected.length);
   // An event that was signed, valid and then lost would be the worst outcome: fail loudly so Meta retries.
+  // A retry stores nothing twice: dedup ids and claim check keys derive from the events, and the
+  // processor keeps each mid once.
   try {
-    await deps.queue.send(parsed.events.map(toQueueMessage));
+    const { messages, claimChecks } = await toQueueMessages(parsed.events, deps.blobs);
+    count('EventsClaimChecked', claimChecks);
+    await deps.queue.send(messages);
   } catch (err) {
     logger.error('events could not be queued; Facebook will retry', { error: err as Error });
     count('QueueFailures');

@@ -118,6 +118,11 @@ const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logic
 
 const ALL_FUNCTIONS: FunctionKey[] = ['verifier', 'processor', 'admin', 'ops', 'pageCommands'];
 
+/** The ARN pattern of the blob bucket's objects under `prefix` (e.g. `claims/*`), as the template writes it. */
+const blobObjects = (v: Variant, pattern: string) => ({
+  'Fn::Join': ['', [getAtt(v.id(v.stack.data.blobBucket.node.defaultChild)), `/${pattern}`]],
+});
+
 // ---- the app and its checks --------------------------------------------------------------------
 
 describe('settings from context', () => {
@@ -204,7 +209,10 @@ describe('cdk-nag AwsSolutions', () => {
       expect(ids).toEqual([
         'AwsSolutions-APIG4',
         'AwsSolutions-IAM5[Resource::*]',
+        'AwsSolutions-IAM5[Resource::<…>/claims/*]',
+        'AwsSolutions-IAM5[Resource::<…>/items/*]',
         'AwsSolutions-IAM5[Resource::arn:<…>:execute-api:<…>:<…>:<…>/$default/*/admin/*]',
+        'AwsSolutions-S1',
         'AwsSolutions-SMG4',
       ]);
     }
@@ -345,8 +353,8 @@ describe('functions', () => {
         .filter((k) => !COMMON.includes(k))
         .sort();
     const graphCaller = ['APP_SECRET_NAME', 'GRAPH_API_VERSION', 'KMS_KEY_ID', 'TABLE_NAME'];
-    expect(keys('verifier')).toEqual(['APP_SECRET_NAME', 'EVENTS_QUEUE_URL']);
-    expect(keys('processor')).toEqual(graphCaller);
+    expect(keys('verifier')).toEqual(['APP_SECRET_NAME', 'BLOB_BUCKET', 'EVENTS_QUEUE_URL']);
+    expect(keys('processor')).toEqual([...graphCaller, 'BLOB_BUCKET'].sort());
     expect(keys('pageCommands')).toEqual(graphCaller);
     expect(keys('ops')).toEqual(
       [...graphCaller, 'PAGE_COMMANDS_QUEUE_URL', 'PAGE_OPS_CONCURRENCY', 'PAGE_OPS_FAN_OUT_ABOVE'].sort(),
@@ -354,6 +362,7 @@ describe('functions', () => {
     expect(keys('admin')).toEqual(
       [
         ...graphCaller,
+        'BLOB_BUCKET',
         'COMMAND_WAIT_MS',
         'EVENTS_DLQ_ARN',
         'EVENTS_DLQ_URL',
@@ -521,6 +530,64 @@ describe('data', () => {
     expect(key.DeletionPolicy).toBe('Retain');
   });
 
+  it('keeps blobs in a private, encrypted, TLS-only, retained bucket; claim checks expire after 14 days, items never', () => {
+    const template = plain.template;
+    const blobsId = plain.id(plain.stack.data.blobBucket.node.defaultChild);
+    const logsId = plain.id(plain.stack.data.blobAccessLogs.node.defaultChild);
+    const privateBucket = {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    };
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        ...privateBucket,
+        LoggingConfiguration: { DestinationBucketName: { Ref: logsId }, LogFilePrefix: 'blobs/' },
+        LifecycleConfiguration: {
+          Rules: [{ Id: 'ExpireClaimChecks', Prefix: 'claims/', ExpirationInDays: 14, Status: 'Enabled' }],
+        },
+      }),
+    });
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        ...privateBucket,
+        LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 365 })] },
+      }),
+    });
+    for (const bucketId of [blobsId, logsId]) {
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: bucketId },
+        PolicyDocument: Match.objectLike({
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+            }),
+          ]),
+        }),
+      });
+    }
+    expect(resources(plain, 'AWS::S3::Bucket')).toHaveLength(2);
+    // Only claim checks expire: item parts live as long as the messages they belong to.
+    const rules = resource(plain, blobsId).Properties.LifecycleConfiguration.Rules as Json[];
+    expect(rules.map((r) => r.Prefix)).toEqual(['claims/']);
+  });
+
   it('creates the app secret as a JSON placeholder: appId, appSecret (empty: fail closed), a generated verifyToken', () => {
     const [[, secret]] = resources(plain, 'AWS::SecretsManager::Secret');
     const generate = secret.Properties.GenerateSecretString;
@@ -536,7 +603,7 @@ describe('permissions', () => {
   const kmsStatements = (v: Variant, key: FunctionKey) =>
     statementsOf(v, key).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
 
-  it('lets the verifier send to the events queue and read the secret, and nothing else', () => {
+  it('lets the verifier send to the events queue, read the secret and write claim checks, and nothing else', () => {
     const statements = statementsOf(plain, 'verifier');
     const logs = getAtt(plain.id(plain.fn.verifier.logGroup.node.defaultChild));
     expect(statements).toEqual([
@@ -552,7 +619,38 @@ describe('permissions', () => {
         Effect: 'Allow',
         Resource: { Ref: plain.id(plain.stack.data.appSecret.node.defaultChild) },
       },
+      { Action: 's3:PutObject', Effect: 'Allow', Resource: blobObjects(plain, 'claims/*') },
     ]);
+  });
+
+  it('grants the blob bucket by prefix: claim checks to verifier and processor, item parts to processor and admin', () => {
+    const s3Grants = (v: Variant, key: FunctionKey) =>
+      statementsOf(v, key)
+        .filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')))
+        .map((st) => ({ actions: actionsOf(st).sort(), resource: st.Resource }));
+    for (const v of [plain, locked]) {
+      expect(s3Grants(v, 'verifier')).toEqual([
+        { actions: ['s3:PutObject'], resource: blobObjects(v, 'claims/*') },
+      ]);
+      expect(s3Grants(v, 'processor')).toEqual([
+        { actions: ['s3:GetObject'], resource: blobObjects(v, 'claims/*') },
+        { actions: ['s3:GetObject', 's3:PutObject'], resource: blobObjects(v, 'items/*') },
+      ]);
+      expect(s3Grants(v, 'admin')).toEqual([
+        { actions: ['s3:GetObject'], resource: blobObjects(v, 'items/*') },
+      ]);
+      expect(s3Grants(v, 'ops')).toEqual([]);
+      expect(s3Grants(v, 'pageCommands')).toEqual([]);
+    }
+    // No bucket-wide grant anywhere, and nobody may delete or list.
+    const text = JSON.stringify(resources(plain, 'AWS::IAM::Policy'));
+    expect(text).not.toMatch(/"s3:(\*|DeleteObject|ListBucket|GetObject\*|PutObject\*)"/);
+  });
+
+  it('hands BLOB_BUCKET to the functions that use the bucket, naming it', () => {
+    const bucket = { Ref: plain.id(plain.stack.data.blobBucket.node.defaultChild) };
+    for (const key of ['verifier', 'processor', 'admin'] as const)
+      expect(envOf(plain, key).BLOB_BUCKET).toEqual(bucket);
   });
 
   it('lets only the admin function encrypt, and every Graph caller decrypt, only with a pageId context', () => {
@@ -613,8 +711,14 @@ describe('permissions', () => {
     for (const v of [plain, locked]) {
       for (const key of ALL_FUNCTIONS) {
         for (const s of statementsOf(v, key).filter((st) => JSON.stringify(st.Resource).includes('*'))) {
+          // Blob objects are granted by key prefix (claims/*, items/*), tested above.
+          const blobPrefix = [blobObjects(v, 'claims/*'), blobObjects(v, 'items/*')].some(
+            (r) => JSON.stringify(r) === JSON.stringify(s.Resource),
+          );
           for (const action of actionsOf(s))
-            expect(action).toMatch(/^(xray:|ec2:.*(NetworkInterface|Subnets|PrivateIp))/);
+            expect(action).toMatch(
+              blobPrefix ? /^s3:(Get|Put)Object$/ : /^(xray:|ec2:.*(NetworkInterface|Subnets|PrivateIp))/,
+            );
         }
       }
     }

@@ -9,9 +9,13 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { lambda } from '../../functions/commons/lambda.js';
+import { CLAIM_CHECK_ABOVE_BYTES } from '../../functions/commons/webhook/claim-check.js';
+import { parseWebhook, toQueueMessage } from '../../functions/commons/webhook/parse-webhook.js';
 import type { QueueMessage } from '../../functions/commons/webhook/queued-event.js';
+import { readQueuedEvent } from '../../functions/commons/webhook/read-queued-event.js';
 import { signBody } from '../../functions/commons/webhook/signature.js';
 import { createVerifier, MAX_BODY_BYTES } from '../../functions/verifier/verify-webhook.js';
+import { MemoryBlobStore } from '../../local/blob-store.js';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { metaJson } from '../fixtures/webhooks.js';
 import { httpEvent } from '../helpers/http-events.js';
@@ -24,10 +28,12 @@ const SQS_BODY = /^[\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]*$/u;
 
 function world() {
   const queued: QueueMessage[] = [];
+  const blobs = new MemoryBlobStore();
   const handler = lambda(
     createVerifier({
       queue: { send: async (messages) => void queued.push(...messages) },
       credentials: { get: async () => ({ appId: '1', appSecret: SECRET, verifyToken: VERIFY_TOKEN }) },
+      blobs,
     }),
   );
   const call = async (event: ReturnType<typeof httpEvent>) => {
@@ -35,10 +41,10 @@ function world() {
     const res = await handler(event, lambdaContext('pagewire-verifier', 10_000));
     return { status: res.statusCode ?? 0, body: String(res.body ?? ''), queued: [...queued] };
   };
-  return { call };
+  return { call, blobs };
 }
 
-const { call } = world();
+const { call, blobs } = world();
 
 /** The bytes API Gateway hands over, as the verifier must read them. */
 function bytesOf(body: string | undefined, base64: boolean): Buffer {
@@ -69,10 +75,12 @@ function checkAnswer(
   for (const m of res.queued) {
     expect(m.groupId).toMatch(SQS_ID);
     expect(m.dedupId).toMatch(SQS_ID);
-    expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(1_048_576);
+    // Larger events travel as claim checks: no message comes near SQS's 1 MiB.
+    expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(CLAIM_CHECK_ABOVE_BYTES);
     const q = JSON.parse(m.body);
     expect(q).toMatchObject({ v: 1, pageId: expect.any(String), userId: expect.any(String) });
-    expect(typeof q.event).toBe('object');
+    if ('claim' in q) expect(q.claim).toMatch(/^claims\/[0-9a-f]{64}\.json$/);
+    else expect(typeof q.event).toBe('object');
     expect(m.body.replace(/[\ufffe\uffff]/g, '')).toMatch(SQS_BODY);
   }
 }
@@ -297,6 +305,67 @@ describe('verifier under fuzzed input', () => {
       ),
       { numRuns: 2_000 },
     );
+  });
+
+  // A body of at most 1 MiB can hold events whose queue messages are larger: JSON.stringify writes an
+  // invalid UTF-8 byte as 3 bytes, U+FFFF as a 6-byte escape, 1e20 as 21 digits. Whatever it holds, every
+  // event is queued (large ones as claim checks) and reads back as parsed.
+  it('signed bodies up to 1 MiB that grow when re-serialised: 200, every event queued and readable', async () => {
+    const unit = fc.constantFrom(
+      Buffer.from([0xff]),
+      Buffer.from([0xc0, 0x80]),
+      Buffer.from('\uffff'),
+      Buffer.from('\ufffe'),
+      Buffer.from('x'),
+      Buffer.from('é'),
+    );
+    const part = fc.oneof(
+      fc.record({ kind: fc.constant('string' as const), unit, count: fc.integer({ min: 1, max: 400_000 }) }),
+      fc.record({
+        kind: fc.constant('numbers' as const),
+        form: fc.constantFrom('1e20', '9E20', '1e-6', '5E+9', '-1e20', '1E2'),
+        count: fc.integer({ min: 1, max: 200_000 }),
+      }),
+    );
+    let largest = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(part, { minLength: 1, maxLength: 6 }), async (parts) => {
+        const events = parts.map((p, i) => {
+          const bulk =
+            p.kind === 'string'
+              ? Buffer.concat([
+                  Buffer.from('"'),
+                  Buffer.alloc(p.unit.length * p.count, p.unit),
+                  Buffer.from('"'),
+                ])
+              : Buffer.from(`[${Array(p.count).fill(p.form).join(',')}]`);
+          return Buffer.concat([
+            Buffer.from(`{"sender":{"id":"${7000 + (i % 2)}"},"recipient":{"id":"1"},"timestamp":${i},`),
+            Buffer.from(`"message":{"mid":"m_fuzz_${i}","text":"t${i}","nlp":`),
+            bulk,
+            Buffer.from('}}'),
+          ]);
+        });
+        const body = Buffer.concat([
+          Buffer.from('{"object":"page","entry":[{"id":"1","time":1,"messaging":['),
+          ...events.flatMap((e, i) => (i ? [Buffer.from(','), e] : [e])),
+          Buffer.from(']}]}'),
+        ]);
+        fc.pre(body.length <= MAX_BODY_BYTES);
+        const headers = { 'x-hub-signature-256': signBody(body, SECRET) };
+        const res = await call(httpEvent('POST', '/webhooks/facebook', { body, base64: true, headers }));
+        checkAnswer(res, true, body);
+        expect(res.status).toBe(200);
+        const parsed = parseWebhook(body);
+        if (!parsed.ok) throw new Error('fixture refused');
+        const read = await Promise.all(res.queued.map((m) => readQueuedEvent(JSON.parse(m.body), blobs)));
+        expect(read).toEqual(parsed.events);
+        for (const e of parsed.events) largest = Math.max(largest, Buffer.byteLength(toQueueMessage(e).body));
+      }),
+      { numRuns: 25 },
+    );
+    // The runs did meet events whose plain queue message SQS would refuse.
+    expect(largest).toBeGreaterThan(1_048_576);
   });
 
   it('sizes around the 1 MiB limit: 413 above it whatever the signature, nothing queued', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SUBSCRIBED_FIELDS } from '../../functions/commons/config.js';
 import { signBody } from '../../functions/commons/webhook/signature.js';
 import { GraphFake } from '../../local/graph-sandbox.js';
+import { oversizeCases } from '../fixtures/oversize-webhooks.js';
 import { entry, metaJson, webhookBody } from '../fixtures/webhooks.js';
 import { adminCall } from '../helpers/admin-http.js';
 import { type StackProcess, startStackProcess } from '../helpers/local-stack-process.js';
@@ -264,6 +265,18 @@ describe('webhook spine over HTTP', () => {
     expect((await webhook(JSON.stringify({ object: 'user', entry: [] }))).status).toBe(400);
     expect((await webhook(Buffer.alloc(1024 * 1024 + 1, 32))).status).toBe(413);
     expect((await stack.health()).counters.EventsQueued).toBe(before);
+  });
+
+  it('stores an event whose queue message would be over 1 MiB (a claim check through the local stack)', async () => {
+    const [exactly1MiB] = oversizeCases(P1, psid(ada, P1));
+    expect(exactly1MiB.body.length).toBe(1024 * 1024);
+    expect(await webhook(exactly1MiB.body)).toEqual({ status: 200, text: 'EVENT_RECEIVED' });
+    await stack.settle();
+    const [event] = exactly1MiB.events;
+    const stored = (await messages(P1, psid(ada, P1))).find((m) => m.mid === event.mid);
+    expect(stored).toMatchObject({ direction: 'in', timestamp: event.timestamp });
+    expect(stored?.text).toBe(event.text);
+    expect((await stack.health()).queue.deadLetters).toBe(0);
   });
 
   it('keeps the good events of a body with a malformed one, and drops events of unknown pages', async () => {

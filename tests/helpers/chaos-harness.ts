@@ -278,6 +278,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
   // ---- the processor containers, crashing now and then -----------------------------------------------------
   const sealer: TokenSealer = keyring;
+  // Claim checks (the verifier's and the processor's), oversize parts and quarantined bodies.
   const blobs = new MemoryBlobStore();
   const credentials = new EnvCredentials({
     FB_APP_ID: CHAOS_APP_ID,
@@ -344,7 +345,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
     },
   };
-  const verifier = lambda(createVerifier({ queue: port, credentials }));
+  const verifier = lambda(createVerifier({ queue: port, credentials, blobs }));
 
   /** Meta: sends the POST until it gets 200, as Facebook retries failed deliveries. */
   const deliver = async (p: TrafficPost): Promise<void> => {

@@ -226,7 +226,7 @@ export interface ProcessorWorld {
   failNext: ReturnType<typeof countingDocClient>['failNext'];
   /** The processor's collaborators (one warm container). */
   deps: ProcessorDeps;
-  /** The blob store the processor keeps oversize parts and large quarantined bodies in. */
+  /** The processor's blob store: claim-checked events, oversize parts, large quarantined bodies. */
   blobs: MemoryBlobStore;
   /** The processor handler of that container. */
   handler: EventsHandler;

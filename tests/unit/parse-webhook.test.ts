@@ -188,6 +188,21 @@ describe('parseWebhook: rejects bad events, keeps the rest', () => {
       'no_user_id',
     ],
     [
+      'a sender id over 16,384 characters',
+      `{"sender":{"id":"${'7'.repeat(16_385)}"},"recipient":{"id":"${PAGE_A}"},"timestamp":1,"read":{}}`,
+      'id_too_long',
+    ],
+    [
+      'a page id over 16,384 characters',
+      `{"sender":{"id":"${USER_A1}"},"recipient":{"id":"${'1'.repeat(16_385)}"},"timestamp":1,"read":{}}`,
+      'id_too_long',
+    ],
+    [
+      'a mid over 16,384 characters',
+      `{"sender":{"id":"${USER_A1}"},"recipient":{"id":"${PAGE_A}"},"timestamp":1,"message":{"mid":"m_${'x'.repeat(16_383)}"}}`,
+      'id_too_long',
+    ],
+    [
       'absurd nesting',
       `{"sender":{"id":"1"},"recipient":{"id":"2"},"timestamp":1,"x":${'['.repeat(5000)}${']'.repeat(5000)}}`,
       'too_deep',
@@ -197,6 +212,14 @@ describe('parseWebhook: rejects bad events, keeps the rest', () => {
     const { events, rejected } = parsed(body);
     expect(rejected).toEqual([{ entryIndex: 0, eventIndex: 0, field: 'messaging', reason }]);
     expect(events.map((e) => e.eventId)).toEqual([MID.text]);
+  });
+
+  it('takes ids of up to 1,000 characters', () => {
+    const event = `{"sender":{"id":"${'7'.repeat(1000)}"},"recipient":{"id":"${PAGE_A}"},"timestamp":1,"message":{"mid":"m_${'x'.repeat(998)}"}}`;
+    expect(only(singleEventBody(event))).toMatchObject({
+      userId: '7'.repeat(1000),
+      eventId: `m_${'x'.repeat(998)}`,
+    });
   });
 
   it('rejects bad entries and keeps the good ones', () => {

@@ -7,6 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  MAX_BATCHES_IN_FLIGHT,
   MessageTooLargeError,
   QueueSendError,
   SqsEventQueue,
@@ -69,14 +70,45 @@ describe('SqsEventQueue', () => {
     expect(calls()).toHaveLength(0);
   });
 
-  it('splits 25 messages into 10, 10 and 5, in order, with ids unique per batch', async () => {
+  it('packs 25 messages of three conversations into three batches, each conversation whole and in order', async () => {
     sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
     const sent = messages(25);
     await queue().send(sent);
     const batches = calls().map((input) => input.Entries ?? []);
-    expect(batches.map((entries) => entries.length)).toEqual([10, 10, 5]);
-    expect(batches.flat().map((entry) => entry.MessageBody)).toEqual(sent.map((m) => m.body));
     for (const entries of batches) expect(new Set(entries.map((e) => e.Id)).size).toBe(entries.length);
+    expect(batches.map((entries) => entries.map((e) => Number(e.Id)))).toEqual([
+      [0, 3, 6, 9, 12, 15, 18, 21, 24],
+      [1, 4, 7, 10, 13, 16, 19, 22],
+      [2, 5, 8, 11, 14, 17, 20, 23],
+    ]);
+    for (const entries of batches) {
+      for (const e of entries) expect(e.MessageBody).toBe(sent[Number(e.Id)].body);
+    }
+  });
+
+  it('keeps a conversation spread over the call in one batch, in order; cuts a longer one into runs of 10', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
+    const sent: QueueMessage[] = Array.from({ length: 60 }, (_, i) => ({
+      groupId: [0, 17, 33].includes(i) ? 'page:spread' : i >= 35 ? 'page:long' : `page:alone${i}`,
+      dedupId: `m_${i}`,
+      body: `{"n":${i}}`,
+    }));
+    await queue().send(sent);
+    const batches = calls().map((input) => (input.Entries ?? []).map((e) => Number(e.Id)));
+    const runsOf = (group: string) =>
+      batches
+        .map((ids) => ids.filter((i) => sent[i].groupId === group))
+        .filter((ids) => ids.length)
+        .sort((x, y) => x[0] - y[0]); // batches go in parallel: their order means nothing
+    expect(runsOf('page:spread')).toEqual([[0, 17, 33]]);
+    expect(runsOf('page:long')).toEqual([
+      [35, 36, 37, 38, 39, 40, 41, 42, 43, 44],
+      [45, 46, 47, 48, 49, 50, 51, 52, 53, 54],
+      [55, 56, 57, 58, 59],
+    ]);
+    expect(batches.flat().sort((a, b) => a - b)).toEqual(sent.map((_, i) => i));
+    expect(batches.every((ids) => ids.length <= 10)).toBe(true);
+    expect(batches).toHaveLength(6); // 60 messages: no batch wasted
   });
 
   it('splits by bytes so no batch carries more than 1 MiB of bodies', async () => {
@@ -87,7 +119,8 @@ describe('SqsEventQueue', () => {
     const sizes = calls().map((input) =>
       (input.Entries ?? []).reduce((sum, entry) => sum + Buffer.byteLength(entry.MessageBody ?? ''), 0),
     );
-    expect(calls().map((input) => input.Entries?.length)).toEqual([1, 1, 2, 1]);
+    // Groups user0, user1, user2, user0, user1: each 600 KB message shares a batch with its 400 KB sibling.
+    expect(calls().map((input) => input.Entries?.map((e) => e.Id))).toEqual([['0', '3'], ['1', '4'], ['2']]);
     for (const size of sizes) expect(size).toBeLessThanOrEqual(1_048_576);
   });
 
@@ -208,5 +241,108 @@ describe('SqsEventQueue', () => {
     expect(error).toBeInstanceOf(QueueSendError);
     expect(error).toMatchObject({ unsent: 2, codes: ['InvalidMessageContents'] });
     expect((error as Error).message).not.toContain('secret');
+  });
+});
+
+describe('SqsEventQueue: batches in parallel', () => {
+  /** SQS answering each call only once the test releases it; counts the calls in flight. */
+  function heldSqs() {
+    const state = { inFlight: 0, max: 0, held: [] as Array<() => void>, autoAnswer: false };
+    const waiters: Array<{ count: number; resolve: () => void }> = [];
+    sqs.on(SendMessageBatchCommand).callsFake(
+      (input: SendMessageBatchCommandInput) =>
+        new Promise((resolve) => {
+          const answer = () => {
+            state.inFlight--;
+            resolve(acceptAll(input));
+          };
+          state.inFlight++;
+          state.max = Math.max(state.max, state.inFlight);
+          if (state.autoAnswer) return answer();
+          state.held.push(answer);
+          for (const w of waiters.filter((x) => state.inFlight >= x.count)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve();
+          }
+        }),
+    );
+    return {
+      state,
+      waitForInFlight: (count: number) =>
+        new Promise<void>((resolve) => {
+          // The mock answers synchronously: the calls may all be in flight already.
+          if (state.inFlight >= count) resolve();
+          else waiters.push({ count, resolve });
+        }),
+      answerAll() {
+        state.autoAnswer = true;
+        for (const answer of state.held.splice(0)) answer();
+      },
+    };
+  }
+
+  const manyConversations = (count: number): QueueMessage[] =>
+    Array.from({ length: count }, (_, i) => ({
+      groupId: `page:user${i}`,
+      dedupId: `m_${i}`,
+      body: `{"n":${i}}`,
+    }));
+
+  it('sends 1,000 messages as 100 batches, 50 at once and never more', async () => {
+    const held = heldSqs();
+    const sent = manyConversations(1_000);
+    const sending = queue().send(sent);
+    await held.waitForInFlight(50);
+    // Nothing has been answered: no 51st call can have started.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(held.state.inFlight).toBe(MAX_BATCHES_IN_FLIGHT);
+    held.answerAll();
+    await sending;
+    expect(held.state.max).toBe(50);
+    expect(calls()).toHaveLength(100);
+    const bodies = calls().flatMap((input) => (input.Entries ?? []).map((e) => e.MessageBody));
+    expect(bodies.sort()).toEqual(sent.map((m) => m.body).sort());
+  });
+
+  it('keeps to a smaller bound when given one', async () => {
+    const held = heldSqs();
+    const sending = new SqsEventQueue(new SQSClient({ region: 'us-east-1' }), QUEUE_URL, {
+      concurrency: 3,
+    }).send(manyConversations(100));
+    await held.waitForInFlight(3);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(held.state.inFlight).toBe(3);
+    held.answerAll();
+    await sending;
+    expect(held.state.max).toBe(3);
+    expect(calls()).toHaveLength(10);
+  });
+
+  it('retries the failed entries of one batch while the other batches go on', async () => {
+    let failedOnce = false;
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => {
+      const entries = input.Entries ?? [];
+      if (!failedOnce && entries.some((e) => e.Id === '0')) {
+        failedOnce = true;
+        return {
+          Successful: entries
+            .filter((e) => e.Id !== '0')
+            .map((e) => ({ Id: e.Id, MessageId: 'x', MD5OfMessageBody: '' })),
+          Failed: [{ Id: '0', SenderFault: false, Code: 'InternalError' }],
+        };
+      }
+      return acceptAll(input);
+    });
+    const sent = manyConversations(30);
+    await queue().send(sent);
+    const ids = calls().flatMap((input) => (input.Entries ?? []).map((e) => e.Id));
+    expect(calls()).toHaveLength(4); // three batches, and the retry of entry 0 alone
+    expect(
+      calls()
+        .at(-1)
+        ?.Entries?.map((e) => e.Id),
+    ).toEqual(['0']);
+    expect(ids.filter((id) => id === '0')).toHaveLength(2);
+    expect(new Set(ids).size).toBe(30);
   });
 });

@@ -1,25 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import type { AppCredentials, EventQueue } from '../../functions/commons/ports.js';
+import type { AppCredentials, BlobStore, EventQueue } from '../../functions/commons/ports.js';
+import { CLAIM_CHECK_ABOVE_BYTES } from '../../functions/commons/webhook/claim-check.js';
 import type { QueuedEvent, QueueMessage } from '../../functions/commons/webhook/queued-event.js';
+import { readQueuedEvent } from '../../functions/commons/webhook/read-queued-event.js';
 import { signBody } from '../../functions/commons/webhook/signature.js';
 import { createVerifier, MAX_BODY_BYTES } from '../../functions/verifier/verify-webhook.js';
+import { MemoryBlobStore } from '../../local/blob-store.js';
+import { oversizeCases } from '../fixtures/oversize-webhooks.js';
 import { httpEvent } from '../helpers/http-events.js';
 
 const creds: AppCredentials = { appId: '111', appSecret: 'app-secret-value', verifyToken: 'verify-me' };
 
+/** Records what is queued; refuses, as SQS does, a call holding a message over 1 MiB. */
 class RecordingQueue implements EventQueue {
   sent: QueueMessage[] = [];
   failWith?: Error;
   async send(messages: QueueMessage[]): Promise<void> {
     if (this.failWith) throw this.failWith;
+    const sizes = messages.map((m) => Buffer.byteLength(m.body));
+    if (sizes.some((size) => size > 1_048_576)) throw new Error(`message of ${Math.max(...sizes)} bytes`);
     this.sent.push(...messages);
   }
 }
 
-function setup(credentials: AppCredentials | undefined = creds) {
+function setup(credentials: AppCredentials | undefined = creds, blobs: BlobStore = new MemoryBlobStore()) {
   const queue = new RecordingQueue();
-  const verifier = createVerifier({ queue, credentials: { get: async () => credentials } });
-  return { queue, verifier };
+  const verifier = createVerifier({ queue, credentials: { get: async () => credentials }, blobs });
+  return { queue, verifier, blobs };
 }
 
 const inbound = (pageId: string, psid: string, mid: string, timestamp = 1_700_000_000_000) => ({
@@ -137,5 +144,37 @@ describe('verifier: POST', () => {
     const { verifier, queue } = setup();
     queue.failWith = new Error('SQS unavailable');
     expect((await verifier(post(body))).statusCode).toBe(500);
+  });
+});
+
+describe('verifier: events too large for a queue message (claim checks)', () => {
+  const cases = oversizeCases('1001', '9001');
+
+  it.each(cases.map((c) => [c.name, c] as const))(
+    '%s: 200, every event queued within 256 KiB, the large ones as claim checks',
+    async (_name, c) => {
+      const { verifier, queue, blobs } = setup();
+      // Base64, as API Gateway hands over a body that is not valid UTF-8 text: the exact bytes arrive.
+      expect((await verifier(post(c.body, creds.appSecret, true))).statusCode).toBe(200);
+      expect(queue.sent.map((m) => m.dedupId)).toEqual(c.events.map((e) => e.mid));
+      for (const m of queue.sent)
+        expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(CLAIM_CHECK_ABOVE_BYTES);
+      const read = await Promise.all(queue.sent.map((m) => readQueuedEvent(JSON.parse(m.body), blobs)));
+      expect(read.map((e) => [e.eventId, e.timestamp, (e.event.message as { text: string }).text])).toEqual(
+        c.events.map((e) => [e.mid, e.timestamp, e.text]),
+      );
+    },
+  );
+
+  it('answers 500 (Facebook retries) and queues nothing when a claim check cannot be stored', async () => {
+    const failing: BlobStore = {
+      put: async () => {
+        throw new Error('S3 unavailable (test)');
+      },
+      get: async () => undefined,
+    };
+    const { verifier, queue } = setup(creds, failing);
+    expect((await verifier(post(cases[0].body, creds.appSecret, true))).statusCode).toBe(500);
+    expect(queue.sent).toEqual([]);
   });
 });

@@ -22,6 +22,15 @@ const MAX_DEPTH = 32;
 /** SQS FIFO group and deduplication ids: 1–128 printable ASCII characters other than space. */
 const SQS_ID = /^[!-~]{1,128}$/;
 
+/**
+ * Longest page id, user id or mid taken (UTF-16 units). Meta's are 15–20 digits and mids about 100–250
+ * characters. The bound keeps every queue message that names an event small, a claim check included
+ * (claim-check.ts: three ids of 16 Ki characters, each escaped at worst to 6 bytes, stay under 300 KB),
+ * whatever else the event holds. Below it, an id too long for a DynamoDB key (1,024 bytes) is queued
+ * and then quarantined by the processor with its reason (KeyTooLarge), not dropped here.
+ */
+export const MAX_ID_LENGTH = 16_384;
+
 const EVENT_LISTS = [
   ['messaging', false],
   ['standby', true],
@@ -63,7 +72,7 @@ export function toQueueMessage(e: QueuedEvent): QueueMessage {
  * also refuses U+FFFE and U+FFFF, which anyone can type into a message, so those are escaped too
  * (they only occur inside strings, where `\uFFFE` means the same).
  */
-function sqsSafeJson(value: unknown): string {
+export function sqsSafeJson(value: unknown): string {
   const json = JSON.stringify(value);
   return NON_CHARACTERS.test(json)
     ? json.replace(NON_CHARACTERS_ALL, (c) => `\\u${c.charCodeAt(0).toString(16)}`)
@@ -112,7 +121,11 @@ function readEvent(entry: Json, event: unknown, standby: boolean): QueuedEvent |
   if (userId === undefined) return 'no_user_id';
   const timestamp = finite(event.timestamp) ?? finite(entry.time);
   if (timestamp === undefined) return 'no_timestamp';
-  return { v: 1, pageId, userId, eventId: eventIdOf(event), timestamp, standby, event };
+  const eventId = eventIdOf(event);
+  if (pageId.length > MAX_ID_LENGTH || userId.length > MAX_ID_LENGTH || eventId.length > MAX_ID_LENGTH) {
+    return 'id_too_long';
+  }
+  return { v: 1, pageId, userId, eventId, timestamp, standby, event };
 }
 
 /** Without entry.id: the page is the recipient, or the sender of an echo. */

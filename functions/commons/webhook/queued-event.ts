@@ -18,6 +18,18 @@ export interface QueuedEvent {
   event: Record<string, unknown>;
 }
 
+/**
+ * A QueuedEvent too large for a queue message, sent as a claim check: the raw event's JSON is a blob
+ * under `claim` (`claims/{sha256 of those bytes}.json`), the message carries the rest. Same group and
+ * deduplication ids as the event itself would have (claim-check.ts writes it, read-queued-event.ts reads it).
+ */
+export interface ClaimCheck extends Omit<QueuedEvent, 'event'> {
+  claim: string;
+}
+
+/** The blob key prefix of claim checks; the bucket expires it after SQS's longest retention (14 days). */
+export const CLAIM_PREFIX = 'claims/';
+
 /** One message for a FIFO queue. */
 export interface QueueMessage {
   groupId: string;
