@@ -14,8 +14,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { EventQueue, TokenSealer } from '../functions/commons/ports.js';
-import { documentClientConfig, GSI1_PK, TSK } from '../functions/commons/store/table-schema.js';
+import type { EventQueue, TokenSealer } from '#ports/ports';
+import { documentClientConfig, GSI1_PK, TSK } from '#store/table';
 
 export interface DynamoMeter {
   calls: Record<string, number>;

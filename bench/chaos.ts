@@ -4,8 +4,8 @@
  * (bench/run.ts does) so every log line is scanned for secrets. Each figure beside what it must be.
  */
 
-import { startDynaliteProcess } from '../tests/helpers/chaos-dynalite.js';
-import { type ChaosReport, runChaos } from '../tests/helpers/chaos-harness.js';
+import { startDynaliteProcess } from '#testkit/chaos-dynalite';
+import { type ChaosReport, runChaos } from '#testkit/chaos-harness';
 
 export interface ChaosResult {
   figures: Record<string, { value: number; reference: number; ok: boolean }>;

@@ -6,11 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { signBody } from '../functions/commons/webhook/signature.js';
-import { GraphFake } from '../local/graph-sandbox.js';
-import { makeTraffic } from '../tests/helpers/chaos-traffic.js';
-import { startTestTable } from '../tests/helpers/dynamo.js';
-import { startStackProcess } from '../tests/helpers/local-stack-process.js';
+import { signBody } from '#ingest/signature';
+import { GraphFake } from '#local/graph-sandbox';
+import { makeTraffic } from '#testkit/chaos-traffic';
+import { startTestTable } from '#testkit/dynamo';
+import { startStackProcess } from '#testkit/local-stack-process';
 import { pool, ratio, round } from './stats.js';
 
 const APP_ID = '1517776481860111';

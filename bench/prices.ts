@@ -105,7 +105,7 @@ export const DEPLOYMENT = {
   memoryMb: 512,
   /** START, END and REPORT lines Lambda writes per invocation (text format), plus the X-Ray line. */
   platformLogBytesPerInvocation: 420,
-  /** Secrets Manager cache (functions/commons/app-credentials.ts). */
+  /** Secrets Manager cache (functions/adapters/aws/secrets-credentials.ts). */
   secretMaxAgeSeconds: 300,
   /** For the time-based costs (secret reads): a steady rate of one million inbound messages a month. */
   messagesPerMonth: 1_000_000,

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MAX_BATCHES_IN_FLIGHT } from '../functions/commons/aws/sqs-event-queue.js';
+import { MAX_BATCHES_IN_FLIGHT } from '#adapters/aws/sqs-event-queue';
 import type { BodyLimitResult } from './body-limit.js';
 import type { ChaosResult } from './chaos.js';
 import type { ColdStartResult } from './cold-start.js';
@@ -277,7 +277,7 @@ export function renderPerformance(r: Results): string {
     out.push(
       'Meta batches up to 1,000 events in one POST and waits for the answer. Time from the POST to the 200 ' +
         'through the deployed verifier, `SqsEventQueue` and the real `SQSClient`, against the SQS fake on loopback ' +
-        `(\`tests/helpers/sqs-fake.ts\`, its own process) answering every call after ${q.latencyMs} ms; medians of ` +
+        `(\`testkit/sqs-fake.ts\`, its own process) answering every call after ${q.latencyMs} ms; medians of ` +
         `${q.runs} POSTs. Reference: one round trip, a \`SendMessageBatch\` of one entry through the same client ` +
         `(${q.roundTripMs} ms). Batches go ${MAX_BATCHES_IN_FLIGHT} at a time; "one after the other" is how the ` +
         'verifier sent them before. CPU ms: what the verifier and the SDK spend per POST in this process (the fake ' +

@@ -5,14 +5,14 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EnvCredentials } from '../functions/commons/app-credentials.js';
-import { loadConfig } from '../functions/commons/config.js';
-import { pageOpsDeps } from '../functions/commons/pages/page-ops-deps.js';
-import { PageRepository } from '../functions/commons/store/page-repository.js';
-import { createOps } from '../functions/ops/run-ops.js';
-import { GraphFake } from '../local/graph-sandbox.js';
-import { LocalKeyring } from '../local/keyring.js';
-import { startDynaliteProcess } from '../tests/helpers/chaos-dynalite.js';
+import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { LocalKeyring } from '#adapters/local/keyring';
+import { loadConfig } from '#app/config';
+import { pageOpsDeps } from '#app/page-ops';
+import { GraphFake } from '#local/graph-sandbox';
+import { PageRepository } from '#pages/page-repository';
+import { createOps } from '#pages/run-ops';
+import { startDynaliteProcess } from '#testkit/chaos-dynalite';
 import { meteredDocClient } from './aws-meter.js';
 import { pool, ratio, round } from './stats.js';
 
@@ -141,7 +141,7 @@ function fakePages(firstId: bigint, n: number) {
 }
 
 async function startGraphFakeProcess(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/graph-fake-server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'testkit/graph-fake-server.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -3,12 +3,12 @@
  * `node --import tsx --cpu-prof bench/verifier-profile.ts [events]`.
  */
 import './env.js';
-import { hotPathLambda } from '../functions/commons/lambda.js';
-import { signBody } from '../functions/commons/webhook/signature.js';
-import { createVerifier } from '../functions/verifier/verify-webhook.js';
-import { MemoryBlobStore } from '../local/blob-store.js';
-import { lambdaContext } from '../local/lambda-context.js';
-import { httpEvent } from '../tests/helpers/http-events.js';
+import { MemoryBlobStore } from '#adapters/local/blob-store';
+import { signBody } from '#ingest/signature';
+import { createVerifier } from '#ingest/verify-webhook';
+import { lambdaContext } from '#local/lambda-context';
+import { hotPathLambda } from '#runtime/lambda';
+import { httpEvent } from '#testkit/http-events';
 import { benchBody } from './verifier.js';
 
 const SECRET = 'bench-app-secret';

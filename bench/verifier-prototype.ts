@@ -1,6 +1,6 @@
 /**
  * A prototype of a faster verifier hot path, kept in bench/ to measure proposals before anyone touches
- * functions/. Same contract as functions/verifier/verify-webhook.ts (same answers, same group and dedup
+ * functions/. Same contract as functions/ingest/verify-webhook.ts (same answers, same group and dedup
  * ids, queue bodies that JSON.parse to the same QueuedEvent), three changes:
  *
  * 1. Queue bodies are built from the raw bytes of each event (a string-aware scanner finds where each
@@ -18,14 +18,14 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { type HttpEvent, type HttpResult, header, rawBody, text } from '../functions/commons/http.js';
-import { withInvocationBudget } from '../functions/commons/invocation-budget.js';
-import { count, logger, metrics } from '../functions/commons/observability.js';
-import type { AppCredentialsSource, EventQueue } from '../functions/commons/ports.js';
-import { parseWebhook, toQueueMessage } from '../functions/commons/webhook/parse-webhook.js';
-import type { QueueMessage } from '../functions/commons/webhook/queued-event.js';
-import { verifySignature } from '../functions/commons/webhook/signature.js';
-import { MAX_BODY_BYTES } from '../functions/verifier/verify-webhook.js';
+import type { QueueMessage } from '#contracts/queue';
+import { parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
+import { verifySignature } from '#ingest/signature';
+import { MAX_BODY_BYTES } from '#ingest/verify-webhook';
+import type { AppCredentialsSource, EventQueue } from '#ports/ports';
+import { withInvocationBudget } from '#runtime/deadline';
+import { type HttpEvent, type HttpResult, header, rawBody, text } from '#runtime/http';
+import { count, logger, metrics } from '#runtime/observability';
 
 type Json = Record<string, unknown>;
 

@@ -8,13 +8,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { SQS_CLIENT_CONFIG, SqsEventQueue } from '../functions/commons/aws/sqs-event-queue.js';
-import { hotPathLambda } from '../functions/commons/lambda.js';
-import { signBody } from '../functions/commons/webhook/signature.js';
-import { createVerifier } from '../functions/verifier/verify-webhook.js';
-import { MemoryBlobStore } from '../local/blob-store.js';
-import { lambdaContext } from '../local/lambda-context.js';
-import { httpEvent } from '../tests/helpers/http-events.js';
+import { SQS_CLIENT_CONFIG, SqsEventQueue } from '#adapters/aws/sqs-event-queue';
+import { MemoryBlobStore } from '#adapters/local/blob-store';
+import { signBody } from '#ingest/signature';
+import { createVerifier } from '#ingest/verify-webhook';
+import { lambdaContext } from '#local/lambda-context';
+import { hotPathLambda } from '#runtime/lambda';
+import { httpEvent } from '#testkit/http-events';
 import { median, ratio, round } from './stats.js';
 import { benchBody } from './verifier.js';
 

@@ -8,7 +8,7 @@ process.env.AWS_REGION ??= 'us-east-1';
 // The SDK warns that its 2027 releases need Node 22; Lambda runs 22+, this laptop may run 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { startLocalStack } = await import('../local/stack.js');
+const { startLocalStack } = await import('#local/stack');
 const stack = await startLocalStack(process.env).catch((err: Error) => {
   process.stderr.write(`Pagewire could not start: ${err.message}\n`);
   process.exit(1);

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { signBody } from '../functions/commons/webhook/signature.js';
-import type { SandboxFile } from '../local/stack.js';
+import { signBody } from '#ingest/signature';
+import type { SandboxFile } from '#local/stack';
 
 /** The parts of the admin API's answers this script reads. */
 interface Answer {

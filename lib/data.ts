@@ -1,6 +1,6 @@
 /**
  * What Pagewire keeps: the single DynamoDB table (the exact layout of
- * functions/commons/store/table-schema.ts), the KMS key that seals page tokens, the Secrets
+ * functions/store/table.ts), the KMS key that seals page tokens, the Secrets
  * Manager secret holding the Facebook app's credentials, and the blob bucket (the BlobStore port:
  * claim checks under `claims/`, oversize parts of stored items under `items/`). Access is granted
  * per function, per action and per key prefix, never `*`.
@@ -12,10 +12,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { tableDefinition } from '../functions/commons/store/table-schema.js';
-import { CLAIM_PREFIX } from '../functions/commons/webhook/queued-event.js';
+import { CLAIM_PREFIX } from '#contracts/queue';
+import { tableDefinition } from '#store/table';
 
-/** Every DynamoDB action the repositories send (functions/commons/store), nothing more. */
+/** Every DynamoDB action the repositories send (the …-repository.ts files), nothing more. */
 export const TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',

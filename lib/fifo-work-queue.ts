@@ -7,7 +7,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MAX_RECEIVE_COUNT } from '../functions/commons/limits.js';
+import { MAX_RECEIVE_COUNT } from '#contracts/limits';
 
 export { MAX_RECEIVE_COUNT };
 /** SQS accepts 1 MiB messages since 2025. */

@@ -34,7 +34,7 @@ export interface PagewireFunctionProps {
   description: string;
   timeout: Duration;
   memorySize?: number;
-  /** Only the variables this function reads (functions/commons/config.ts). */
+  /** Only the variables this function reads (functions/app/config.ts). */
   environment: Record<string, string>;
   logRetention?: logs.RetentionDays;
   vpc?: ec2.IVpc;

@@ -4,11 +4,11 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ConversationLock } from './conversation-lock.js';
 import { Data } from './data.js';
 import { HEALTH_PATH, Ingest, WEBHOOK_PATH } from './ingest.js';
+import { ConversationLock } from './lock-cache.js';
 import { Monitoring } from './monitoring.js';
-import { PageOperations } from './page-operations.js';
+import { PageOperations } from './page-management.js';
 import type { PagewireFunction } from './pagewire-function.js';
 import { Processing } from './processing.js';
 import type { PagewireSettings } from './settings.js';

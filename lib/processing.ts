@@ -7,9 +7,9 @@ import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { ConversationLock } from './conversation-lock.js';
 import type { Data } from './data.js';
 import { FifoWorkQueue } from './fifo-work-queue.js';
+import type { ConversationLock } from './lock-cache.js';
 import { PagewireFunction } from './pagewire-function.js';
 import type { PagewireSettings } from './settings.js';
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HttpEvent, HttpResult } from '../functions/commons/http.js';
-import { logger } from '../functions/commons/observability.js';
-import { MAX_BODY_BYTES } from '../functions/verifier/verify-webhook.js';
+import { MAX_BODY_BYTES } from '#ingest/verify-webhook';
+import type { HttpEvent, HttpResult } from '#runtime/http';
+import { logger } from '#runtime/observability';
 
 const WEBHOOK_PATH = '/webhooks/facebook';
 /**

@@ -5,7 +5,7 @@ import {
   QueueName,
   RedriveAnswer,
   type RedriveOutcome,
-} from '../../functions/commons/dead-letters.js';
+} from '#contracts/dead-letters';
 import { UsageError } from './args.js';
 import { type Command, type CommandGroup, type Context, handleAnswer } from './command.js';
 import { table } from './output.js';

@@ -5,11 +5,11 @@ import {
   awsDeadLetters,
   awsDocumentClient,
   awsTokenSealer,
-} from '../commons/aws/aws-adapters.js';
-import { loadConfig } from '../commons/config.js';
-import { lambda } from '../commons/lambda.js';
-import { createAdminApi } from './admin-api.js';
-import { adminDeps } from './admin-deps.js';
+} from '#adapters/aws/aws-adapters';
+import { adminDeps } from '#app/admin';
+import { loadConfig } from '#app/config';
+import { lambda } from '#runtime/lambda';
+import { createAdminApi } from './routes.js';
 
 const config = loadConfig();
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type HttpEvent, type HttpResult, httpError } from '../commons/http.js';
+import { type HttpEvent, type HttpResult, httpError } from '#runtime/http';
 
 const MAX_ID_LENGTH = 128;
 

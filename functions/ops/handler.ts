@@ -3,11 +3,11 @@ import {
   awsCredentials,
   awsDocumentClient,
   awsTokenSealer,
-} from '../commons/aws/aws-adapters.js';
-import { loadConfig } from '../commons/config.js';
-import { lambda } from '../commons/lambda.js';
-import { pageOpsDeps } from '../commons/pages/page-ops-deps.js';
-import { createOps } from './run-ops.js';
+} from '#adapters/aws/aws-adapters';
+import { loadConfig } from '#app/config';
+import { pageOpsDeps } from '#app/page-ops';
+import { createOps } from '#pages/run-ops';
+import { lambda } from '#runtime/lambda';
 
 const config = loadConfig();
 const deps = pageOpsDeps(

@@ -1,8 +1,8 @@
-import { awsCredentials, awsDocumentClient, awsTokenSealer } from '../commons/aws/aws-adapters.js';
-import { loadConfig } from '../commons/config.js';
-import { lambda } from '../commons/lambda.js';
-import { pageOpsDeps } from '../commons/pages/page-ops-deps.js';
-import { createPageCommandsProcessor } from './process-page-commands.js';
+import { awsCredentials, awsDocumentClient, awsTokenSealer } from '#adapters/aws/aws-adapters';
+import { loadConfig } from '#app/config';
+import { pageOpsDeps } from '#app/page-ops';
+import { createPageCommandsProcessor } from '#pages/command-consumer';
+import { lambda } from '#runtime/lambda';
 
 const config = loadConfig();
 const deps = pageOpsDeps(config, awsDocumentClient(), awsTokenSealer(config), awsCredentials(config));

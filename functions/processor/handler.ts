@@ -1,14 +1,9 @@
-import {
-  awsBlobStore,
-  awsCredentials,
-  awsDocumentClient,
-  awsTokenSealer,
-} from '../commons/aws/aws-adapters.js';
-import { loadConfig } from '../commons/config.js';
-import { lambda } from '../commons/lambda.js';
-import { conversationLockFromEnv } from '../commons/lock/lock-from-env.js';
-import { createEventsProcessor } from './process-events.js';
-import { processorDeps } from './processor-deps.js';
+import { awsBlobStore, awsCredentials, awsDocumentClient, awsTokenSealer } from '#adapters/aws/aws-adapters';
+import { conversationLockFromEnv } from '#adapters/redis/lock-from-env';
+import { loadConfig } from '#app/config';
+import { processorDeps } from '#app/processor';
+import { createEventsProcessor } from '#conversations/process-events';
+import { lambda } from '#runtime/lambda';
 
 const config = loadConfig();
 

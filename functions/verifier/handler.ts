@@ -1,7 +1,7 @@
-import { awsBlobStore, awsCredentials, awsEventsQueue } from '../commons/aws/aws-adapters.js';
-import { loadConfig } from '../commons/config.js';
-import { hotPathLambda } from '../commons/lambda.js';
-import { createVerifier } from './verify-webhook.js';
+import { awsBlobStore, awsCredentials, awsEventsQueue } from '#adapters/aws/aws-adapters';
+import { loadConfig } from '#app/config';
+import { createVerifier } from '#ingest/verify-webhook';
+import { hotPathLambda } from '#runtime/lambda';
 
 const config = loadConfig();
 

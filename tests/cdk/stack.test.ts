@@ -10,7 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tableDefinition } from '../../functions/commons/store/table-schema.js';
+import { tableDefinition } from '#store/table';
 import { readAssemblyReport, type StackReport } from '../../lib/assembly-report.js';
 import { createPagewireApp } from '../../lib/pagewire-app.js';
 import type { PagewireFunction } from '../../lib/pagewire-function.js';

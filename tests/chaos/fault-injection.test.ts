@@ -2,11 +2,11 @@
  * Nothing lost, nothing stored twice, nothing reordered, no secret leaked: 2,000 webhook events over 50
  * pages and 500 conversations through the real verifier and processor handlers while DynamoDB throttles,
  * the Graph API fails, the processor crashes mid-batch, SQS sends fail and Meta delivers POSTs again
- * (tests/helpers/chaos-harness.ts; `npm run bench` runs the same with 10,000 events).
+ * (testkit/chaos-harness.ts; `npm run bench` runs the same with 10,000 events).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChaosReport } from '../helpers/chaos-harness.js';
-import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.js';
+import type { ChaosReport } from '#testkit/chaos-harness';
+import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 
 // Every log and metric line counts for the secret scan: Powertools takes its settings when the logger
 // and the metrics are created, so the harness (and the handlers behind it) are loaded after this.
@@ -18,7 +18,7 @@ let report: ChaosReport;
 
 beforeAll(async () => {
   dynamo = await startTestDynamo();
-  const { runChaos } = await import('../helpers/chaos-harness.js');
+  const { runChaos } = await import('#testkit/chaos-harness');
   report = await runChaos({ dynamo, events: 2_000, pages: 50, persons: 10, poison: 4 });
 }, 60_000);
 

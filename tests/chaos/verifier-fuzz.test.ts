@@ -8,17 +8,17 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lambda } from '../../functions/commons/lambda.js';
-import { CLAIM_CHECK_ABOVE_BYTES } from '../../functions/commons/webhook/claim-check.js';
-import { parseWebhook, toQueueMessage } from '../../functions/commons/webhook/parse-webhook.js';
-import type { QueueMessage } from '../../functions/commons/webhook/queued-event.js';
-import { readQueuedEvent } from '../../functions/commons/webhook/read-queued-event.js';
-import { signBody } from '../../functions/commons/webhook/signature.js';
-import { createVerifier, MAX_BODY_BYTES } from '../../functions/verifier/verify-webhook.js';
-import { MemoryBlobStore } from '../../local/blob-store.js';
-import { lambdaContext } from '../../local/lambda-context.js';
-import { metaJson } from '../fixtures/webhooks.js';
-import { httpEvent } from '../helpers/http-events.js';
+import { MemoryBlobStore } from '#adapters/local/blob-store';
+import type { QueueMessage } from '#contracts/queue';
+import { CLAIM_CHECK_ABOVE_BYTES } from '#ingest/claim-check';
+import { parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
+import { readQueuedEvent } from '#ingest/read-queued-event';
+import { signBody } from '#ingest/signature';
+import { createVerifier, MAX_BODY_BYTES } from '#ingest/verify-webhook';
+import { lambdaContext } from '#local/lambda-context';
+import { lambda } from '#runtime/lambda';
+import { httpEvent } from '#testkit/http-events';
+import { metaJson } from '#testkit/webhooks';
 
 const SECRET = 'fuzz-app-secret-5a1f';
 const VERIFY_TOKEN = 'fuzz-verify-token';

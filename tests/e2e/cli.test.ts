@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GraphFake } from '#local/graph-sandbox';
+import { type CliResult, emptyDataDir, removeDataDirs, runCli } from '#testkit/cli-process';
+import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
 import { withProgress } from '../../bin/cli/progress.js';
 import { regionOfHost, resolveTarget } from '../../bin/cli/target.js';
-import { GraphFake } from '../../local/graph-sandbox.js';
-import { type CliResult, emptyDataDir, removeDataDirs, runCli } from '../helpers/cli-process.js';
-import { type StackProcess, startStackProcess } from '../helpers/local-stack-process.js';
 
 const APP_ID = '1517776481860222';
 const APP_SECRET = randomBytes(16).toString('hex');

@@ -6,15 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signBody } from '../../functions/commons/webhook/signature.js';
-import { GraphFake } from '../../local/graph-sandbox.js';
-import { entry, metaJson, webhookBody } from '../fixtures/webhooks.js';
-import { type StackProcess, startStackProcess } from '../helpers/local-stack-process.js';
-import {
-  redisServerAvailableOrSkip,
-  startRedisServer,
-  type TestRedisServer,
-} from '../helpers/redis-server.js';
+import { signBody } from '#ingest/signature';
+import { GraphFake } from '#local/graph-sandbox';
+import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
+import { redisServerAvailableOrSkip, startRedisServer, type TestRedisServer } from '#testkit/redis-server';
+import { entry, metaJson, webhookBody } from '#testkit/webhooks';
 
 const APP_ID = '1517776481860333';
 const APP_SECRET = randomBytes(16).toString('hex');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StackProcess, startStackProcess } from '../helpers/local-stack-process.js';
+import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 let dataDir: string;

@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SUBSCRIBED_FIELDS } from '../../functions/commons/config.js';
-import { signBody } from '../../functions/commons/webhook/signature.js';
-import { GraphFake } from '../../local/graph-sandbox.js';
-import { entry, metaJson, webhookBody } from '../fixtures/webhooks.js';
-import { adminCall } from '../helpers/admin-http.js';
-import { type StackProcess, startStackProcess } from '../helpers/local-stack-process.js';
+import { DEFAULT_SUBSCRIBED_FIELDS } from '#app/config';
+import { signBody } from '#ingest/signature';
+import { GraphFake } from '#local/graph-sandbox';
+import { adminCall } from '#testkit/admin-http';
+import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
+import { entry, metaJson, webhookBody } from '#testkit/webhooks';
 
 const APP_ID = '1517776481860222';
 const APP_SECRET = randomBytes(16).toString('hex');

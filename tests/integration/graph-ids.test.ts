@@ -5,10 +5,10 @@
  * and `me` fetched the page itself as the contact.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { counters } from '../../functions/commons/observability.js';
-import { entry, PAGE_A, TIME, textEvent, webhookBody } from '../fixtures/webhooks.js';
-import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.js';
-import { createProcessorWorld, type ProcessorWorld } from '../helpers/processor-harness.js';
+import { counters } from '#runtime/observability';
+import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
+import { createProcessorWorld, type ProcessorWorld } from '#testkit/processor-harness';
+import { entry, PAGE_A, TIME, textEvent, webhookBody } from '#testkit/webhooks';
 
 let dynamo: TestDynamo;
 let w: ProcessorWorld;

@@ -3,25 +3,25 @@
  * decided on one token never lands on a page that was disconnected or reconnected meanwhile.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createAdminApi } from '../../functions/admin/admin-api.js';
-import { adminDeps } from '../../functions/admin/admin-deps.js';
-import { EnvCredentials } from '../../functions/commons/app-credentials.js';
-import { loadConfig } from '../../functions/commons/config.js';
-import type { GraphClient } from '../../functions/commons/graph/graph-client.js';
-import { GraphError } from '../../functions/commons/graph/graph-error.js';
-import { runBulkAction } from '../../functions/commons/pages/bulk-actions.js';
-import { PageAccess } from '../../functions/commons/pages/page-access.js';
-import { PageOperations } from '../../functions/commons/pages/page-operations.js';
-import { pageOpsDeps } from '../../functions/commons/pages/page-ops-deps.js';
-import { ContactRepository } from '../../functions/commons/store/contact-repository.js';
-import { ConversationRepository } from '../../functions/commons/store/conversation-repository.js';
-import { createPageCommandsProcessor } from '../../functions/page-commands/process-page-commands.js';
-import { LocalFifoQueue } from '../../local/fifo-event-source.js';
-import { GraphFake } from '../../local/graph-sandbox.js';
-import { LocalKeyring } from '../../local/keyring.js';
-import { lambdaContext } from '../../local/lambda-context.js';
-import { startTestTable, type TestTable } from '../helpers/dynamo.js';
-import { httpEvent } from '../helpers/http-events.js';
+import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { LocalFifoQueue } from '#adapters/local/fifo-queue';
+import { LocalKeyring } from '#adapters/local/keyring';
+import { createAdminApi } from '#admin/routes';
+import { adminDeps } from '#app/admin';
+import { loadConfig } from '#app/config';
+import { pageOpsDeps } from '#app/page-ops';
+import { ContactRepository } from '#contacts/contact-repository';
+import { ConversationRepository } from '#conversations/conversation-repository';
+import type { GraphClient } from '#graph/graph-client';
+import { GraphError } from '#graph/graph-error';
+import { GraphFake } from '#local/graph-sandbox';
+import { lambdaContext } from '#local/lambda-context';
+import { runBulkAction } from '#pages/bulk';
+import { createPageCommandsProcessor } from '#pages/command-consumer';
+import { PageAccess } from '#pages/page-access';
+import { PageOperations } from '#pages/subscriptions';
+import { startTestTable, type TestTable } from '#testkit/dynamo';
+import { httpEvent } from '#testkit/http-events';
 
 const APP_ID = '800000000000001';
 const APP_SECRET = 'order-test-app-secret';

@@ -7,23 +7,23 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdminApi } from '../../functions/admin/admin-api.js';
-import { adminDeps } from '../../functions/admin/admin-deps.js';
-import { EnvCredentials } from '../../functions/commons/app-credentials.js';
-import { loadConfig } from '../../functions/commons/config.js';
-import type { HttpResult } from '../../functions/commons/http.js';
-import { conversationGroupId } from '../../functions/commons/webhook/queued-event.js';
-import { LocalKeyring } from '../../local/keyring.js';
-import { entry, PAGE_A, TIME, webhookBody } from '../fixtures/webhooks.js';
-import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.js';
-import { httpEvent } from '../helpers/http-events.js';
+import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { LocalKeyring } from '#adapters/local/keyring';
+import { createAdminApi } from '#admin/routes';
+import { adminDeps } from '#app/admin';
+import { loadConfig } from '#app/config';
+import { conversationGroupId } from '#contracts/queue';
+import type { HttpResult } from '#runtime/http';
+import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
+import { httpEvent } from '#testkit/http-events';
 import {
   createProcessorWorld,
   type ProcessorWorld,
   queueMessagesOf,
   sqsEvent,
   sqsRecord,
-} from '../helpers/processor-harness.js';
+} from '#testkit/processor-harness';
+import { entry, PAGE_A, TIME, webhookBody } from '#testkit/webhooks';
 
 let dynamo: TestDynamo;
 let w: ProcessorWorld;

@@ -5,11 +5,24 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { outStatus } from '../../functions/commons/conversation/message-status.js';
-import { counters } from '../../functions/commons/observability.js';
-import type { TimelineItem } from '../../functions/commons/store/records.js';
-import { conversationGroupId, type QueueMessage } from '../../functions/commons/webhook/queued-event.js';
-import { LocalFifoQueue } from '../../local/fifo-event-source.js';
+import { LocalFifoQueue } from '#adapters/local/fifo-queue';
+import type { TimelineItem } from '#contracts/conversation-records';
+import { conversationGroupId, type QueueMessage } from '#contracts/queue';
+import { outStatus } from '#conversations/message-status';
+import { counters } from '#runtime/observability';
+import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
+import {
+  createProcessorWorld,
+  isConversationUpdate,
+  isGet,
+  type ProcessorWorld,
+  type ProcessorWorldOptions,
+  queueMessagesOf,
+  recordsOf,
+  type SentCommand,
+  sqsEvent,
+  sqsRecord,
+} from '#testkit/processor-harness';
 import {
   APP_ID,
   EVENTS,
@@ -28,20 +41,7 @@ import {
   USER_A2,
   USER_B1,
   webhookBody,
-} from '../fixtures/webhooks.js';
-import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.js';
-import {
-  createProcessorWorld,
-  isConversationUpdate,
-  isGet,
-  type ProcessorWorld,
-  type ProcessorWorldOptions,
-  queueMessagesOf,
-  recordsOf,
-  type SentCommand,
-  sqsEvent,
-  sqsRecord,
-} from '../helpers/processor-harness.js';
+} from '#testkit/webhooks';
 
 const USER_X = '5550001112223334';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

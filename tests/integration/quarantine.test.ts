@@ -8,33 +8,21 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../bin/cli/main.js';
-import { Output } from '../../bin/cli/output.js';
-import { createAdminApi } from '../../functions/admin/admin-api.js';
-import { adminDeps } from '../../functions/admin/admin-deps.js';
-import { EnvCredentials } from '../../functions/commons/app-credentials.js';
-import { loadConfig } from '../../functions/commons/config.js';
-import type { HttpResult } from '../../functions/commons/http.js';
-import { counters } from '../../functions/commons/observability.js';
-import { INLINE_ITEM_LIMIT } from '../../functions/commons/store/item-codec.js';
-import { DYNAMO_ITEM_LIMIT } from '../../functions/commons/store/storable.js';
-import { itemKey } from '../../functions/commons/store/table-schema.js';
-import { conversationGroupId, type QueueMessage } from '../../functions/commons/webhook/queued-event.js';
-import { LocalFifoQueue } from '../../local/fifo-event-source.js';
-import { serveHttp } from '../../local/http-server.js';
-import { LocalKeyring } from '../../local/keyring.js';
-import {
-  entry,
-  metaJson,
-  PAGE_A,
-  PAGE_B,
-  TIME,
-  textEvent,
-  USER_A1,
-  webhookBody,
-} from '../fixtures/webhooks.js';
-import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.js';
-import { httpEvent } from '../helpers/http-events.js';
+import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { LocalFifoQueue } from '#adapters/local/fifo-queue';
+import { LocalKeyring } from '#adapters/local/keyring';
+import { createAdminApi } from '#admin/routes';
+import { adminDeps } from '#app/admin';
+import { loadConfig } from '#app/config';
+import { conversationGroupId, type QueueMessage } from '#contracts/queue';
+import { serveHttp } from '#local/http-server';
+import type { HttpResult } from '#runtime/http';
+import { counters } from '#runtime/observability';
+import { INLINE_ITEM_LIMIT } from '#store/item-codec';
+import { DYNAMO_ITEM_LIMIT } from '#store/storable';
+import { itemKey } from '#store/table';
+import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
+import { httpEvent } from '#testkit/http-events';
 import {
   createProcessorWorld,
   isConversationUpdate,
@@ -43,7 +31,10 @@ import {
   recordsOf,
   sqsEvent,
   sqsRecord,
-} from '../helpers/processor-harness.js';
+} from '#testkit/processor-harness';
+import { entry, metaJson, PAGE_A, PAGE_B, TIME, textEvent, USER_A1, webhookBody } from '#testkit/webhooks';
+import { main } from '../../bin/cli/main.js';
+import { Output } from '../../bin/cli/output.js';
 
 const USER_X = '5550001112223334';
 const USER_Y = '5550001112223335';

@@ -6,24 +6,19 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SqsEventQueue } from '../../functions/commons/aws/sqs-event-queue.js';
-import { lambda } from '../../functions/commons/lambda.js';
-import type { BlobStore } from '../../functions/commons/ports.js';
-import { CLAIM_CHECK_ABOVE_BYTES } from '../../functions/commons/webhook/claim-check.js';
-import { signBody } from '../../functions/commons/webhook/signature.js';
-import { createVerifier } from '../../functions/verifier/verify-webhook.js';
-import { lambdaContext } from '../../local/lambda-context.js';
-import { oversizeCases } from '../fixtures/oversize-webhooks.js';
-import { echoEvent, entry, metaJson, PAGE_A, PAGE_B, textEvent, webhookBody } from '../fixtures/webhooks.js';
-import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.js';
-import { httpEvent } from '../helpers/http-events.js';
-import {
-  createProcessorWorld,
-  type ProcessorWorld,
-  sqsEvent,
-  sqsRecord,
-} from '../helpers/processor-harness.js';
-import { type FakeSqsMessage, fakeSqsClient, SqsFake, type SqsFakeOptions } from '../helpers/sqs-fake.js';
+import { SqsEventQueue } from '#adapters/aws/sqs-event-queue';
+import { CLAIM_CHECK_ABOVE_BYTES } from '#ingest/claim-check';
+import { signBody } from '#ingest/signature';
+import { createVerifier } from '#ingest/verify-webhook';
+import { lambdaContext } from '#local/lambda-context';
+import type { BlobStore } from '#ports/ports';
+import { lambda } from '#runtime/lambda';
+import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
+import { httpEvent } from '#testkit/http-events';
+import { oversizeCases } from '#testkit/oversize-webhooks';
+import { createProcessorWorld, type ProcessorWorld, sqsEvent, sqsRecord } from '#testkit/processor-harness';
+import { type FakeSqsMessage, fakeSqsClient, SqsFake, type SqsFakeOptions } from '#testkit/sqs-fake';
+import { echoEvent, entry, metaJson, PAGE_A, PAGE_B, textEvent, webhookBody } from '#testkit/webhooks';
 
 const SECRET = 'queue-path-app-secret';
 const QUEUE = 'pagewire-events.fifo';

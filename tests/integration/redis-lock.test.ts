@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { LockUnavailableError, NoLock } from '../../functions/commons/lock/conversation-lock.js';
 import {
   type LockLog,
   lockFromEnv,
@@ -11,13 +10,14 @@ import {
   redactRedisUrl,
   redisLockFromUrl,
   redisOptionsFromUrl,
-} from '../../functions/commons/lock/redis-lock.js';
+} from '#adapters/redis/redis-lock';
+import { LockUnavailableError, NoLock } from '#ports/conversation-lock';
 import {
   freePort,
   redisServerAvailableOrSkip,
   startRedisServer,
   type TestRedisServer,
-} from '../helpers/redis-server.js';
+} from '#testkit/redis-server';
 
 const PREFIX = 'pagewire:lock:';
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -3,16 +3,16 @@
  * go with bounded concurrency, and fanned out as page commands beyond the configured threshold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnvCredentials } from '../../functions/commons/app-credentials.js';
-import { loadConfig } from '../../functions/commons/config.js';
-import { pageOpsDeps } from '../../functions/commons/pages/page-ops-deps.js';
-import { createOps } from '../../functions/ops/run-ops.js';
-import { createPageCommandsProcessor } from '../../functions/page-commands/process-page-commands.js';
-import { LocalFifoQueue } from '../../local/fifo-event-source.js';
-import { GraphFake } from '../../local/graph-sandbox.js';
-import { LocalKeyring } from '../../local/keyring.js';
-import { lambdaContext } from '../../local/lambda-context.js';
-import { startTestTable, type TestTable } from '../helpers/dynamo.js';
+import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { LocalFifoQueue } from '#adapters/local/fifo-queue';
+import { LocalKeyring } from '#adapters/local/keyring';
+import { loadConfig } from '#app/config';
+import { pageOpsDeps } from '#app/page-ops';
+import { GraphFake } from '#local/graph-sandbox';
+import { lambdaContext } from '#local/lambda-context';
+import { createPageCommandsProcessor } from '#pages/command-consumer';
+import { createOps } from '#pages/run-ops';
+import { startTestTable, type TestTable } from '#testkit/dynamo';
 
 const APP_ID = '700000000000001';
 const APP_SECRET = 'scale-test-app-secret';

@@ -3,17 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ContactRepository } from '../../functions/commons/store/contact-repository.js';
-import { ConversationRepository } from '../../functions/commons/store/conversation-repository.js';
-import { PageRepository } from '../../functions/commons/store/page-repository.js';
-import type { ContactRecord, PageRecord, TimelineItem } from '../../functions/commons/store/records.js';
-import {
-  conversationKey,
-  createTableIfMissing,
-  itemKey,
-  pageKey,
-} from '../../functions/commons/store/table-schema.js';
-import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.js';
+import { ContactRepository } from '#contacts/contact-repository';
+import type { ContactRecord } from '#contracts/contact-record';
+import type { TimelineItem } from '#contracts/conversation-records';
+import type { PageRecord } from '#contracts/page-record';
+import { ConversationRepository } from '#conversations/conversation-repository';
+import { PageRepository } from '#pages/page-repository';
+import { conversationKey, createTableIfMissing, itemKey, pageKey } from '#store/table';
+import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 
 let dynamo: TestDynamo;
 let tableName: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerMatches } from '../../local/admin-auth.js';
+import { bearerMatches } from '#local/admin-auth';
 
 const TOKEN = 'k3Q_s9-local-admin-token';
 

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EnvCredentials, SecretsManagerCredentials } from '../../functions/commons/app-credentials.js';
+import { EnvCredentials, SecretsManagerCredentials } from '#adapters/aws/secrets-credentials';
 
 const sm = mockClient(SecretsManagerClient);
 let n = 0;

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkBlobKey } from '../../functions/commons/ports.js';
-import { FileBlobStore, MemoryBlobStore } from '../../local/blob-store.js';
+import { FileBlobStore, MemoryBlobStore } from '#adapters/local/blob-store';
+import { checkBlobKey } from '#ports/ports';
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -1,22 +1,18 @@
 /**
- * Claim checks (functions/commons/webhook/claim-check.ts, read-queued-event.ts): an event whose queue
+ * Claim checks (functions/ingest/claim-check.ts, read-queued-event.ts): an event whose queue
  * message would be over 256 KiB travels as a small message naming a blob of its bytes; the processor
  * reads it back as the same QueuedEvent.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { BlobStore } from '../../functions/commons/ports.js';
-import {
-  CLAIM_CHECK_ABOVE_BYTES,
-  claimKey,
-  toQueueMessages,
-} from '../../functions/commons/webhook/claim-check.js';
-import { parseWebhook, toQueueMessage } from '../../functions/commons/webhook/parse-webhook.js';
-import type { ClaimCheck, QueuedEvent } from '../../functions/commons/webhook/queued-event.js';
-import { ClaimCheckError, readQueuedEvent } from '../../functions/commons/webhook/read-queued-event.js';
-import { MemoryBlobStore } from '../../local/blob-store.js';
-import { oversizeCases } from '../fixtures/oversize-webhooks.js';
-import { EVENTS, entry, PAGE_A, USER_A1, webhookBody } from '../fixtures/webhooks.js';
+import { MemoryBlobStore } from '#adapters/local/blob-store';
+import type { ClaimCheck, QueuedEvent } from '#contracts/queue';
+import { CLAIM_CHECK_ABOVE_BYTES, claimKey, toQueueMessages } from '#ingest/claim-check';
+import { parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
+import { ClaimCheckError, readQueuedEvent } from '#ingest/read-queued-event';
+import type { BlobStore } from '#ports/ports';
+import { oversizeCases } from '#testkit/oversize-webhooks';
+import { EVENTS, entry, PAGE_A, USER_A1, webhookBody } from '#testkit/webhooks';
 
 const CASES = oversizeCases(PAGE_A, USER_A1);
 

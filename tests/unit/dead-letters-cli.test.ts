@@ -8,10 +8,10 @@ import type { IncomingMessage } from 'node:http';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SQS_CANNOT_LIST } from '#adapters/aws/sqs-dead-letters';
+import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 import { main } from '../../bin/cli/main.js';
 import { Output } from '../../bin/cli/output.js';
-import { SQS_CANNOT_LIST } from '../../functions/commons/aws/sqs-dead-letters.js';
-import { type TinyServer, tinyServer } from '../helpers/tiny-server.js';
 
 const creds = { accessKeyId: 'AKIDPAGEWIREDLQ00001', secretAccessKey: randomBytes(20).toString('base64') };
 const awsEnv = {

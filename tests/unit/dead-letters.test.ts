@@ -11,20 +11,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AdminDeps, createAdminApi } from '../../functions/admin/admin-api.js';
-import {
-  deadLetterQueuesFromEnv,
-  SQS_CANNOT_LIST,
-  SqsDeadLetters,
-} from '../../functions/commons/aws/sqs-dead-letters.js';
-import {
-  type DeadLetterQueues,
-  DeadLettersAnswer,
-  RedriveAnswer,
-} from '../../functions/commons/dead-letters.js';
-import { LocalFifoQueue } from '../../local/fifo-event-source.js';
-import { LocalDeadLetters } from '../../local/local-dead-letters.js';
-import { httpEvent } from '../helpers/http-events.js';
+import { deadLetterQueuesFromEnv, SQS_CANNOT_LIST, SqsDeadLetters } from '#adapters/aws/sqs-dead-letters';
+import { LocalDeadLetters } from '#adapters/local/dead-letters';
+import { LocalFifoQueue } from '#adapters/local/fifo-queue';
+import { type AdminDeps, createAdminApi } from '#admin/routes';
+import { type DeadLetterQueues, DeadLettersAnswer, RedriveAnswer } from '#contracts/dead-letters';
+import { httpEvent } from '#testkit/http-events';
 
 const ACCOUNT = 'arn:aws:sqs:eu-west-1:123456789012';
 const URL_BASE = 'https://sqs.eu-west-1.amazonaws.com/123456789012';

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { QueueMessage } from '../../functions/commons/webhook/queued-event.js';
-import { LocalFifoQueue, type LocalFifoQueueOptions } from '../../local/fifo-event-source.js';
-import { LocalQueueStore, type QueueJournal } from '../../local/queue-store.js';
+import { LocalFifoQueue, type LocalFifoQueueOptions } from '#adapters/local/fifo-queue';
+import { LocalQueueStore, type QueueJournal } from '#adapters/local/queue-store';
+import type { QueueMessage } from '#contracts/queue';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,8 +1,8 @@
-/** Which processor failures are retried and which are quarantined (functions/processor/failure-class.ts). */
+/** Which processor failures are retried and which are quarantined (functions/conversations/failure-class.ts). */
 import { describe, expect, it } from 'vitest';
-import { LockUnavailableError } from '../../functions/commons/lock/conversation-lock.js';
-import { PoisonError } from '../../functions/commons/poison-error.js';
-import { classifyFailure } from '../../functions/processor/failure-class.js';
+import { classifyFailure } from '#conversations/failure-class';
+import { LockUnavailableError } from '#ports/conversation-lock';
+import { PoisonError } from '#runtime/poison-error';
 
 const named = (name: string, message = `${name} (test)`) => Object.assign(new Error(message), { name });
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { QueueMessage } from '../../functions/commons/webhook/queued-event.js';
-import { LocalFifoQueue, type LocalFifoQueueOptions } from '../../local/fifo-event-source.js';
+import { LocalFifoQueue, type LocalFifoQueueOptions } from '#adapters/local/fifo-queue';
+import type { QueueMessage } from '#contracts/queue';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const queues: LocalFifoQueue[] = [];

@@ -1,9 +1,9 @@
 /** A Graph call never outlives the invocation that makes it. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphClient } from '../../functions/commons/graph/graph-client.js';
-import { GraphError } from '../../functions/commons/graph/graph-error.js';
-import { withInvocationBudget } from '../../functions/commons/invocation-budget.js';
-import { type TinyServer, tinyServer } from '../helpers/tiny-server.js';
+import { GraphClient } from '#graph/graph-client';
+import { GraphError } from '#graph/graph-error';
+import { withInvocationBudget } from '#runtime/deadline';
+import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 
 let server: TinyServer;
 

@@ -1,16 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SUBSCRIBED_FIELDS } from '../../functions/commons/config.js';
-import { appSecretProof, GraphClient } from '../../functions/commons/graph/graph-client.js';
-import {
-  classifyGraphError,
-  GraphError,
-  type GraphErrorClass,
-  regainAccessMs,
-} from '../../functions/commons/graph/graph-error.js';
-import { GraphFake } from '../../local/graph-sandbox.js';
-import { type TinyServer, tinyServer } from '../helpers/tiny-server.js';
+import { DEFAULT_SUBSCRIBED_FIELDS } from '#app/config';
+import { appSecretProof, GraphClient } from '#graph/graph-client';
+import { classifyGraphError, GraphError, type GraphErrorClass, regainAccessMs } from '#graph/graph-error';
+import { GraphFake } from '#local/graph-sandbox';
+import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 
 const APP_ID = '900000000000077';
 const APP_SECRET = 'graph-client-test-secret-0123456789abcdef';

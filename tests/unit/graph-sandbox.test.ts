@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GraphFake, startSandbox } from '../../local/graph-sandbox.js';
+import { GraphFake, startSandbox } from '#local/graph-sandbox';
 
 const APP_ID = '900000000000001';
 const APP_SECRET = 'sandbox-test-secret';

@@ -5,9 +5,9 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpEvent } from '../../functions/commons/http.js';
-import { MAX_BODY_BYTES } from '../../functions/verifier/verify-webhook.js';
-import { OTHER_MAX_BODY_BYTES, serveHttp } from '../../local/http-server.js';
+import { MAX_BODY_BYTES } from '#ingest/verify-webhook';
+import { OTHER_MAX_BODY_BYTES, serveHttp } from '#local/http-server';
+import type { HttpEvent } from '#runtime/http';
 
 let port: number;
 let close: () => Promise<void>;

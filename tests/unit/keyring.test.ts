@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TokenUnsealError } from '../../functions/commons/token-errors.js';
-import { LocalKeyring } from '../../local/keyring.js';
+import { LocalKeyring } from '#adapters/local/keyring';
+import { TokenUnsealError } from '#ports/token-errors';
 
 const TOKEN = 'EAAGm0PX4ZCpsBAPageTokenSecret';
 let dir: string;

@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { KmsTokenSealer } from '../../functions/commons/aws/kms-token-sealer.js';
-import { TokenSealError, TokenUnsealError } from '../../functions/commons/token-errors.js';
+import { KmsTokenSealer } from '#adapters/aws/kms-token-sealer';
+import { TokenSealError, TokenUnsealError } from '#ports/token-errors';
 
 const KEY_ID = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const TOKEN = 'EAAGm0PX4ZCpsBAPageTokenSecret';

@@ -1,12 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { outStatus } from '../../functions/commons/conversation/message-status.js';
-import {
-  HUMAN_AGENT_WINDOW_MS,
-  replyPolicy,
-  STANDARD_WINDOW_MS,
-} from '../../functions/commons/conversation/messaging-window.js';
-import type { ConversationRecord, OutStatus, TimelineItem } from '../../functions/commons/store/records.js';
+import type { ConversationRecord, OutStatus, TimelineItem } from '#contracts/conversation-records';
+import { outStatus } from '#conversations/message-status';
+import { HUMAN_AGENT_WINDOW_MS, replyPolicy, STANDARD_WINDOW_MS } from '#conversations/messaging-window';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ConversationEvent } from '../../functions/commons/conversation/conversation-event.js';
-import { normaliseEvent } from '../../functions/commons/conversation/normalise-event.js';
-import { parseWebhook } from '../../functions/commons/webhook/parse-webhook.js';
-import type { QueuedEvent } from '../../functions/commons/webhook/queued-event.js';
+import type { QueuedEvent } from '#contracts/queue';
+import type { ConversationEvent } from '#conversations/conversation-event';
+import { normaliseEvent } from '#conversations/normalise-event';
+import { parseWebhook } from '#ingest/parse-webhook';
 import {
   APP_ID,
   EVENTS,
@@ -16,7 +16,7 @@ import {
   USER_A1,
   USER_A2,
   USER_B1,
-} from '../fixtures/webhooks.js';
+} from '#testkit/webhooks';
 
 function queued(name: EventName, pageId = PAGE_A, field: 'messaging' | 'standby' = 'messaging'): QueuedEvent {
   const result = parseWebhook(singleEventBody(EVENTS[name], pageId, field));

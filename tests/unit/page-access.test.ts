@@ -4,10 +4,10 @@
  * in flight while the change happened. No timers: the cache TTL is far longer than the test.
  */
 import { describe, expect, it } from 'vitest';
-import { PageAccess } from '../../functions/commons/pages/page-access.js';
-import type { TokenSealer } from '../../functions/commons/ports.js';
-import type { PageRepository } from '../../functions/commons/store/page-repository.js';
-import type { PageRecord } from '../../functions/commons/store/records.js';
+import type { PageRecord } from '#contracts/page-record';
+import { PageAccess } from '#pages/page-access';
+import type { PageRepository } from '#pages/page-repository';
+import type { TokenSealer } from '#ports/ports';
 
 const HOUR = 3_600_000;
 let seq = 0;

@@ -1,11 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type ParsedWebhook,
-  parseWebhook,
-  toQueueMessage,
-} from '../../functions/commons/webhook/parse-webhook.js';
-import { conversationGroupId, type QueuedEvent } from '../../functions/commons/webhook/queued-event.js';
+import { conversationGroupId, type QueuedEvent } from '#contracts/queue';
+import { type ParsedWebhook, parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
 import {
   EVENTS,
   entry,
@@ -20,7 +16,7 @@ import {
   USER_A2,
   USER_B1,
   webhookBody,
-} from '../fixtures/webhooks.js';
+} from '#testkit/webhooks';
 
 const SQS_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
 

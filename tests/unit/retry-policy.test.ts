@@ -1,16 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GraphClient } from '../../functions/commons/graph/graph-client.js';
-import { GraphError } from '../../functions/commons/graph/graph-error.js';
-import {
-  DEFAULT_RETRY_POLICY,
-  type RetryClock,
-  type RetryPolicy,
-  withRetry,
-} from '../../functions/commons/graph/retry-policy.js';
-import { withInvocationBudget } from '../../functions/commons/invocation-budget.js';
-import { counters } from '../../functions/commons/observability.js';
-import { GraphFake } from '../../local/graph-sandbox.js';
-import { type TinyServer, tinyServer } from '../helpers/tiny-server.js';
+import { GraphClient } from '#graph/graph-client';
+import { GraphError } from '#graph/graph-error';
+import { DEFAULT_RETRY_POLICY, type RetryClock, type RetryPolicy, withRetry } from '#graph/retry-policy';
+import { GraphFake } from '#local/graph-sandbox';
+import { withInvocationBudget } from '#runtime/deadline';
+import { counters } from '#runtime/observability';
+import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 
 // ---- a fake clock: recorded sleeps, fixed jitter, a budget that shrinks as it sleeps -----------------
 

@@ -1,7 +1,7 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { S3BlobStore } from '../../functions/commons/aws/s3-blob-store.js';
+import { S3BlobStore } from '#adapters/aws/s3-blob-store';
 
 const s3 = mockClient(S3Client);
 beforeEach(() => s3.reset());

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signBody, verifySignature } from '../../functions/commons/webhook/signature.js';
-import { EVENTS, MULTI_ENTRY_BODY, singleEventBody } from '../fixtures/webhooks.js';
+import { signBody, verifySignature } from '#ingest/signature';
+import { EVENTS, MULTI_ENTRY_BODY, singleEventBody } from '#testkit/webhooks';
 
 const SECRET = 'b7f3c2d94e1a6f0851c2a9d7e3b4f610';
 const body = Buffer.from(singleEventBody(EVENTS.text));

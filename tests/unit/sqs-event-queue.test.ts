@@ -11,8 +11,8 @@ import {
   MessageTooLargeError,
   QueueSendError,
   SqsEventQueue,
-} from '../../functions/commons/aws/sqs-event-queue.js';
-import type { QueueMessage } from '../../functions/commons/webhook/queued-event.js';
+} from '#adapters/aws/sqs-event-queue';
+import type { QueueMessage } from '#contracts/queue';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/events.fifo';
 const sqs = mockClient(SQSClient);

@@ -1,5 +1,5 @@
 /**
- * The SQS fake on loopback (tests/helpers/sqs-fake.ts), driven by the real SQSClient: what the SDK sends
+ * The SQS fake on loopback (testkit/sqs-fake.ts), driven by the real SQSClient: what the SDK sends
  * is understood, and SQS's answers and limits are played back as the SDK expects them.
  */
 import { createHash } from 'node:crypto';
@@ -10,7 +10,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fakeSqsClient, SqsFake } from '../helpers/sqs-fake.js';
+import { fakeSqsClient, SqsFake } from '#testkit/sqs-fake';
 
 let fake: SqsFake;
 let client: SQSClient;

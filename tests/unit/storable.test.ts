@@ -6,22 +6,11 @@ import { createRequire } from 'node:module';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PoisonError } from '../../functions/commons/poison-error.js';
-import {
-  decodeItem,
-  encodeItem,
-  fitItem,
-  INLINE_ITEM_LIMIT,
-  restoreParts,
-} from '../../functions/commons/store/item-codec.js';
-import type { TimelineItem } from '../../functions/commons/store/records.js';
-import {
-  assertKeySizes,
-  assertMarshallable,
-  itemSize,
-  keyPart,
-} from '../../functions/commons/store/storable.js';
-import { MemoryBlobStore } from '../../local/blob-store.js';
+import { MemoryBlobStore } from '#adapters/local/blob-store';
+import type { TimelineItem } from '#contracts/conversation-records';
+import { PoisonError } from '#runtime/poison-error';
+import { decodeItem, encodeItem, fitItem, INLINE_ITEM_LIMIT, restoreParts } from '#store/item-codec';
+import { assertKeySizes, assertMarshallable, itemSize, keyPart } from '#store/storable';
 
 /** dynalite's own item size (DynamoDB's rules, strings counted in characters). */
 const dynalite = createRequire(import.meta.url)('dynalite/db/index.js') as {

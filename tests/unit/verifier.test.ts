@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { AppCredentials, BlobStore, EventQueue } from '../../functions/commons/ports.js';
-import { CLAIM_CHECK_ABOVE_BYTES } from '../../functions/commons/webhook/claim-check.js';
-import type { QueuedEvent, QueueMessage } from '../../functions/commons/webhook/queued-event.js';
-import { readQueuedEvent } from '../../functions/commons/webhook/read-queued-event.js';
-import { signBody } from '../../functions/commons/webhook/signature.js';
-import { createVerifier, MAX_BODY_BYTES } from '../../functions/verifier/verify-webhook.js';
-import { MemoryBlobStore } from '../../local/blob-store.js';
-import { oversizeCases } from '../fixtures/oversize-webhooks.js';
-import { httpEvent } from '../helpers/http-events.js';
+import { MemoryBlobStore } from '#adapters/local/blob-store';
+import type { QueuedEvent, QueueMessage } from '#contracts/queue';
+import { CLAIM_CHECK_ABOVE_BYTES } from '#ingest/claim-check';
+import { readQueuedEvent } from '#ingest/read-queued-event';
+import { signBody } from '#ingest/signature';
+import { createVerifier, MAX_BODY_BYTES } from '#ingest/verify-webhook';
+import type { AppCredentials, BlobStore, EventQueue } from '#ports/ports';
+import { httpEvent } from '#testkit/http-events';
+import { oversizeCases } from '#testkit/oversize-webhooks';
 
 const creds: AppCredentials = { appId: '111', appSecret: 'app-secret-value', verifyToken: 'verify-me' };
 

@@ -1,0 +1,35 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AdminDeps } from '#admin/routes';
+import { ConversationRepository } from '#conversations/conversation-repository';
+import { QuarantineRepository } from '#conversations/quarantine-repository';
+import { graphFactory } from '#graph/graph-source';
+import type { AppCredentialsSource, BlobStore, EventQueue, TokenSealer } from '#ports/ports';
+import type { Config } from './config.js';
+import { pageOpsDeps } from './page-ops.js';
+
+/**
+ * The admin API's collaborators, the same on AWS and locally; only the adapters passed in differ.
+ * Without a page-commands queue, page commands run inline (tests, tools). `blobs` holds the moved parts
+ * of oversize items and large quarantined bodies: without it those read as unavailable.
+ */
+export function adminDeps(
+  config: Config,
+  doc: DynamoDBDocumentClient,
+  sealer: TokenSealer,
+  credentials: AppCredentialsSource,
+  commands?: EventQueue,
+  blobs?: BlobStore,
+): AdminDeps {
+  const ops = pageOpsDeps(config, doc, sealer, credentials, commands);
+  return {
+    config,
+    pages: ops.pages,
+    conversations: new ConversationRepository(doc, config.tableName, blobs),
+    quarantine: new QuarantineRepository(doc, config.tableName, blobs),
+    // Admin reads must see writes at once: no page cache here.
+    access: ops.access,
+    sealer,
+    graph: graphFactory(config, credentials),
+    ops,
+  };
+}

@@ -1,0 +1,61 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ContactProfiles } from '#contacts/contact-profiles';
+import { ContactRepository } from '#contacts/contact-repository';
+import { ConversationRepository } from '#conversations/conversation-repository';
+import { graphFactory } from '#graph/graph-source';
+import type { BulkDeps } from '#pages/bulk';
+import { inlineRunner, type PageCommandRunner, queuedRunner } from '#pages/commands';
+import { PageAccess } from '#pages/page-access';
+import { PageRepository } from '#pages/page-repository';
+import type { AppCredentialsSource, EventQueue, TokenSealer } from '#ports/ports';
+import type { Config } from './config.js';
+import { operationsFactory } from './page-subscriptions.js';
+
+export interface PageOpsDeps {
+  pages: PageRepository;
+  access: PageAccess;
+  bulk: BulkDeps;
+  /** Single-page commands: queued per page when a page-commands queue exists, else run inline. */
+  runCommand: PageCommandRunner;
+}
+
+/**
+ * Everything that changes page subscriptions, wired once for the admin API, the ops function and the
+ * page-commands consumer. A page that becomes active again gets the contact profiles that waited.
+ */
+export function pageOpsDeps(
+  config: Config,
+  doc: DynamoDBDocumentClient,
+  sealer: TokenSealer,
+  credentials: AppCredentialsSource,
+  commands?: EventQueue,
+): PageOpsDeps {
+  const pages = new PageRepository(doc, config.tableName);
+  const access = new PageAccess(pages, sealer, 0);
+  const graph = graphFactory(config, credentials);
+  const conversations = new ConversationRepository(doc, config.tableName);
+  const profiles = new ContactProfiles({
+    contacts: new ContactRepository(doc, config.tableName),
+    access,
+    graph,
+  });
+  const operations = operationsFactory({
+    pages,
+    access,
+    credentials,
+    graph,
+    onHealthy: async (page) => void (await profiles.refreshPending(page, conversations)),
+  });
+  return {
+    pages,
+    access,
+    bulk: {
+      pages,
+      operations,
+      commands,
+      concurrency: config.pageOpsConcurrency,
+      fanOutAbove: config.pageOpsFanOutAbove,
+    },
+    runCommand: commands ? queuedRunner(commands, pages, config.commandWaitMs) : inlineRunner(operations),
+  };
+}

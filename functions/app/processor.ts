@@ -1,0 +1,30 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ContactProfiles } from '#contacts/contact-profiles';
+import { ContactRepository } from '#contacts/contact-repository';
+import { ConversationRepository } from '#conversations/conversation-repository';
+import type { ProcessorDeps } from '#conversations/process-events';
+import { QuarantineRepository } from '#conversations/quarantine-repository';
+import { graphFactory } from '#graph/graph-source';
+import { PageAccess } from '#pages/page-access';
+import { PageRepository } from '#pages/page-repository';
+import type { AppCredentialsSource, BlobStore, TokenSealer } from '#ports/ports';
+import type { Config } from './config.js';
+
+/**
+ * The processor's collaborators, the same on AWS and locally; only the adapters passed in differ.
+ * `blobs` keeps claim-checked events, the parts of oversize items and the bodies of large quarantined events.
+ */
+export function processorDeps(
+  config: Config,
+  doc: DynamoDBDocumentClient,
+  sealer: TokenSealer,
+  credentials: AppCredentialsSource,
+  blobs: BlobStore,
+): ProcessorDeps {
+  const access = new PageAccess(new PageRepository(doc, config.tableName), sealer, config.pageCacheTtlMs);
+  const conversations = new ConversationRepository(doc, config.tableName, blobs);
+  const contacts = new ContactRepository(doc, config.tableName);
+  const profiles = new ContactProfiles({ contacts, access, graph: graphFactory(config, credentials) });
+  const quarantine = new QuarantineRepository(doc, config.tableName, blobs);
+  return { access, conversations, profiles, quarantine, blobs };
+}

@@ -1,0 +1,154 @@
+import type { ContactProfiles } from '#contacts/contact-profiles';
+import type { TimelineItem } from '#contracts/conversation-records';
+import type { PageRecord } from '#contracts/page-record';
+import type { QueuedEvent } from '#contracts/queue';
+import type { PageAccess } from '#pages/page-access';
+import { count, logger } from '#runtime/observability';
+import { PoisonError } from '#runtime/poison-error';
+import type { ConversationEvent } from './conversation-event.js';
+import type { ConversationRepository, TouchResult } from './conversation-repository.js';
+import { normaliseEvent } from './normalise-event.js';
+
+export interface ApplyEventDeps {
+  access: PageAccess;
+  conversations: ConversationRepository;
+  profiles: ContactProfiles;
+}
+
+type Event<K extends ConversationEvent['kind']> = Extract<ConversationEvent, { kind: K }>;
+
+/**
+ * What each event kind does to the store (SPEC §6). Every write is idempotent or conditional on
+ * the event's id, so a redelivered event changes nothing the first delivery did not.
+ */
+export function createEventApplier(deps: ApplyEventDeps) {
+  const { conversations } = deps;
+
+  async function store(item: TimelineItem, inbound: boolean, name?: string): Promise<TouchResult> {
+    // Checked, encoded and fitted first (oversize parts to the blob store): an item the store cannot
+    // hold fails here, before the conversation is touched for a message it would never show.
+    const prepared = await conversations.prepareItem(item);
+    // The conversation next: its update is idempotent, so a crash between the two writes is repaired
+    // by the redelivery, whose conditional put then stores the item exactly once.
+    const touched = await conversations.touch(item.pageId, item.userId, {
+      timestamp: item.timestamp,
+      inbound,
+      name,
+    });
+    const outcome = await conversations.putPrepared(prepared);
+    count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
+    return touched;
+  }
+
+  /**
+   * An inbound event: stored first, the contact's profile fetched after, so a slow or failing Graph
+   * API can delay a name but never the message. A known contact's name rides on the same write; a
+   * conversation the write finds named needs nothing more (no contact read); only a nameless one asks
+   * for the profile, without reading the contact record when this is the contact's first inbound event.
+   */
+  async function storeInbound(page: PageRecord, item: TimelineItem): Promise<void> {
+    const known = deps.profiles.known(page.pageId, item.userId);
+    const touched = await store(item, true, known.name);
+    if (known.settled) return;
+    if (touched.name !== undefined) {
+      deps.profiles.settle(page.pageId, item.userId, touched.name);
+      return;
+    }
+    const name = await deps.profiles.ensure(page, item.userId, { newContact: touched.firstInbound });
+    if (name) await conversations.setName(page.pageId, item.userId, name);
+  }
+
+  const base = (e: ConversationEvent) => ({
+    pageId: e.pageId,
+    userId: e.userId,
+    timestamp: e.timestamp,
+    ...(e.standby ? { standby: true } : {}),
+  });
+
+  async function message(e: Event<'message'>, page: PageRecord): Promise<void> {
+    const item: TimelineItem = {
+      ...base(e),
+      mid: e.mid,
+      kind: 'message',
+      direction: e.direction,
+      text: e.text,
+      attachments: e.attachments.length ? e.attachments.map((a) => ({ ...a })) : undefined,
+      quickReplyPayload: e.quickReplyPayload,
+      replyToMid: e.replyToMid,
+      appId: e.appId,
+      status: e.direction === 'out' ? 'sent' : undefined,
+      detail: e.referral ? { referral: e.referral } : undefined,
+    };
+    if (e.direction === 'in') await storeInbound(page, item);
+    else await store(item, false);
+  }
+
+  async function postback(e: Event<'postback'>, page: PageRecord): Promise<void> {
+    const detail = e.referral ? { referral: e.referral } : undefined;
+    const item = { ...base(e), mid: e.mid, kind: 'postback' as const, direction: 'in' as const };
+    await storeInbound(page, { ...item, title: e.title, payload: e.payload, detail });
+  }
+
+  async function reaction(e: Event<'reaction'>): Promise<void> {
+    // An unreact is stored as a bare timestamp, so an older react that arrives late cannot revive it.
+    const value =
+      e.action === 'react'
+        ? { reaction: e.reaction, emoji: e.emoji, timestamp: e.timestamp }
+        : { timestamp: e.timestamp };
+    const found = await conversations.setReaction(e.pageId, e.userId, e.targetMid, e.userId, value);
+    if (!found) logger.info('reaction to a message we do not have: skipped', { pageId: e.pageId });
+  }
+
+  async function record(e: Event<'referral' | 'optin' | 'handover'>): Promise<void> {
+    const { pageId, userId, timestamp, standby, kind, eventId, ...detail } = e;
+    await store({ ...base(e), mid: eventId, kind, direction: 'in', detail }, false);
+  }
+
+  return async function applyEvent(q: QueuedEvent): Promise<void> {
+    const page = await deps.access.page(q.pageId);
+    if (!page || page.status === 'disconnected') {
+      count('EventsForUnknownPage');
+      logger.info('event for a page that is not connected: dropped', { pageId: q.pageId });
+      return;
+    }
+    const e = interpret(q);
+    if (e.userId === e.pageId) {
+      // Page-level events (app_roles) concern no conversation: a timeline with the page itself would be noise.
+      logger.info('page-level event recorded in the log only', { pageId: e.pageId, kind: e.kind });
+      return;
+    }
+    switch (e.kind) {
+      case 'message':
+        return message(e, page);
+      case 'postback':
+        return postback(e, page);
+      case 'reaction':
+        return reaction(e);
+      case 'delivery':
+        await conversations.raiseWatermark(e.pageId, e.userId, 'delivered', e.watermark);
+        // The watermark covers every message sent up to it (message-status.ts derives `delivered` from
+        // it): marking each mid as well would only cost writes. Only a delivery without one marks them.
+        if (e.watermark <= 0 && e.mids.length) await conversations.markDelivered(e.pageId, e.userId, e.mids);
+        return;
+      case 'read':
+        await conversations.raiseWatermark(e.pageId, e.userId, 'read', e.watermark);
+        return;
+      case 'referral':
+      case 'optin':
+      case 'handover':
+        return record(e);
+      default:
+        count('UnknownEventsSkipped');
+        logger.info('unknown event kind: skipped', { pageId: e.pageId, keys: e.keys });
+    }
+  };
+}
+
+/** normaliseEvent never throws by design; if it ever does, the event is what it cannot read. */
+function interpret(q: QueuedEvent): ConversationEvent {
+  try {
+    return normaliseEvent(q);
+  } catch (error) {
+    throw new PoisonError('UninterpretableEvent', (error as Error).message, { cause: error });
+  }
+}

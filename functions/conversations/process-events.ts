@@ -1,0 +1,147 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { conversationGroupId, type QueuedEvent } from '#contracts/queue';
+import { readQueuedEvent } from '#ingest/read-queued-event';
+import type { ConversationLock } from '#ports/conversation-lock';
+import { NoLock } from '#ports/conversation-lock';
+import type { BlobStore } from '#ports/ports';
+import { count, logger } from '#runtime/observability';
+import { PoisonError } from '#runtime/poison-error';
+import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
+import { classifyFailure, type Failure } from './failure-class.js';
+import type { QuarantineRepository } from './quarantine-repository.js';
+
+export interface ProcessorDeps extends ApplyEventDeps {
+  quarantine: QuarantineRepository;
+  /** Where the verifier puts events too large for a queue message (claim checks). */
+  blobs: BlobStore;
+}
+
+/**
+ * The events queue consumer: each record is one webhook event. A transient failure fails only the rest
+ * of its conversation's group (skipGroupOnError), so other conversations in the batch go on and the
+ * failed group is redelivered in order. An event that fails the same way every time is quarantined
+ * (failure-class.ts): recorded with its reason and body, counted, and its conversation goes on at once.
+ */
+export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLock = new NoLock()) {
+  const applyEvent = createEventApplier(deps);
+
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    let event: QueuedEvent | undefined;
+    try {
+      event = await queuedEventOf(record, deps.blobs);
+      const queued = event;
+      // With the optional lock, a conversation is also serialised across consumers (a DLQ redrive,
+      // a second deployment); a lock not taken in time fails the record, redelivered in order.
+      await lock.withLock(conversationGroupId(queued.pageId, queued.userId), () => applyEvent(queued));
+    } catch (err) {
+      const failure = classifyFailure(err, Number(record.attributes?.ApproximateReceiveCount) || 1);
+      if (failure.retry) {
+        logger.error('event failed; its conversation will be redelivered', {
+          pageId: event?.pageId,
+          receiveCount: record.attributes?.ApproximateReceiveCount,
+          error: err as Error,
+        });
+        throw err;
+      }
+      await quarantine(deps.quarantine, record, event, failure);
+    }
+  };
+
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const response = await processPartialResponse(
+      event,
+      recordHandler,
+      new SqsFifoPartialProcessorAsync() /* per invocation: it holds the batch's state */,
+      {
+        context,
+        skipGroupOnError: true,
+      },
+    );
+    if (response.batchItemFailures.length) {
+      logger.warn('events will be redelivered', {
+        failed: response.batchItemFailures.length,
+        of: event.Records.length,
+      });
+    }
+    return response;
+  };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** What the verifier queues (contracts/queue.ts). `event` is checked, not copied: it stays as it came. */
+const QueuedEventSchema = z.object({
+  v: z.literal(1),
+  pageId: z.string().min(1),
+  userId: z.string().min(1),
+  eventId: z.string().min(1),
+  timestamp: z.number(),
+  standby: z.boolean(),
+  event: z.custom<Record<string, unknown>>(isObject),
+});
+
+/**
+ * The queued event a message carries, read back from the blob store when the message is a claim check.
+ * A body the verifier cannot have written, or a claim check that cannot be redeemed, is a PoisonError.
+ */
+export async function queuedEventOf(record: SQSRecord, blobs: BlobStore): Promise<QueuedEvent> {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    throw new PoisonError('UnreadableQueueMessage', 'the queue message body is not JSON');
+  }
+  if (isObject(body) && 'claim' in body) body = await readQueuedEvent(body as never, blobs);
+  const parsed = QueuedEventSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PoisonError('InvalidQueuedEvent', `${issue?.path.join('.') || 'body'}: ${issue?.message}`);
+  }
+  return parsed.data as QueuedEvent;
+}
+
+/**
+ * Records an event that cannot be applied, once, then lets its group go on. A record that cannot be
+ * written (DynamoDB or the blob store failing) throws: the group is redelivered and it is tried again.
+ * Logs carry ids and the reason code, never the event or the error message (which may quote it).
+ */
+async function quarantine(
+  repository: QuarantineRepository,
+  record: SQSRecord,
+  event: QueuedEvent | undefined,
+  failure: Extract<Failure, { retry: false }>,
+): Promise<void> {
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount);
+  const identity = event
+    ? { pageId: event.pageId, userId: event.userId, eventId: event.eventId, timestamp: event.timestamp }
+    : identityOf(record);
+  const outcome = await repository.add({
+    ...identity,
+    reason: failure.reason,
+    detail: failure.detail,
+    receiveCount: Number.isInteger(receiveCount) ? receiveCount : undefined,
+    body: record.body,
+  });
+  if (outcome === 'quarantined') count('EventsQuarantined');
+  logger.warn('event quarantined: it cannot be applied; its conversation goes on', {
+    pageId: identity.pageId.slice(0, 200),
+    eventId: identity.eventId.slice(0, 200),
+    reason: failure.reason,
+    receiveCount: record.attributes?.ApproximateReceiveCount,
+    alreadyQuarantined: outcome === 'already',
+  });
+}
+
+/** Without a readable body: the conversation from the FIFO group id (`{pageId}:{userId}`). */
+function identityOf(record: SQSRecord): { pageId: string; userId: string; eventId: string } {
+  const group = record.attributes?.MessageGroupId ?? '';
+  const split = group.indexOf(':');
+  return {
+    pageId: split > 0 ? group.slice(0, split) : 'unknown',
+    userId: split > 0 ? group.slice(split + 1) || 'unknown' : group || 'unknown',
+    eventId: record.attributes?.MessageDeduplicationId || record.messageId,
+  };
+}

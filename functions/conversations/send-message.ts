@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '#app/config';
+import { AdminError } from '#contracts/admin-api';
+import type { TimelineItem } from '#contracts/conversation-records';
+import type { PageRecord } from '#contracts/page-record';
+import type { GraphClient } from '#graph/graph-client';
+import { GraphError, GraphNotAttemptedError } from '#graph/graph-error';
+import type { PageAccess } from '#pages/page-access';
+import { count, logger } from '#runtime/observability';
+import type { ConversationRepository } from './conversation-repository.js';
+import { replyPolicy } from './messaging-window.js';
+
+export interface SendDeps {
+  access: PageAccess;
+  conversations: ConversationRepository;
+  graph: GraphClient;
+  config: Config;
+  now?: () => number;
+}
+
+/**
+ * `POST …/messages`: a reply through the Send API with the page's own token, inside Messenger's
+ * window. The sent message is stored at once as `out`/`sent`; its echo later is the same `mid`,
+ * so it is dropped as a duplicate, and delivery/read watermarks move its status on.
+ */
+export async function sendMessage(deps: SendDeps, pageId: string, userId: string, text: string) {
+  const now = (deps.now ?? Date.now)();
+  const page = await deps.access.page(pageId);
+  if (!page || page.status === 'disconnected')
+    throw new AdminError(404, 'page_not_found', `page ${pageId} is not connected`);
+  const conversation = await deps.conversations.get(pageId, userId);
+  if (!conversation)
+    throw new AdminError(404, 'conversation_not_found', `no conversation with ${userId} on page ${pageId}`);
+  const policy = replyPolicy(conversation.lastInboundAt, now, deps.config.humanAgentReplies);
+  if (!policy) {
+    throw new AdminError(
+      422,
+      'outside_messaging_window',
+      'the person last wrote more than 24 hours ago; Messenger allows no reply now' +
+        (deps.config.humanAgentReplies
+          ? ' (nor with HUMAN_AGENT: over 7 days)'
+          : ' (HUMAN_AGENT replies are not enabled)'),
+    );
+  }
+  const token = await deps.access.token(page);
+  if (!token) throw new AdminError(409, 'reauth_required', `page ${pageId} needs to be connected again`);
+  const item: TimelineItem = {
+    pageId,
+    userId,
+    mid: '',
+    kind: 'message',
+    direction: 'out',
+    text,
+    timestamp: now,
+  };
+  try {
+    const { messageId } = await deps.graph.sendText(pageId, token, userId, text, policy);
+    item.mid = messageId;
+    item.status = 'sent';
+  } catch (err) {
+    throw await refusedSend(deps, page, { ...item, mid: `failed:${randomUUID()}`, status: 'failed' }, err);
+  }
+  try {
+    await storeOut(deps, item);
+  } catch (err) {
+    // Sent all the same: its echo will store it. Saying "failed" would invite a second send.
+    logger.error('sent message not stored; its echo will store it', { pageId, error: err as Error });
+    return { item, conversation, warning: 'sent, but not stored yet: it appears when its echo arrives' };
+  }
+  count('MessagesSent');
+  return { item, conversation };
+}
+
+async function storeOut(deps: SendDeps, item: TimelineItem): Promise<void> {
+  await deps.conversations.touch(item.pageId, item.userId, { timestamp: item.timestamp, inbound: false });
+  await deps.conversations.putItem(item);
+}
+
+/**
+ * What a refused send answers. Meta's refusals (the person is unavailable, outside the window, …) are
+ * kept in the conversation as a `failed` message and answered 422 with Meta's words; a refused token
+ * is 409; a timeout may have sent the message, so nothing is stored and the caller is told so.
+ */
+async function refusedSend(
+  deps: SendDeps,
+  page: PageRecord,
+  failed: TimelineItem,
+  err: unknown,
+): Promise<unknown> {
+  if (!(err instanceof GraphError)) return err;
+  if (err.errorClass === 'auth') {
+    await deps.access.markReauthRequired(page, err);
+    return new AdminError(
+      409,
+      'reauth_required',
+      `page ${page.pageId} needs to be connected again: ${err.message}`,
+    );
+  }
+  if (err.errorClass === 'permanent') {
+    await storeOut(deps, failed);
+    count('MessagesRefused');
+    return new AdminError(422, 'send_refused', `Messenger refused the message: ${err.message}`);
+  }
+  if (err instanceof GraphNotAttemptedError) {
+    return new AdminError(
+      503,
+      'send_not_attempted',
+      'no time was left to call the Send API: nothing was sent',
+    );
+  }
+  if (err.status === 0) {
+    return new AdminError(
+      504,
+      'send_unconfirmed',
+      'the Send API did not answer in time: the message may have been sent',
+    );
+  }
+  return err;
+}

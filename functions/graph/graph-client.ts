@@ -1,0 +1,322 @@
+import { createHmac } from 'node:crypto';
+import { isGraphId } from '#contracts/ids';
+import { remainingBudgetMs } from '#runtime/deadline';
+import { GraphError, GraphNotAttemptedError, regainAccessMs } from './graph-error.js';
+import { type RetryClock, type RetryPolicy, withRetry } from './retry-policy.js';
+
+const MIN_ATTEMPT_MS = 500;
+
+export interface GraphClientOptions {
+  baseUrl: string;
+  version: string;
+  appId: string;
+  appSecret: string;
+  /** Per attempt: every Graph call is aborted after this many ms. */
+  timeoutMs: number;
+  fetch?: typeof fetch;
+  /** Overrides of the retry policy (retry-policy.ts); `false` makes every call a single attempt. */
+  retry?: Partial<RetryPolicy> | false;
+  /** Sleep, jitter and invocation budget for the retries (tests fake them). */
+  clock?: Partial<RetryClock>;
+}
+
+export interface GraphPage {
+  id: string;
+  name: string;
+  /** Absent when the user has no task on the page that grants a token. */
+  accessToken?: string;
+}
+
+export interface Profile {
+  firstName?: string;
+  lastName?: string;
+  profilePic?: string;
+}
+
+export interface SendOptions {
+  messagingType: 'RESPONSE' | 'UPDATE' | 'MESSAGE_TAG';
+  tag?: string;
+}
+
+type Params = Record<string, string>;
+
+interface CallOptions {
+  /** A template naming the call in errors and logs, e.g. `GET /{psid}`. */
+  operation: string;
+  token?: string;
+  query?: Params;
+  form?: Params;
+  json?: unknown;
+  /** False when running the call twice has an effect (a send): see `withRetry`'s `idempotent`. */
+  idempotent?: boolean;
+  /** Codes that mean "refused for good" on this call although they are transient elsewhere. */
+  permanentCodes?: number[];
+  /** One attempt only, whatever the client's retry policy. */
+  once?: boolean;
+}
+
+/** `appsecret_proof`: HMAC-SHA256 of the token keyed by the app secret, hex. */
+export function appSecretProof(token: string, appSecret: string): string {
+  return createHmac('sha256', appSecret).update(token).digest('hex');
+}
+
+/**
+ * The Graph API over native fetch. Every call that carries a token carries its `appsecret_proof`;
+ * every call has a timeout; every failure becomes a classified GraphError with Meta's message; every
+ * call is retried by the one policy of retry-policy.ts (throttles and transient failures only, within
+ * the invocation's budget).
+ */
+export class GraphClient {
+  private readonly fetch: typeof fetch;
+  private readonly root: string;
+
+  constructor(private readonly opts: GraphClientOptions) {
+    this.fetch = opts.fetch ?? fetch;
+    this.root = `${opts.baseUrl.replace(/\/+$/, '')}/${opts.version}`;
+  }
+
+  async exchangeUserToken(shortLivedToken: string): Promise<string> {
+    const answer = await this.call<{ access_token: string }>('GET', '/oauth/access_token', {
+      operation: 'GET /oauth/access_token',
+      query: {
+        grant_type: 'fb_exchange_token',
+        client_id: this.opts.appId,
+        client_secret: this.opts.appSecret,
+        fb_exchange_token: shortLivedToken,
+      },
+      // Meta answers a wrong app secret here with code 1 ("Error validating client secret").
+      permanentCodes: [1],
+    });
+    return answer.access_token;
+  }
+
+  /** Every page the user manages, following `paging.next` (only ever back to our own Graph base). */
+  async listPages(userToken: string): Promise<GraphPage[]> {
+    const pages: GraphPage[] = [];
+    let query: Params | undefined = { fields: 'id,name,access_token' };
+    const seen = new Set<string>();
+    // A paging link that comes back to a cursor already read would loop for ever: stop there.
+    while (query && !seen.has(JSON.stringify(query))) {
+      seen.add(JSON.stringify(query));
+      const answer: AccountsAnswer = await this.call<AccountsAnswer>('GET', '/me/accounts', {
+        operation: 'GET /me/accounts',
+        token: userToken,
+        query,
+      });
+      for (const p of answer.data ?? [])
+        pages.push({ id: String(p.id), name: p.name, accessToken: p.access_token });
+      query = answer.paging?.next ? this.nextPageQuery(answer.paging.next) : undefined;
+    }
+    return pages;
+  }
+
+  async subscribeApp(pageId: string, pageToken: string, fields: readonly string[]): Promise<void> {
+    const operation = 'POST /{page-id}/subscribed_apps';
+    await this.call('POST', `/${pathId(pageId, operation)}/subscribed_apps`, {
+      operation,
+      token: pageToken,
+      form: { subscribed_fields: fields.join(',') },
+    });
+  }
+
+  async subscribedApps(pageId: string, pageToken: string): Promise<Array<{ id: string; fields: string[] }>> {
+    const operation = 'GET /{page-id}/subscribed_apps';
+    const answer = await this.call<{ data?: Array<{ id: string; subscribed_fields?: string[] }> }>(
+      'GET',
+      `/${pathId(pageId, operation)}/subscribed_apps`,
+      { operation, token: pageToken },
+    );
+    return (answer.data ?? []).map((a) => ({ id: String(a.id), fields: a.subscribed_fields ?? [] }));
+  }
+
+  async unsubscribeApp(pageId: string, pageToken: string): Promise<void> {
+    const operation = 'DELETE /{page-id}/subscribed_apps';
+    await this.call('DELETE', `/${pathId(pageId, operation)}/subscribed_apps`, {
+      operation,
+      token: pageToken,
+    });
+  }
+
+  /** `once`: a single attempt, for callers that would rather try again later than wait now. */
+  async profile(psid: string, pageToken: string, { once = false } = {}): Promise<Profile> {
+    const operation = 'GET /{psid}';
+    const p = await this.call<{ first_name?: string; last_name?: string; profile_pic?: string }>(
+      'GET',
+      `/${pathId(psid, operation)}`,
+      {
+        operation,
+        token: pageToken,
+        query: { fields: 'first_name,last_name,profile_pic' },
+        once,
+      },
+    );
+    return { firstName: p.first_name, lastName: p.last_name, profilePic: p.profile_pic };
+  }
+
+  async sendText(
+    pageId: string,
+    pageToken: string,
+    psid: string,
+    text: string,
+    send: SendOptions,
+  ): Promise<{ messageId: string }> {
+    const operation = 'POST /{page-id}/messages';
+    // The recipient travels in the body, but an id that is not a PSID is no one to send to either.
+    pathId(psid, operation);
+    const answer = await this.call<{ message_id: string }>('POST', `/${pathId(pageId, operation)}/messages`, {
+      operation,
+      token: pageToken,
+      // Not idempotent: a timeout or network error (status 0) may come after Meta took the message, and
+      // sending again would deliver it twice. Only answers Meta gave (429, throttle codes, 1, 2, 5xx)
+      // are retried; a status 0 escapes to the caller (the queue decides, knowing the risk).
+      idempotent: false,
+      json: { recipient: { id: psid }, messaging_type: send.messagingType, tag: send.tag, message: { text } },
+    });
+    return { messageId: answer.message_id };
+  }
+
+  private nextPageQuery(next: string): Params {
+    let url: URL;
+    try {
+      url = new URL(next);
+    } catch {
+      // The TypeError would quote the link, and the link holds the user token.
+      throw new GraphError(
+        'GET /me/accounts',
+        0,
+        'paging.next is not a URL',
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        'permanent',
+      );
+    }
+    const ours = new URL(this.root);
+    // Never send a token to a host we did not choose, whatever a paging link says.
+    if (url.origin !== ours.origin)
+      throw new GraphError(
+        'GET /me/accounts',
+        0,
+        'paging.next leaves the Graph API',
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        'permanent',
+      );
+    const query = Object.fromEntries(url.searchParams);
+    delete query.access_token;
+    delete query.appsecret_proof;
+    return query;
+  }
+
+  /** One Graph call, retried by the policy; each attempt has its own timeout. */
+  private call<T>(method: string, path: string, o: CallOptions): Promise<T> {
+    const retry = this.opts.retry === false || o.once ? { maxAttempts: 1 } : this.opts.retry;
+    return withRetry(
+      () => this.attempt<T>(method, path, o),
+      { ...retry, attemptTimeoutMs: this.opts.timeoutMs, idempotent: o.idempotent ?? true },
+      this.opts.clock,
+    );
+  }
+
+  private async attempt<T>(method: string, path: string, o: CallOptions): Promise<T> {
+    const url = new URL(`${this.root}${path}`);
+    const params: Params = { ...o.query };
+    if (o.token) {
+      params.access_token = o.token;
+      params.appsecret_proof = appSecretProof(o.token, this.opts.appSecret);
+    }
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    // An attempt never outlives the invocation: its timeout is cut to the time left, and none starts
+    // without a useful slice of it (the message then goes back to the queue).
+    const budget = (this.opts.clock?.budgetMs ?? remainingBudgetMs)();
+    if (budget < MIN_ATTEMPT_MS) throw new GraphNotAttemptedError(o.operation);
+    const timeoutMs = Math.min(this.opts.timeoutMs, budget);
+    const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), headers: {} };
+    if (o.form) {
+      init.body = new URLSearchParams(o.form).toString();
+      init.headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    } else if (o.json !== undefined) {
+      init.body = JSON.stringify(o.json);
+      init.headers = { 'content-type': 'application/json' };
+    }
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.fetch(url, init);
+      // The body is read under the same timeout: a stall after the headers is a timeout, not an answer.
+      text = await res.text();
+    } catch (err) {
+      // fetch's own errors can quote the URL, which holds the token: keep only what failed.
+      const timedOut = init.signal?.aborted || (err as Error)?.name === 'TimeoutError';
+      throw new GraphError(o.operation, 0, `Graph API ${timedOut ? 'timed out' : 'network error'}`);
+    }
+    const body = parseJson(text) as (T & { error?: MetaError }) | undefined;
+    if (res.ok && body && !body.error) return body;
+    const e = body?.error;
+    throw new GraphError(
+      o.operation,
+      res.status,
+      redact(e?.message ?? `Graph API answered HTTP ${res.status}`, [
+        o.token,
+        o.query?.fb_exchange_token,
+        this.opts.appSecret,
+      ]),
+      e?.code,
+      e?.error_subcode,
+      e?.fbtrace_id,
+      regainAccessMs(res.headers.get('x-business-use-case-usage')),
+      e?.code !== undefined && o.permanentCodes?.includes(e.code) ? 'permanent' : undefined,
+    );
+  }
+}
+
+interface MetaError {
+  message?: string;
+  code?: number;
+  error_subcode?: number;
+  fbtrace_id?: string;
+}
+
+interface AccountsAnswer {
+  data?: Array<{ id: string; name: string; access_token: string }>;
+  paging?: { next?: string };
+}
+
+/** Meta's messages never quote a token today; make sure ours never will. */
+function redact(message: string, secrets: Array<string | undefined>): string {
+  let out = String(message);
+  for (const s of secrets) if (s) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An id as a path segment. Only a Facebook id passes (contracts/ids.ts): anything else would address another
+ * Graph object with a real token, so it is refused before any request, for good. Encoding it as well is
+ * the second line of defence should the contract ever widen.
+ */
+function pathId(id: string, operation: string): string {
+  if (!isGraphId(id)) {
+    throw new GraphError(
+      operation,
+      0,
+      'not a Facebook id: no Graph API call made with it',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'permanent',
+    );
+  }
+  return encodeURIComponent(id);
+}

@@ -1,0 +1,46 @@
+import { pageCommand, pageCommandMessage } from '#contracts/page-command';
+import type { EventQueue } from '#ports/ports';
+import { type BulkReport, runForPages } from './bulk-run.js';
+import type { PageRepository } from './page-repository.js';
+import type { PageOperations } from './subscriptions.js';
+
+export type BulkAction = 'resubscribe-all' | 'check' | 'check-and-repair';
+
+export const BULK_ACTIONS: readonly BulkAction[] = ['resubscribe-all', 'check', 'check-and-repair'];
+
+export interface BulkDeps {
+  pages: PageRepository;
+  operations: () => Promise<PageOperations>;
+  /** The page-commands queue, for runs too large for one invocation. */
+  commands?: EventQueue;
+  concurrency: number;
+  fanOutAbove: number;
+}
+
+/**
+ * Resubscribe-all and the subscription health check over every connected page (every status but
+ * `disconnected`). Small runs happen here with bounded concurrency; beyond `fanOutAbove` pages every
+ * page becomes a command on the page-commands queue, so no single Lambda run has to outlast them all.
+ */
+export async function runBulkAction(
+  deps: BulkDeps,
+  action: BulkAction,
+  onProgress?: (done: number, total: number) => void,
+): Promise<BulkReport> {
+  const pages = (await deps.pages.list()).filter((p) => p.status !== 'disconnected');
+  const pageIds = pages.map((p) => p.pageId);
+  if (deps.commands && pageIds.length > deps.fanOutAbove) {
+    const type = action === 'resubscribe-all' ? 'subscribe' : action;
+    await deps.commands.send(pageIds.map((id) => pageCommandMessage(pageCommand(type, id))));
+    return { total: pageIds.length, succeeded: 0, failed: [], repaired: [], queued: pageIds.length };
+  }
+  const ops = await deps.operations();
+  // The listing already holds each page: no read per page. Every change is conditional on the token
+  // the listing saw, and a subscribe that finds the page disconnected since then undoes itself at Meta.
+  const listed = new Map(pages.map((p) => [p.pageId, p]));
+  const run =
+    action === 'resubscribe-all'
+      ? (id: string) => ops.subscribe(id, listed.get(id))
+      : (id: string) => ops.check(id, action === 'check-and-repair', listed.get(id));
+  return runForPages(pageIds, run, { concurrency: deps.concurrency, onProgress });
+}

@@ -1,0 +1,51 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { PageCommand } from '#contracts/page-command';
+import { logger } from '#runtime/observability';
+import { runCommand } from './commands.js';
+import type { PageRepository } from './page-repository.js';
+import type { PageOperations } from './subscriptions.js';
+
+export interface PageCommandsDeps {
+  pages: PageRepository;
+  operations: () => Promise<PageOperations>;
+}
+
+/**
+ * The page-commands consumer: one command at a time per page (FIFO group `page:{pageId}`). The
+ * outcome is recorded on the page, where the admin route that sent it is waiting. Throttling and
+ * outages fail the record, so SQS brings it back later, still in order.
+ */
+export function createPageCommandsProcessor(deps: PageCommandsDeps) {
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    const command = JSON.parse(record.body) as PageCommand;
+    const outcome = await runCommand(await deps.operations(), command);
+    if (outcome.retryable)
+      throw new Error(`page ${command.pageId}: ${command.type} will be retried: ${outcome.error}`);
+    const lastCommand = {
+      id: command.id,
+      type: command.type,
+      ok: outcome.ok,
+      error: outcome.error,
+      at: new Date().toISOString(),
+    };
+    await deps.pages.update(command.pageId, { lastCommand });
+    logger.info('page command done', {
+      pageId: command.pageId,
+      type: command.type,
+      ok: outcome.ok,
+      error: outcome.error,
+    });
+  };
+
+  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(
+      event,
+      recordHandler,
+      new SqsFifoPartialProcessorAsync() /* per invocation: it holds the batch's state */,
+      {
+        context,
+        skipGroupOnError: true,
+      },
+    );
+}

@@ -1,0 +1,69 @@
+import {
+  type PageCommand,
+  type PageCommandType,
+  pageCommand,
+  pageCommandMessage,
+} from '#contracts/page-command';
+import type { PageRecord } from '#contracts/page-record';
+import type { EventQueue } from '#ports/ports';
+import type { PageRepository } from './page-repository.js';
+import type { PageOperations, PageOutcome } from './subscriptions.js';
+
+/** Runs one page command; `undefined` when it is queued but not finished within the wait. */
+export type PageCommandRunner = (type: PageCommandType, pageId: string) => Promise<PageOutcome | undefined>;
+
+/** Runs a command on the spot: for tests and tools that have no page-commands queue. */
+export function inlineRunner(operations: () => Promise<PageOperations>): PageCommandRunner {
+  return async (type, pageId) => runCommand(await operations(), { type, pageId });
+}
+
+/**
+ * Puts the command on the page's FIFO group and waits (bounded) until the consumer records it on
+ * the page: commands of one page run one after the other, whoever sent them.
+ */
+export function queuedRunner(queue: EventQueue, pages: PageRepository, waitMs: number): PageCommandRunner {
+  return async (type, pageId) => {
+    const command = pageCommand(type, pageId);
+    await queue.send([pageCommandMessage(command)]);
+    const page = await waitFor(
+      () => pages.get(pageId),
+      (p) => p?.lastCommand?.id === command.id,
+      waitMs,
+    );
+    if (!page?.lastCommand) return undefined;
+    const { ok, error } = page.lastCommand;
+    return { pageId, ok, error, status: page.status };
+  };
+}
+
+export async function runCommand(
+  ops: PageOperations,
+  c: Pick<PageCommand, 'type' | 'pageId'>,
+): Promise<PageOutcome> {
+  switch (c.type) {
+    case 'connect':
+      return ops.connect(c.pageId);
+    case 'subscribe':
+      return ops.subscribe(c.pageId);
+    case 'disconnect':
+      return ops.disconnect(c.pageId);
+    case 'check':
+      return ops.check(c.pageId, false);
+    case 'check-and-repair':
+      return ops.check(c.pageId, true);
+  }
+}
+
+async function waitFor(
+  read: () => Promise<PageRecord | undefined>,
+  done: (p: PageRecord | undefined) => boolean,
+  waitMs: number,
+): Promise<PageRecord | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+    const page = await read();
+    if (done(page)) return page;
+    if (Date.now() + delay > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}

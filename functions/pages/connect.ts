@@ -1,0 +1,100 @@
+import { AdminError } from '#contracts/admin-api';
+import type { PageStatus } from '#contracts/page-record';
+import type { GraphClient, GraphPage } from '#graph/graph-client';
+import { GraphError } from '#graph/graph-error';
+import type { TokenSealer } from '#ports/ports';
+import { count, logger } from '#runtime/observability';
+import type { PageCommandRunner } from './commands.js';
+import type { PageRepository } from './page-repository.js';
+
+export interface ConnectDeps {
+  pages: PageRepository;
+  sealer: TokenSealer;
+  graph: GraphClient;
+  runCommand: PageCommandRunner;
+}
+
+export interface ConnectedPage {
+  pageId: string;
+  name: string;
+  status: PageStatus;
+  error?: string;
+}
+
+const CONNECT_CONCURRENCY = 25;
+
+/**
+ * `POST /admin/pages/connect`: long-lived user token → the user's pages → each chosen page token
+ * sealed for its page, stored, and the page subscribed by its own id with its own token (never
+ * `/me/subscribed_apps`, which would act on whichever page the token happens to belong to).
+ * Connecting a page that needed reauth makes it active again.
+ */
+export async function connectPages(
+  deps: ConnectDeps,
+  userAccessToken: string,
+  pageIds?: string[],
+): Promise<ConnectedPage[]> {
+  const longLived = await asAdminError(deps.graph.exchangeUserToken(userAccessToken));
+  const available = await asAdminError(deps.graph.listPages(longLived));
+  const chosen = choose(available, pageIds);
+  const results: ConnectedPage[] = [];
+  for (let i = 0; i < chosen.length; i += CONNECT_CONCURRENCY) {
+    const slice = chosen.slice(i, i + CONNECT_CONCURRENCY);
+    results.push(...(await Promise.all(slice.map((p) => connectOne(deps, p)))));
+  }
+  return results;
+}
+
+function choose(available: GraphPage[], pageIds?: string[]): GraphPage[] {
+  if (!pageIds) return available;
+  const byId = new Map(available.map((p) => [p.id, p]));
+  const missing = pageIds.filter((id) => !byId.has(id));
+  if (missing.length) {
+    throw new AdminError(400, 'pages_not_found', `this user does not manage page(s) ${missing.join(', ')}`);
+  }
+  return [...new Set(pageIds)].map((id) => byId.get(id) as GraphPage);
+}
+
+async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPage> {
+  if (!p.accessToken) {
+    const error = 'Facebook gave no page token: the user has no task on this page that allows messaging';
+    return { pageId: p.id, name: p.name, status: 'subscription_failed', error };
+  }
+  const now = new Date().toISOString();
+  const existing = await deps.pages.get(p.id);
+  let pendingSealedToken: string;
+  try {
+    pendingSealedToken = await deps.sealer.seal(p.id, p.accessToken);
+  } catch (err) {
+    logger.error('page token could not be sealed', { pageId: p.id, error: err as Error });
+    return {
+      pageId: p.id,
+      name: p.name,
+      status: 'subscription_failed',
+      error: 'the page token could not be sealed',
+    };
+  }
+  // The new token waits on the page; the connect command, in the page's turn, makes it the page's token.
+  if (existing) {
+    const again = existing.status === 'disconnected' ? { connectedAt: now } : {};
+    await deps.pages.update(p.id, { name: p.name, pendingSealedToken, ...again });
+  } else {
+    const fresh = { pageId: p.id, name: p.name, status: 'subscribing' as const, subscribedFields: [] };
+    await deps.pages.put({ ...fresh, pendingSealedToken, connectedAt: now, updatedAt: now });
+  }
+  const outcome = await deps.runCommand('connect', p.id);
+  if (outcome?.ok) count('PagesConnected');
+  return { pageId: p.id, name: p.name, status: outcome?.status ?? 'subscribing', error: outcome?.error };
+}
+
+/** A refused user token is the caller's problem (400), not ours. */
+async function asAdminError<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof GraphError && (err.errorClass === 'auth' || err.code === 101)) {
+      throw new AdminError(400, 'invalid_user_token', `Facebook refused the user token: ${err.message}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,210 @@
+import { DEFAULT_SUBSCRIBED_FIELDS } from '#app/config';
+import type { PageRecord, PageStatus } from '#contracts/page-record';
+import type { GraphClient } from '#graph/graph-client';
+import { GraphError } from '#graph/graph-error';
+import { count, logger } from '#runtime/observability';
+import type { PageAccess } from './page-access.js';
+import type { PageRepository } from './page-repository.js';
+
+export interface PageOutcome {
+  pageId: string;
+  ok: boolean;
+  status?: PageStatus;
+  error?: string;
+  /** Throttled or transient: worth trying again later (a queued command is redelivered). */
+  retryable?: boolean;
+  /** Health check: the app was not subscribed with every required field. */
+  missing?: boolean;
+  /** Health check with repair: it was missing and is subscribed again. */
+  repaired?: boolean;
+}
+
+export interface PageOperationsDeps {
+  pages: PageRepository;
+  access: PageAccess;
+  graph: GraphClient;
+  appId: string;
+  fields?: readonly string[];
+  /** Called when a page is known subscribed with a working token (fetch the profiles that waited). */
+  onHealthy?: (page: PageRecord) => Promise<void>;
+}
+
+/**
+ * What can be done to one page's subscription, always by the page's own id with its own token. Each
+ * operation settles the page's status and never throws for a Graph refusal: bulk runs report it.
+ */
+export class PageOperations {
+  private readonly fields: readonly string[];
+
+  constructor(private readonly deps: PageOperationsDeps) {
+    this.fields = deps.fields ?? DEFAULT_SUBSCRIBED_FIELDS;
+  }
+
+  /** `listed`: the page as a listing just read it, sparing a read (bulk runs); changes stay conditional on its token. */
+  async subscribe(pageId: string, listed?: PageRecord): Promise<PageOutcome> {
+    const found = await this.usable(pageId, listed);
+    if ('outcome' in found) return found.outcome;
+    const { page, token } = found;
+    try {
+      await this.deps.graph.subscribeApp(pageId, token, this.fields);
+    } catch (err) {
+      return this.refused(page, err, 'subscription_failed');
+    }
+    this.deps.access.forget(pageId);
+    const active = await this.deps.pages.update(
+      pageId,
+      { status: 'active', subscribedFields: [...this.fields] },
+      { remove: ['lastError'], ifSealedToken: page.sealedToken },
+    );
+    if (!active) {
+      // Disconnected or reconnected while Meta answered: the newer command decides the page's state,
+      // and a page disconnected meanwhile must not stay subscribed at Meta.
+      const now = await this.deps.pages.get(pageId);
+      if (now?.status === 'disconnected')
+        await this.deps.graph.unsubscribeApp(pageId, token).catch(() => undefined);
+      return { pageId, ok: false, error: 'the page was disconnected or reconnected meanwhile' };
+    }
+    // Back from trouble: fetch what waited for its token (the hourly check catches the rest).
+    if (page.status !== 'active') await this.deps.onHealthy?.(active);
+    return { pageId, ok: true, status: 'active' };
+  }
+
+  /**
+   * The second half of a connect, run in the page's turn: the token the connect left waiting becomes
+   * the page's token, then the page is subscribed with it.
+   */
+  async connect(pageId: string): Promise<PageOutcome> {
+    const page = await this.deps.pages.get(pageId);
+    if (!page?.pendingSealedToken) {
+      // A redelivered connect whose token was already promoted: finish its subscribe.
+      if (page?.status === 'subscribing' && page.sealedToken) return this.subscribe(pageId);
+      return { pageId, ok: false, error: 'no new token to connect with' };
+    }
+    // Only the token this command read: a newer connect's token stays pending for its own command.
+    const promoted = await this.deps.pages.update(
+      pageId,
+      { status: 'subscribing', sealedToken: page.pendingSealedToken },
+      { remove: ['pendingSealedToken', 'lastError'], ifPendingSealedToken: page.pendingSealedToken },
+    );
+    this.deps.access.forget(pageId);
+    return promoted ? this.subscribe(pageId) : this.connect(pageId);
+  }
+
+  /** Unsubscribes the app from the page, then forgets its token. Other pages are not touched. */
+  async disconnect(pageId: string): Promise<PageOutcome> {
+    const page = await this.deps.pages.get(pageId);
+    if (!page) return { pageId, ok: false, error: 'unknown page' };
+    if (page.status === 'disconnected') return { pageId, ok: true, status: 'disconnected' };
+    const token = await this.deps.access.token(page);
+    let warning: string | undefined;
+    if (token) {
+      try {
+        await this.deps.graph.unsubscribeApp(pageId, token);
+      } catch (err) {
+        if (!(err instanceof GraphError) || err.errorClass === 'throttle' || err.errorClass === 'transient')
+          throw err;
+        // A refused token cannot unsubscribe; the page is cut off on our side all the same.
+        warning = `could not unsubscribe at Meta: ${err.message}`;
+      }
+    } else {
+      warning = 'the page token is refused: the app may still be subscribed at Meta';
+    }
+    await this.deps.pages.update(
+      pageId,
+      { status: 'disconnected', subscribedFields: [], ...(warning ? { lastError: warning } : {}) },
+      { removeToken: true, ...(warning ? {} : { remove: ['lastError'] }) },
+    );
+    this.deps.access.forget(pageId);
+    count('PagesDisconnected');
+    return { pageId, ok: true, status: 'disconnected', error: warning };
+  }
+
+  /** Compares Meta's view of the subscription with ours; with `repair`, subscribes again what is missing. */
+  async check(pageId: string, repair: boolean, listed?: PageRecord): Promise<PageOutcome> {
+    const found = await this.usable(pageId, listed);
+    if ('outcome' in found) return found.outcome;
+    const { page, token } = found;
+    let apps: Array<{ id: string; fields: string[] }>;
+    const checkedAt = new Date().toISOString();
+    try {
+      apps = await this.deps.graph.subscribedApps(pageId, token);
+    } catch (err) {
+      await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt }, { ifSealedToken: page.sealedToken });
+      return this.refused(page, err);
+    }
+    count('SubscriptionsChecked');
+    const ours = apps.find((a) => a.id === this.deps.appId);
+    const absent = this.fields.filter((f) => !ours?.fields.includes(f));
+    if (ours && absent.length === 0) {
+      // Meta shows it subscribed: a page left `subscription_failed` or `subscribing` is active after all.
+      await this.deps.pages.update(
+        pageId,
+        { lastCheckedAt: checkedAt, subscribedFields: ours.fields, status: 'active' },
+        { ifSealedToken: page.sealedToken, ...(page.status === 'active' ? {} : { remove: ['lastError'] }) },
+      );
+      // Profiles that waited on an outage are fetched here too, not only when the contact writes again.
+      await this.deps.onHealthy?.(page);
+      return { pageId, ok: true, status: 'active' };
+    }
+    count('SubscriptionsMissing');
+    const problem = ours
+      ? `subscribed without ${absent.join(', ')}`
+      : 'the app is not subscribed to this page';
+    logger.warn('page subscription missing', { pageId, problem });
+    const seen = { lastCheckedAt: checkedAt, subscribedFields: ours?.fields ?? [] };
+    const sameToken = { ifSealedToken: page.sealedToken };
+    if (!repair) {
+      await this.deps.pages.update(
+        pageId,
+        { ...seen, status: 'subscription_failed', lastError: problem },
+        sameToken,
+      );
+      return { pageId, ok: false, missing: true, status: 'subscription_failed', error: problem };
+    }
+    await this.deps.pages.update(pageId, seen, sameToken);
+    const again = await this.subscribe(pageId);
+    count(again.ok ? 'SubscriptionsRepaired' : 'SubscriptionRepairsFailed');
+    return { ...again, missing: true, repaired: again.ok };
+  }
+
+  /** The page and its token, or why the operation cannot run. */
+  private async usable(
+    pageId: string,
+    listed?: PageRecord,
+  ): Promise<{ page: PageRecord; token: string } | { outcome: PageOutcome }> {
+    const page = listed ?? (await this.deps.pages.get(pageId));
+    if (!page) return { outcome: { pageId, ok: false, error: 'unknown page' } };
+    if (page.status === 'disconnected')
+      return { outcome: { pageId, ok: false, status: page.status, error: 'page is disconnected' } };
+    const token = await this.deps.access.token(page);
+    if (!token) {
+      const reason = page.lastError ? `: ${page.lastError}` : '';
+      const error = `page needs reauth (connect it again with a fresh user token)${reason}`;
+      return { outcome: { pageId, ok: false, status: page.status, error } };
+    }
+    return { page, token };
+  }
+
+  /** A Graph refusal settles the page's status; throttling and outages leave it as it was. */
+  private async refused(page: PageRecord, err: unknown, permanentStatus?: PageStatus): Promise<PageOutcome> {
+    if (!(err instanceof GraphError)) throw err;
+    const { pageId } = page;
+    if (err.errorClass === 'auth') {
+      await this.deps.access.markReauthRequired(page, err);
+      return { pageId, ok: false, status: 'reauth_required', error: err.message };
+    }
+    if (err.errorClass === 'throttle' || err.errorClass === 'transient') {
+      await this.deps.pages.update(pageId, { lastError: err.message }, { ifSealedToken: page.sealedToken });
+      return { pageId, ok: false, status: page.status, error: err.message, retryable: true };
+    }
+    const status = permanentStatus ?? page.status;
+    // Only on the page as it was when refused: a page disconnected or reconnected meanwhile keeps its state.
+    await this.deps.pages.update(
+      pageId,
+      { status, lastError: err.message },
+      { ifSealedToken: page.sealedToken },
+    );
+    logger.warn('page operation refused by Meta', { pageId, graphError: err.toJSON() });
+    return { pageId, ok: false, status, error: err.message };
+  }
+}

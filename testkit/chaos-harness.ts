@@ -1,0 +1,565 @@
+/**
+ * The fault-injection run shared by tests/chaos/fault-injection.test.ts (2,000 events) and
+ * `npm run bench` (10,000): signed POSTs through the real verifier handler → LocalFifoQueue (short
+ * visibility timeout) → the real processor handler in a few "containers" → dynalite, with
+ *
+ * - DynamoDB throttling (`ProvisionedThroughputExceededException`) on a share of document-client calls,
+ * - Graph API 5xx (code 2) and 613 answers on a share of Graph calls (GraphFake.injectError),
+ * - processor invocations crashing part-way through a batch, or after it, before answering,
+ * - SQS sends failing before or after the messages were taken (the verifier answers 500; Meta retries),
+ * - POSTs delivered again, at the same time or later (past the queue's deduplication window),
+ * - a few poison messages put on the queue directly (to be quarantined, not retried).
+ *
+ * It then reads the whole table back and reports what was lost, stored twice or reordered, which
+ * messages reached the dead letters or the quarantine, and whether the app secret or any page token appears in a log
+ * line (stdout and stderr captured), an HTTP answer, an error, a queued message or a DynamoDB request.
+ *
+ * For the log scan to mean something, load this module with `POWERTOOLS_LOG_LEVEL=DEBUG`: the
+ * Powertools logger takes its level when it is created, and `injectLambdaContext` puts that level back
+ * at every invocation, so `logger.setLogLevel()` from outside does not stick.
+ */
+import { randomBytes } from 'node:crypto';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { MemoryBlobStore } from '#adapters/local/blob-store';
+import { LocalFifoQueue } from '#adapters/local/fifo-queue';
+import { LocalKeyring } from '#adapters/local/keyring';
+import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
+import { processorDeps } from '#app/processor';
+import type { QueueMessage } from '#contracts/queue';
+import { ConversationRepository } from '#conversations/conversation-repository';
+import { outStatus } from '#conversations/message-status';
+import { createEventsProcessor } from '#conversations/process-events';
+import { QuarantineRepository } from '#conversations/quarantine-repository';
+import { signBody } from '#ingest/signature';
+import { createVerifier } from '#ingest/verify-webhook';
+import { GraphFake } from '#local/graph-sandbox';
+import { lambdaContext } from '#local/lambda-context';
+import { PageRepository } from '#pages/page-repository';
+import type { EventQueue, TokenSealer } from '#ports/ports';
+import { lambda } from '#runtime/lambda';
+import { logger } from '#runtime/observability';
+import { documentClientConfig } from '#store/table';
+import {
+  conversationKey,
+  expectedState,
+  makeTraffic,
+  prng,
+  sendInOrder,
+  type TrafficPost,
+} from './chaos-traffic.js';
+import type { TestDynamo } from './dynamo.js';
+import { httpEvent } from './http-events.js';
+
+export const CHAOS_APP_ID = '1517776481860111';
+
+export interface ChaosFaults {
+  /** Share of DynamoDB document-client calls answered ProvisionedThroughputExceededException. */
+  dynamoThrottle: number;
+  /** Share of Graph API calls answered 5xx (code 2) or 613. */
+  graphErrors: number;
+  /** Share of processor invocations that crash (part-way through the batch, or after it). */
+  crash: number;
+  /** Share of POSTs delivered again (half at the same time, half later). */
+  redeliver: number;
+  /** Share of SQS sends that fail (half before the messages are taken, half after). */
+  queueFailure: number;
+}
+
+export const CHAOS_FAULTS: ChaosFaults = {
+  dynamoThrottle: 0.05,
+  graphErrors: 0.05,
+  crash: 0.02,
+  redeliver: 0.1,
+  queueFailure: 0.02,
+};
+
+export interface ChaosOptions {
+  dynamo: TestDynamo;
+  /** Webhook events in all (messages, echoes, deliveries, reads, postbacks, reactions). */
+  events: number;
+  pages: number;
+  /** Persons; each writes to every page, so conversations = pages × persons. */
+  persons: number;
+  seed?: number;
+  faults?: Partial<ChaosFaults>;
+  /**
+   * Poison messages put on the queue directly (half not JSON, half JSON that is no queued event): each
+   * is quarantined at its first receive, and its group goes on.
+   */
+  poison?: number;
+  visibilityTimeoutMs?: number;
+  /** Receives before a message goes to the dead letters. */
+  maxReceiveCount?: number;
+  /** Processor containers (each with its own caches); also the batches in flight. */
+  containers?: number;
+  /** POSTs in flight at once (a conversation's POSTs still go one after the other). */
+  postConcurrency?: number;
+  /** The queue's deduplication window: short, so later redeliveries reach the processor. */
+  dedupWindowMs?: number;
+}
+
+export interface ChaosReport {
+  events: number;
+  posts: number;
+  pages: number;
+  conversations: number;
+  sent: { requests: number; concurrentDuplicates: number; lateDuplicates: number; retriesAfter5xx: number };
+  statuses: Record<string, number>;
+  injected: {
+    dynamoThrottles: number;
+    graphErrors: number;
+    crashes: number;
+    queueFailuresBefore: number;
+    queueFailuresAfter: number;
+  };
+  processor: { invocations: number; records: number; redeliveredRecords: number; maxReceiveCount: number };
+  /** mids generated but not stored. */
+  lost: string[];
+  /** Items put (and answered OK) more than once. */
+  storedTwice: string[];
+  /** Items in the store that no event asked for. */
+  unexpected: string[];
+  /** Conversations whose items were first stored out of timestamp order, or list out of order. */
+  orderViolations: string[];
+  /** Conversation records, watermarks, statuses and reactions that differ from what the events imply. */
+  stateMismatches: string[];
+  deadLetters: { total: number; poison: number; unexpected: string[] };
+  /** Events quarantined (they cannot be applied): the poison messages, and nothing else. */
+  quarantined: { total: number; poison: number; unexpected: string[] };
+  /** Where a secret was found (never the secret itself). */
+  leaks: string[];
+  scanned: {
+    logLines: number;
+    logBytes: number;
+    queueMessages: number;
+    errors: number;
+    responses: number;
+    dynamoRequests: number;
+  };
+  namedConversations: number;
+  /** The Powertools log level the run logged at. */
+  logLevel: string;
+  wallMs: number;
+}
+
+const THROTTLE_MESSAGE =
+  'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.';
+
+/** An error as a log line or a dead-letter reader would see it: name, message, stack, own fields. */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  let own = '';
+  try {
+    own = JSON.stringify(err);
+  } catch {}
+  return `${err.name}: ${err.message}\n${err.stack ?? ''}\n${own}`;
+}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const faults = { ...CHAOS_FAULTS, ...opts.faults };
+  const seed = opts.seed ?? 20261127;
+  const random = prng(seed);
+  const chance = (p: number) => random() < p;
+  const containers = opts.containers ?? 4;
+  const appSecret = randomBytes(16).toString('hex');
+  const started = performance.now();
+
+  // ---- the world: Meta (GraphFake), pages, persons, the table -----------------------------------------------
+  const fake = new GraphFake({ appId: CHAOS_APP_ID, appSecret });
+  const graphUrl = await fake.start();
+  const pageIds = Array.from({ length: opts.pages }, (_, i) => String(310_000_000_000_000 + i));
+  fake.addUser({ name: 'Chaos Admin', pages: pageIds.map((id, i) => ({ id, name: `Chaos Page ${i}` })) });
+  const persons = Array.from({ length: opts.persons }, (_, i) => fake.addPerson(`Person${i}`, `Chaos${i}`));
+  const conversations = pageIds.flatMap((pageId) =>
+    persons.map((person) => ({ pageId, userId: fake.psid(person, pageId) })),
+  );
+  const secrets = new Map<string, string>([['the app secret', appSecret]]);
+  for (const id of pageIds) secrets.set(`the page token of ${id}`, fake.pageToken(id));
+
+  const tableName = await opts.dynamo.createTable();
+  const keyring = LocalKeyring.ephemeral();
+  const seedPages = new PageRepository(opts.dynamo.doc, tableName);
+  const now = new Date().toISOString();
+  await Promise.all(
+    pageIds.map(async (pageId, i) =>
+      seedPages.put({
+        pageId,
+        name: `Chaos Page ${i}`,
+        status: 'active',
+        sealedToken: await keyring.seal(pageId, fake.pageToken(pageId)),
+        subscribedFields: [...DEFAULT_SUBSCRIBED_FIELDS],
+        connectedAt: now,
+        updatedAt: now,
+      }),
+    ),
+  );
+
+  const { events, posts } = makeTraffic({
+    conversations,
+    events: opts.events,
+    seed,
+    appId: CHAOS_APP_ID,
+    variety: true,
+  });
+  const expected = expectedState(events);
+
+  // ---- what gets scanned for secrets, and the counters ------------------------------------------------------
+  const logs: string[] = [];
+  const queued: string[] = [];
+  const errors: string[] = [];
+  const responses: string[] = [];
+  const dynamoRequests: string[] = [];
+  const injected = {
+    dynamoThrottles: 0,
+    graphErrors: 0,
+    crashes: 0,
+    queueFailuresBefore: 0,
+    queueFailuresAfter: 0,
+  };
+  const processor = { invocations: 0, records: 0, redeliveredRecords: 0, maxReceiveCount: 0 };
+  const sent = { requests: 0, concurrentDuplicates: 0, lateDuplicates: 0, retriesAfter5xx: 0 };
+  const statuses: Record<string, number> = {};
+  /** Successful conditional puts of timeline items, per conversation, in the order they happened. */
+  const firstStores = new Map<string, Array<{ mid: string; timestamp: number }>>();
+  const storeCounts = new Map<string, number>();
+
+  // ---- DynamoDB with throttling -----------------------------------------------------------------------------
+  const doc = DynamoDBDocumentClient.from(opts.dynamo.client, documentClientConfig);
+  const send = doc.send.bind(doc) as (command: unknown, options?: unknown) => Promise<unknown>;
+  (doc as unknown as { send: unknown }).send = async (command: unknown, options?: unknown) => {
+    const input = (command as { input: Record<string, unknown> }).input;
+    dynamoRequests.push(JSON.stringify(input));
+    if (chance(faults.dynamoThrottle)) {
+      injected.dynamoThrottles++;
+      throw Object.assign(new Error(THROTTLE_MESSAGE), {
+        name: 'ProvisionedThroughputExceededException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    const output = await send(command, options);
+    const item = input.Item as { pk?: string; sk?: string; mid?: string; timestamp?: number } | undefined;
+    if (command instanceof PutCommand && item?.sk?.startsWith('ITEM#')) {
+      const key = `${item.pk}|${item.sk}`;
+      storeCounts.set(key, (storeCounts.get(key) ?? 0) + 1);
+      const conv = String(item.pk)
+        .replace(/^CONV#/, '')
+        .replace('#', ':');
+      const list = firstStores.get(conv) ?? [];
+      list.push({ mid: String(item.mid), timestamp: Number(item.timestamp) });
+      firstStores.set(conv, list);
+    }
+    return output;
+  };
+
+  // ---- Graph API errors -------------------------------------------------------------------------------------
+  const realFetch = globalThis.fetch;
+  const faultyFetch = (input: string | URL | Request, init?: RequestInit) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (url.startsWith(graphUrl) && chance(faults.graphErrors)) {
+      injected.graphErrors++;
+      const path = new URL(url).pathname.replace(/^\/v\d+\.\d+/, '');
+      const throttle = chance(0.5);
+      fake.injectError(
+        { path, times: 1 },
+        throttle
+          ? { status: 400, code: 613, message: '(#613) Calls to this api have exceeded the rate limit.' }
+          : {
+              status: 500,
+              code: 2,
+              message: 'An unexpected error has occurred. Please retry your request later.',
+            },
+      );
+    }
+    return realFetch(input, init);
+  };
+
+  // ---- the processor containers, crashing now and then -----------------------------------------------------
+  const sealer: TokenSealer = keyring;
+  // Claim checks (the verifier's and the processor's), oversize parts and quarantined bodies.
+  const blobs = new MemoryBlobStore();
+  const credentials = new EnvCredentials({
+    FB_APP_ID: CHAOS_APP_ID,
+    FB_APP_SECRET: appSecret,
+    FB_VERIFY_TOKEN: 'chaos-verify',
+  });
+  const config = loadConfig({
+    TABLE_NAME: tableName,
+    GRAPH_API_URL: graphUrl,
+    GRAPH_API_VERSION: 'v24.0',
+    GRAPH_TIMEOUT_MS: '5000',
+  });
+  const pool = Array.from({ length: containers }, () => ({
+    busy: false,
+    handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials, blobs))),
+  }));
+  const invoke = async (event: SQSEvent): Promise<SQSBatchResponse | undefined> => {
+    const container = pool.find((c) => !c.busy) ?? pool[0];
+    container.busy = true;
+    try {
+      processor.invocations++;
+      for (const r of event.Records) {
+        const receives = Number(r.attributes.ApproximateReceiveCount);
+        processor.records++;
+        if (receives > 1) processor.redeliveredRecords++;
+        processor.maxReceiveCount = Math.max(processor.maxReceiveCount, receives);
+      }
+      const context = lambdaContext('pagewire-processor', 60_000);
+      if (chance(faults.crash)) {
+        injected.crashes++;
+        // Part of the batch done (0 to all of it), then the container dies before it answers.
+        const done = Math.floor(random() * (event.Records.length + 1));
+        if (done > 0) await container.handler({ Records: event.Records.slice(0, done) }, context);
+        throw new Error(`processor crashed after ${done} of ${event.Records.length} records (injected)`);
+      }
+      return await container.handler(event, context);
+    } finally {
+      container.busy = false;
+    }
+  };
+  const queue = new LocalFifoQueue({
+    name: 'chaos-events.fifo',
+    handler: invoke,
+    concurrency: containers,
+    visibilityTimeoutMs: opts.visibilityTimeoutMs ?? 25,
+    maxReceiveCount: opts.maxReceiveCount ?? 20,
+    dedupWindowMs: opts.dedupWindowMs ?? 50,
+    onError: (err) => errors.push(describe(err)),
+  });
+
+  // ---- the verifier, in front of a queue that fails now and then ------------------------------------------
+  const port: EventQueue = {
+    async send(messages: QueueMessage[]) {
+      for (const m of messages) queued.push(m.body);
+      const r = random();
+      if (r < faults.queueFailure / 2) {
+        injected.queueFailuresBefore++;
+        throw Object.assign(new Error('SQS is unavailable (injected)'), { name: 'ServiceUnavailable' });
+      }
+      await queue.send(messages);
+      if (r < faults.queueFailure) {
+        injected.queueFailuresAfter++;
+        throw Object.assign(new Error('SQS answered too late (injected)'), { name: 'TimeoutError' });
+      }
+    },
+  };
+  const verifier = lambda(createVerifier({ queue: port, credentials, blobs }));
+
+  /** Meta: sends the POST until it gets 200, as Facebook retries failed deliveries. */
+  const deliver = async (p: TrafficPost): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      sent.requests++;
+      const base64 = chance(0.5);
+      const res = await verifier(
+        httpEvent('POST', '/webhooks/facebook', {
+          body: base64 ? Buffer.from(p.body) : p.body,
+          base64,
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(p.body, appSecret) },
+        }),
+        lambdaContext('pagewire-verifier', 10_000),
+      );
+      statuses[res.statusCode ?? 0] = (statuses[res.statusCode ?? 0] ?? 0) + 1;
+      responses.push(`${res.statusCode} ${res.body ?? ''}`);
+      if (res.statusCode === 200) return;
+      if ((res.statusCode ?? 0) < 500 || attempt >= 20) {
+        throw new Error(`verifier answered ${res.statusCode} ${res.body} on attempt ${attempt}`);
+      }
+      sent.retriesAfter5xx++;
+      await new Promise((resolve) => setTimeout(resolve, 2 + Math.floor(random() * 20)));
+    }
+  };
+
+  // ---- the run ---------------------------------------------------------------------------------------------
+  const restore = captureOutput(logs);
+  globalThis.fetch = faultyFetch as typeof fetch;
+  let failure: unknown;
+  try {
+    queue.start();
+    // Poison first: quarantined while the traffic flows (retried only when a write of its record fails).
+    const poisonCount = opts.poison ?? 4;
+    const poison: QueueMessage[] = Array.from({ length: poisonCount }, (_, i) => ({
+      groupId: `poison:${i}`,
+      dedupId: `poison-${i}`,
+      body:
+        i % 2 === 0
+          ? `{"v":1,"pageId":"${pageIds[0]}", this is not JSON`
+          : JSON.stringify({
+              v: 1,
+              pageId: pageIds[i % pageIds.length],
+              userId: `poison-${i}`,
+              eventId: `poison-${i}`,
+              timestamp: 1,
+              standby: false,
+              event: null,
+            }),
+    }));
+    await queue.send(poison);
+
+    const late: Promise<void>[] = [];
+    await sendInOrder(posts, opts.postConcurrency ?? 16, async (p) => {
+      const r = random();
+      if (r < faults.redeliver / 2) {
+        sent.concurrentDuplicates++;
+        await Promise.all([deliver(p), deliver(p)]);
+        return;
+      }
+      await deliver(p);
+      if (r < faults.redeliver) {
+        sent.lateDuplicates++;
+        const delay = 20 + Math.floor(random() * 300);
+        late.push(new Promise((resolve) => setTimeout(resolve, delay)).then(() => deliver(p)));
+      }
+    });
+    await Promise.all(late);
+    await queue.idle();
+    await queue.stop();
+  } catch (err) {
+    failure = err;
+  } finally {
+    globalThis.fetch = realFetch;
+    restore();
+    await fake.stop();
+  }
+  if (failure) throw failure;
+  const wallMs = performance.now() - started;
+
+  // ---- what the store holds ---------------------------------------------------------------------------------
+  const repo = new ConversationRepository(opts.dynamo.doc, tableName);
+  const lost: string[] = [];
+  const unexpected: string[] = [];
+  const orderViolations: string[] = [];
+  const stateMismatches: string[] = [];
+  let namedConversations = 0;
+  for (const [key, exp] of expected) {
+    const [items, conversation] = await Promise.all([
+      repo.listItems(exp.pageId, exp.userId),
+      repo.get(exp.pageId, exp.userId),
+    ]);
+    const stored = new Map(items.map((i) => [i.mid, i]));
+    for (const mid of exp.items.keys()) if (!stored.has(mid)) lost.push(`${key} ${mid}`);
+    for (const mid of stored.keys()) if (!exp.items.has(mid)) unexpected.push(`${key} ${mid}`);
+    for (let i = 1; i < items.length; i++) {
+      if (items[i].timestamp < items[i - 1].timestamp) orderViolations.push(`${key}: listed out of order`);
+    }
+    const firsts = firstStores.get(key) ?? [];
+    for (let i = 1; i < firsts.length; i++) {
+      if (firsts[i].timestamp < firsts[i - 1].timestamp) {
+        orderViolations.push(`${key}: ${firsts[i].mid} stored after ${firsts[i - 1].mid}, older`);
+      }
+    }
+    if (conversation?.name) namedConversations++;
+    if (exp.items.size > 0 && conversation?.lastMessageAt !== exp.lastMessageAt) {
+      stateMismatches.push(`${key}: lastMessageAt ${conversation?.lastMessageAt} ≠ ${exp.lastMessageAt}`);
+    }
+    if (conversation?.readWatermark !== exp.readWatermark) {
+      stateMismatches.push(`${key}: readWatermark ${conversation?.readWatermark} ≠ ${exp.readWatermark}`);
+    }
+    if (conversation?.deliveredWatermark !== exp.deliveredWatermark) {
+      stateMismatches.push(
+        `${key}: deliveredWatermark ${conversation?.deliveredWatermark} ≠ ${exp.deliveredWatermark}`,
+      );
+    }
+    // The status the admin API shows: a watermark covers every echo up to it (a delivery with one marks
+    // no mid on its own); a delivery without one would mark the mids it names.
+    for (const mid of exp.echoes) {
+      const item = stored.get(mid);
+      if (!item) continue; // reported as lost
+      const at = exp.items.get(mid) ?? 0;
+      const want =
+        (exp.readWatermark ?? -1) >= at
+          ? 'read'
+          : exp.delivered.has(mid) || (exp.deliveredWatermark ?? -1) >= at
+            ? 'delivered'
+            : 'sent';
+      const got = outStatus(item, conversation);
+      if (got !== want) stateMismatches.push(`${key} ${mid}: status ${got} ≠ ${want}`);
+    }
+    for (const [mid, ts] of exp.reactions) {
+      const got = stored.get(mid)?.reactions?.[exp.userId]?.timestamp;
+      if (got !== ts) stateMismatches.push(`${key} ${mid}: reaction at ${got} ≠ ${ts}`);
+    }
+  }
+  const storedTwice = [...storeCounts].filter(([, n]) => n > 1).map(([k]) => k);
+
+  const letters = queue.deadLetters();
+  const poisonIds = new Set(Array.from({ length: opts.poison ?? 4 }, (_, i) => `poison-${i}`));
+  const deadLetters = {
+    total: letters.length,
+    poison: letters.filter((l) => poisonIds.has(l.dedupId)).length,
+    unexpected: letters.filter((l) => !poisonIds.has(l.dedupId)).map((l) => `${l.groupId} ${l.dedupId}`),
+  };
+  const quarantinedEvents = await new QuarantineRepository(opts.dynamo.doc, tableName, blobs).list();
+  const quarantined = {
+    total: quarantinedEvents.length,
+    poison: quarantinedEvents.filter((q) => poisonIds.has(q.eventId)).length,
+    unexpected: quarantinedEvents
+      .filter((q) => !poisonIds.has(q.eventId))
+      .map((q) => `${q.pageId}:${q.userId} ${q.eventId} ${q.reason}`),
+  };
+
+  // ---- secrets ---------------------------------------------------------------------------------------------
+  const corpora: Array<[string, string]> = [
+    ['a log line', logs.join('')],
+    ['a queued message', queued.join('\n')],
+    ['an error', errors.join('\n')],
+    ['an HTTP answer', responses.join('\n')],
+    ['a DynamoDB request', dynamoRequests.join('\n')],
+  ];
+  const leaks: string[] = [];
+  for (const [where, text] of corpora) {
+    for (const [what, secret] of secrets) if (text.includes(secret)) leaks.push(`${what} in ${where}`);
+  }
+  const logText = logs.join('');
+
+  return {
+    events: events.length,
+    posts: posts.length,
+    pages: opts.pages,
+    conversations: conversations.length,
+    sent,
+    statuses,
+    injected,
+    processor,
+    lost,
+    storedTwice,
+    unexpected,
+    orderViolations,
+    stateMismatches,
+    deadLetters,
+    quarantined,
+    leaks,
+    scanned: {
+      logLines: logText.split('\n').filter(Boolean).length,
+      logBytes: Buffer.byteLength(logText),
+      queueMessages: queued.length,
+      errors: errors.length,
+      responses: responses.length,
+      dynamoRequests: dynamoRequests.length,
+    },
+    namedConversations,
+    logLevel: logger.getLevelName(),
+    wallMs: Math.round(wallMs),
+  };
+}
+
+/** Sends stdout and stderr into `into` until the returned function is called. */
+export function captureOutput(into: string[]): () => void {
+  const out = process.stdout.write;
+  const err = process.stderr.write;
+  const capture = ((chunk: unknown, ...rest: unknown[]) => {
+    into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+    const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    done?.();
+    return true;
+  }) as typeof process.stdout.write;
+  process.stdout.write = capture;
+  process.stderr.write = capture;
+  return () => {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  };
+}
+
+export { conversationKey };
