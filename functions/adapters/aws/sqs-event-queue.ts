@@ -3,7 +3,7 @@ import {
   SendMessageBatchCommand,
   type SendMessageBatchCommandOutput,
   type SendMessageBatchRequestEntry,
-  type SQSClient,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { QueueMessage } from '#contracts/queue';
 import type { EventQueue } from '#ports/ports';
@@ -20,7 +20,7 @@ export const MAX_SQS_BATCH_ENTRIES = 10;
 export const MAX_BATCHES_IN_FLIGHT = 50;
 
 /**
- * The SQS client options SqsEventQueue is meant for (aws-adapters.ts builds the deployed client with them).
+ * The SQS client options SqsEventQueue is meant for (`sqsClient()` builds the deployed client with them).
  * No MD5 of every message body: the SDK computes and compares one per entry in JavaScript, about half
  * the CPU of a SendMessageBatch call (1,000 events are 100 calls, on Meta's clock), while TLS already
  * protects the bytes on their way to SQS.
@@ -210,3 +210,14 @@ function packBatches(messages: QueueMessage[], sizes: number[]): number[][] {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+let sharedClient: SQSClient | undefined;
+
+/** The container's one SQS client (the queues and the dead letters of a function share it). */
+export function sqsClient(): SQSClient {
+  sharedClient ??= new SQSClient(SQS_CLIENT_CONFIG);
+  return sharedClient;
+}
+
+/** The deployed queue at `queueUrl` (EVENTS_QUEUE_URL, PAGE_COMMANDS_QUEUE_URL). */
+export const sqsQueue = (queueUrl: string): SqsEventQueue => new SqsEventQueue(sqsClient(), queueUrl);

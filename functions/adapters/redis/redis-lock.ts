@@ -280,7 +280,7 @@ export function redisLockFromUrl(url: string, options: RedisLockOptions = {}): R
 }
 
 /** Outlives the processor's 60 s timeout, so a lock is never lost while its holder still works. */
-const DEFAULT_LOCK_TTL_MS = 90_000;
+export const DEFAULT_LOCK_TTL_MS = 90_000;
 
 /**
  * The lock the environment asks for: Redis when `LOCK_REDIS_URL` is set, else none. `LOCK_TTL_MS`
