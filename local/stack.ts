@@ -12,6 +12,7 @@ import { lockFromUrl } from '#adapters/redis/lock-from-url';
 import { createApp } from '#app/app';
 import { loadConfig } from '#app/config';
 import { LocalEnv, readEnv } from '#contracts/env';
+import { sleep } from '#runtime/backoff';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '#runtime/http';
 import { counters, logger } from '#runtime/observability';
 import { createTableIfMissing } from '#store/table';
@@ -23,7 +24,6 @@ import { lambdaContext } from './lambda-context.js';
 
 /** How long a stop waits for the batches in flight (on disk, they would only be delivered again). */
 const STOP_GRACE_MS = 5_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export interface LocalStack {
   url: string;
@@ -55,8 +55,9 @@ export interface StopSummary {
  */
 export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): Promise<LocalStack> {
   const env: Record<string, string | undefined> = { ...input };
-  const memory = env.MEMORY === '1';
-  const dataDir = env.DATA_DIR ?? '.data';
+  const localEnv = readEnv(LocalEnv, env);
+  const memory = localEnv.MEMORY === true;
+  const dataDir = localEnv.DATA_DIR ?? '.data';
   if (!memory) await mkdir(dataDir, { recursive: true });
 
   // Sandbox secrets persist with the data, so the demo pages' sealed tokens stay valid across restarts.
@@ -72,7 +73,6 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
   }
   env.ADMIN_TOKEN = env.ADMIN_TOKEN || previous?.adminToken || randomBytes(24).toString('base64url');
   const config = loadConfig(env);
-  const localEnv = readEnv(LocalEnv, env);
   const credentials = new EnvCredentials(env);
 
   const dynamo = await startDynalite({ path: memory ? undefined : join(dataDir, 'dynamodb') });
@@ -147,7 +147,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
 
   queue.start();
   commands.start();
-  const { server, url } = await serveHttp(gateway, Number(env.PORT ?? 3000), env.HOST ?? '127.0.0.1');
+  const { server, url } = await serveHttp(gateway, localEnv.PORT ?? 3000, localEnv.HOST ?? '127.0.0.1');
   if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, sandbox);
 
   return {
@@ -169,14 +169,20 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
         logger.info('stopping: no new requests or batches; waiting for the batches in flight', { inFlight });
         await close(server);
         clearInterval(healthCheck);
-        await Promise.race([stopped, sleep(STOP_GRACE_MS)]);
+        await Promise.race([stopped, sleep(STOP_GRACE_MS, { unref: true })]);
       } else {
         // In memory, what is queued dies with the process: give it a moment to be processed first.
         logger.info('stopping: no new requests; processing what is queued (in memory) for a moment');
         await close(server);
         clearInterval(healthCheck);
-        await Promise.race([Promise.all([queue.idle(), commands.idle()]), sleep(STOP_GRACE_MS)]);
-        await Promise.race([Promise.all([queue.stop(), commands.stop()]), sleep(STOP_GRACE_MS)]);
+        await Promise.race([
+          Promise.all([queue.idle(), commands.idle()]),
+          sleep(STOP_GRACE_MS, { unref: true }),
+        ]);
+        await Promise.race([
+          Promise.all([queue.stop(), commands.stop()]),
+          sleep(STOP_GRACE_MS, { unref: true }),
+        ]);
       }
       const left = (q: LocalFifoQueue) => q.stats().pending + q.stats().inFlight;
       const summary: StopSummary = { events: left(queue), pageCommands: left(commands), durable: !!store };

@@ -8,6 +8,7 @@
  * message goes back to the queue instead of the Lambda being killed mid-batch. (GraphClient also cuts
  * each attempt's own timeout to the time left.)
  */
+import { backoffMs as backoff, sleep } from '#runtime/backoff';
 import { type Deadline, deadlineOr } from '#runtime/deadline';
 import { count } from '#runtime/observability';
 import { GraphError } from './graph-error.js';
@@ -48,14 +49,13 @@ export interface RetryClock {
 }
 
 const SYSTEM_CLOCK: RetryClock = {
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
   random: Math.random,
 };
 
 /** The back-off before retry `n` (1-based): full jitter over `min(maxDelayMs, baseDelayMs · 2^(n-1))`. */
 export function backoffMs(n: number, policy: RetryPolicy, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-  return Math.max(0, random() * ceiling);
+  return backoff(n, { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: 'full' }, random);
 }
 
 export function isRetryable(err: unknown, idempotent = true): err is GraphError {

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { QueueMessage } from '#contracts/queue';
 import type { EventQueue } from '#ports/ports';
+import { backoffMs, sleep } from '#runtime/backoff';
 import { mapBounded } from '#runtime/bounded';
 
 /** SQS's limit for one message and for the sum of a batch's payloads (1 MiB since 2025). */
@@ -18,6 +19,9 @@ export const MAX_SQS_BATCH_ENTRIES = 10;
  * events are 100 batches, so two rounds of 50.
  */
 export const MAX_BATCHES_IN_FLIGHT = 50;
+
+/** The longest pause between two attempts of a batch (the verifier answers on Meta's clock). */
+const MAX_BACKOFF_MS = 1_000;
 
 /**
  * The SQS client options SqsEventQueue is meant for (`sqsClient()` builds the deployed client with them).
@@ -126,7 +130,7 @@ export class SqsEventQueue implements EventQueue {
       }
       const retryIds = new Set(retryable.map((failure) => failure.Id));
       pending = pending.filter((entry) => retryIds.has(entry.Id));
-      await sleep(this.backoffMs * 2 ** (attempt - 1));
+      await sleep(backoffMs(attempt, { baseMs: this.backoffMs, maxMs: MAX_BACKOFF_MS, jitter: 'none' }));
     }
   }
 
@@ -205,10 +209,6 @@ function packBatches(messages: QueueMessage[], sizes: number[]): number[][] {
     }
   }
   return batches.map((batch) => batch.indices);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 let sharedClient: SQSClient | undefined;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type ConversationLock, LockUnavailableError, NoLock } from '#ports/conversation-lock';
+import { backoffMs, sleep } from '#runtime/backoff';
 import { type Deadline, deadlineOr } from '#runtime/deadline';
 import { logger } from '#runtime/observability';
 
@@ -42,7 +43,7 @@ export interface RedisLockOptions {
 
 const SYSTEM_CLOCK: LockClock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
 };
 
 /**
@@ -101,8 +102,11 @@ export class RedisLock implements ConversationLock {
 
   /** The back-off before retry `attempt` (1-based): equal jitter over `min(max, base · 2^(attempt-1))`. */
   backoffMs(attempt: number): number {
-    const ceiling = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1));
-    return ceiling / 2 + (this.random() * ceiling) / 2;
+    return backoffMs(
+      attempt,
+      { baseMs: this.retryBaseMs, maxMs: this.retryMaxMs, jitter: 'equal' },
+      this.random,
+    );
   }
 
   /** Closes the Redis client (the lock is unusable afterwards). */
