@@ -1,3 +1,5 @@
+import { dirname } from 'node:path';
+
 /**
  * `npm start`: the local stack. Prints where it listens, the mode and, in sandbox mode, the secrets
  * it generated (they are only for this laptop). Ready when `GET /health` answers 200.
@@ -19,7 +21,7 @@ const lines = [
   `  webhook:  ${stack.url}/webhooks/facebook`,
   `  admin:    ${stack.url}/admin/pages   (Authorization: Bearer <ADMIN_TOKEN>)`,
   `  health:   ${stack.url}/health`,
-  `  storage:  ${process.env.MEMORY === '1' ? 'in memory' : `${process.env.DATA_DIR ?? '.data'}/`}`,
+  `  storage:  ${stack.queueDir ? `${dirname(stack.queueDir)}/` : 'in memory'}`,
   stack.queueDir
     ? `  queues:   ${stack.queueDir}/ (on disk: what was answered 200 survives a stop or a crash)`
     : '  queues:   in memory (MEMORY=1): whatever is still queued is lost when the stack stops',

@@ -8,18 +8,12 @@ import { LocalDeadLetters } from '#adapters/local/dead-letters';
 import { LocalFifoQueue, type RestoreSummary } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { LocalQueueStore } from '#adapters/local/queue-store';
-import { conversationLockFromEnv } from '#adapters/redis/lock-from-env';
-import { createAdminApi } from '#admin/routes';
-import { adminDeps } from '#app/admin';
+import { lockFromUrl } from '#adapters/redis/lock-from-url';
+import { createApp } from '#app/app';
 import { loadConfig } from '#app/config';
-import { pageOpsDeps } from '#app/page-ops';
-import { processorDeps } from '#app/processor';
-import { createEventsProcessor } from '#conversations/process-events';
-import { createVerifier } from '#ingest/verify-webhook';
-import { createPageCommandsProcessor } from '#pages/command-consumer';
-import { createOps } from '#pages/run-ops';
+import { LocalEnv, readEnv } from '#contracts/env';
+import { sleep } from '#runtime/backoff';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '#runtime/http';
-import { hotPathLambda, lambda } from '#runtime/lambda';
 import { counters, logger } from '#runtime/observability';
 import { createTableIfMissing } from '#store/table';
 import { bearerMatches } from './admin-auth.js';
@@ -30,7 +24,6 @@ import { lambdaContext } from './lambda-context.js';
 
 /** How long a stop waits for the batches in flight (on disk, they would only be delivered again). */
 const STOP_GRACE_MS = 5_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export interface LocalStack {
   url: string;
@@ -62,8 +55,9 @@ export interface StopSummary {
  */
 export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): Promise<LocalStack> {
   const env: Record<string, string | undefined> = { ...input };
-  const memory = env.MEMORY === '1';
-  const dataDir = env.DATA_DIR ?? '.data';
+  const localEnv = readEnv(LocalEnv, env);
+  const memory = localEnv.MEMORY === true;
+  const dataDir = localEnv.DATA_DIR ?? '.data';
   if (!memory) await mkdir(dataDir, { recursive: true });
 
   // Sandbox secrets persist with the data, so the demo pages' sealed tokens stay valid across restarts.
@@ -93,49 +87,45 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
   // Opened after dynalite, whose check already says plainly when another process uses DATA_DIR.
   const queueDir = memory ? undefined : join(dataDir, 'queues');
   const store = queueDir ? await LocalQueueStore.open(queueDir) : undefined;
-  const visibilityTimeoutMs = Number(env.LOCAL_VISIBILITY_TIMEOUT_MS) || 30_000;
-  const lock = await conversationLockFromEnv(env);
-  const processor = lambda(
-    createEventsProcessor(processorDeps(config, doc, keyring, credentials, blobs), lock),
-  );
+  const visibilityTimeoutMs = localEnv.LOCAL_VISIBILITY_TIMEOUT_MS ?? 30_000;
+  const lock = await lockFromUrl({ url: localEnv.LOCK_REDIS_URL, ttlMs: localEnv.LOCK_TTL_MS });
+  // The queues call the app, which sends to the queues: each queue calls the app only once started.
   const queue = new LocalFifoQueue({
     name: 'pagewire-events.fifo',
-    handler: (event) => processor(event, lambdaContext('pagewire-processor')),
+    handler: (event) => app.processor(event, lambdaContext('pagewire-processor')),
     visibilityTimeoutMs,
     journal: store?.journal('pagewire-events.fifo'),
   });
-  const ops = pageOpsDeps(config, doc, keyring, credentials);
-  const pageCommands = lambda(
-    createPageCommandsProcessor({ pages: ops.pages, operations: ops.bulk.operations }),
-  );
   const commands = new LocalFifoQueue({
     name: 'pagewire-page-commands.fifo',
-    handler: (event) => pageCommands(event, lambdaContext('pagewire-page-commands')),
+    handler: (event) => app.pageCommands(event, lambdaContext('pagewire-page-commands')),
     visibilityTimeoutMs,
     journal: store?.journal('pagewire-page-commands.fifo'),
+  });
+  const app = createApp(config, {
+    table: doc,
+    sealer: keyring,
+    credentials,
+    eventsQueue: queue,
+    commandsQueue: commands,
+    blobs,
+    lock,
+    deadLetters: new LocalDeadLetters({ events: queue, 'page-commands': commands }),
   });
   const restored = store
     ? { events: await queue.restore(), pageCommands: await commands.restore() }
     : undefined;
-  const verifier = hotPathLambda(createVerifier({ queue, credentials, blobs }));
-  const admin = lambda(
-    createAdminApi({
-      ...adminDeps(config, doc, keyring, credentials, commands, blobs),
-      deadLetters: new LocalDeadLetters({ events: queue, 'page-commands': commands }),
-    }),
-  );
-  const opsFunction = lambda(createOps({ ...ops.bulk, commands }));
   // Plays the EventBridge schedule of the subscription health check.
   const healthCheck = setInterval(
     () =>
-      void opsFunction({ 'detail-type': 'Scheduled Event' }, lambdaContext('pagewire-ops', 300_000)).catch(
-        (err: Error) => logger.error('scheduled health check failed', { error: err }),
-      ),
-    Number(env.HEALTH_CHECK_INTERVAL_MS) || 3_600_000,
+      void app
+        .ops({ 'detail-type': 'Scheduled Event' }, lambdaContext('pagewire-ops', 300_000))
+        .catch((err: Error) => logger.error('scheduled health check failed', { error: err })),
+    localEnv.HEALTH_CHECK_INTERVAL_MS ?? 3_600_000,
   );
   healthCheck.unref();
 
-  const app = async (event: HttpEvent): Promise<HttpResult> => {
+  const gateway = async (event: HttpEvent): Promise<HttpResult> => {
     const path = event.rawPath;
     if (path === '/health')
       return json(200, {
@@ -144,20 +134,20 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
         queue: queue.stats(),
         counters: counters(),
       });
-    if (path === '/webhooks/facebook') return verifier(event, lambdaContext('pagewire-verifier'));
+    if (path === '/webhooks/facebook') return app.verifier(event, lambdaContext('pagewire-verifier'));
     if (path === '/admin' || path.startsWith('/admin/')) {
       // On AWS the gateway checks IAM before the admin function runs; here a bearer token does.
       if (!bearerMatches(header(event, 'authorization'), env.ADMIN_TOKEN as string)) {
         return httpError(401, 'unauthorized', 'missing or wrong bearer token');
       }
-      return admin(event, lambdaContext('pagewire-admin'));
+      return app.admin(event, lambdaContext('pagewire-admin'));
     }
     return httpError(404, 'not_found', `no route ${event.requestContext.http.method} ${path}`);
   };
 
   queue.start();
   commands.start();
-  const { server, url } = await serveHttp(app, Number(env.PORT ?? 3000), env.HOST ?? '127.0.0.1');
+  const { server, url } = await serveHttp(gateway, localEnv.PORT ?? 3000, localEnv.HOST ?? '127.0.0.1');
   if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, sandbox);
 
   return {
@@ -179,14 +169,20 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
         logger.info('stopping: no new requests or batches; waiting for the batches in flight', { inFlight });
         await close(server);
         clearInterval(healthCheck);
-        await Promise.race([stopped, sleep(STOP_GRACE_MS)]);
+        await Promise.race([stopped, sleep(STOP_GRACE_MS, { unref: true })]);
       } else {
         // In memory, what is queued dies with the process: give it a moment to be processed first.
         logger.info('stopping: no new requests; processing what is queued (in memory) for a moment');
         await close(server);
         clearInterval(healthCheck);
-        await Promise.race([Promise.all([queue.idle(), commands.idle()]), sleep(STOP_GRACE_MS)]);
-        await Promise.race([Promise.all([queue.stop(), commands.stop()]), sleep(STOP_GRACE_MS)]);
+        await Promise.race([
+          Promise.all([queue.idle(), commands.idle()]),
+          sleep(STOP_GRACE_MS, { unref: true }),
+        ]);
+        await Promise.race([
+          Promise.all([queue.stop(), commands.stop()]),
+          sleep(STOP_GRACE_MS, { unref: true }),
+        ]);
       }
       const left = (q: LocalFifoQueue) => q.stats().pending + q.stats().inFlight;
       const summary: StopSummary = { events: left(queue), pageCommands: left(commands), durable: !!store };

@@ -1,28 +1,19 @@
-import {
-  awsBlobStore,
-  awsCommandsQueue,
-  awsCredentials,
-  awsDeadLetters,
-  awsDocumentClient,
-  awsTokenSealer,
-} from '#adapters/aws/aws-adapters';
-import { adminDeps } from '#app/admin';
-import { loadConfig } from '#app/config';
-import { lambda } from '#runtime/lambda';
-import { createAdminApi } from './routes.js';
+import { dynamoTable } from '#adapters/aws/dynamodb';
+import { kmsSealer } from '#adapters/aws/kms-token-sealer';
+import { s3Blobs } from '#adapters/aws/s3-blobs';
+import { secretsCredentials } from '#adapters/aws/secrets-credentials';
+import { sqsDeadLetters } from '#adapters/aws/sqs-dead-letters';
+import { sqsQueue } from '#adapters/aws/sqs-event-queue';
+import { composeAdmin } from '#app/admin';
+import { configOf } from '#app/config';
+import { AdminEnv, readEnv } from '#contracts/env';
 
-const config = loadConfig();
-
-export const handler = lambda(
-  createAdminApi({
-    ...adminDeps(
-      config,
-      awsDocumentClient(),
-      awsTokenSealer(config),
-      awsCredentials(config),
-      awsCommandsQueue(config),
-      awsBlobStore(config),
-    ),
-    deadLetters: awsDeadLetters(),
-  }),
-);
+const env = readEnv(AdminEnv);
+export const handler = composeAdmin(configOf(env), {
+  table: dynamoTable(),
+  sealer: kmsSealer(env.KMS_KEY_ID),
+  credentials: secretsCredentials(env.APP_SECRET_NAME),
+  commandsQueue: sqsQueue(env.PAGE_COMMANDS_QUEUE_URL),
+  blobs: s3Blobs(env.BLOB_BUCKET),
+  deadLetters: sqsDeadLetters(),
+});

@@ -1,11 +1,19 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AdminDeps } from '#admin/routes';
+import { type AdminDeps, createAdminApi } from '#admin/routes';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import { QuarantineRepository } from '#conversations/quarantine-repository';
-import { graphFactory } from '#graph/graph-source';
 import type { AppCredentialsSource, BlobStore, EventQueue, TokenSealer } from '#ports/ports';
+import { lambda } from '#runtime/lambda';
+import type { AdaptersFor } from './adapters.js';
 import type { Config } from './config.js';
+import { graphFactory } from './graph.js';
 import { pageOpsDeps } from './page-ops.js';
+
+/** `/admin/*`, wrapped for Lambda (and the local stack's gateway). */
+export function composeAdmin(config: Config, a: AdaptersFor<'admin'>) {
+  const deps = adminDeps(config, a.table, a.sealer, a.credentials, a.commandsQueue, a.blobs);
+  return lambda(createAdminApi({ ...deps, deadLetters: a.deadLetters }));
+}
 
 /**
  * The admin API's collaborators, the same on AWS and locally; only the adapters passed in differ.

@@ -1,3 +1,5 @@
+import { ConfigEnv, readEnv } from '#contracts/env';
+
 /**
  * Configuration from the environment, read once per container. The Graph API version lives here
  * and nowhere else.
@@ -41,7 +43,8 @@ export interface Config {
   commandWaitMs: number;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** The app's settings from a parsed environment (contracts/env.ts), defaults filled in. */
+export function configOf(env: ConfigEnv): Config {
   return {
     tableName: env.TABLE_NAME ?? 'pagewire',
     eventsQueueUrl: env.EVENTS_QUEUE_URL,
@@ -50,23 +53,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     appSecretName: env.APP_SECRET_NAME,
     graphApiUrl: (env.GRAPH_API_URL ?? 'https://graph.facebook.com').replace(/\/+$/, ''),
     graphApiVersion: env.GRAPH_API_VERSION ?? DEFAULT_GRAPH_API_VERSION,
-    graphTimeoutMs: positiveInt(env.GRAPH_TIMEOUT_MS, 10_000),
-    humanAgentReplies: env.HUMAN_AGENT_REPLIES === 'true' || env.HUMAN_AGENT_REPLIES === '1',
-    pageCacheTtlMs: positiveInt(env.PAGE_CACHE_TTL_MS, 30_000),
+    graphTimeoutMs: env.GRAPH_TIMEOUT_MS ?? 10_000,
+    humanAgentReplies: env.HUMAN_AGENT_REPLIES ?? false,
+    pageCacheTtlMs: env.PAGE_CACHE_TTL_MS ?? 30_000,
     pageCommandsQueueUrl: env.PAGE_COMMANDS_QUEUE_URL,
-    pageOpsConcurrency: positiveInt(env.PAGE_OPS_CONCURRENCY, 16),
-    pageOpsFanOutAbove: positiveInt(env.PAGE_OPS_FAN_OUT_ABOVE, 1_000),
-    commandWaitMs: positiveInt(env.COMMAND_WAIT_MS, 10_000),
+    pageOpsConcurrency: env.PAGE_OPS_CONCURRENCY ?? 16,
+    pageOpsFanOutAbove: env.PAGE_OPS_FAN_OUT_ABOVE ?? 1_000,
+    commandWaitMs: env.COMMAND_WAIT_MS ?? 10_000,
   };
 }
 
-function positiveInt(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
-
-/** A setting a deployed function cannot run without: fail at start-up, naming it. */
-export function required(value: string | undefined, name: string): string {
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
+/** The app's settings from raw variables (the local stack, tests): a malformed one fails, named. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  return configOf(readEnv(ConfigEnv, env));
 }

@@ -1,15 +1,17 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContactProfiles } from '#contacts/contact-profiles';
 import { ContactRepository } from '#contacts/contact-repository';
+import type { PageRecord } from '#contracts/page-record';
 import { ConversationRepository } from '#conversations/conversation-repository';
-import { graphFactory } from '#graph/graph-source';
+import type { GraphClient } from '#graph/graph-client';
 import type { BulkDeps } from '#pages/bulk';
 import { inlineRunner, type PageCommandRunner, queuedRunner } from '#pages/commands';
 import { PageAccess } from '#pages/page-access';
 import { PageRepository } from '#pages/page-repository';
+import { PageOperations } from '#pages/subscriptions';
 import type { AppCredentialsSource, EventQueue, TokenSealer } from '#ports/ports';
 import type { Config } from './config.js';
-import { operationsFactory } from './page-subscriptions.js';
+import { graphFactory } from './graph.js';
 
 export interface PageOpsDeps {
   pages: PageRepository;
@@ -57,5 +59,22 @@ export function pageOpsDeps(
       fanOutAbove: config.pageOpsFanOutAbove,
     },
     runCommand: commands ? queuedRunner(commands, pages, config.commandWaitMs) : inlineRunner(operations),
+  };
+}
+
+export interface OperationsFactoryDeps {
+  pages: PageRepository;
+  access: PageAccess;
+  credentials: AppCredentialsSource;
+  graph: () => Promise<GraphClient | undefined>;
+  onHealthy?: (page: PageRecord) => Promise<void>;
+}
+
+/** PageOperations for the current app credentials (the app id decides which subscription is ours). */
+export function operationsFactory(deps: OperationsFactoryDeps) {
+  return async (): Promise<PageOperations> => {
+    const [credentials, graph] = await Promise.all([deps.credentials.get(), deps.graph()]);
+    if (!credentials || !graph) throw new Error('the Facebook app credentials are not configured');
+    return new PageOperations({ ...deps, graph, appId: credentials.appId });
   };
 }

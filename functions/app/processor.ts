@@ -2,13 +2,22 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContactProfiles } from '#contacts/contact-profiles';
 import { ContactRepository } from '#contacts/contact-repository';
 import { ConversationRepository } from '#conversations/conversation-repository';
-import type { ProcessorDeps } from '#conversations/process-events';
+import { createEventsProcessor, type ProcessorDeps } from '#conversations/process-events';
 import { QuarantineRepository } from '#conversations/quarantine-repository';
-import { graphFactory } from '#graph/graph-source';
 import { PageAccess } from '#pages/page-access';
 import { PageRepository } from '#pages/page-repository';
 import type { AppCredentialsSource, BlobStore, TokenSealer } from '#ports/ports';
+import { lambda } from '#runtime/lambda';
+import type { AdaptersFor } from './adapters.js';
 import type { Config } from './config.js';
+import { graphFactory } from './graph.js';
+
+/** The events queue consumer, wrapped for Lambda (and the local stack's queue). */
+export function composeProcessor(config: Config, a: AdaptersFor<'processor'>) {
+  return lambda(
+    createEventsProcessor(processorDeps(config, a.table, a.sealer, a.credentials, a.blobs), a.lock),
+  );
+}
 
 /**
  * The processor's collaborators, the same on AWS and locally; only the adapters passed in differ.

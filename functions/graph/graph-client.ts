@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { isGraphId } from '#contracts/ids';
-import { remainingBudgetMs } from '#runtime/deadline';
+import { type Deadline, deadlineOr } from '#runtime/deadline';
 import { GraphError, GraphNotAttemptedError, regainAccessMs } from './graph-error.js';
 import { type RetryClock, type RetryPolicy, withRetry } from './retry-policy.js';
 
@@ -16,7 +16,7 @@ export interface GraphClientOptions {
   fetch?: typeof fetch;
   /** Overrides of the retry policy (retry-policy.ts); `false` makes every call a single attempt. */
   retry?: Partial<RetryPolicy> | false;
-  /** Sleep, jitter and invocation budget for the retries (tests fake them). */
+  /** Sleep and jitter for the retries (tests fake them). */
   clock?: Partial<RetryClock>;
 }
 
@@ -53,6 +53,14 @@ interface CallOptions {
   permanentCodes?: number[];
   /** One attempt only, whatever the client's retry policy. */
   once?: boolean;
+  /** The invocation's deadline; omitted, the ambient one (runtime/deadline.ts). */
+  deadline?: Deadline;
+}
+
+/** What a caller may add to one Graph call. */
+export interface GraphCallOptions {
+  /** The invocation's deadline: no attempt or retry starts that could not end before it. */
+  deadline?: Deadline;
 }
 
 /** `appsecret_proof`: HMAC-SHA256 of the token keyed by the app secret, hex. */
@@ -75,7 +83,7 @@ export class GraphClient {
     this.root = `${opts.baseUrl.replace(/\/+$/, '')}/${opts.version}`;
   }
 
-  async exchangeUserToken(shortLivedToken: string): Promise<string> {
+  async exchangeUserToken(shortLivedToken: string, { deadline }: GraphCallOptions = {}): Promise<string> {
     const answer = await this.call<{ access_token: string }>('GET', '/oauth/access_token', {
       operation: 'GET /oauth/access_token',
       query: {
@@ -86,12 +94,13 @@ export class GraphClient {
       },
       // Meta answers a wrong app secret here with code 1 ("Error validating client secret").
       permanentCodes: [1],
+      deadline,
     });
     return answer.access_token;
   }
 
   /** Every page the user manages, following `paging.next` (only ever back to our own Graph base). */
-  async listPages(userToken: string): Promise<GraphPage[]> {
+  async listPages(userToken: string, { deadline }: GraphCallOptions = {}): Promise<GraphPage[]> {
     const pages: GraphPage[] = [];
     let query: Params | undefined = { fields: 'id,name,access_token' };
     const seen = new Set<string>();
@@ -102,6 +111,7 @@ export class GraphClient {
         operation: 'GET /me/accounts',
         token: userToken,
         query,
+        deadline,
       });
       for (const p of answer.data ?? [])
         pages.push({ id: String(p.id), name: p.name, accessToken: p.access_token });
@@ -110,35 +120,54 @@ export class GraphClient {
     return pages;
   }
 
-  async subscribeApp(pageId: string, pageToken: string, fields: readonly string[]): Promise<void> {
+  async subscribeApp(
+    pageId: string,
+    pageToken: string,
+    fields: readonly string[],
+    { deadline }: GraphCallOptions = {},
+  ): Promise<void> {
     const operation = 'POST /{page-id}/subscribed_apps';
     await this.call('POST', `/${pathId(pageId, operation)}/subscribed_apps`, {
       operation,
       token: pageToken,
       form: { subscribed_fields: fields.join(',') },
+      deadline,
     });
   }
 
-  async subscribedApps(pageId: string, pageToken: string): Promise<Array<{ id: string; fields: string[] }>> {
+  async subscribedApps(
+    pageId: string,
+    pageToken: string,
+    { deadline }: GraphCallOptions = {},
+  ): Promise<Array<{ id: string; fields: string[] }>> {
     const operation = 'GET /{page-id}/subscribed_apps';
     const answer = await this.call<{ data?: Array<{ id: string; subscribed_fields?: string[] }> }>(
       'GET',
       `/${pathId(pageId, operation)}/subscribed_apps`,
-      { operation, token: pageToken },
+      { operation, token: pageToken, deadline },
     );
     return (answer.data ?? []).map((a) => ({ id: String(a.id), fields: a.subscribed_fields ?? [] }));
   }
 
-  async unsubscribeApp(pageId: string, pageToken: string): Promise<void> {
+  async unsubscribeApp(
+    pageId: string,
+    pageToken: string,
+    { deadline }: GraphCallOptions = {},
+  ): Promise<void> {
     const operation = 'DELETE /{page-id}/subscribed_apps';
     await this.call('DELETE', `/${pathId(pageId, operation)}/subscribed_apps`, {
       operation,
       token: pageToken,
+      deadline,
     });
   }
 
   /** `once`: a single attempt, for callers that would rather try again later than wait now. */
-  async profile(psid: string, pageToken: string, { once = false } = {}): Promise<Profile> {
+  async profile(
+    psid: string,
+    pageToken: string,
+    { once = false, deadline }: GraphCallOptions & { once?: boolean } = {},
+  ): Promise<Profile> {
     const operation = 'GET /{psid}';
     const p = await this.call<{ first_name?: string; last_name?: string; profile_pic?: string }>(
       'GET',
@@ -148,6 +177,7 @@ export class GraphClient {
         token: pageToken,
         query: { fields: 'first_name,last_name,profile_pic' },
         once,
+        deadline,
       },
     );
     return { firstName: p.first_name, lastName: p.last_name, profilePic: p.profile_pic };
@@ -159,6 +189,7 @@ export class GraphClient {
     psid: string,
     text: string,
     send: SendOptions,
+    { deadline }: GraphCallOptions = {},
   ): Promise<{ messageId: string }> {
     const operation = 'POST /{page-id}/messages';
     // The recipient travels in the body, but an id that is not a PSID is no one to send to either.
@@ -170,6 +201,7 @@ export class GraphClient {
       // sending again would deliver it twice. Only answers Meta gave (429, throttle codes, 1, 2, 5xx)
       // are retried; a status 0 escapes to the caller (the queue decides, knowing the risk).
       idempotent: false,
+      deadline,
       json: { recipient: { id: psid }, messaging_type: send.messagingType, tag: send.tag, message: { text } },
     });
     return { messageId: answer.message_id };
@@ -214,14 +246,15 @@ export class GraphClient {
   /** One Graph call, retried by the policy; each attempt has its own timeout. */
   private call<T>(method: string, path: string, o: CallOptions): Promise<T> {
     const retry = this.opts.retry === false || o.once ? { maxAttempts: 1 } : this.opts.retry;
+    const deadline = deadlineOr(o.deadline);
     return withRetry(
-      () => this.attempt<T>(method, path, o),
-      { ...retry, attemptTimeoutMs: this.opts.timeoutMs, idempotent: o.idempotent ?? true },
+      () => this.attempt<T>(method, path, o, deadline),
+      { ...retry, attemptTimeoutMs: this.opts.timeoutMs, idempotent: o.idempotent ?? true, deadline },
       this.opts.clock,
     );
   }
 
-  private async attempt<T>(method: string, path: string, o: CallOptions): Promise<T> {
+  private async attempt<T>(method: string, path: string, o: CallOptions, deadline: Deadline): Promise<T> {
     const url = new URL(`${this.root}${path}`);
     const params: Params = { ...o.query };
     if (o.token) {
@@ -231,7 +264,7 @@ export class GraphClient {
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     // An attempt never outlives the invocation: its timeout is cut to the time left, and none starts
     // without a useful slice of it (the message then goes back to the queue).
-    const budget = (this.opts.clock?.budgetMs ?? remainingBudgetMs)();
+    const budget = deadline.remainingMs();
     if (budget < MIN_ATTEMPT_MS) throw new GraphNotAttemptedError(o.operation);
     const timeoutMs = Math.min(this.opts.timeoutMs, budget);
     const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), headers: {} };

@@ -4,11 +4,12 @@
  * back-off and full jitter; auth (190) and permanent errors (10, 200–299, …) escape at once.
  *
  * Retries never outlive the invocation: when Meta's `estimated_time_to_regain_access`, or the next delay
- * plus one more call, does not fit in the remaining budget, the GraphError is thrown right away so the
+ * plus one more call, does not fit before the invocation's deadline, the GraphError is thrown right away so the
  * message goes back to the queue instead of the Lambda being killed mid-batch. (GraphClient also cuts
  * each attempt's own timeout to the time left.)
  */
-import { remainingBudgetMs } from '#runtime/deadline';
+import { backoffMs as backoff, sleep } from '#runtime/backoff';
+import { type Deadline, deadlineOr } from '#runtime/deadline';
 import { count } from '#runtime/observability';
 import { GraphError } from './graph-error.js';
 
@@ -37,26 +38,24 @@ export interface RetryCallOptions {
    * (429, throttle codes, 5xx, 1, 2) are.
    */
   idempotent?: boolean;
+  /** The invocation's deadline; omitted, the ambient one (deadline.ts) until every caller passes it. */
+  deadline?: Deadline;
 }
 
 export interface RetryClock {
   sleep(ms: number): Promise<void>;
   /** In [0, 1), for the jitter. */
   random(): number;
-  /** Milliseconds the invocation may still spend (default `remainingBudgetMs`, Infinity outside Lambda). */
-  budgetMs(): number;
 }
 
 const SYSTEM_CLOCK: RetryClock = {
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
   random: Math.random,
-  budgetMs: () => remainingBudgetMs(),
 };
 
 /** The back-off before retry `n` (1-based): full jitter over `min(maxDelayMs, baseDelayMs · 2^(n-1))`. */
 export function backoffMs(n: number, policy: RetryPolicy, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-  return Math.max(0, random() * ceiling);
+  return backoff(n, { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: 'full' }, random);
 }
 
 export function isRetryable(err: unknown, idempotent = true): err is GraphError {
@@ -75,7 +74,8 @@ export async function withRetry<T>(
   clock: Partial<RetryClock> = {},
 ): Promise<T> {
   const p = resolvePolicy(policy);
-  const { sleep, random, budgetMs } = { ...SYSTEM_CLOCK, ...clock };
+  const { sleep, random } = { ...SYSTEM_CLOCK, ...clock };
+  const deadline = deadlineOr(policy.deadline);
   const attemptTimeoutMs = Math.max(0, policy.attemptTimeoutMs ?? 0);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -83,7 +83,7 @@ export async function withRetry<T>(
     } catch (err) {
       const delay =
         attempt < p.maxAttempts && isRetryable(err, policy.idempotent) ? nextDelay(err, attempt) : -1;
-      if (delay < 0 || delay + attemptTimeoutMs > budgetMs()) {
+      if (delay < 0 || delay + attemptTimeoutMs > deadline.remainingMs()) {
         if (err instanceof GraphError) count(`GraphErrors_${err.errorClass}`);
         throw err;
       }

@@ -1,21 +1,15 @@
-import {
-  awsCommandsQueue,
-  awsCredentials,
-  awsDocumentClient,
-  awsTokenSealer,
-} from '#adapters/aws/aws-adapters';
-import { loadConfig } from '#app/config';
-import { pageOpsDeps } from '#app/page-ops';
-import { createOps } from '#pages/run-ops';
-import { lambda } from '#runtime/lambda';
+import { dynamoTable } from '#adapters/aws/dynamodb';
+import { kmsSealer } from '#adapters/aws/kms-token-sealer';
+import { secretsCredentials } from '#adapters/aws/secrets-credentials';
+import { sqsQueue } from '#adapters/aws/sqs-event-queue';
+import { configOf } from '#app/config';
+import { composeOps } from '#app/ops';
+import { OpsEnv, readEnv } from '#contracts/env';
 
-const config = loadConfig();
-const deps = pageOpsDeps(
-  config,
-  awsDocumentClient(),
-  awsTokenSealer(config),
-  awsCredentials(config),
-  awsCommandsQueue(config),
-);
-
-export const handler = lambda(createOps(deps.bulk));
+const env = readEnv(OpsEnv);
+export const handler = composeOps(configOf(env), {
+  table: dynamoTable(),
+  sealer: kmsSealer(env.KMS_KEY_ID),
+  credentials: secretsCredentials(env.APP_SECRET_NAME),
+  commandsQueue: sqsQueue(env.PAGE_COMMANDS_QUEUE_URL),
+});

@@ -1,12 +1,13 @@
-import { awsCredentials, awsDocumentClient, awsTokenSealer } from '#adapters/aws/aws-adapters';
-import { loadConfig } from '#app/config';
-import { pageOpsDeps } from '#app/page-ops';
-import { createPageCommandsProcessor } from '#pages/command-consumer';
-import { lambda } from '#runtime/lambda';
+import { dynamoTable } from '#adapters/aws/dynamodb';
+import { kmsSealer } from '#adapters/aws/kms-token-sealer';
+import { secretsCredentials } from '#adapters/aws/secrets-credentials';
+import { configOf } from '#app/config';
+import { composePageCommands } from '#app/page-commands';
+import { PageCommandsEnv, readEnv } from '#contracts/env';
 
-const config = loadConfig();
-const deps = pageOpsDeps(config, awsDocumentClient(), awsTokenSealer(config), awsCredentials(config));
-
-export const handler = lambda(
-  createPageCommandsProcessor({ pages: deps.pages, operations: deps.bulk.operations }),
-);
+const env = readEnv(PageCommandsEnv);
+export const handler = composePageCommands(configOf(env), {
+  table: dynamoTable(),
+  sealer: kmsSealer(env.KMS_KEY_ID),
+  credentials: secretsCredentials(env.APP_SECRET_NAME),
+});

@@ -1,3 +1,5 @@
+import type { Deadline } from '#runtime/deadline';
+
 /**
  * The optional conversation lock: defence in depth on top of SQS FIFO ordering.
  *
@@ -8,13 +10,16 @@
  * redelivers it (and the rest of its group, `skipGroupOnError`) later, in order.
  */
 export interface ConversationLock {
-  /** Runs `work` while holding the lock on `key`; resolves or rejects with the work's own outcome. */
-  withLock<T>(key: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` while holding the lock on `key`; resolves or rejects with the work's own outcome. The
+   * wait for the lock ends before `deadline` (omitted: the invocation's, runtime/deadline.ts).
+   */
+  withLock<T>(key: string, work: () => Promise<T>, deadline?: Deadline): Promise<T>;
 }
 
 /** No lock (the default): the FIFO group alone serialises a conversation. */
 export class NoLock implements ConversationLock {
-  withLock<T>(_key: string, work: () => Promise<T>): Promise<T> {
+  withLock<T>(_key: string, work: () => Promise<T>, _deadline?: Deadline): Promise<T> {
     return work();
   }
 

@@ -1,21 +1,17 @@
-import { awsBlobStore, awsCredentials, awsDocumentClient, awsTokenSealer } from '#adapters/aws/aws-adapters';
-import { conversationLockFromEnv } from '#adapters/redis/lock-from-env';
-import { loadConfig } from '#app/config';
-import { processorDeps } from '#app/processor';
-import { createEventsProcessor } from '#conversations/process-events';
-import { lambda } from '#runtime/lambda';
+import { dynamoTable } from '#adapters/aws/dynamodb';
+import { kmsSealer } from '#adapters/aws/kms-token-sealer';
+import { s3Blobs } from '#adapters/aws/s3-blobs';
+import { secretsCredentials } from '#adapters/aws/secrets-credentials';
+import { lockFromUrl } from '#adapters/redis/lock-from-url';
+import { configOf } from '#app/config';
+import { composeProcessor } from '#app/processor';
+import { ProcessorEnv, readEnv } from '#contracts/env';
 
-const config = loadConfig();
-
-export const handler = lambda(
-  createEventsProcessor(
-    processorDeps(
-      config,
-      awsDocumentClient(),
-      awsTokenSealer(config),
-      awsCredentials(config),
-      awsBlobStore(config),
-    ),
-    await conversationLockFromEnv(process.env),
-  ),
-);
+const env = readEnv(ProcessorEnv);
+export const handler = composeProcessor(configOf(env), {
+  table: dynamoTable(),
+  sealer: kmsSealer(env.KMS_KEY_ID),
+  credentials: secretsCredentials(env.APP_SECRET_NAME),
+  blobs: s3Blobs(env.BLOB_BUCKET),
+  lock: await lockFromUrl({ url: env.LOCK_REDIS_URL, ttlMs: env.LOCK_TTL_MS }),
+});

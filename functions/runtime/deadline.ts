@@ -1,28 +1,65 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * How long the current invocation may still spend. The Lambda wrapper sets it from the context, so
- * retries with back-off stop in time and the message goes back to the queue instead of the function
- * being killed mid-write. The deadline follows the invocation's async context, so invocations that
- * run side by side in one process (the local stack) keep their own. Outside an invocation there is
- * no deadline.
+ * How long an invocation may still spend. The Lambda wrapper (lambda.ts) makes one from the context and
+ * passes it down explicitly, so retries with back-off stop in time and the message goes back to the
+ * queue instead of the function being killed mid-write.
  */
-const SAFETY_MARGIN_MS = 2_000;
+export interface Deadline {
+  /** Milliseconds left before the work must wrap up (Infinity: no deadline). */
+  remainingMs(now?: number): number;
+}
 
-const deadlines = new AsyncLocalStorage<number>();
+/** Time kept back for answering: the batch response, the metrics line, the log flush. */
+export const SAFETY_MARGIN_MS = 2_000;
 
-/** Runs one invocation's work with its deadline (`remainingMs` from the Lambda context). */
+/** Outside an invocation (tools, tests): nothing stops the work but its own timeouts. */
+export const NO_DEADLINE: Deadline = Object.freeze({ remainingMs: () => Number.POSITIVE_INFINITY });
+
+/** A deadline at the epoch-millisecond instant `at`. */
+export function deadlineAt(at: number): Deadline {
+  return { remainingMs: (now = Date.now()) => at - now };
+}
+
+/** The invocation's deadline: its remaining time less the safety margin (none without a context clock). */
+export function deadlineOf(
+  context: { getRemainingTimeInMillis?: () => number } | undefined,
+  now = Date.now(),
+): Deadline {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (remaining === undefined) return NO_DEADLINE;
+  return deadlineAt(now + Math.max(0, remaining - SAFETY_MARGIN_MS));
+}
+
+/*
+ * The ambient fallback, until every call site takes its deadline as a parameter (issue 9, WP6): code
+ * whose caller does not pass one yet (conversations/, pages/, contacts/) still stops in time, because
+ * the wrapper also runs the invocation under its deadline here. Invocations that run side by side in
+ * one process (the local stack) keep their own.
+ */
+const ambient = new AsyncLocalStorage<Deadline>();
+
+/** Runs `work` with `deadline` as the ambient one (lambda.ts). */
+export function withDeadline<T>(deadline: Deadline, work: () => Promise<T>): Promise<T> {
+  return ambient.run(deadline, work);
+}
+
+/** The deadline passed in, else the current invocation's, else none. */
+export function deadlineOr(given?: Deadline): Deadline {
+  return given ?? ambient.getStore() ?? NO_DEADLINE;
+}
+
+/** @deprecated Compatibility (bench/verifier-prototype.ts): `withDeadline(deadlineOf(context), work)`. */
 export function withInvocationBudget<T>(
   remainingMs: number | undefined,
   work: () => Promise<T>,
   now = Date.now(),
 ): Promise<T> {
-  const deadline =
-    remainingMs === undefined ? Number.POSITIVE_INFINITY : now + Math.max(0, remainingMs - SAFETY_MARGIN_MS);
-  return deadlines.run(deadline, work);
+  const context = remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => remainingMs };
+  return withDeadline(deadlineOf(context, now), work);
 }
 
-/** Milliseconds left before the invocation must wrap up (Infinity outside an invocation). */
+/** @deprecated Compatibility: `deadlineOr(deadline).remainingMs(now)`. */
 export function remainingBudgetMs(now = Date.now()): number {
-  return (deadlines.getStore() ?? Number.POSITIVE_INFINITY) - now;
+  return deadlineOr().remainingMs(now);
 }

@@ -12,6 +12,7 @@ import {
   redisOptionsFromUrl,
 } from '#adapters/redis/redis-lock';
 import { LockUnavailableError, NoLock } from '#ports/conversation-lock';
+import { withDeadline } from '#runtime/deadline';
 import {
   freePort,
   redisServerAvailableOrSkip,
@@ -299,13 +300,23 @@ describe.skipIf(!available)('RedisLock against a real redis-server', () => {
     expect(err.message).toContain(`${delays.length + 1} attempts`);
   });
 
-  it('never waits beyond the invocation budget', async () => {
-    const lock = newLock({ waitMs: 5_000, budgetMs: () => 0 });
+  it('never waits beyond the invocation deadline passed in', async () => {
+    const lock = newLock({ waitMs: 5_000 });
     const key = newKey();
     await raw.set(PREFIX + key, 'another-consumer', 'PX', 10_000);
     const started = Date.now();
-    const err = await expectLockError(lock.withLock(key, async () => 'ran'));
+    const err = await expectLockError(lock.withLock(key, async () => 'ran', { remainingMs: () => 0 }));
     expect(Date.now() - started).toBeLessThan(10_000); // fails fast: no hang
+    expect(err.message).toContain('1 attempts');
+  });
+
+  it('without a deadline passed in, the invocation’s ambient one bounds the wait', async () => {
+    const lock = newLock({ waitMs: 5_000 });
+    const key = newKey();
+    await raw.set(PREFIX + key, 'another-consumer', 'PX', 10_000);
+    const err = await withDeadline({ remainingMs: () => 0 }, () =>
+      expectLockError(lock.withLock(key, async () => 'ran')),
+    );
     expect(err.message).toContain('1 attempts');
   });
 

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
-import { withInvocationBudget } from '#runtime/deadline';
+import { deadlineOf, withDeadline } from '#runtime/deadline';
 import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 
 let server: TinyServer;
@@ -23,10 +23,16 @@ const client = () =>
     timeoutMs: 10_000,
   });
 
-describe('the invocation budget bounds every Graph call', () => {
+/** The deadline the Lambda wrapper passes down for a context with `remainingMs` left. */
+const deadlineWith = (remainingMs: number) => deadlineOf({ getRemainingTimeInMillis: () => remainingMs });
+
+describe('the invocation deadline bounds every Graph call', () => {
   it('cuts an attempt to the time left, and starts no retry it cannot finish', async () => {
     const started = Date.now();
-    const err = await withInvocationBudget(2_900, () => client().profile('123', 'EAAtoken')).catch((e) => e);
+    const deadline = deadlineWith(2_900);
+    const err = await client()
+      .profile('123', 'EAAtoken', { deadline })
+      .catch((e) => e);
     const took = Date.now() - started;
     expect(err).toBeInstanceOf(GraphError);
     expect(err.message).toMatch(/timed out/);
@@ -37,8 +43,34 @@ describe('the invocation budget bounds every Graph call', () => {
 
   it('does not start a call when almost no time is left', async () => {
     const before = server.hits.length;
-    const err = await withInvocationBudget(2_100, () => client().profile('123', 'EAAtoken')).catch((e) => e);
+    const err = await client()
+      .subscribedApps('123', 'EAAtoken', { deadline: deadlineWith(2_100) })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(GraphError);
+    expect(err.message).toMatch(/no time left/);
+    expect(server.hits).toHaveLength(before);
+  });
+
+  it('a call whose caller passes no deadline yet gets the invocation’s ambient one', async () => {
+    const before = server.hits.length;
+    const err = await withDeadline(deadlineWith(2_100), () => client().listPages('EAAtoken')).catch((e) => e);
+    expect(err).toBeInstanceOf(GraphError);
+    expect(err.message).toMatch(/no time left/);
+    expect(server.hits).toHaveLength(before);
+  });
+
+  it('an explicit deadline wins over the ambient one', async () => {
+    const before = server.hits.length;
+    const err = await withDeadline(deadlineWith(60_000), () =>
+      client().sendText(
+        '1',
+        'EAAtoken',
+        '2',
+        'hi',
+        { messagingType: 'RESPONSE' },
+        { deadline: deadlineWith(2_100) },
+      ),
+    ).catch((e) => e);
     expect(err.message).toMatch(/no time left/);
     expect(server.hits).toHaveLength(before);
   });

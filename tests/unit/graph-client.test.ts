@@ -40,7 +40,7 @@ function client(
 }
 
 /** Retries without waiting (no jitter, no sleep, no invocation deadline). */
-const INSTANT = { sleep: async () => {}, random: () => 0, budgetMs: () => Number.POSITIVE_INFINITY };
+const INSTANT = { sleep: async () => {}, random: () => 0 };
 
 async function graphError(p: Promise<unknown>): Promise<GraphError> {
   const err = await p.then(

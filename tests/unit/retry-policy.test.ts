@@ -1,9 +1,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
-import { DEFAULT_RETRY_POLICY, type RetryClock, type RetryPolicy, withRetry } from '#graph/retry-policy';
+import {
+  DEFAULT_RETRY_POLICY,
+  type RetryCallOptions,
+  type RetryClock,
+  type RetryPolicy,
+  withRetry as withRetryPolicy,
+} from '#graph/retry-policy';
 import { GraphFake } from '#local/graph-sandbox';
-import { withInvocationBudget } from '#runtime/deadline';
+import { type Deadline, deadlineOf, withDeadline } from '#runtime/deadline';
 import { counters } from '#runtime/observability';
 import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 
@@ -11,6 +17,8 @@ import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 
 interface FakeClock extends RetryClock {
   sleeps: number[];
+  /** The invocation's deadline, as the wrapper would pass it: it shrinks as the clock sleeps. */
+  deadline: Deadline;
   setBudget(ms: number): void;
 }
 
@@ -27,8 +35,17 @@ function fakeClock(o: { random?: number; budgetMs?: number } = {}): FakeClock {
       budget -= ms;
     },
     random: () => o.random ?? 0.5,
-    budgetMs: () => budget,
+    deadline: { remainingMs: () => budget },
   };
+}
+
+/** withRetry with the fake clock's deadline passed in, as the Graph client passes the invocation's. */
+function withRetry<T>(
+  operation: () => Promise<T>,
+  policy: Partial<RetryPolicy> & RetryCallOptions = {},
+  clock: Partial<FakeClock> = {},
+): Promise<T> {
+  return withRetryPolicy(operation, { deadline: clock.deadline, ...policy }, clock);
 }
 
 const OP = 'GET /{psid}';
@@ -227,20 +244,29 @@ describe('X-Business-Use-Case-Usage estimated_time_to_regain_access', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
-  it('by default the budget is the invocation’s (remainingBudgetMs)', async () => {
+  it('the deadline passed in bounds the retries', async () => {
     const sleeps: number[] = [];
     const clock = { sleep: async (ms: number) => void sleeps.push(ms), random: () => 0.5 };
     // 30 s once the safety margin is off
-    await withInvocationBudget(32_000, async () => {
+    const deadline = deadlineOf({ getRemainingTimeInMillis: () => 32_000 });
+    const op = failing(graphError(400, 613, 'throttled', 60_000));
+    await rejection(withRetryPolicy(op, { deadline }, clock));
+    expect(sleeps).toEqual([]);
+  });
+
+  it('without one, the ambient deadline of the invocation (until every caller passes it)', async () => {
+    const sleeps: number[] = [];
+    const clock = { sleep: async (ms: number) => void sleeps.push(ms), random: () => 0.5 };
+    await withDeadline(deadlineOf({ getRemainingTimeInMillis: () => 32_000 }), async () => {
       const op = failing(graphError(400, 613, 'throttled', 60_000));
-      await rejection(withRetry(op, {}, clock));
+      await rejection(withRetryPolicy(op, {}, clock));
     });
     expect(sleeps).toEqual([]);
 
     // outside an invocation: no deadline
-    await expect(withRetry(failing(graphError(400, 613, 'throttled', 60_000)), {}, clock)).resolves.toBe(
-      'ok',
-    );
+    await expect(
+      withRetryPolicy(failing(graphError(400, 613, 'throttled', 60_000)), {}, clock),
+    ).resolves.toBe('ok');
     expect(sleeps).toEqual([60_000]);
   });
 });
@@ -432,7 +458,9 @@ describe('GraphClient with the retry policy', () => {
       { status: 400, code: 80001, message: 'There have been too many calls to this Page account.', headers },
     );
     clock.setBudget(5 * 60_000);
-    expect(await graph.profile(psid, token)).toMatchObject({ firstName: 'Ada' });
+    expect(await graph.profile(psid, token, { deadline: clock.deadline })).toMatchObject({
+      firstName: 'Ada',
+    });
     expect(clock.sleeps).toEqual([120_000]);
   });
 
@@ -445,7 +473,7 @@ describe('GraphClient with the retry policy', () => {
       { status: 400, code: 80001, message: 'There have been too many calls to this Page account.', headers },
     );
     clock.setBudget(60_000);
-    const err = await rejection(graph.profile(psid, token));
+    const err = await rejection(graph.profile(psid, token, { deadline: clock.deadline }));
     expect(err).toMatchObject({ errorClass: 'throttle', code: 80001, retryAfterMs: 120_000 });
     expect(fake.calls).toHaveLength(1);
     expect(clock.sleeps).toEqual([]);
@@ -457,7 +485,7 @@ describe('GraphClient with the retry policy', () => {
       { status: 503, code: 2, message: 'Service temporarily unavailable' },
     );
     clock.setBudget(1_000); // the 125 ms back-off fits, the 2 s call timeout after it does not
-    await rejection(graph.profile(psid, token));
+    await rejection(graph.profile(psid, token, { deadline: clock.deadline }));
     expect(fake.calls).toHaveLength(1);
   });
 

@@ -6,3 +6,6 @@ import { documentClientConfig } from '#store/table';
 export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), documentClientConfig);
 }
+
+/** The deployed table's client (region and credentials from the Lambda environment). */
+export const dynamoTable = (): DynamoDBDocumentClient => documentClient();

@@ -1,4 +1,4 @@
-import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { TokenSealer } from '#ports/ports';
 import { TokenSealError, TokenUnsealError } from '#ports/token-errors';
 
@@ -53,3 +53,6 @@ export class KmsTokenSealer implements TokenSealer {
 function errorName(err: unknown): string {
   return err instanceof Error ? err.name : 'UnknownError';
 }
+
+/** The deployed sealer: KMS key `keyId` (KMS_KEY_ID). */
+export const kmsSealer = (keyId: string): KmsTokenSealer => new KmsTokenSealer(new KMSClient({}), keyId);

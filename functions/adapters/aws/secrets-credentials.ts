@@ -50,3 +50,7 @@ function complete(c: Partial<Record<keyof AppCredentials, unknown>>): AppCredent
     verifyToken: typeof c.verifyToken === 'string' ? c.verifyToken : '',
   };
 }
+
+/** The deployed credentials: the Secrets Manager secret `secretName` (APP_SECRET_NAME). */
+export const secretsCredentials = (secretName: string): SecretsManagerCredentials =>
+  new SecretsManagerCredentials(secretName);

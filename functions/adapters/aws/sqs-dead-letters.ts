@@ -16,6 +16,7 @@ import {
   type QueueName,
   type RedriveOutcome,
 } from '#contracts/dead-letters';
+import { sqsClient } from './sqs-event-queue.js';
 
 /** One work queue and its dead-letter queue, as the admin function's environment names them. */
 export interface SqsDeadLetterQueue {
@@ -31,7 +32,9 @@ export const SQS_CANNOT_LIST =
   'everyone else for a while): read them in the SQS console (Poll for messages) or with aws sqs receive-message';
 
 /** The queues whose three variables are all set. */
-export function deadLetterQueuesFromEnv(env: NodeJS.ProcessEnv = process.env): SqsDeadLetterQueue[] {
+export function deadLetterQueuesFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): SqsDeadLetterQueue[] {
   return QUEUE_NAMES.flatMap((queue) => {
     const names = deadLetterEnvNames(queue);
     const [url, arn, source] = [env[names.url], env[names.arn], env[names.source]];
@@ -136,3 +139,7 @@ function taskView(t: ListMessageMoveTasksResultEntry): MoveTaskView {
     ...(t.FailureReason ? { failureReason: t.FailureReason } : {}),
   };
 }
+
+/** The admin function's dead letters: the queues named by `EVENTS_DLQ_*` and `PAGE_COMMANDS_DLQ_*`. */
+export const sqsDeadLetters = (env: Record<string, string | undefined> = process.env): SqsDeadLetters =>
+  new SqsDeadLetters(sqsClient(), deadLetterQueuesFromEnv(env));

@@ -3,10 +3,11 @@ import {
   SendMessageBatchCommand,
   type SendMessageBatchCommandOutput,
   type SendMessageBatchRequestEntry,
-  type SQSClient,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { QueueMessage } from '#contracts/queue';
 import type { EventQueue } from '#ports/ports';
+import { backoffMs, sleep } from '#runtime/backoff';
 import { mapBounded } from '#runtime/bounded';
 
 /** SQS's limit for one message and for the sum of a batch's payloads (1 MiB since 2025). */
@@ -19,8 +20,11 @@ export const MAX_SQS_BATCH_ENTRIES = 10;
  */
 export const MAX_BATCHES_IN_FLIGHT = 50;
 
+/** The longest pause between two attempts of a batch (the verifier answers on Meta's clock). */
+const MAX_BACKOFF_MS = 1_000;
+
 /**
- * The SQS client options SqsEventQueue is meant for (aws-adapters.ts builds the deployed client with them).
+ * The SQS client options SqsEventQueue is meant for (`sqsClient()` builds the deployed client with them).
  * No MD5 of every message body: the SDK computes and compares one per entry in JavaScript, about half
  * the CPU of a SendMessageBatch call (1,000 events are 100 calls, on Meta's clock), while TLS already
  * protects the bytes on their way to SQS.
@@ -126,7 +130,7 @@ export class SqsEventQueue implements EventQueue {
       }
       const retryIds = new Set(retryable.map((failure) => failure.Id));
       pending = pending.filter((entry) => retryIds.has(entry.Id));
-      await sleep(this.backoffMs * 2 ** (attempt - 1));
+      await sleep(backoffMs(attempt, { baseMs: this.backoffMs, maxMs: MAX_BACKOFF_MS, jitter: 'none' }));
     }
   }
 
@@ -207,6 +211,13 @@ function packBatches(messages: QueueMessage[], sizes: number[]): number[][] {
   return batches.map((batch) => batch.indices);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+let sharedClient: SQSClient | undefined;
+
+/** The container's one SQS client (the queues and the dead letters of a function share it). */
+export function sqsClient(): SQSClient {
+  sharedClient ??= new SQSClient(SQS_CLIENT_CONFIG);
+  return sharedClient;
 }
+
+/** The deployed queue at `queueUrl` (EVENTS_QUEUE_URL, PAGE_COMMANDS_QUEUE_URL). */
+export const sqsQueue = (queueUrl: string): SqsEventQueue => new SqsEventQueue(sqsClient(), queueUrl);

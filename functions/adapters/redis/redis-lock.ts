@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type ConversationLock, LockUnavailableError, NoLock } from '#ports/conversation-lock';
-import { remainingBudgetMs } from '#runtime/deadline';
+import { backoffMs, sleep } from '#runtime/backoff';
+import { type Deadline, deadlineOr } from '#runtime/deadline';
 import { logger } from '#runtime/observability';
 
 /** Compare-and-delete: only the holder of the token may release, never whoever holds the key now. */
@@ -37,14 +38,12 @@ export interface RedisLockOptions {
   clock?: Partial<LockClock>;
   /** Tests only: in [0, 1), for the jitter. */
   random?: () => number;
-  /** Milliseconds the invocation may still spend; the wait never exceeds it (default: the Lambda budget). */
-  budgetMs?: () => number;
   log?: LockLog;
 }
 
 const SYSTEM_CLOCK: LockClock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
 };
 
 /**
@@ -62,7 +61,6 @@ export class RedisLock implements ConversationLock {
   private readonly keyPrefix: string;
   private readonly clock: LockClock;
   private readonly random: () => number;
-  private readonly budgetMs: () => number;
   private readonly log: LockLog;
   private pendingReady: Promise<void> | undefined;
   private closed = false;
@@ -79,13 +77,13 @@ export class RedisLock implements ConversationLock {
     this.keyPrefix = options.keyPrefix ?? 'pagewire:lock:';
     this.clock = { ...SYSTEM_CLOCK, ...options.clock };
     this.random = options.random ?? Math.random;
-    this.budgetMs = options.budgetMs ?? (() => remainingBudgetMs());
     this.log = options.log ?? logger;
   }
 
-  async withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+  /** The wait for a contended lock never outlasts `deadline` (omitted: the invocation's ambient one). */
+  async withLock<T>(key: string, work: () => Promise<T>, deadline?: Deadline): Promise<T> {
     const redisKey = this.keyPrefix + key;
-    const token = await this.acquire(key, redisKey);
+    const token = await this.acquire(key, redisKey, deadlineOr(deadline));
     const acquiredAt = this.clock.now();
     try {
       return await work();
@@ -104,8 +102,11 @@ export class RedisLock implements ConversationLock {
 
   /** The back-off before retry `attempt` (1-based): equal jitter over `min(max, base · 2^(attempt-1))`. */
   backoffMs(attempt: number): number {
-    const ceiling = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1));
-    return ceiling / 2 + (this.random() * ceiling) / 2;
+    return backoffMs(
+      attempt,
+      { baseMs: this.retryBaseMs, maxMs: this.retryMaxMs, jitter: 'equal' },
+      this.random,
+    );
   }
 
   /** Closes the Redis client (the lock is unusable afterwards). */
@@ -119,10 +120,10 @@ export class RedisLock implements ConversationLock {
     }
   }
 
-  private async acquire(key: string, redisKey: string): Promise<string> {
+  private async acquire(key: string, redisKey: string, invocation: Deadline): Promise<string> {
     const token = randomUUID();
     const started = this.clock.now();
-    const deadline = started + Math.max(0, Math.min(this.waitMs, this.budgetMs()));
+    const deadline = started + Math.max(0, Math.min(this.waitMs, invocation.remainingMs()));
     for (let attempt = 1; ; attempt++) {
       try {
         await this.ready();
@@ -280,7 +281,7 @@ export function redisLockFromUrl(url: string, options: RedisLockOptions = {}): R
 }
 
 /** Outlives the processor's 60 s timeout, so a lock is never lost while its holder still works. */
-const DEFAULT_LOCK_TTL_MS = 90_000;
+export const DEFAULT_LOCK_TTL_MS = 90_000;
 
 /**
  * The lock the environment asks for: Redis when `LOCK_REDIS_URL` is set, else none. `LOCK_TTL_MS`

@@ -1,6 +1,6 @@
-import type { Config } from '#app/config';
+import { GraphClient } from '#graph/graph-client';
 import type { AppCredentialsSource } from '#ports/ports';
-import { GraphClient } from './graph-client.js';
+import type { Config } from './config.js';
 
 /**
  * A Graph client built from the current app credentials (they may rotate in Secrets Manager), or

@@ -1,0 +1,33 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DeadLetterQueues } from '#contracts/dead-letters';
+import type { ConversationLock } from '#ports/conversation-lock';
+import type { AppCredentialsSource, BlobStore, EventQueue, TokenSealer } from '#ports/ports';
+
+/**
+ * The outside world, one implementation per runtime: AWS (functions/adapters/aws, built by each
+ * handler) or the local stack (functions/adapters/local, local/stack.ts). The composers take only
+ * what their entry needs (AdaptersFor), so a Lambda bundle holds no client it does not use.
+ */
+export interface Adapters {
+  /** AWS DynamoDB or dynalite: the same repositories either way. */
+  table: DynamoDBDocumentClient;
+  sealer: TokenSealer;
+  credentials: AppCredentialsSource;
+  eventsQueue: EventQueue;
+  /** Without a page-commands queue, page commands run inline (tests, tools). */
+  commandsQueue?: EventQueue;
+  blobs: BlobStore;
+  lock: ConversationLock;
+  /** The queues' dead letters, for the admin API (SQS's on AWS, the local queues' own locally). */
+  deadLetters?: DeadLetterQueues;
+}
+
+interface Needs {
+  verifier: 'eventsQueue' | 'credentials' | 'blobs';
+  processor: 'table' | 'sealer' | 'credentials' | 'blobs' | 'lock';
+  admin: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'blobs' | 'deadLetters';
+  ops: 'table' | 'sealer' | 'credentials' | 'commandsQueue';
+  pageCommands: 'table' | 'sealer' | 'credentials';
+}
+
+export type AdaptersFor<E extends keyof Needs> = Pick<Adapters, Needs[E]>;
