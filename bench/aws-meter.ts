@@ -5,17 +5,17 @@
  * counts billed requests, and a token sealer that counts KMS calls.
  */
 
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { EventQueue, TokenSealer } from '#ports/ports';
-import { documentClientConfig, GSI1_PK, TSK } from '#store/table';
+import { GSI1_PK, TSK } from '#store/table';
+import { tappedDocClient } from '#testkit/sdk-tap';
 
 export interface DynamoMeter {
   calls: Record<string, number>;
@@ -36,12 +36,11 @@ export interface DynamoMeter {
 
 const SIXTY_FOUR_KB = 64 * 1024;
 
-/** A document client on `client` that meters every call; repositories use it unchanged. */
-export function meteredDocClient(client: DynamoDBClient): {
+/** A document client on the DynamoDB at `endpoint` that meters every call; repositories use it unchanged. */
+export function meteredDocClient(endpoint: string): {
   doc: DynamoDBDocumentClient;
   meter: DynamoMeter;
 } {
-  const doc = DynamoDBDocumentClient.from(client, documentClientConfig);
   const meter: DynamoMeter = {
     calls: {},
     rru: 0,
@@ -52,14 +51,9 @@ export function meteredDocClient(client: DynamoDBClient): {
     wruBy: {},
     localMs: 0,
   };
-  const send = doc.send.bind(doc) as (
-    command: unknown,
-    options?: unknown,
-  ) => Promise<Record<string, unknown>>;
-  (doc as unknown as { send: unknown }).send = async (command: unknown, options?: unknown) => {
-    const name = (command as object).constructor.name.replace(/Command$/, '');
+  const doc = tappedDocClient(endpoint, async ({ name: commandName, command, input }, send) => {
+    const name = commandName.replace(/Command$/, '');
     meter.calls[name] = (meter.calls[name] ?? 0) + 1;
-    const input = (command as { input: Record<string, unknown> }).input;
     const sk = String(((input.Key ?? input.Item) as { sk?: string } | undefined)?.sk ?? '');
     const kind = sk.split('#')[0];
     if (command instanceof GetCommand) meter.getsByKind[kind] = (meter.getsByKind[kind] ?? 0) + 1;
@@ -73,7 +67,7 @@ export function meteredDocClient(client: DynamoDBClient): {
     if (addedOld) input.ReturnValues = 'ALL_OLD';
     const start = process.hrtime.bigint();
     try {
-      const out = await send(command, options);
+      const out = await send();
       const units = Number(
         (out.ConsumedCapacity as { CapacityUnits?: number } | undefined)?.CapacityUnits ?? 0,
       );
@@ -102,7 +96,7 @@ export function meteredDocClient(client: DynamoDBClient): {
     } finally {
       meter.localMs += Number(process.hrtime.bigint() - start) / 1e6;
     }
-  };
+  });
   return { doc, meter };
 }
 

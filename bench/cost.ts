@@ -19,7 +19,7 @@ import { SqsEventQueue } from '#adapters/aws/sqs-event-queue';
 import { MemoryBlobStore } from '#adapters/local/blob-store';
 import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
-import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
+import { loadConfig } from '#app/config';
 import { processorDeps } from '#app/processor';
 import { createEventsProcessor } from '#conversations/process-events';
 import { signBody } from '#ingest/signature';
@@ -32,6 +32,7 @@ import { startDynaliteProcess } from '#testkit/chaos-dynalite';
 import { captureOutput } from '#testkit/chaos-harness';
 import { makeTraffic, sendInOrder } from '#testkit/chaos-traffic';
 import { httpEvent } from '#testkit/http-events';
+import { seedPages } from '#testkit/seed';
 import { billedReceive, CountingSealer, meteredDocClient, meteredSqsClient } from './aws-meter.js';
 import { DEPLOYMENT, LATENCY_MS, PRICES } from './prices.js';
 import { ratio, sig } from './stats.js';
@@ -100,27 +101,17 @@ export async function costBench(): Promise<CostResult> {
       persons.map((p) => ({ pageId, userId: fake.psid(p, pageId) })),
     );
     const keyring = LocalKeyring.ephemeral();
-    const now = new Date().toISOString();
-    const seedRepo = new PageRepository(dynamo.doc, tableName);
-    await Promise.all(
-      pageIds.map(async (pageId, i) =>
-        seedRepo.put({
-          pageId,
-          name: `Cost Page ${i}`,
-          status: 'active',
-          sealedToken: await keyring.seal(pageId, fake.pageToken(pageId)),
-          subscribedFields: [...DEFAULT_SUBSCRIBED_FIELDS],
-          connectedAt: now,
-          updatedAt: now,
-        }),
-      ),
+    await seedPages(
+      new PageRepository(dynamo.doc, tableName),
+      keyring,
+      pageIds.map((pageId, i) => ({ pageId, token: fake.pageToken(pageId), name: `Cost Page ${i}` })),
     );
     const { events, posts } = makeTraffic({ conversations, inbound: INBOUND, seed: 5, appId: APP_ID });
     const kinds = countBy(events.map((e) => e.kind));
     const inbound = kinds.in ?? 0;
 
     // ---- metered collaborators ------------------------------------------------------------------------------
-    const { doc, meter: dynamoMeter } = meteredDocClient(dynamo.client);
+    const { doc, meter: dynamoMeter } = meteredDocClient(dynamo.endpoint);
     const sealer = new CountingSealer(keyring);
     const credentials = new EnvCredentials({
       FB_APP_ID: APP_ID,

@@ -13,8 +13,9 @@ import { GraphFake } from '#local/graph-sandbox';
 import { PageRepository } from '#pages/page-repository';
 import { createOps } from '#pages/run-ops';
 import { startDynaliteProcess } from '#testkit/chaos-dynalite';
+import { seedPages } from '#testkit/seed';
 import { meteredDocClient } from './aws-meter.js';
-import { pool, ratio, round } from './stats.js';
+import { ratio, round } from './stats.js';
 
 const APP_ID = '700000000000001';
 const APP_SECRET = 'bench-resubscribe-app-secret';
@@ -61,20 +62,17 @@ export async function resubscribeAllBench(): Promise<{ rows: ResubscribeRow[]; s
     const keyring = LocalKeyring.ephemeral();
     const credentials = new EnvCredentials({ FB_APP_ID: APP_ID, FB_APP_SECRET: APP_SECRET });
     const seedStart = performance.now();
-    const repo = new PageRepository(dynamo.doc, tableName);
-    const now = new Date().toISOString();
-    await pool(32, PAGES, async (i) => {
-      const p = pages[i];
-      await repo.put({
+    await seedPages(
+      new PageRepository(dynamo.doc, tableName),
+      keyring,
+      pages.map((p) => ({
         pageId: p.id,
         name: p.name,
-        status: 'active',
-        sealedToken: await keyring.seal(p.id, fake.pageToken(p.id)),
-        subscribedFields: [],
-        connectedAt: now,
-        updatedAt: now,
-      });
-    });
+        token: fake.pageToken(p.id),
+        changes: { subscribedFields: [] },
+      })),
+      { concurrency: 32 },
+    );
     const seedSeconds = (performance.now() - seedStart) / 1000;
 
     const rows: ResubscribeRow[] = [];
@@ -91,7 +89,7 @@ export async function resubscribeAllBench(): Promise<{ rows: ResubscribeRow[]; s
     return { rows, seedSeconds: round(seedSeconds, 1) };
 
     async function once(concurrency: number): Promise<ResubscribeRow> {
-      const { doc, meter } = meteredDocClient(dynamo.client);
+      const { doc, meter } = meteredDocClient(dynamo.endpoint);
       const config = loadConfig({
         TABLE_NAME: tableName,
         GRAPH_API_URL: graphUrl,

@@ -2,9 +2,10 @@
  * `npm run bench`: figures a reader can reproduce, each beside its reference as a ratio (absolute times
  * drift on a shared machine; ratios much less). Every benchmark runs in a process of its own
  * (bench/child.ts), with the environment it needs; this prints a table, writes bench/results.json and
- * bench/PERFORMANCE.md (bench/report.ts).
+ * bench/PERFORMANCE.md (bench/report.ts). It writes nothing else: README.md and docs/ are edited by hand.
  *
  * `npm run bench -- --only verifier,coldStart` runs some and keeps the other figures of results.json.
+ * `npm run bench -- --markdown` also prints the summary as Markdown (for docs/performance.md).
  *
  * | benchmark       | file                | what                                                             |
  * |-----------------|---------------------|------------------------------------------------------------------|
@@ -23,7 +24,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Results, renderPerformance, summaryRows, updateReadme } from './report.js';
+import { type Results, renderPerformance, renderSummaryMarkdown, summaryRows } from './report.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = new URL('./results.json', import.meta.url);
@@ -128,7 +129,5 @@ results.run = {
 console.table(summaryRows(results));
 await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 await writeFile(PERFORMANCE, renderPerformance(results));
-updateReadme(results);
-console.log(
-  `wrote bench/results.json, bench/PERFORMANCE.md and README's Performance in ${results.run.durationSeconds} s`,
-);
+if (process.argv.includes('--markdown')) console.log(renderSummaryMarkdown(results));
+console.log(`wrote bench/results.json and bench/PERFORMANCE.md in ${results.run.durationSeconds} s`);

@@ -14,6 +14,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { type AlarmSpec, addAlarm } from './alarms.js';
 import { METRICS_NAMESPACE, type PagewireFunction, SERVICE_NAME } from './pagewire-function.js';
 
 /** Events older than this in the queue mean a conversation is stuck (or the processor is down). */
@@ -34,7 +35,7 @@ export interface MonitoringProps {
 export class Monitoring extends Construct {
   readonly alarmTopic: sns.Topic;
   readonly dashboard: cloudwatch.Dashboard;
-  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -47,176 +48,152 @@ export class Monitoring extends Construct {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
     const notify = new actions.SnsAction(this.alarmTopic);
-    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
-      const created = new cloudwatch.Alarm(this, alarmId, alarmProps);
-      created.addAlarmAction(notify);
-      this.alarms.push(created);
-      return created;
-    };
+    this.alarms = alarmSpecs(props).map((spec) => addAlarm(this, notify, spec));
 
+    this.dashboard = drawDashboard(this, props, this.alarms);
+  }
+}
+
+/** The flow from webhook to stored event, the queues, Graph errors and the functions, under the alarms. */
+function drawDashboard(
+  scope: Construct,
+  props: MonitoringProps,
+  alarms: cloudwatch.Alarm[],
+): cloudwatch.Dashboard {
+  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
+    dashboardName: `${Stack.of(scope).stackName}-${Aws.REGION}`,
+    defaultInterval: Duration.hours(3),
+  });
+  const graph = (title: string, left: cloudwatch.IMetric[], width = 8) =>
+    new cloudwatch.GraphWidget({ title, left, width, height: 6 });
+  const queueAge = (queue: sqs.IQueue, label: string) =>
+    queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', label });
+  const depth = (queue: sqs.IQueue, label: string) =>
+    queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: 'Maximum',
+      label,
+    });
+
+  dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 4 }));
+  dashboard.addWidgets(
+    graph('Webhook flow', [
+      appMetric('WebhooksReceived', 'Webhooks in'),
+      appMetric('EventsQueued', 'Events queued'),
+      appMetric('EventsStored', 'Events processed'),
+      appMetric('DuplicatesDropped', 'Duplicates dropped'),
+    ]),
+    graph('Queue age (s)', [
+      queueAge(props.eventsQueue, 'Events: oldest message'),
+      queueAge(props.commandsQueue, 'Page commands: oldest message'),
+    ]),
+    graph('Dead letters and quarantine', [
+      depth(props.eventsDeadLetterQueue, 'Events DLQ'),
+      depth(props.commandsDeadLetterQueue, 'Page commands DLQ'),
+      appMetric('EventsQuarantined', 'Events quarantined'),
+    ]),
+  );
+  dashboard.addWidgets(
+    graph('Pages needing reauth', [appMetric('PagesReauthRequired', 'Pages needing reauth')]),
+    graph(
+      'Graph API errors by class',
+      GRAPH_ERROR_CLASSES.map((c) => appMetric(`GraphErrors_${c}`, c)),
+    ),
+    graph('Graph API retries', [appMetric('GraphRetries', 'Retries')]),
+  );
+  dashboard.addWidgets(
+    graph('Subscriptions', [
+      appMetric('SubscriptionsChecked', 'Checked'),
+      appMetric('SubscriptionsMissing', 'Found missing'),
+      appMetric('SubscriptionsRepaired', 'Repaired'),
+      appMetric('SubscriptionRepairsFailed', 'Repairs failed'),
+    ]),
+    graph('Webhooks refused / malformed / unknown page', [
+      appMetric('WebhooksRefused', 'Refused (signature)'),
+      appMetric('MalformedEvents', 'Malformed events'),
+      appMetric('EventsForUnknownPage', 'Events for unknown page'),
+    ]),
+    graph('HTTP API', [
+      props.apiStage.metricCount({ period: Duration.minutes(5), statistic: 'Sum', label: 'Requests' }),
+      props.apiStage.metricClientError({ period: Duration.minutes(5), statistic: 'Sum', label: '4xx' }),
+      props.apiStage.metricServerError({ period: Duration.minutes(5), statistic: 'Sum', label: '5xx' }),
+    ]),
+  );
+  const fns = Object.entries(props.functions);
+  dashboard.addWidgets(
+    graph(
+      'Function errors',
+      fns.map(([name, fn]) =>
+        fn.lambda.metricErrors({ period: Duration.minutes(5), statistic: 'Sum', label: name }),
+      ),
+      12,
+    ),
+    graph(
+      'Function duration p99 (ms)',
+      fns.map(([name, fn]) =>
+        fn.lambda.metricDuration({ period: Duration.minutes(5), statistic: 'p99', label: name }),
+      ),
+      12,
+    ),
+  );
+  return dashboard;
+}
+
+/** Every alarm, in the order the dashboard's status widget shows them. */
+function alarmSpecs(props: MonitoringProps): AlarmSpec[] {
+  const minutes = (n: number) => ({ period: Duration.minutes(n), statistic: 'Maximum' });
+  const sum5 = { period: Duration.minutes(5), statistic: 'Sum' };
+  return [
     // Dead letters: a message failed five times; it waits for a look and a redrive.
-    const deadLetters: [string, sqs.IQueue][] = [
-      ['Events', props.eventsDeadLetterQueue],
-      ['PageCommands', props.commandsDeadLetterQueue],
-    ];
-    for (const [name, dlq] of deadLetters) {
-      alarm(`${name}DeadLettersAlarm`, {
-        alarmDescription: `Pagewire: ${name} dead-letter queue holds messages (redrive with start-message-move-task)`,
-        metric: dlq.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(1),
-          statistic: 'Maximum',
-        }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    }
-
+    ...(
+      [
+        ['Events', props.eventsDeadLetterQueue],
+        ['PageCommands', props.commandsDeadLetterQueue],
+      ] as const
+    ).map(([name, dlq]) => ({
+      id: `${name}DeadLettersAlarm`,
+      description: `Pagewire: ${name} dead-letter queue holds messages (redrive with start-message-move-task)`,
+      metric: dlq.metricApproximateNumberOfMessagesVisible(minutes(1)),
+    })),
     // An event the processor cannot apply is kept in the quarantine, not retried: each one wants a look.
-    alarm('EventsQuarantinedAlarm', {
-      alarmDescription:
+    {
+      id: 'EventsQuarantinedAlarm',
+      description:
         'Pagewire: an event could not be applied and was quarantined (list them: pagewire quarantine list)',
       metric: appMetric('EventsQuarantined'),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
-    alarm('EventsQueueAgeAlarm', {
-      alarmDescription: `Pagewire: the oldest queued event is over ${EVENTS_AGE_ALARM_SECONDS} s old (conversation stuck or processor failing)`,
-      metric: props.eventsQueue.metricApproximateAgeOfOldestMessage({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
+    },
+    {
+      id: 'EventsQueueAgeAlarm',
+      description: `Pagewire: the oldest queued event is over ${EVENTS_AGE_ALARM_SECONDS} s old (conversation stuck or processor failing)`,
+      metric: props.eventsQueue.metricApproximateAgeOfOldestMessage(minutes(1)),
       threshold: EVENTS_AGE_ALARM_SECONDS,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 5,
-      datapointsToAlarm: 5,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
-    for (const [name, fn] of Object.entries(props.functions)) {
-      alarm(`${name}ErrorsAlarm`, {
-        alarmDescription: `Pagewire: the ${name} function failed (see its log group)`,
-        metric: fn.lambda.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    }
-
+      above: true,
+      periods: 5,
+    },
+    ...Object.entries(props.functions).map(([name, fn]) => ({
+      id: `${name}ErrorsAlarm`,
+      description: `Pagewire: the ${name} function failed (see its log group)`,
+      metric: fn.lambda.metricErrors(sum5),
+    })),
     // A 5xx to Meta is a webhook not taken: after about an hour of them Meta unsubscribes the app.
-    alarm('ApiServerErrorsAlarm', {
-      alarmDescription: 'Pagewire: the HTTP API answered 5xx (webhooks are being retried by Meta)',
-      metric: props.apiStage.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+    {
+      id: 'ApiServerErrorsAlarm',
+      description: 'Pagewire: the HTTP API answered 5xx (webhooks are being retried by Meta)',
+      metric: props.apiStage.metricServerError(sum5),
       threshold: 5,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
-    alarm('PagesReauthRequiredAlarm', {
-      alarmDescription:
+    },
+    {
+      id: 'PagesReauthRequiredAlarm',
+      description:
         'Pagewire: Meta refused a page token (code 190); connect the page again with a fresh user token',
       metric: appMetric('PagesReauthRequired'),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
-    alarm('SubscriptionRepairsFailedAlarm', {
-      alarmDescription:
-        'Pagewire: the health check found a page unsubscribed and could not subscribe it again',
+    },
+    {
+      id: 'SubscriptionRepairsFailedAlarm',
+      description: 'Pagewire: the health check found a page unsubscribed and could not subscribe it again',
       metric: appMetric('SubscriptionRepairsFailed'),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `${Stack.of(this).stackName}-${Aws.REGION}`,
-      defaultInterval: Duration.hours(3),
-    });
-    const graph = (title: string, left: cloudwatch.IMetric[], width = 8) =>
-      new cloudwatch.GraphWidget({ title, left, width, height: 6 });
-    const queueAge = (queue: sqs.IQueue, label: string) =>
-      queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', label });
-    const depth = (queue: sqs.IQueue, label: string) =>
-      queue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-        label,
-      });
-
-    this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
-    );
-    this.dashboard.addWidgets(
-      graph('Webhook flow', [
-        appMetric('WebhooksReceived', 'Webhooks in'),
-        appMetric('EventsQueued', 'Events queued'),
-        appMetric('EventsStored', 'Events processed'),
-        appMetric('DuplicatesDropped', 'Duplicates dropped'),
-      ]),
-      graph('Queue age (s)', [
-        queueAge(props.eventsQueue, 'Events: oldest message'),
-        queueAge(props.commandsQueue, 'Page commands: oldest message'),
-      ]),
-      graph('Dead letters and quarantine', [
-        depth(props.eventsDeadLetterQueue, 'Events DLQ'),
-        depth(props.commandsDeadLetterQueue, 'Page commands DLQ'),
-        appMetric('EventsQuarantined', 'Events quarantined'),
-      ]),
-    );
-    this.dashboard.addWidgets(
-      graph('Pages needing reauth', [appMetric('PagesReauthRequired', 'Pages needing reauth')]),
-      graph(
-        'Graph API errors by class',
-        GRAPH_ERROR_CLASSES.map((c) => appMetric(`GraphErrors_${c}`, c)),
-      ),
-      graph('Graph API retries', [appMetric('GraphRetries', 'Retries')]),
-    );
-    this.dashboard.addWidgets(
-      graph('Subscriptions', [
-        appMetric('SubscriptionsChecked', 'Checked'),
-        appMetric('SubscriptionsMissing', 'Found missing'),
-        appMetric('SubscriptionsRepaired', 'Repaired'),
-        appMetric('SubscriptionRepairsFailed', 'Repairs failed'),
-      ]),
-      graph('Webhooks refused / malformed / unknown page', [
-        appMetric('WebhooksRefused', 'Refused (signature)'),
-        appMetric('MalformedEvents', 'Malformed events'),
-        appMetric('EventsForUnknownPage', 'Events for unknown page'),
-      ]),
-      graph('HTTP API', [
-        props.apiStage.metricCount({ period: Duration.minutes(5), statistic: 'Sum', label: 'Requests' }),
-        props.apiStage.metricClientError({ period: Duration.minutes(5), statistic: 'Sum', label: '4xx' }),
-        props.apiStage.metricServerError({ period: Duration.minutes(5), statistic: 'Sum', label: '5xx' }),
-      ]),
-    );
-    const fns = Object.entries(props.functions);
-    this.dashboard.addWidgets(
-      graph(
-        'Function errors',
-        fns.map(([name, fn]) =>
-          fn.lambda.metricErrors({ period: Duration.minutes(5), statistic: 'Sum', label: name }),
-        ),
-        12,
-      ),
-      graph(
-        'Function duration p99 (ms)',
-        fns.map(([name, fn]) =>
-          fn.lambda.metricDuration({ period: Duration.minutes(5), statistic: 'p99', label: name }),
-        ),
-        12,
-      ),
-    );
-  }
+    },
+  ];
 }
 
 /** A Powertools count: namespace Pagewire, dimension service=pagewire, summed per 5 minutes. */

@@ -19,13 +19,13 @@
  * at every invocation, so `logger.setLogLevel()` from outside does not stick.
  */
 import { randomBytes } from 'node:crypto';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EnvCredentials } from '#adapters/aws/secrets-credentials';
 import { MemoryBlobStore } from '#adapters/local/blob-store';
 import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
-import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
+import { loadConfig } from '#app/config';
 import { processorDeps } from '#app/processor';
 import type { QueueMessage } from '#contracts/queue';
 import { ConversationRepository } from '#conversations/conversation-repository';
@@ -40,7 +40,6 @@ import { PageRepository } from '#pages/page-repository';
 import type { EventQueue, TokenSealer } from '#ports/ports';
 import { lambda } from '#runtime/lambda';
 import { logger } from '#runtime/observability';
-import { documentClientConfig } from '#store/table';
 import {
   conversationKey,
   expectedState,
@@ -51,6 +50,8 @@ import {
 } from './chaos-traffic.js';
 import type { TestDynamo } from './dynamo.js';
 import { httpEvent } from './http-events.js';
+import { tappedDocClient } from './sdk-tap.js';
+import { seedPages } from './seed.js';
 
 export const CHAOS_APP_ID = '1517776481860111';
 
@@ -180,20 +181,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
   const tableName = await opts.dynamo.createTable();
   const keyring = LocalKeyring.ephemeral();
-  const seedPages = new PageRepository(opts.dynamo.doc, tableName);
-  const now = new Date().toISOString();
-  await Promise.all(
-    pageIds.map(async (pageId, i) =>
-      seedPages.put({
-        pageId,
-        name: `Chaos Page ${i}`,
-        status: 'active',
-        sealedToken: await keyring.seal(pageId, fake.pageToken(pageId)),
-        subscribedFields: [...DEFAULT_SUBSCRIBED_FIELDS],
-        connectedAt: now,
-        updatedAt: now,
-      }),
-    ),
+  await seedPages(
+    new PageRepository(opts.dynamo.doc, tableName),
+    keyring,
+    pageIds.map((pageId, i) => ({ pageId, token: fake.pageToken(pageId), name: `Chaos Page ${i}` })),
   );
 
   const { events, posts } = makeTraffic({
@@ -226,10 +217,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const storeCounts = new Map<string, number>();
 
   // ---- DynamoDB with throttling -----------------------------------------------------------------------------
-  const doc = DynamoDBDocumentClient.from(opts.dynamo.client, documentClientConfig);
-  const send = doc.send.bind(doc) as (command: unknown, options?: unknown) => Promise<unknown>;
-  (doc as unknown as { send: unknown }).send = async (command: unknown, options?: unknown) => {
-    const input = (command as { input: Record<string, unknown> }).input;
+  const doc = tappedDocClient(opts.dynamo.endpoint, async (call, send) => {
+    const input = call.input;
     dynamoRequests.push(JSON.stringify(input));
     if (chance(faults.dynamoThrottle)) {
       injected.dynamoThrottles++;
@@ -239,9 +228,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         $metadata: { httpStatusCode: 400 },
       });
     }
-    const output = await send(command, options);
+    const output = await send();
     const item = input.Item as { pk?: string; sk?: string; mid?: string; timestamp?: number } | undefined;
-    if (command instanceof PutCommand && item?.sk?.startsWith('ITEM#')) {
+    if (call.command instanceof PutCommand && item?.sk?.startsWith('ITEM#')) {
       const key = `${item.pk}|${item.sk}`;
       storeCounts.set(key, (storeCounts.get(key) ?? 0) + 1);
       const conv = String(item.pk)
@@ -252,7 +241,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       firstStores.set(conv, list);
     }
     return output;
-  };
+  });
 
   // ---- Graph API errors -------------------------------------------------------------------------------------
   const realFetch = globalThis.fetch;

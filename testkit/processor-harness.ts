@@ -5,12 +5,12 @@
  * them (parseWebhook → toQueueMessage) and the event source delivers them.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EnvCredentials } from '#adapters/aws/secrets-credentials';
 import { MemoryBlobStore } from '#adapters/local/blob-store';
 import { LocalKeyring } from '#adapters/local/keyring';
-import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
+import { loadConfig } from '#app/config';
 import { processorDeps } from '#app/processor';
 import { ContactRepository } from '#contacts/contact-repository';
 import type { PageRecord } from '#contracts/page-record';
@@ -26,8 +26,9 @@ import { PageRepository } from '#pages/page-repository';
 import type { TokenSealer } from '#ports/ports';
 import { TokenUnsealError } from '#ports/token-errors';
 import { lambda } from '#runtime/lambda';
-import { documentClientConfig } from '#store/table';
 import type { TestDynamo } from './dynamo.js';
+import { type TappedCall, tappedDocClient } from './sdk-tap.js';
+import { seedPages } from './seed.js';
 
 /** The app id the fixtures' echoes carry. */
 export const PROCESSOR_APP_ID = '1517776481860111';
@@ -86,11 +87,8 @@ export function sqsEvent(records: SQSRecord[]): SQSEvent {
 
 // ---- DynamoDB ----------------------------------------------------------------------------------------
 
-export interface SentCommand {
-  name: string;
-  command: unknown;
-  input: Record<string, unknown>;
-}
+/** One document command the processor sent (name, an `instanceof`-able command, its input). */
+export type SentCommand = TappedCall;
 
 export interface DynamoGate {
   /** Resolves once a matching command is waiting at the gate. */
@@ -100,17 +98,10 @@ export interface DynamoGate {
 
 /** A document client on the test dynalite that logs every command, and can hold or fail matching ones. */
 export function countingDocClient(dynamo: TestDynamo) {
-  const doc = DynamoDBDocumentClient.from(dynamo.client, documentClientConfig);
   const sent: SentCommand[] = [];
   const gates: Array<{ match: (c: SentCommand) => boolean; open: Promise<void>; arrive: () => void }> = [];
   const faults: Array<{ match: (c: SentCommand) => boolean; left: number; name: string }> = [];
-  const send = doc.send.bind(doc) as (command: unknown, options?: unknown) => Promise<unknown>;
-  (doc as unknown as { send: unknown }).send = async (command: unknown, options?: unknown) => {
-    const entry: SentCommand = {
-      name: (command as object).constructor.name,
-      command,
-      input: (command as { input: Record<string, unknown> }).input,
-    };
+  const doc = tappedDocClient(dynamo.endpoint, async (entry, send) => {
     sent.push(entry);
     for (const gate of gates) {
       if (gate.match(entry)) {
@@ -123,8 +114,8 @@ export function countingDocClient(dynamo: TestDynamo) {
       fault.left -= 1;
       throw Object.assign(new Error(`${fault.name} (injected by the test)`), { name: fault.name });
     }
-    return send(command, options);
-  };
+    return send();
+  });
   return {
     doc,
     sent,
@@ -307,18 +298,7 @@ export async function createProcessorWorld(
         });
         admins.set(pageId, admin.shortLivedToken);
       }
-      const now = new Date().toISOString();
-      const page: PageRecord = {
-        pageId,
-        name: `Page ${pageId}`,
-        status: 'active',
-        sealedToken: await keyring.seal(pageId, fake.pageToken(pageId)),
-        subscribedFields: [...DEFAULT_SUBSCRIBED_FIELDS],
-        connectedAt: now,
-        updatedAt: now,
-        ...changes,
-      };
-      await pages.put(page);
+      const [page] = await seedPages(pages, keyring, [{ pageId, token: fake.pageToken(pageId), changes }]);
       return page;
     },
     async reconnectPage(pageId) {
