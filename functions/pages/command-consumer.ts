@@ -3,6 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { PageCommand } from '#contracts/page-command';
 import { logger } from '#runtime/observability';
 import { runCommand } from './commands.js';
+import { commandRecorded } from './page.js';
 import type { PageRepository } from './page-repository.js';
 import type { PageOperations } from './subscriptions.js';
 
@@ -29,7 +30,7 @@ export function createPageCommandsProcessor(deps: PageCommandsDeps) {
       error: outcome.error,
       at: new Date().toISOString(),
     };
-    await deps.pages.update(command.pageId, { lastCommand });
+    await deps.pages.apply(command.pageId, commandRecorded(lastCommand));
     logger.info('page command done', {
       pageId: command.pageId,
       type: command.type,

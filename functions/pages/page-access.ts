@@ -2,6 +2,7 @@ import type { PageRecord } from '#contracts/page-record';
 import type { GraphError } from '#graph/graph-error';
 import type { TokenSealer } from '#ports/ports';
 import { count, logger } from '#runtime/observability';
+import { reauth, withCheckedAt } from './page.js';
 import type { PageRepository } from './page-repository.js';
 
 const DEFAULT_THROTTLE_MS = 60_000;
@@ -66,11 +67,11 @@ export class PageAccess {
    * Meta refused the token (190): the page needs a human; calls that need it stop until then. Only
    * the token that was refused is condemned: a page reconnected meanwhile keeps its new one.
    */
-  async markReauthRequired(page: PageRecord, error: GraphError): Promise<void> {
+  async markReauthRequired(page: PageRecord, error: GraphError, checkedAt?: string): Promise<void> {
     const { pageId } = page;
     this.forget(pageId);
-    const changes = { status: 'reauth_required' as const, lastError: error.message };
-    const marked = await this.repository.update(pageId, changes, { ifSealedToken: page.sealedToken });
+    const change = checkedAt ? withCheckedAt(reauth(page, error), checkedAt) : reauth(page, error);
+    const marked = await this.repository.apply(pageId, change);
     if (!marked) {
       logger.info('a refused token was already replaced: page left as it is', { pageId });
       return;

@@ -3,6 +3,17 @@ import type { PageRecord, PageStatus } from '#contracts/page-record';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
 import { count, logger } from '#runtime/observability';
+import {
+  checked,
+  deferred,
+  disconnected,
+  type Page,
+  type PageChange,
+  refused,
+  subscribed,
+  tokenPromoted,
+  withCheckedAt,
+} from './page.js';
 import type { PageAccess } from './page-access.js';
 import type { PageRepository } from './page-repository.js';
 
@@ -48,14 +59,10 @@ export class PageOperations {
     try {
       await this.deps.graph.subscribeApp(pageId, token, this.fields);
     } catch (err) {
-      return this.refused(page, err, 'subscription_failed');
+      return this.refused(page, err, { onSubscribe: true });
     }
     this.deps.access.forget(pageId);
-    const active = await this.deps.pages.update(
-      pageId,
-      { status: 'active', subscribedFields: [...this.fields] },
-      { remove: ['lastError'], ifSealedToken: page.sealedToken },
-    );
+    const active = await this.deps.pages.apply(pageId, subscribed(page, this.fields));
     if (!active) {
       // Disconnected or reconnected while Meta answered: the newer command decides the page's state,
       // and a page disconnected meanwhile must not stay subscribed at Meta.
@@ -81,10 +88,9 @@ export class PageOperations {
       return { pageId, ok: false, error: 'no new token to connect with' };
     }
     // Only the token this command read: a newer connect's token stays pending for its own command.
-    const promoted = await this.deps.pages.update(
+    const promoted = await this.deps.pages.apply(
       pageId,
-      { status: 'subscribing', sealedToken: page.pendingSealedToken },
-      { remove: ['pendingSealedToken', 'lastError'], ifPendingSealedToken: page.pendingSealedToken },
+      tokenPromoted({ ...page, pendingSealedToken: page.pendingSealedToken }),
     );
     this.deps.access.forget(pageId);
     return promoted ? this.subscribe(pageId) : this.connect(pageId);
@@ -109,11 +115,7 @@ export class PageOperations {
     } else {
       warning = 'the page token is refused: the app may still be subscribed at Meta';
     }
-    await this.deps.pages.update(
-      pageId,
-      { status: 'disconnected', subscribedFields: [], ...(warning ? { lastError: warning } : {}) },
-      { removeToken: true, ...(warning ? {} : { remove: ['lastError'] }) },
-    );
+    await this.deps.pages.apply(pageId, disconnected(warning));
     this.deps.access.forget(pageId);
     count('PagesDisconnected');
     return { pageId, ok: true, status: 'disconnected', error: warning };
@@ -129,18 +131,16 @@ export class PageOperations {
     try {
       apps = await this.deps.graph.subscribedApps(pageId, token);
     } catch (err) {
-      await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt }, { ifSealedToken: page.sealedToken });
-      return this.refused(page, err);
+      return this.refused(page, err, { checkedAt });
     }
     count('SubscriptionsChecked');
     const ours = apps.find((a) => a.id === this.deps.appId);
     const absent = this.fields.filter((f) => !ours?.fields.includes(f));
     if (ours && absent.length === 0) {
       // Meta shows it subscribed: a page left `subscription_failed` or `subscribing` is active after all.
-      await this.deps.pages.update(
+      await this.deps.pages.apply(
         pageId,
-        { lastCheckedAt: checkedAt, subscribedFields: ours.fields, status: 'active' },
-        { ifSealedToken: page.sealedToken, ...(page.status === 'active' ? {} : { remove: ['lastError'] }) },
+        checked(page, { found: 'healthy', fields: ours.fields }, checkedAt),
       );
       // Profiles that waited on an outage are fetched here too, not only when the contact writes again.
       await this.deps.onHealthy?.(page);
@@ -151,17 +151,12 @@ export class PageOperations {
       ? `subscribed without ${absent.join(', ')}`
       : 'the app is not subscribed to this page';
     logger.warn('page subscription missing', { pageId, problem });
-    const seen = { lastCheckedAt: checkedAt, subscribedFields: ours?.fields ?? [] };
-    const sameToken = { ifSealedToken: page.sealedToken };
+    const fields = ours?.fields ?? [];
     if (!repair) {
-      await this.deps.pages.update(
-        pageId,
-        { ...seen, status: 'subscription_failed', lastError: problem },
-        sameToken,
-      );
+      await this.deps.pages.apply(pageId, checked(page, { found: 'missing', fields, problem }, checkedAt));
       return { pageId, ok: false, missing: true, status: 'subscription_failed', error: problem };
     }
-    await this.deps.pages.update(pageId, seen, sameToken);
+    await this.deps.pages.apply(pageId, checked(page, { found: 'repairing', fields }, checkedAt));
     const again = await this.subscribe(pageId);
     count(again.ok ? 'SubscriptionsRepaired' : 'SubscriptionRepairsFailed');
     return { ...again, missing: true, repaired: again.ok };
@@ -185,26 +180,30 @@ export class PageOperations {
     return { page, token };
   }
 
-  /** A Graph refusal settles the page's status; throttling and outages leave it as it was. */
-  private async refused(page: PageRecord, err: unknown, permanentStatus?: PageStatus): Promise<PageOutcome> {
+  /**
+   * A Graph refusal settles the page's status; throttling and outages leave it as it was. Always one
+   * write, conditional on the token the refused call used; a failed check notes its time in it too.
+   */
+  private async refused(
+    page: Page,
+    err: unknown,
+    opts: { onSubscribe?: boolean; checkedAt?: string } = {},
+  ): Promise<PageOutcome> {
     if (!(err instanceof GraphError)) throw err;
     const { pageId } = page;
+    const at = (change: PageChange) => (opts.checkedAt ? withCheckedAt(change, opts.checkedAt) : change);
     if (err.errorClass === 'auth') {
-      await this.deps.access.markReauthRequired(page, err);
+      await this.deps.access.markReauthRequired(page, err, opts.checkedAt);
       return { pageId, ok: false, status: 'reauth_required', error: err.message };
     }
     if (err.errorClass === 'throttle' || err.errorClass === 'transient') {
-      await this.deps.pages.update(pageId, { lastError: err.message }, { ifSealedToken: page.sealedToken });
+      await this.deps.pages.apply(pageId, at(deferred(page, err)));
       return { pageId, ok: false, status: page.status, error: err.message, retryable: true };
     }
-    const status = permanentStatus ?? page.status;
     // Only on the page as it was when refused: a page disconnected or reconnected meanwhile keeps its state.
-    await this.deps.pages.update(
-      pageId,
-      { status, lastError: err.message },
-      { ifSealedToken: page.sealedToken },
-    );
+    const change = refused(page, err, opts.onSubscribe === true);
+    await this.deps.pages.apply(pageId, at(change));
     logger.warn('page operation refused by Meta', { pageId, graphError: err.toJSON() });
-    return { pageId, ok: false, status, error: err.message };
+    return { pageId, ok: false, status: change.set.status ?? page.status, error: err.message };
   }
 }
