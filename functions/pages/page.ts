@@ -156,3 +156,8 @@ export function commandRecorded(command: LastCommand): PageChange {
 export function withCheckedAt(change: PageChange, at: string): PageChange {
   return { ...change, set: { lastCheckedAt: at, ...change.set } };
 }
+
+/** The status a page has once `change` landed on it. */
+export function statusAfter(page: Page, change: PageChange): PageStatus {
+  return change.set.status ?? page.status;
+}

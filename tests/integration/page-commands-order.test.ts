@@ -20,6 +20,7 @@ import { lambdaContext } from '#local/lambda-context';
 import { runBulkAction } from '#pages/bulk';
 import { createPageCommandsProcessor } from '#pages/command-consumer';
 import { connectPages } from '#pages/connect';
+import { disconnected } from '#pages/page';
 import { PageAccess } from '#pages/page-access';
 import type { PageRepository } from '#pages/page-repository';
 import { PageOperations } from '#pages/subscriptions';
@@ -155,26 +156,27 @@ describe('a decision made on one token does not land on a changed page', () => {
     const unsubscribed: string[] = [];
     const graph = {
       subscribeApp: async () => {
-        await pages.update(PAGE.id, { status: 'disconnected' }, { removeToken: true });
+        await pages.apply(PAGE.id, disconnected());
       },
       unsubscribeApp: async (pageId: string) => void unsubscribed.push(pageId),
     } as unknown as GraphClient;
     const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).subscribe(PAGE.id);
-    expect(outcome.ok).toBe(false);
+    expect(outcome).toEqual({ pageId: PAGE.id, result: 'skipped', reason: 'superseded' });
     expect(await pages.get(PAGE.id)).toMatchObject({ status: 'disconnected' });
     expect(unsubscribed).toEqual([PAGE.id]); // and Meta's side is undone
   });
 
   it('a connect command redelivered after promoting its token still subscribes the page', async () => {
     const pages = (await seedActivePage('EAAtoken')).pages;
-    await pages.update(PAGE.id, { status: 'subscribing' });
+    const promoted = await pages.get(PAGE.id);
+    if (promoted) await pages.put({ ...promoted, status: 'subscribing' });
     const access = new PageAccess(pages, keyring, 0);
     const subscribed: string[] = [];
     const graph = {
       subscribeApp: async (pageId: string) => void subscribed.push(pageId),
     } as unknown as GraphClient;
     const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).connect(PAGE.id);
-    expect(outcome).toMatchObject({ ok: true, status: 'active' });
+    expect(outcome).toEqual({ pageId: PAGE.id, result: 'done', status: 'active' });
     expect(subscribed).toEqual([PAGE.id]);
   });
 });
@@ -236,7 +238,7 @@ describe('resubscribe-all from a stale listing', () => {
     expect(fake.subscriptions(PAGE.id)).toBeUndefined();
 
     const outcome = await ops.subscribe(PAGE.id, stale);
-    expect(outcome.ok).toBe(false);
+    expect(outcome).toEqual({ pageId: PAGE.id, result: 'skipped', reason: 'superseded' });
     expect(await deps.pages.get(PAGE.id)).toMatchObject({ status: 'disconnected' });
     expect(fake.subscriptions(PAGE.id)).toBeUndefined();
   });
