@@ -3,6 +3,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { PageCommand } from '#contracts/page-command';
 import { logger } from '#runtime/observability';
 import { runCommand } from './commands.js';
+import { summaryOf } from './outcome.js';
+import { commandRecorded } from './page.js';
 import type { PageRepository } from './page-repository.js';
 import type { PageOperations } from './subscriptions.js';
 
@@ -20,21 +22,16 @@ export function createPageCommandsProcessor(deps: PageCommandsDeps) {
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     const command = JSON.parse(record.body) as PageCommand;
     const outcome = await runCommand(await deps.operations(), command);
-    if (outcome.retryable)
-      throw new Error(`page ${command.pageId}: ${command.type} will be retried: ${outcome.error}`);
-    const lastCommand = {
-      id: command.id,
-      type: command.type,
-      ok: outcome.ok,
-      error: outcome.error,
-      at: new Date().toISOString(),
-    };
-    await deps.pages.update(command.pageId, { lastCommand });
+    if (outcome.result === 'retry')
+      throw new Error(`page ${command.pageId}: ${command.type} will be retried: ${outcome.reason}`);
+    const { ok, error } = summaryOf(outcome);
+    const lastCommand = { id: command.id, type: command.type, ok, error, at: new Date().toISOString() };
+    await deps.pages.apply(command.pageId, commandRecorded(lastCommand));
     logger.info('page command done', {
       pageId: command.pageId,
       type: command.type,
-      ok: outcome.ok,
-      error: outcome.error,
+      ok,
+      error,
     });
   };
 

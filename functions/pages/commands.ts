@@ -6,15 +6,22 @@ import {
 } from '#contracts/page-command';
 import type { PageRecord } from '#contracts/page-record';
 import type { EventQueue } from '#ports/ports';
+import { type OutcomeSummary, type PageOutcome, summaryOf } from './outcome.js';
 import type { PageRepository } from './page-repository.js';
-import type { PageOperations, PageOutcome } from './subscriptions.js';
+import type { PageOperations } from './subscriptions.js';
 
-/** Runs one page command; `undefined` when it is queued but not finished within the wait. */
-export type PageCommandRunner = (type: PageCommandType, pageId: string) => Promise<PageOutcome | undefined>;
+/**
+ * Runs one page command and answers its summary (all a queued command leaves on its page);
+ * `undefined` when it is queued but not finished within the wait.
+ */
+export type PageCommandRunner = (
+  type: PageCommandType,
+  pageId: string,
+) => Promise<OutcomeSummary | undefined>;
 
 /** Runs a command on the spot: for tests and tools that have no page-commands queue. */
 export function inlineRunner(operations: () => Promise<PageOperations>): PageCommandRunner {
-  return async (type, pageId) => runCommand(await operations(), { type, pageId });
+  return async (type, pageId) => summaryOf(await runCommand(await operations(), { type, pageId }));
 }
 
 /**

@@ -5,6 +5,7 @@ import { GraphError } from '#graph/graph-error';
 import type { TokenSealer } from '#ports/ports';
 import { count, logger } from '#runtime/observability';
 import type { PageCommandRunner } from './commands.js';
+import { connectRequested } from './page.js';
 import type { PageRepository } from './page-repository.js';
 
 export interface ConnectDeps {
@@ -60,8 +61,6 @@ async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPag
     const error = 'Facebook gave no page token: the user has no task on this page that allows messaging';
     return { pageId: p.id, name: p.name, status: 'subscription_failed', error };
   }
-  const now = new Date().toISOString();
-  const existing = await deps.pages.get(p.id);
   let pendingSealedToken: string;
   try {
     pendingSealedToken = await deps.sealer.seal(p.id, p.accessToken);
@@ -75,16 +74,24 @@ async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPag
     };
   }
   // The new token waits on the page; the connect command, in the page's turn, makes it the page's token.
-  if (existing) {
-    const again = existing.status === 'disconnected' ? { connectedAt: now } : {};
-    await deps.pages.update(p.id, { name: p.name, pendingSealedToken, ...again });
-  } else {
-    const fresh = { pageId: p.id, name: p.name, status: 'subscribing' as const, subscribedFields: [] };
-    await deps.pages.put({ ...fresh, pendingSealedToken, connectedAt: now, updatedAt: now });
-  }
+  await storePendingToken(deps.pages, p, pendingSealedToken);
   const outcome = await deps.runCommand('connect', p.id);
   if (outcome?.ok) count('PagesConnected');
   return { pageId: p.id, name: p.name, status: outcome?.status ?? 'subscribing', error: outcome?.error };
+}
+
+/**
+ * A new page is created only if it still is new (two connects of one page at once must not overwrite
+ * each other's record); the one that loses the race finds the page and is stored as a connect of it.
+ */
+async function storePendingToken(pages: PageRepository, p: GraphPage, pendingSealedToken: string) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const existing = await pages.get(p.id);
+    const at = new Date().toISOString();
+    const change = connectRequested(existing, { name: p.name, pendingSealedToken, at });
+    if (await pages.apply(p.id, change)) return;
+  }
+  throw new Error(`page ${p.id} changed under every connect attempt`);
 }
 
 /** A refused user token is the caller's problem (400), not ours. */

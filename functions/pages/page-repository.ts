@@ -5,7 +5,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { PageRecord } from '#contracts/page-record';
+import { PageRecord } from '#contracts/page-record';
 import {
   BY_TYPE_INDEX,
   GSI1_PK,
@@ -14,25 +14,8 @@ import {
   PAGE_TYPE,
   pageKey,
   queryAll,
-  stripKeys,
 } from '#store/table';
-
-export type PageChanges = Partial<Omit<PageRecord, 'pageId'>>;
-export type RemovablePageField = 'sealedToken' | 'pendingSealedToken' | 'lastCheckedAt' | 'lastError';
-
-export interface PageUpdateOptions {
-  /** Erase the sealed token (wins over a `sealedToken` in the changes). */
-  removeToken?: boolean;
-  /** Other optional fields to erase. */
-  remove?: RemovablePageField[];
-  /**
-   * Apply only while the page still holds this sealed token: a change decided on what one token did
-   * must not land on a page that was disconnected or reconnected meanwhile.
-   */
-  ifSealedToken?: string;
-  /** Apply only while this token is still the one waiting (a newer connect may have replaced it). */
-  ifPendingSealedToken?: string;
-}
+import type { Guard, Page, PageChange, PageFields, RemovableField } from './page.js';
 
 export interface PageList {
   pages: PageRecord[];
@@ -50,7 +33,7 @@ export class PageRepository {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: pageKey(pageId), ConsistentRead: true }),
     );
-    return Item ? stripKeys<PageRecord>(Item) : undefined;
+    return Item ? pageOf(Item) : undefined;
   }
 
   async put(page: PageRecord): Promise<void> {
@@ -59,52 +42,71 @@ export class PageRepository {
   }
 
   /**
-   * Applies `changes` to an existing page and answers the page as stored; `undefined` when there is no
-   * such page (never creates one) or it no longer holds `ifSealedToken`. `updatedAt` is set to now
-   * unless given.
+   * Writes one transition (pages/page.ts) under its guard and answers the page as stored; `undefined`
+   * when the guard failed (the page changed since it was read, or is not there, or already is).
+   * `updatedAt` is set to now unless the change sets it. The only write of a page besides seeding.
    */
-  async update(
-    pageId: string,
-    changes: PageChanges,
-    opts: PageUpdateOptions = {},
-  ): Promise<PageRecord | undefined> {
-    const removed = new Set<string>(opts.remove ?? []);
-    if (opts.removeToken) removed.add('sealedToken');
-    const sets = Object.entries({ updatedAt: new Date().toISOString(), ...changes }).filter(
-      ([name, value]) => value !== undefined && name !== 'pageId' && !removed.has(name),
-    );
+  async apply(pageId: string, change: PageChange): Promise<Page | undefined> {
+    const created = change.guard.name === 'pageIsNew';
+    const set: Record<string, unknown> = { updatedAt: new Date().toISOString(), ...change.set };
+    if (created) Object.assign(set, { pageId, [GSI1_PK]: PAGE_TYPE, [GSI1_SK]: pageId });
+    const removed = new Set<string>(change.remove);
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
-    const setParts = sets.map(([name, value], i) => {
-      names[`#s${i}`] = name;
-      values[`:s${i}`] = value;
-      return `#s${i} = :s${i}`;
-    });
+    const setParts = Object.entries(set)
+      .filter(([name, value]) => value !== undefined && !removed.has(name))
+      .map(([name, value], i) => {
+        names[`#s${i}`] = name;
+        values[`:s${i}`] = value;
+        return `#s${i} = :s${i}`;
+      });
     const removeParts = [...removed].map((name, i) => {
       names[`#r${i}`] = name;
       return `#r${i}`;
     });
+    const guard = conditionOf(change.guard);
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: pageKey(pageId),
           UpdateExpression: `SET ${setParts.join(', ')}${removeParts.length ? ` REMOVE ${removeParts.join(', ')}` : ''}`,
-          ...condition(opts, names, values),
+          ConditionExpression: guard.expression,
+          ExpressionAttributeNames: { ...names, ...guard.names },
+          ExpressionAttributeValues: { ...values, ...guard.values },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return Attributes ? stripKeys<PageRecord>(Attributes) : undefined;
+      return Attributes ? pageOf(Attributes) : undefined;
     } catch (error) {
       if (isConditionFailed(error)) return undefined;
       throw error;
     }
   }
 
+  /**
+   * @deprecated A compatibility shim for tests that set fields directly (tests/integration/admin-api);
+   * code changes pages by transitions (`apply`). Conditional on `ifSealedToken` when given.
+   */
+  async update(
+    pageId: string,
+    changes: Partial<PageFields>,
+    opts: { removeToken?: boolean; remove?: RemovableField[]; ifSealedToken?: string } = {},
+  ): Promise<Page | undefined> {
+    const remove: RemovableField[] = [
+      ...(opts.remove ?? []),
+      ...(opts.removeToken ? ['sealedToken' as const] : []),
+    ];
+    const guard: Guard = opts.ifSealedToken
+      ? { name: 'holdsToken', token: opts.ifSealedToken }
+      : { name: 'pageExists' };
+    return this.apply(pageId, { set: changes, remove, guard });
+  }
+
   /** Every page, in pageId order. */
   async list(): Promise<PageRecord[]> {
     const items = await queryAll(this.doc, this.byTypeQuery());
-    return items.map((item) => stripKeys<PageRecord>(item));
+    return items.map(pageOf);
   }
 
   /** One page of pages (at most `limit`), from where `cursor` left off. */
@@ -113,7 +115,7 @@ export class PageRepository {
       new QueryCommand({ ...this.byTypeQuery(), Limit: limit, ExclusiveStartKey: decodeCursor(cursor) }),
     );
     return {
-      pages: (Items ?? []).map((item) => stripKeys<PageRecord>(item)),
+      pages: (Items ?? []).map(pageOf),
       cursor: LastEvaluatedKey ? encodeCursor(LastEvaluatedKey) : undefined,
     };
   }
@@ -144,24 +146,53 @@ function decodeCursor(cursor: string | undefined): Record<string, unknown> | und
   throw new RangeError('invalid page cursor');
 }
 
-/** `attribute_exists(pk)`, plus the token conditions the caller asked for. */
-function condition(opts: PageUpdateOptions, names: Record<string, string>, values: Record<string, unknown>) {
-  const parts = ['attribute_exists(pk)'];
-  const n = { ...names };
-  const v = { ...values };
-  if (opts.ifSealedToken) {
-    parts.push('#token = :token');
-    n['#token'] = 'sealedToken';
-    v[':token'] = opts.ifSealedToken;
+interface Condition {
+  expression: string;
+  names?: Record<string, string>;
+  values?: Record<string, unknown>;
+}
+
+/**
+ * The guards of page changes, each stated once (in the style of Powertools idempotency's
+ * `idempotencyKeyDoesNotExist`). A decision made on one token must not land on a page that was
+ * disconnected or reconnected meanwhile; a pending token may have been replaced by a newer connect.
+ */
+const pageIsNew: Condition = { expression: 'attribute_not_exists(pk)' };
+const pageExists: Condition = { expression: 'attribute_exists(pk)' };
+const holdsToken = (token: string | undefined): Condition =>
+  token === undefined
+    ? {
+        expression: 'attribute_exists(pk) AND attribute_not_exists(#guardToken)',
+        names: { '#guardToken': 'sealedToken' },
+      }
+    : {
+        expression: 'attribute_exists(pk) AND #guardToken = :guardToken',
+        names: { '#guardToken': 'sealedToken' },
+        values: { ':guardToken': token },
+      };
+const awaitsToken = (token: string): Condition => ({
+  expression: 'attribute_exists(pk) AND #guardPending = :guardPending',
+  names: { '#guardPending': 'pendingSealedToken' },
+  values: { ':guardPending': token },
+});
+
+function conditionOf(guard: Guard): Condition {
+  switch (guard.name) {
+    case 'pageIsNew':
+      return pageIsNew;
+    case 'pageExists':
+      return pageExists;
+    case 'holdsToken':
+      return holdsToken(guard.token);
+    case 'awaitsToken':
+      return awaitsToken(guard.token);
   }
-  if (opts.ifPendingSealedToken) {
-    parts.push('#pending = :pending');
-    n['#pending'] = 'pendingSealedToken';
-    v[':pending'] = opts.ifPendingSealedToken;
-  }
-  return {
-    ConditionExpression: parts.join(' AND '),
-    ExpressionAttributeNames: n,
-    ExpressionAttributeValues: v,
-  };
+}
+
+/** A stored page item as a Page: the schema drops key and index attributes and refuses a non-page. */
+function pageOf(item: Record<string, unknown>): Page {
+  const parsed = PageRecord.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const where = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  throw new Error(`stored page ${String(item.pageId)} is not a page record (${where})`);
 }

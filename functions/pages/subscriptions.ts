@@ -1,23 +1,26 @@
 import { DEFAULT_SUBSCRIBED_FIELDS } from '#app/config';
-import type { PageRecord, PageStatus } from '#contracts/page-record';
+import type { PageRecord } from '#contracts/page-record';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
 import { count, logger } from '#runtime/observability';
+import type { PageOutcome } from './outcome.js';
+import {
+  checked,
+  deferred,
+  disconnected,
+  type Page,
+  type PageChange,
+  reauth,
+  refused,
+  statusAfter,
+  subscribed,
+  tokenPromoted,
+  withCheckedAt,
+} from './page.js';
 import type { PageAccess } from './page-access.js';
 import type { PageRepository } from './page-repository.js';
 
-export interface PageOutcome {
-  pageId: string;
-  ok: boolean;
-  status?: PageStatus;
-  error?: string;
-  /** Throttled or transient: worth trying again later (a queued command is redelivered). */
-  retryable?: boolean;
-  /** Health check: the app was not subscribed with every required field. */
-  missing?: boolean;
-  /** Health check with repair: it was missing and is subscribed again. */
-  repaired?: boolean;
-}
+export type { PageOutcome } from './outcome.js';
 
 export interface PageOperationsDeps {
   pages: PageRepository;
@@ -48,25 +51,22 @@ export class PageOperations {
     try {
       await this.deps.graph.subscribeApp(pageId, token, this.fields);
     } catch (err) {
-      return this.refused(page, err, 'subscription_failed');
+      return this.refused(page, err, { onSubscribe: true });
     }
     this.deps.access.forget(pageId);
-    const active = await this.deps.pages.update(
-      pageId,
-      { status: 'active', subscribedFields: [...this.fields] },
-      { remove: ['lastError'], ifSealedToken: page.sealedToken },
-    );
+    const change = subscribed(page, this.fields);
+    const active = await this.deps.pages.apply(pageId, change);
     if (!active) {
       // Disconnected or reconnected while Meta answered: the newer command decides the page's state,
       // and a page disconnected meanwhile must not stay subscribed at Meta.
       const now = await this.deps.pages.get(pageId);
       if (now?.status === 'disconnected')
         await this.deps.graph.unsubscribeApp(pageId, token).catch(() => undefined);
-      return { pageId, ok: false, error: 'the page was disconnected or reconnected meanwhile' };
+      return { pageId, result: 'skipped', reason: 'superseded' };
     }
     // Back from trouble: fetch what waited for its token (the hourly check catches the rest).
     if (page.status !== 'active') await this.deps.onHealthy?.(active);
-    return { pageId, ok: true, status: 'active' };
+    return { pageId, result: 'done', status: statusAfter(page, change) };
   }
 
   /**
@@ -78,13 +78,12 @@ export class PageOperations {
     if (!page?.pendingSealedToken) {
       // A redelivered connect whose token was already promoted: finish its subscribe.
       if (page?.status === 'subscribing' && page.sealedToken) return this.subscribe(pageId);
-      return { pageId, ok: false, error: 'no new token to connect with' };
+      return { pageId, result: 'skipped', reason: 'no_pending_token' };
     }
     // Only the token this command read: a newer connect's token stays pending for its own command.
-    const promoted = await this.deps.pages.update(
+    const promoted = await this.deps.pages.apply(
       pageId,
-      { status: 'subscribing', sealedToken: page.pendingSealedToken },
-      { remove: ['pendingSealedToken', 'lastError'], ifPendingSealedToken: page.pendingSealedToken },
+      tokenPromoted({ ...page, pendingSealedToken: page.pendingSealedToken }),
     );
     this.deps.access.forget(pageId);
     return promoted ? this.subscribe(pageId) : this.connect(pageId);
@@ -93,8 +92,8 @@ export class PageOperations {
   /** Unsubscribes the app from the page, then forgets its token. Other pages are not touched. */
   async disconnect(pageId: string): Promise<PageOutcome> {
     const page = await this.deps.pages.get(pageId);
-    if (!page) return { pageId, ok: false, error: 'unknown page' };
-    if (page.status === 'disconnected') return { pageId, ok: true, status: 'disconnected' };
+    if (!page) return { pageId, result: 'skipped', reason: 'unknown_page' };
+    if (page.status === 'disconnected') return { pageId, result: 'done', status: page.status };
     const token = await this.deps.access.token(page);
     let warning: string | undefined;
     if (token) {
@@ -109,14 +108,11 @@ export class PageOperations {
     } else {
       warning = 'the page token is refused: the app may still be subscribed at Meta';
     }
-    await this.deps.pages.update(
-      pageId,
-      { status: 'disconnected', subscribedFields: [], ...(warning ? { lastError: warning } : {}) },
-      { removeToken: true, ...(warning ? {} : { remove: ['lastError'] }) },
-    );
+    const change = disconnected(warning);
+    await this.deps.pages.apply(pageId, change);
     this.deps.access.forget(pageId);
     count('PagesDisconnected');
-    return { pageId, ok: true, status: 'disconnected', error: warning };
+    return { pageId, result: 'done', status: statusAfter(page, change), warning };
   }
 
   /** Compares Meta's view of the subscription with ours; with `repair`, subscribes again what is missing. */
@@ -129,42 +125,35 @@ export class PageOperations {
     try {
       apps = await this.deps.graph.subscribedApps(pageId, token);
     } catch (err) {
-      await this.deps.pages.update(pageId, { lastCheckedAt: checkedAt }, { ifSealedToken: page.sealedToken });
-      return this.refused(page, err);
+      return this.refused(page, err, { checkedAt });
     }
     count('SubscriptionsChecked');
     const ours = apps.find((a) => a.id === this.deps.appId);
     const absent = this.fields.filter((f) => !ours?.fields.includes(f));
     if (ours && absent.length === 0) {
       // Meta shows it subscribed: a page left `subscription_failed` or `subscribing` is active after all.
-      await this.deps.pages.update(
-        pageId,
-        { lastCheckedAt: checkedAt, subscribedFields: ours.fields, status: 'active' },
-        { ifSealedToken: page.sealedToken, ...(page.status === 'active' ? {} : { remove: ['lastError'] }) },
-      );
+      const change = checked(page, { found: 'healthy', fields: ours.fields }, checkedAt);
+      await this.deps.pages.apply(pageId, change);
       // Profiles that waited on an outage are fetched here too, not only when the contact writes again.
       await this.deps.onHealthy?.(page);
-      return { pageId, ok: true, status: 'active' };
+      return { pageId, result: 'done', status: statusAfter(page, change) };
     }
     count('SubscriptionsMissing');
     const problem = ours
       ? `subscribed without ${absent.join(', ')}`
       : 'the app is not subscribed to this page';
     logger.warn('page subscription missing', { pageId, problem });
-    const seen = { lastCheckedAt: checkedAt, subscribedFields: ours?.fields ?? [] };
-    const sameToken = { ifSealedToken: page.sealedToken };
+    const fields = ours?.fields ?? [];
     if (!repair) {
-      await this.deps.pages.update(
-        pageId,
-        { ...seen, status: 'subscription_failed', lastError: problem },
-        sameToken,
-      );
-      return { pageId, ok: false, missing: true, status: 'subscription_failed', error: problem };
+      const change = checked(page, { found: 'missing', fields, problem }, checkedAt);
+      await this.deps.pages.apply(pageId, change);
+      return { pageId, result: 'missing', status: statusAfter(page, change), reason: problem };
     }
-    await this.deps.pages.update(pageId, seen, sameToken);
+    await this.deps.pages.apply(pageId, checked(page, { found: 'repairing', fields }, checkedAt));
     const again = await this.subscribe(pageId);
-    count(again.ok ? 'SubscriptionsRepaired' : 'SubscriptionRepairsFailed');
-    return { ...again, missing: true, repaired: again.ok };
+    const repaired = again.result === 'done';
+    count(repaired ? 'SubscriptionsRepaired' : 'SubscriptionRepairsFailed');
+    return repaired ? { pageId, result: 'repaired' } : again;
   }
 
   /** The page and its token, or why the operation cannot run. */
@@ -173,38 +162,42 @@ export class PageOperations {
     listed?: PageRecord,
   ): Promise<{ page: PageRecord; token: string } | { outcome: PageOutcome }> {
     const page = listed ?? (await this.deps.pages.get(pageId));
-    if (!page) return { outcome: { pageId, ok: false, error: 'unknown page' } };
-    if (page.status === 'disconnected')
-      return { outcome: { pageId, ok: false, status: page.status, error: 'page is disconnected' } };
+    if (!page) return { outcome: { pageId, result: 'skipped', reason: 'unknown_page' } };
+    const { status } = page;
+    if (status === 'disconnected')
+      return { outcome: { pageId, result: 'skipped', reason: 'disconnected', status } };
     const token = await this.deps.access.token(page);
-    if (!token) {
-      const reason = page.lastError ? `: ${page.lastError}` : '';
-      const error = `page needs reauth (connect it again with a fresh user token)${reason}`;
-      return { outcome: { pageId, ok: false, status: page.status, error } };
-    }
+    if (!token)
+      return {
+        outcome: { pageId, result: 'skipped', reason: 'needs_reauth', status, detail: page.lastError },
+      };
     return { page, token };
   }
 
-  /** A Graph refusal settles the page's status; throttling and outages leave it as it was. */
-  private async refused(page: PageRecord, err: unknown, permanentStatus?: PageStatus): Promise<PageOutcome> {
+  /**
+   * A Graph refusal settles the page's status; throttling and outages leave it as it was. Always one
+   * write, conditional on the token the refused call used; a failed check notes its time in it too.
+   */
+  private async refused(
+    page: Page,
+    err: unknown,
+    opts: { onSubscribe?: boolean; checkedAt?: string } = {},
+  ): Promise<PageOutcome> {
     if (!(err instanceof GraphError)) throw err;
     const { pageId } = page;
+    const at = (change: PageChange) => (opts.checkedAt ? withCheckedAt(change, opts.checkedAt) : change);
     if (err.errorClass === 'auth') {
-      await this.deps.access.markReauthRequired(page, err);
-      return { pageId, ok: false, status: 'reauth_required', error: err.message };
+      await this.deps.access.markReauthRequired(page, err, opts.checkedAt);
+      return { pageId, result: 'refused', status: statusAfter(page, reauth(page, err)), reason: err.message };
     }
     if (err.errorClass === 'throttle' || err.errorClass === 'transient') {
-      await this.deps.pages.update(pageId, { lastError: err.message }, { ifSealedToken: page.sealedToken });
-      return { pageId, ok: false, status: page.status, error: err.message, retryable: true };
+      await this.deps.pages.apply(pageId, at(deferred(page, err)));
+      return { pageId, result: 'retry', status: page.status, reason: err.message };
     }
-    const status = permanentStatus ?? page.status;
     // Only on the page as it was when refused: a page disconnected or reconnected meanwhile keeps its state.
-    await this.deps.pages.update(
-      pageId,
-      { status, lastError: err.message },
-      { ifSealedToken: page.sealedToken },
-    );
+    const change = refused(page, err, opts.onSubscribe === true);
+    await this.deps.pages.apply(pageId, at(change));
     logger.warn('page operation refused by Meta', { pageId, graphError: err.toJSON() });
-    return { pageId, ok: false, status, error: err.message };
+    return { pageId, result: 'refused', status: statusAfter(page, change), reason: err.message };
   }
 }

@@ -14,11 +14,15 @@ import { ContactRepository } from '#contacts/contact-repository';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
+import { graphFactory } from '#graph/graph-source';
 import { GraphFake } from '#local/graph-sandbox';
 import { lambdaContext } from '#local/lambda-context';
 import { runBulkAction } from '#pages/bulk';
 import { createPageCommandsProcessor } from '#pages/command-consumer';
+import { connectPages } from '#pages/connect';
+import { disconnected } from '#pages/page';
 import { PageAccess } from '#pages/page-access';
+import type { PageRepository } from '#pages/page-repository';
 import { PageOperations } from '#pages/subscriptions';
 import { startTestTable, type TestTable } from '#testkit/dynamo';
 import { httpEvent } from '#testkit/http-events';
@@ -152,27 +156,52 @@ describe('a decision made on one token does not land on a changed page', () => {
     const unsubscribed: string[] = [];
     const graph = {
       subscribeApp: async () => {
-        await pages.update(PAGE.id, { status: 'disconnected' }, { removeToken: true });
+        await pages.apply(PAGE.id, disconnected());
       },
       unsubscribeApp: async (pageId: string) => void unsubscribed.push(pageId),
     } as unknown as GraphClient;
     const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).subscribe(PAGE.id);
-    expect(outcome.ok).toBe(false);
+    expect(outcome).toEqual({ pageId: PAGE.id, result: 'skipped', reason: 'superseded' });
     expect(await pages.get(PAGE.id)).toMatchObject({ status: 'disconnected' });
     expect(unsubscribed).toEqual([PAGE.id]); // and Meta's side is undone
   });
 
   it('a connect command redelivered after promoting its token still subscribes the page', async () => {
     const pages = (await seedActivePage('EAAtoken')).pages;
-    await pages.update(PAGE.id, { status: 'subscribing' });
+    const promoted = await pages.get(PAGE.id);
+    if (promoted) await pages.put({ ...promoted, status: 'subscribing' });
     const access = new PageAccess(pages, keyring, 0);
     const subscribed: string[] = [];
     const graph = {
       subscribeApp: async (pageId: string) => void subscribed.push(pageId),
     } as unknown as GraphClient;
     const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).connect(PAGE.id);
-    expect(outcome).toMatchObject({ ok: true, status: 'active' });
+    expect(outcome).toEqual({ pageId: PAGE.id, result: 'done', status: 'active' });
     expect(subscribed).toEqual([PAGE.id]);
+  });
+});
+
+describe('two connects of a new page at once', () => {
+  it('the one that finds the page created meanwhile does not overwrite it', async () => {
+    const deps = await seedActivePage('EAAfirst');
+    const before = await deps.pages.get(PAGE.id);
+    // This connect read the page before a concurrent connect created it: its read says "no page".
+    let reads = 0;
+    const pages = Object.assign(Object.create(deps.pages) as PageRepository, {
+      get: async (pageId: string) => (reads++ === 0 ? undefined : deps.pages.get(pageId)),
+    });
+    const config = loadConfig({ TABLE_NAME: db.tableName, GRAPH_API_URL: fake.url });
+    const graph = (await graphFactory(config, credentials)()) as GraphClient;
+    const queued: string[] = [];
+    const runCommand = async (type: string) => void queued.push(type);
+    const [answer] = await connectPages({ pages, sealer: keyring, graph, runCommand }, userToken, [PAGE.id]);
+
+    expect(answer).toMatchObject({ pageId: PAGE.id, status: 'subscribing' });
+    expect(queued).toEqual(['connect']);
+    const after = await deps.pages.get(PAGE.id);
+    // The page keeps what the first connect made of it; the new token waits for its connect command.
+    expect(after).toMatchObject({ status: 'active', sealedToken: before?.sealedToken });
+    expect(await keyring.unseal(PAGE.id, after?.pendingSealedToken as string)).toBe(fake.pageToken(PAGE.id));
   });
 });
 
@@ -209,7 +238,7 @@ describe('resubscribe-all from a stale listing', () => {
     expect(fake.subscriptions(PAGE.id)).toBeUndefined();
 
     const outcome = await ops.subscribe(PAGE.id, stale);
-    expect(outcome.ok).toBe(false);
+    expect(outcome).toEqual({ pageId: PAGE.id, result: 'skipped', reason: 'superseded' });
     expect(await deps.pages.get(PAGE.id)).toMatchObject({ status: 'disconnected' });
     expect(fake.subscriptions(PAGE.id)).toBeUndefined();
   });

@@ -1,13 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ContactRepository } from '#contacts/contact-repository';
 import type { ContactRecord } from '#contracts/contact-record';
 import type { TimelineItem } from '#contracts/conversation-records';
 import type { PageRecord } from '#contracts/page-record';
 import { ConversationRepository } from '#conversations/conversation-repository';
+import { connectRequested, disconnected, reauth, subscribed, tokenPromoted } from '#pages/page';
 import { PageRepository } from '#pages/page-repository';
 import { conversationKey, createTableIfMissing, itemKey, pageKey } from '#store/table';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
@@ -77,38 +78,85 @@ describe('PageRepository', () => {
     expect(await repo().get('nope')).toBeUndefined();
   });
 
-  it('updates an existing page and answers it as stored', async () => {
+  it('keeps every field of a page through put and get (the read schema drops none)', async () => {
+    const full = page('p1', {
+      pendingSealedToken: 'sealed-pending',
+      lastCheckedAt: '2025-01-02T00:00:00.000Z',
+      lastError: 'boom',
+      lastCommand: { id: 'c1', type: 'check', ok: false, error: 'refused', at: '2025-01-03T00:00:00.000Z' },
+    });
+    await repo().put(full);
+    expect(await repo().get('p1')).toStrictEqual(full);
+  });
+
+  it('refuses a stored record that is not a page', async () => {
+    await dynamo.doc.send(new PutCommand({ TableName: tableName, Item: { ...pageKey('p1'), pageId: 'p1' } }));
+    await expect(repo().get('p1')).rejects.toThrow(/stored page p1 is not a page record/);
+  });
+
+  it('applies a transition to an existing page and answers it as stored', async () => {
     await repo().put(page('p1', { lastError: 'boom' }));
-    const updated = await repo().update('p1', {
-      status: 'reauth_required',
-      lastCheckedAt: '2025-02-02T00:00:00Z',
-    });
-    expect(updated).toMatchObject({
-      pageId: 'p1',
-      status: 'reauth_required',
-      lastCheckedAt: '2025-02-02T00:00:00Z',
-    });
+    const updated = await repo().apply('p1', reauth(page('p1'), { message: 'token refused' }));
+    expect(updated).toMatchObject({ pageId: 'p1', status: 'reauth_required', lastError: 'token refused' });
     expect(updated?.updatedAt).not.toBe('2025-01-01T00:00:00.000Z');
     expect(updated).not.toHaveProperty('pk');
     expect(await repo().get('p1')).toEqual(updated);
-    const cleared = await repo().update('p1', {}, { remove: ['lastError'] });
+    const cleared = await repo().apply('p1', subscribed(page('p1'), ['messages']));
     expect(cleared).not.toHaveProperty('lastError');
   });
 
-  it('never creates a page on update', async () => {
-    expect(await repo().update('ghost', { status: 'active', name: 'Ghost' })).toBeUndefined();
+  it('creates a page only while it is new, listed like any other', async () => {
+    const at = '2025-02-02T00:00:00.000Z';
+    const created = await repo().apply(
+      'p1',
+      connectRequested(undefined, { name: 'One', pendingSealedToken: 'pending-1', at }),
+    );
+    expect(created).toEqual({
+      pageId: 'p1',
+      name: 'One',
+      status: 'subscribing',
+      subscribedFields: [],
+      pendingSealedToken: 'pending-1',
+      connectedAt: at,
+      updatedAt: at,
+    });
+    expect((await repo().list()).map((p) => p.pageId)).toEqual(['p1']);
+    // A second "new" connect of the same page loses: the first one's token is not overwritten.
+    const again = connectRequested(undefined, { name: 'One', pendingSealedToken: 'pending-2', at });
+    expect(await repo().apply('p1', again)).toBeUndefined();
+    expect((await repo().get('p1'))?.pendingSealedToken).toBe('pending-1');
+  });
+
+  it('never creates a page with any other transition', async () => {
+    expect(await repo().apply('ghost', disconnected())).toBeUndefined();
+    expect(await repo().apply('ghost', reauth(page('ghost'), { message: 'x' }))).toBeUndefined();
     expect(await repo().get('ghost')).toBeUndefined();
   });
 
-  it('removes the token', async () => {
+  it('lands a token-guarded change only on the token it was decided on', async () => {
     await repo().put(page('p1'));
-    const updated = await repo().update(
+    const stale = page('p1', { sealedToken: 'sealed-old' });
+    expect(await repo().apply('p1', reauth(stale, { message: 'x' }))).toBeUndefined();
+    expect((await repo().get('p1'))?.status).toBe('active');
+    const pending = page('p1', { pendingSealedToken: 'pending-new' });
+    expect(
+      await repo().apply('p1', tokenPromoted({ ...pending, pendingSealedToken: 'pending-new' })),
+    ).toBeUndefined();
+    await repo().put(pending);
+    const promoted = await repo().apply(
       'p1',
-      { status: 'disconnected', sealedToken: 'ignored' },
-      { removeToken: true },
+      tokenPromoted({ ...pending, pendingSealedToken: 'pending-new' }),
     );
+    expect(promoted).toMatchObject({ status: 'subscribing', sealedToken: 'pending-new' });
+    expect(promoted).not.toHaveProperty('pendingSealedToken');
+  });
+
+  it('removes the token on disconnect and keeps a pending one', async () => {
+    await repo().put(page('p1', { pendingSealedToken: 'pending' }));
+    const updated = await repo().apply('p1', disconnected());
     expect(updated?.status).toBe('disconnected');
     expect(updated).not.toHaveProperty('sealedToken');
+    expect(updated?.pendingSealedToken).toBe('pending');
     expect(await repo().get('p1')).not.toHaveProperty('sealedToken');
   });
 

@@ -1,12 +1,16 @@
 /**
  * PageAccess's page cache and a disconnect (issue 8): a change made through any PageAccess of the process
  * (the page commands' disconnect) reaches every other one (the processor's) at once, also a read that was
- * in flight while the change happened. No timers: the cache TTL is far longer than the test.
+ * in flight while the change happened. No timers: the cache TTL is far longer than the test (the TTL
+ * test moves a faked clock). Also the parts PageAccess is made of: cache TTL, tokens, throttles.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PageRecord } from '#contracts/page-record';
 import { PageAccess } from '#pages/page-access';
+import { PageCache } from '#pages/page-cache';
 import type { PageRepository } from '#pages/page-repository';
+import { PageThrottles } from '#pages/page-throttles';
+import { PageTokens } from '#pages/page-tokens';
 import type { TokenSealer } from '#ports/ports';
 
 const HOUR = 3_600_000;
@@ -125,5 +129,80 @@ describe('page cache', () => {
     new PageAccess(ta.repository, sealer, 0).forget(a.pageId);
     await onB.page(b.pageId);
     expect(tb.gets).toHaveLength(1);
+  });
+});
+
+describe('page cache TTL', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads a page again once its TTL has passed', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const p = page();
+    const t = table(p);
+    const cache = new PageCache(t.repository, HOUR);
+    await cache.page(p.pageId);
+    vi.setSystemTime(Date.now() + HOUR - 1);
+    await cache.page(p.pageId);
+    expect(t.gets).toHaveLength(1);
+    vi.setSystemTime(Date.now() + 2);
+    await cache.page(p.pageId);
+    expect(t.gets).toHaveLength(2);
+  });
+
+  it('keeps nothing with a TTL of 0', async () => {
+    const p = page();
+    const t = table(p);
+    const cache = new PageCache(t.repository, 0);
+    await cache.page(p.pageId);
+    await cache.page(p.pageId);
+    expect(t.gets).toHaveLength(2);
+  });
+});
+
+describe('page tokens', () => {
+  function countingSealer() {
+    const unsealed: string[] = [];
+    const s: TokenSealer = {
+      seal: async (_pageId, token) => token,
+      unseal: async (_pageId, sealed) => {
+        unsealed.push(sealed);
+        return `token-of-${sealed}`;
+      },
+    };
+    return { sealer: s, unsealed };
+  }
+
+  it('unseals a token once, and again when the page holds a new one', async () => {
+    const { sealer: s, unsealed } = countingSealer();
+    const tokens = new PageTokens(s);
+    const p = page();
+    expect(await tokens.token(p)).toBe('token-of-sealed');
+    expect(await tokens.token(p)).toBe('token-of-sealed');
+    expect(await tokens.token({ ...p, sealedToken: 'sealed-2' })).toBe('token-of-sealed-2');
+    expect(unsealed).toEqual(['sealed', 'sealed-2']);
+  });
+
+  it('gives no token to a page that needs reauth, is disconnected or has none', async () => {
+    const tokens = new PageTokens(countingSealer().sealer);
+    const p = page();
+    expect(await tokens.token({ ...p, status: 'reauth_required' })).toBeUndefined();
+    expect(await tokens.token({ ...p, status: 'disconnected' })).toBeUndefined();
+    expect(await tokens.token({ ...p, sealedToken: undefined })).toBeUndefined();
+  });
+});
+
+describe('page throttles', () => {
+  it('holds a page off until the time given, then lets it go', () => {
+    let now = 1_000;
+    const throttles = new PageThrottles(() => now);
+    throttles.throttle('p', 500);
+    expect(throttles.throttled('p')).toBe(true);
+    expect(throttles.throttled('q')).toBe(false);
+    now = 1_499;
+    expect(throttles.throttled('p')).toBe(true);
+    now = 1_500;
+    expect(throttles.throttled('p')).toBe(false);
   });
 });
