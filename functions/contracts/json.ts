@@ -22,3 +22,14 @@ export function issueSummary(error: z.core.$ZodError, what = 'body'): string {
     ? `${where}: expected ${issue.expected}`
     : `${where}: ${issue.code}`;
 }
+
+/**
+ * `z.object` for hot paths. zod/mini's objects check key by key through the generic code path
+ * (~1.8 µs for a webhook event's routing fields here); this is the same schema built on the class
+ * classic zod's `z.object` uses, which compiles the shape into one function (~0.3 µs) and adds no
+ * bytes (zod/mini already holds it). Parse with `z.safeParse(schema, value)`.
+ */
+export function fastObject<S extends z.core.$ZodLooseShape>(shape: S) {
+  // The constructor is typed for any shape; zod's own `object()` narrows it the same way.
+  return new z.core.$ZodObjectJIT({ type: 'object', shape }) as z.core.$ZodObject<S>;
+}

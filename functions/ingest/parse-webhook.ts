@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import * as z from 'zod/mini';
 import { JsonObject } from '#contracts/json';
 import { conversationGroupId, type QueuedEvent, type QueueMessage } from '#contracts/queue';
 import { EVENT_LISTS, EventList, EventRouting, WebhookEntry, WebhookEnvelope } from '#contracts/webhook';
@@ -39,7 +40,7 @@ export function parseWebhook(rawBody: Buffer | string): ParsedWebhook {
   } catch {
     return { ok: false, reason: 'invalid_json', message: 'body is not JSON' };
   }
-  const envelope = WebhookEnvelope.safeParse(body);
+  const envelope = z.safeParse(WebhookEnvelope, body);
   if (!envelope.success) {
     // Only `entry` wrong: a page webhook with a bad envelope; anything else is not a page webhook.
     return envelope.error.issues.every((issue) => issue.path[0] === 'entry')
@@ -79,7 +80,7 @@ const NON_CHARACTERS = /[\uFFFE\uFFFF]/;
 const NON_CHARACTERS_ALL = /[\uFFFE\uFFFF]/g;
 
 function readEntry(raw: unknown, entryIndex: number, events: QueuedEvent[], rejected: RejectedEvent[]): void {
-  const entry = WebhookEntry.safeParse(raw);
+  const entry = z.safeParse(WebhookEntry, raw);
   if (!entry.success) {
     rejected.push({ entryIndex, reason: 'entry_not_object' });
     return;
@@ -90,7 +91,7 @@ function readEntry(raw: unknown, entryIndex: number, events: QueuedEvent[], reje
   }
   for (const [field, standby] of EVENT_LISTS) {
     if (entry.data[field] === undefined) continue;
-    const list = EventList.safeParse(entry.data[field]);
+    const list = z.safeParse(EventList, entry.data[field]);
     if (!list.success) {
       rejected.push({ entryIndex, field, reason: 'not_an_array' });
       continue;
@@ -108,7 +109,7 @@ function readEvent(entry: WebhookEntry, raw: unknown, standby: boolean): QueuedE
   const event = JsonObject.safeParse(raw);
   if (!event.success) return 'event_not_object';
   if (tooDeep(event.data, MAX_DEPTH)) return 'too_deep';
-  const routing = EventRouting.safeParse(event.data);
+  const routing = z.safeParse(EventRouting, event.data);
   if (!routing.success) return 'event_not_object';
   const r = routing.data;
   const pageId = entry.id ?? fallbackPageId(r);
@@ -155,7 +156,7 @@ function tooDeep(value: unknown, depthLeft: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (depthLeft === 0) return true;
   for (const key in value) {
-    if (tooDeep(Reflect.get(value, key), depthLeft - 1)) return true;
+    if (tooDeep((value as Record<string, unknown>)[key], depthLeft - 1)) return true;
   }
   return false;
 }
