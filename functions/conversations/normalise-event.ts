@@ -1,17 +1,24 @@
+import type * as z from 'zod/mini';
+import type { JsonObject } from '#contracts/json';
 import type { QueuedEvent } from '#contracts/queue';
+import {
+  AttachmentPayload,
+  type AttachmentSchema,
+  DeliveryEvent,
+  HANDOVER_ACTIONS,
+  HandoverEvent,
+  MessageEvent,
+  OptinEvent,
+  PostbackEvent,
+  ReactionEvent,
+  ReadEvent,
+  ReferralEvent,
+} from '#contracts/webhook';
 import type { Attachment, ConversationEvent } from './conversation-event.js';
 
-type Json = Record<string, unknown>;
 type CommonKey = 'pageId' | 'userId' | 'timestamp' | 'standby';
 /** One member of the union without the fields every event shares. */
 type Body = ConversationEvent extends infer E ? (E extends unknown ? Omit<E, CommonKey> : never) : never;
-
-const HANDOVER_ACTIONS = [
-  'pass_thread_control',
-  'take_thread_control',
-  'request_thread_control',
-  'app_roles',
-] as const;
 
 /** Interprets a queued webhook event. Pure; never throws, whatever shape the raw event has. */
 export function normaliseEvent(q: QueuedEvent): ConversationEvent {
@@ -19,121 +26,88 @@ export function normaliseEvent(q: QueuedEvent): ConversationEvent {
   return { ...common, ...interpret(q.event, q.eventId) };
 }
 
-function interpret(e: Json, eventId: string): Body {
-  if (isObject(e.message)) return message(e.message, eventId);
-  if (isObject(e.postback)) return postback(e.postback, eventId);
-  if (isObject(e.reaction) && nonEmpty(e.reaction.mid)) return reaction(e.reaction);
-  if (isObject(e.delivery)) {
-    return {
-      kind: 'delivery',
-      watermark: wholeNumber(e.delivery.watermark) ?? 0,
-      mids: strings(e.delivery.mids),
-    };
+/**
+ * The first key that holds its kind (contracts/webhook.ts) decides; a key whose value does not fit
+ * its kind is passed over, and an event of no known kind is `unknown` (logged and skipped, SPEC §6).
+ */
+function interpret(e: JsonObject, eventId: string): Body {
+  const m = MessageEvent.safeParse(e.message);
+  if (m.success) return message(m.data, eventId);
+  const p = PostbackEvent.safeParse(e.postback);
+  if (p.success) return postback(p.data, eventId);
+  const r = ReactionEvent.safeParse(e.reaction);
+  if (r.success) return reaction(r.data);
+  const d = DeliveryEvent.safeParse(e.delivery);
+  if (d.success) return { kind: 'delivery', watermark: d.data.watermark ?? 0, mids: defined(d.data.mids) };
+  const read = ReadEvent.safeParse(e.read);
+  if (read.success) return { kind: 'read', watermark: read.data.watermark ?? 0 };
+  const ref = ReferralEvent.safeParse(e.referral);
+  if (ref.success) return referral(ref.data, eventId);
+  const o = OptinEvent.safeParse(e.optin);
+  if (o.success) {
+    const { type, payload, ref } = o.data;
+    return { kind: 'optin', eventId, type, payload, ref };
   }
-  if (isObject(e.read)) return { kind: 'read', watermark: wholeNumber(e.read.watermark) ?? 0 };
-  if (isObject(e.referral)) return referral(e.referral, eventId);
-  if (isObject(e.optin)) {
-    const { type, payload, ref } = e.optin;
-    return { kind: 'optin', eventId, type: text(type), payload: text(payload), ref: text(ref) };
+  for (const action of HANDOVER_ACTIONS) {
+    const h = HandoverEvent.safeParse(e[action]);
+    if (h.success) return { kind: 'handover', eventId, action, detail: h.data };
   }
-  const action = HANDOVER_ACTIONS.find((key) => isObject(e[key]));
-  if (action) return { kind: 'handover', eventId, action, detail: e[action] as Json };
   return { kind: 'unknown', eventId, keys: Object.keys(e) };
 }
 
-function message(m: Json, eventId: string): Body {
+function message(m: z.infer<typeof MessageEvent>, eventId: string): Body {
   const echo = m.is_echo === true;
   return {
     kind: 'message',
     direction: echo ? 'out' : 'in',
-    mid: nonEmpty(m.mid) ?? eventId,
-    text: text(m.text),
-    attachments: Array.isArray(m.attachments) ? m.attachments.filter(isObject).map(attachment) : [],
-    quickReplyPayload: text(field(m.quick_reply, 'payload')),
-    replyToMid: nonEmpty(field(m.reply_to, 'mid')),
-    appId: echo ? idString(m.app_id) : undefined,
-    metadata: echo ? text(m.metadata) : undefined,
-    referral: objectOrUndefined(m.referral),
+    mid: m.mid ?? eventId,
+    text: m.text,
+    attachments: defined(m.attachments).map(attachment),
+    quickReplyPayload: m.quick_reply?.payload,
+    replyToMid: m.reply_to?.mid,
+    appId: echo ? m.app_id : undefined,
+    metadata: echo ? m.metadata : undefined,
+    referral: m.referral,
   };
 }
 
-/** `fallback` attachments may carry `url`/`title` beside a null payload, or no payload at all. */
-function attachment(a: Json): Attachment {
-  const payload = objectOrUndefined(a.payload);
+function attachment(a: z.infer<typeof AttachmentSchema>): Attachment {
+  const payload = AttachmentPayload.safeParse(a.payload);
+  const p = payload.success ? payload.data : undefined;
   return {
-    type: text(a.type) ?? 'unknown',
-    url: text(payload?.url) ?? text(a.url),
-    title: text(a.title) ?? text(payload?.title),
-    stickerId: wholeNumber(payload?.sticker_id),
-    payload,
+    type: a.type ?? 'unknown',
+    url: p?.url ?? a.url,
+    title: a.title ?? p?.title,
+    stickerId: p?.sticker_id,
+    payload: a.payload,
   };
 }
 
-/** Standby postbacks carry no payload. */
-function postback(p: Json, eventId: string): Body {
+function postback(p: z.infer<typeof PostbackEvent>, eventId: string): Body {
   return {
     kind: 'postback',
-    mid: nonEmpty(p.mid) ?? eventId,
-    title: text(p.title),
-    payload: text(p.payload),
-    referral: objectOrUndefined(p.referral),
+    mid: p.mid ?? eventId,
+    title: p.title,
+    payload: p.payload,
+    referral: p.referral,
   };
 }
 
-function reaction(r: Json): Body {
+function reaction(r: z.infer<typeof ReactionEvent>): Body {
   return {
     kind: 'reaction',
-    targetMid: nonEmpty(r.mid) ?? '',
+    targetMid: r.mid,
     action: r.action === 'unreact' ? 'unreact' : 'react',
-    reaction: text(r.reaction),
-    emoji: text(r.emoji),
+    reaction: r.reaction,
+    emoji: r.emoji,
   };
 }
 
-function referral(r: Json, eventId: string): Body {
-  return {
-    kind: 'referral',
-    eventId,
-    ref: text(r.ref),
-    source: text(r.source),
-    type: text(r.type),
-    adId: idString(r.ad_id),
-  };
+function referral(r: z.infer<typeof ReferralEvent>, eventId: string): Body {
+  return { kind: 'referral', eventId, ref: r.ref, source: r.source, type: r.type, adId: r.ad_id };
 }
 
-function field(value: unknown, key: string): unknown {
-  return isObject(value) ? value[key] : undefined;
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function nonEmpty(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** Ids Meta sometimes sends as numbers (`app_id`, `ad_id`). */
-function idString(value: unknown): string | undefined {
-  return nonEmpty(value) ?? (typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined);
-}
-
-/**
- * Watermarks (ms) and sticker ids are whole numbers below 2^53; anything else is not one (and a number
- * beyond 2^53 or below 1e-130 would be refused by the store). The raw value stays in the payload.
- */
-function wholeNumber(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
-}
-
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
-}
-
-function objectOrUndefined(value: unknown): Json | undefined {
-  return isObject(value) ? value : undefined;
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The items of a lenient list that were of the right type. */
+function defined<T>(items: Array<T | undefined>): T[] {
+  return items.filter((item): item is T => item !== undefined);
 }

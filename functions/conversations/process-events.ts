@@ -1,13 +1,11 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
 import { conversationGroupId, type QueuedEvent } from '#contracts/queue';
-import { readQueuedEvent } from '#ingest/read-queued-event';
+import { readQueueBody } from '#ingest/read-queued-event';
 import type { ConversationLock } from '#ports/conversation-lock';
 import { NoLock } from '#ports/conversation-lock';
 import type { BlobStore } from '#ports/ports';
 import { count, logger } from '#runtime/observability';
-import { PoisonError } from '#runtime/poison-error';
 import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
 import { classifyFailure, type Failure } from './failure-class.js';
 import type { QuarantineRepository } from './quarantine-repository.js';
@@ -69,38 +67,13 @@ export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLoc
   };
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** What the verifier queues (contracts/queue.ts). `event` is checked, not copied: it stays as it came. */
-const QueuedEventSchema = z.object({
-  v: z.literal(1),
-  pageId: z.string().min(1),
-  userId: z.string().min(1),
-  eventId: z.string().min(1),
-  timestamp: z.number(),
-  standby: z.boolean(),
-  event: z.custom<Record<string, unknown>>(isObject),
-});
-
 /**
- * The queued event a message carries, read back from the blob store when the message is a claim check.
- * A body the verifier cannot have written, or a claim check that cannot be redeemed, is a PoisonError.
+ * The queued event a message carries (contracts/queue.ts), read back from the blob store when the
+ * message is a claim check. A body the verifier cannot have written, or a claim check that cannot be
+ * redeemed, is a PoisonError.
  */
-export async function queuedEventOf(record: SQSRecord, blobs: BlobStore): Promise<QueuedEvent> {
-  let body: unknown;
-  try {
-    body = JSON.parse(record.body);
-  } catch {
-    throw new PoisonError('UnreadableQueueMessage', 'the queue message body is not JSON');
-  }
-  if (isObject(body) && 'claim' in body) body = await readQueuedEvent(body as never, blobs);
-  const parsed = QueuedEventSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new PoisonError('InvalidQueuedEvent', `${issue?.path.join('.') || 'body'}: ${issue?.message}`);
-  }
-  return parsed.data as QueuedEvent;
+export function queuedEventOf(record: SQSRecord, blobs: BlobStore): Promise<QueuedEvent> {
+  return readQueueBody(record.body, blobs);
 }
 
 /**

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import * as z from 'zod/mini';
+import { JsonObject } from '#contracts/json';
 import { conversationGroupId, type QueuedEvent, type QueueMessage } from '#contracts/queue';
+import { EVENT_LISTS, EventList, EventRouting, WebhookEntry, WebhookEnvelope } from '#contracts/webhook';
 
 /** An entry or event that could not be queued. Positions and a code only: it gets logged. */
 export interface RejectedEvent {
@@ -13,8 +16,6 @@ export interface RejectedEvent {
 export type ParsedWebhook =
   | { ok: true; events: QueuedEvent[]; rejected: RejectedEvent[] }
   | { ok: false; reason: 'invalid_json' | 'not_page' | 'invalid_envelope'; message: string };
-
-type Json = Record<string, unknown>;
 
 /** Far deeper than any Messenger event; keeps a later JSON.stringify off the stack limit. */
 const MAX_DEPTH = 32;
@@ -31,11 +32,6 @@ const SQS_ID = /^[!-~]{1,128}$/;
  */
 export const MAX_ID_LENGTH = 16_384;
 
-const EVENT_LISTS = [
-  ['messaging', false],
-  ['standby', true],
-] as const;
-
 /** Flattens a Messenger webhook body into one `QueuedEvent` per event of every entry. Never throws. */
 export function parseWebhook(rawBody: Buffer | string): ParsedWebhook {
   let body: unknown;
@@ -44,15 +40,16 @@ export function parseWebhook(rawBody: Buffer | string): ParsedWebhook {
   } catch {
     return { ok: false, reason: 'invalid_json', message: 'body is not JSON' };
   }
-  if (!isObject(body) || body.object !== 'page') {
-    return { ok: false, reason: 'not_page', message: 'object is not "page"' };
-  }
-  if (!Array.isArray(body.entry)) {
-    return { ok: false, reason: 'invalid_envelope', message: 'entry is not an array' };
+  const envelope = z.safeParse(WebhookEnvelope, body);
+  if (!envelope.success) {
+    // Only `entry` wrong: a page webhook with a bad envelope; anything else is not a page webhook.
+    return envelope.error.issues.every((issue) => issue.path[0] === 'entry')
+      ? { ok: false, reason: 'invalid_envelope', message: 'entry is not an array' }
+      : { ok: false, reason: 'not_page', message: 'object is not "page"' };
   }
   const events: QueuedEvent[] = [];
   const rejected: RejectedEvent[] = [];
-  body.entry.forEach((entry: unknown, entryIndex: number) => {
+  envelope.data.entry.forEach((entry, entryIndex) => {
     readEntry(entry, entryIndex, events, rejected);
   });
   return { ok: true, events, rejected };
@@ -82,103 +79,84 @@ export function sqsSafeJson(value: unknown): string {
 const NON_CHARACTERS = /[\uFFFE\uFFFF]/;
 const NON_CHARACTERS_ALL = /[\uFFFE\uFFFF]/g;
 
-function readEntry(
-  entry: unknown,
-  entryIndex: number,
-  events: QueuedEvent[],
-  rejected: RejectedEvent[],
-): void {
-  if (!isObject(entry)) {
+function readEntry(raw: unknown, entryIndex: number, events: QueuedEvent[], rejected: RejectedEvent[]): void {
+  const entry = z.safeParse(WebhookEntry, raw);
+  if (!entry.success) {
     rejected.push({ entryIndex, reason: 'entry_not_object' });
     return;
   }
-  if (entry.messaging === undefined && entry.standby === undefined) {
+  if (entry.data.messaging === undefined && entry.data.standby === undefined) {
     rejected.push({ entryIndex, reason: 'no_events' });
     return;
   }
   for (const [field, standby] of EVENT_LISTS) {
-    const list = entry[field];
-    if (list === undefined) continue;
-    if (!Array.isArray(list)) {
+    if (entry.data[field] === undefined) continue;
+    const list = z.safeParse(EventList, entry.data[field]);
+    if (!list.success) {
       rejected.push({ entryIndex, field, reason: 'not_an_array' });
       continue;
     }
-    list.forEach((event: unknown, eventIndex: number) => {
-      const result = readEvent(entry, event, standby);
+    list.data.forEach((event, eventIndex) => {
+      const result = readEvent(entry.data, event, standby);
       if (typeof result === 'string') rejected.push({ entryIndex, eventIndex, field, reason: result });
       else events.push(result);
     });
   }
 }
 
-/** The queued event, or the reason it cannot be queued. */
-function readEvent(entry: Json, event: unknown, standby: boolean): QueuedEvent | string {
-  if (!isObject(event)) return 'event_not_object';
-  if (tooDeep(event, MAX_DEPTH)) return 'too_deep';
-  const pageId = idOf(entry.id) ?? fallbackPageId(event);
+/** The queued event, or the reason it cannot be queued. The raw event is queued as it came. */
+function readEvent(entry: WebhookEntry, raw: unknown, standby: boolean): QueuedEvent | string {
+  const event = JsonObject.safeParse(raw);
+  if (!event.success) return 'event_not_object';
+  if (tooDeep(event.data, MAX_DEPTH)) return 'too_deep';
+  const routing = z.safeParse(EventRouting, event.data);
+  if (!routing.success) return 'event_not_object';
+  const r = routing.data;
+  const pageId = entry.id ?? fallbackPageId(r);
   if (pageId === undefined) return 'no_page_id';
-  const userId = otherParty(event, pageId);
+  const userId = otherParty(r, pageId);
   if (userId === undefined) return 'no_user_id';
-  const timestamp = finite(event.timestamp) ?? finite(entry.time);
+  const timestamp = r.timestamp ?? entry.time;
   if (timestamp === undefined) return 'no_timestamp';
-  const eventId = eventIdOf(event);
+  const eventId = r.message?.mid ?? r.postback?.mid ?? `h:${sha256(JSON.stringify(event.data))}`;
   if (pageId.length > MAX_ID_LENGTH || userId.length > MAX_ID_LENGTH || eventId.length > MAX_ID_LENGTH) {
     return 'id_too_long';
   }
-  return { v: 1, pageId, userId, eventId, timestamp, standby, event };
+  return { v: 1, pageId, userId, eventId, timestamp, standby, event: event.data };
 }
 
 /** Without entry.id: the page is the recipient, or the sender of an echo. */
-function fallbackPageId(event: Json): string | undefined {
-  const echo = isObject(event.message) && event.message.is_echo === true;
-  const page = echo ? event.sender : event.recipient;
-  return isObject(page) ? idOf(page.id) : undefined;
+function fallbackPageId(r: EventRouting): string | undefined {
+  return (r.message?.is_echo === true ? r.sender : r.recipient)?.id;
 }
 
 /**
  * The person in the conversation, whichever way the event travels. Checkbox-plugin opt-ins name
  * the person only by `optin.user_ref`; `app_roles` concerns the whole page, so it uses the page id.
+ * A reaction's or delivery's mids name other messages, so only a message's or postback's counts.
  */
-function otherParty(event: Json, pageId: string): string | undefined {
-  const sender = partyKey(event.sender);
-  const other = sender === pageId ? partyKey(event.recipient) : sender;
+function otherParty(r: EventRouting, pageId: string): string | undefined {
+  const sender = partyKey(r.sender);
+  const other = sender === pageId ? partyKey(r.recipient) : sender;
   if (other !== undefined) return other;
-  if (isObject(event.optin)) return userRef(event.optin.user_ref);
-  if (isObject(event.app_roles)) return pageId;
+  if (r.optin) return userRef(r.optin.user_ref);
+  if (r.app_roles) return pageId;
   return undefined;
 }
 
-function partyKey(party: unknown): string | undefined {
-  return isObject(party) ? (idOf(party.id) ?? userRef(party.user_ref)) : undefined;
+function partyKey(party: EventRouting['sender']): string | undefined {
+  return party ? (party.id ?? userRef(party.user_ref)) : undefined;
 }
 
-function userRef(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? `ref:${value}` : undefined;
-}
-
-/** The event's own mid; a reaction's or delivery's mids name other messages, so they never count. */
-function eventIdOf(event: Json): string {
-  return midOf(event.message) ?? midOf(event.postback) ?? `h:${sha256(JSON.stringify(event))}`;
-}
-
-function midOf(value: unknown): string | undefined {
-  return isObject(value) && typeof value.mid === 'string' && value.mid !== '' ? value.mid : undefined;
-}
-
-function idOf(value: unknown): string | undefined {
-  if (typeof value === 'string') return value === '' ? undefined : value;
-  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
-}
-
-function finite(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+function userRef(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : `ref:${value}`;
 }
 
 function tooDeep(value: unknown, depthLeft: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (depthLeft === 0) return true;
   for (const key in value) {
-    if (tooDeep((value as Json)[key], depthLeft - 1)) return true;
+    if (tooDeep((value as Record<string, unknown>)[key], depthLeft - 1)) return true;
   }
   return false;
 }
@@ -189,8 +167,4 @@ function sqsId(value: string): string {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
-import { CLAIM_PREFIX, type ClaimCheck, type QueuedEvent } from '#contracts/queue';
+import { issueSummary, JsonObject } from '#contracts/json';
+import { CLAIM_KEY, ClaimCheck, NamesClaim, QueuedEvent } from '#contracts/queue';
 import type { BlobStore } from '#ports/ports';
 import { PoisonError } from '#runtime/poison-error';
 
@@ -14,18 +15,23 @@ export class ClaimCheckError extends PoisonError {
   }
 }
 
-const CLAIM_KEY = new RegExp(`^${CLAIM_PREFIX}([0-9a-f]{64})\\.json$`);
-
-/** The claim check message (claim-check.ts writes it). */
-const ClaimCheckSchema = z.object({
-  v: z.literal(1),
-  pageId: z.string(),
-  userId: z.string(),
-  eventId: z.string(),
-  timestamp: z.number(),
-  standby: z.boolean(),
-  claim: z.string().check(z.regex(CLAIM_KEY)),
-});
+/**
+ * The queued event an events-queue message body stands for (contracts/queue.ts), read back from the
+ * blob store when the body is a claim check. A body the verifier cannot have written is a PoisonError
+ * (`UnreadableQueueMessage`, `InvalidQueuedEvent`, or a ClaimCheckError): quarantined, never retried.
+ */
+export async function readQueueBody(body: string, blobs: BlobStore | undefined): Promise<QueuedEvent> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new PoisonError('UnreadableQueueMessage', 'the queue message body is not JSON');
+  }
+  const message = z.safeParse(NamesClaim, json).success ? await redeem(json, blobs) : json;
+  const parsed = QueuedEvent.safeParse(message);
+  if (!parsed.success) throw new PoisonError('InvalidQueuedEvent', issueSummary(parsed.error));
+  return parsed.data;
+}
 
 /**
  * The event a queue message stands for: the message itself, or for a claim check the event read back
@@ -37,8 +43,11 @@ export async function readQueuedEvent(
   message: QueuedEvent | ClaimCheck,
   blobs: BlobStore | undefined,
 ): Promise<QueuedEvent> {
-  if (!('claim' in message)) return message;
-  const parsed = ClaimCheckSchema.safeParse(message);
+  return 'claim' in message ? redeem(message, blobs) : message;
+}
+
+async function redeem(message: unknown, blobs: BlobStore | undefined): Promise<QueuedEvent> {
+  const parsed = ClaimCheck.safeParse(message);
   if (!parsed.success) throw new ClaimCheckError('malformed claim check message');
   const { claim, ...envelope } = parsed.data;
   if (!blobs) throw new ClaimCheckError(`claim check ${claim}, but this processor has no blob store`);
@@ -46,9 +55,7 @@ export async function readQueuedEvent(
   if (!bytes) throw new ClaimCheckError(`claim check ${claim}: no such blob`);
   const digest = createHash('sha256').update(bytes).digest('hex');
   if (digest !== CLAIM_KEY.exec(claim)?.[1]) throw new ClaimCheckError(`claim check ${claim}: other bytes`);
-  const event: unknown = JSON.parse(bytes.toString('utf8'));
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
-    throw new ClaimCheckError(`claim check ${claim}: not an event`);
-  }
-  return { ...envelope, event: event as Record<string, unknown> };
+  const event = JsonObject.safeParse(JSON.parse(bytes.toString('utf8')));
+  if (!event.success) throw new ClaimCheckError(`claim check ${claim}: not an event`);
+  return { ...envelope, event: event.data };
 }
