@@ -213,30 +213,22 @@ export class GraphClient {
       url = new URL(next);
     } catch {
       // The TypeError would quote the link, and the link holds the user token.
-      throw new GraphError(
-        'GET /me/accounts',
-        0,
-        'paging.next is not a URL',
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        'permanent',
-      );
+      throw new GraphError({
+        operation: 'GET /me/accounts',
+        status: 0,
+        message: 'paging.next is not a URL',
+        errorClass: 'permanent',
+      });
     }
     const ours = new URL(this.root);
     // Never send a token to a host we did not choose, whatever a paging link says.
     if (url.origin !== ours.origin)
-      throw new GraphError(
-        'GET /me/accounts',
-        0,
-        'paging.next leaves the Graph API',
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        'permanent',
-      );
+      throw new GraphError({
+        operation: 'GET /me/accounts',
+        status: 0,
+        message: 'paging.next leaves the Graph API',
+        errorClass: 'permanent',
+      });
     const query = Object.fromEntries(url.searchParams);
     delete query.access_token;
     delete query.appsecret_proof;
@@ -284,25 +276,29 @@ export class GraphClient {
     } catch (err) {
       // fetch's own errors can quote the URL, which holds the token: keep only what failed.
       const timedOut = init.signal?.aborted || (err as Error)?.name === 'TimeoutError';
-      throw new GraphError(o.operation, 0, `Graph API ${timedOut ? 'timed out' : 'network error'}`);
+      throw new GraphError({
+        operation: o.operation,
+        status: 0,
+        message: `Graph API ${timedOut ? 'timed out' : 'network error'}`,
+      });
     }
     const body = parseJson(text) as (T & { error?: MetaError }) | undefined;
     if (res.ok && body && !body.error) return body;
     const e = body?.error;
-    throw new GraphError(
-      o.operation,
-      res.status,
-      redact(e?.message ?? `Graph API answered HTTP ${res.status}`, [
+    throw new GraphError({
+      operation: o.operation,
+      status: res.status,
+      message: redact(e?.message ?? `Graph API answered HTTP ${res.status}`, [
         o.token,
         o.query?.fb_exchange_token,
         this.opts.appSecret,
       ]),
-      e?.code,
-      e?.error_subcode,
-      e?.fbtrace_id,
-      regainAccessMs(res.headers.get('x-business-use-case-usage')),
-      e?.code !== undefined && o.permanentCodes?.includes(e.code) ? 'permanent' : undefined,
-    );
+      code: e?.code,
+      subcode: e?.error_subcode,
+      fbtraceId: e?.fbtrace_id,
+      retryAfterMs: regainAccessMs(res.headers.get('x-business-use-case-usage')),
+      errorClass: e?.code !== undefined && o.permanentCodes?.includes(e.code) ? 'permanent' : undefined,
+    });
   }
 }
 
@@ -340,16 +336,12 @@ function parseJson(text: string): unknown {
  */
 function pathId(id: string, operation: string): string {
   if (!isGraphId(id)) {
-    throw new GraphError(
+    throw new GraphError({
       operation,
-      0,
-      'not a Facebook id: no Graph API call made with it',
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      'permanent',
-    );
+      status: 0,
+      message: 'not a Facebook id: no Graph API call made with it',
+      errorClass: 'permanent',
+    });
   }
   return encodeURIComponent(id);
 }

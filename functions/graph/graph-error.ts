@@ -15,25 +15,66 @@ export function classifyGraphError(status: number, code: number | undefined): Gr
   return 'permanent';
 }
 
+/** What a GraphError is made of; everything but the operation, status and message is optional. */
+export interface GraphErrorInit {
+  /** What we were doing, e.g. `POST /{page-id}/subscribed_apps` (a template, never a URL with a token). */
+  operation: string;
+  /** The HTTP status; 0 when no answer came (timeout, network error, refused before sending). */
+  status: number;
+  message: string;
+  code?: number;
+  subcode?: number;
+  fbtraceId?: string;
+  /** From `X-Business-Use-Case-Usage` `estimated_time_to_regain_access`, when Meta sent it. */
+  retryAfterMs?: number;
+  /** When a call knows better than the general rule (see GraphClient's `permanentCodes`). */
+  errorClass?: GraphErrorClass;
+}
+
 export class GraphError extends Error {
   override readonly name = 'GraphError';
+  readonly operation: string;
+  readonly status: number;
+  readonly code?: number;
+  readonly subcode?: number;
+  readonly fbtraceId?: string;
+  readonly retryAfterMs?: number;
   readonly errorClass: GraphErrorClass;
 
+  constructor(init: GraphErrorInit);
+  /** @deprecated The positional form, kept until the last caller outside graph/ moves to the options object. */
   constructor(
-    /** What we were doing, e.g. `POST /{page-id}/subscribed_apps` (a template, never a URL with a token). */
-    readonly operation: string,
-    readonly status: number,
+    operation: string,
+    status: number,
     message: string,
-    readonly code?: number,
-    readonly subcode?: number,
-    readonly fbtraceId?: string,
-    /** From `X-Business-Use-Case-Usage` `estimated_time_to_regain_access`, when Meta sent it. */
-    readonly retryAfterMs?: number,
-    /** When a call knows better than the general rule (see GraphClient's `permanentCodes`). */
+    code?: number,
+    subcode?: number,
+    fbtraceId?: string,
+    retryAfterMs?: number,
+    errorClass?: GraphErrorClass,
+  );
+  constructor(
+    first: GraphErrorInit | string,
+    status = 0,
+    message = '',
+    code?: number,
+    subcode?: number,
+    fbtraceId?: string,
+    retryAfterMs?: number,
     errorClass?: GraphErrorClass,
   ) {
-    super(message);
-    this.errorClass = errorClass ?? classifyGraphError(status, code);
+    const init: GraphErrorInit =
+      typeof first === 'string'
+        ? { operation: first, status, message, code, subcode, fbtraceId, retryAfterMs, errorClass }
+        : first;
+    super(init.message);
+    this.operation = init.operation;
+    this.status = init.status;
+    this.code = init.code;
+    this.subcode = init.subcode;
+    this.fbtraceId = init.fbtraceId;
+    this.retryAfterMs = init.retryAfterMs;
+    this.errorClass = init.errorClass ?? classifyGraphError(init.status, init.code);
   }
 
   /** A log-safe summary: the operation, the codes and Meta's message. */
@@ -71,6 +112,6 @@ export function regainAccessMs(header: string | null): number | undefined {
 /** No Graph call was made: the invocation had no time left for one (the request never left). */
 export class GraphNotAttemptedError extends GraphError {
   constructor(operation: string) {
-    super(operation, 0, 'no time left in this invocation for a Graph call');
+    super({ operation, status: 0, message: 'no time left in this invocation for a Graph call' });
   }
 }

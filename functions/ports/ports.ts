@@ -26,6 +26,22 @@ export interface AppCredentialsSource {
 }
 
 /**
+ * Only a complete set counts: without an app secret webhooks fail closed, and without the app id
+ * Pagewire could not tell its own subscription from another app's.
+ */
+export function completeCredentials(
+  c: Partial<Record<keyof AppCredentials, unknown>>,
+): AppCredentials | undefined {
+  if (typeof c.appSecret !== 'string' || c.appSecret === '') return undefined;
+  if (typeof c.appId !== 'string' || c.appId === '') return undefined;
+  return {
+    appId: c.appId,
+    appSecret: c.appSecret,
+    verifyToken: typeof c.verifyToken === 'string' ? c.verifyToken : '',
+  };
+}
+
+/**
  * Bytes kept beside the table and the queues: webhook events too large for a queue message (claim
  * checks) and parts of stored items too large for DynamoDB. S3 on AWS, files under `DATA_DIR` locally.
  * Keys are `/`-separated segments of `[A-Za-z0-9._=-]`, none of them `.` or `..`.

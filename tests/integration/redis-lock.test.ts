@@ -8,8 +8,8 @@ import {
   RedisLock,
   type RedisLockOptions,
   redactRedisUrl,
+  redisClient,
   redisLockFromUrl,
-  redisOptionsFromUrl,
 } from '#adapters/redis/redis-lock';
 import { LockUnavailableError, NoLock } from '#ports/conversation-lock';
 import { withDeadline } from '#runtime/deadline';
@@ -116,25 +116,31 @@ describe('conversation lock without Redis', () => {
     expect(redactRedisUrl(url)).toBe(expected);
   });
 
-  it('redisOptionsFromUrl: rediss:// turns TLS on; fail-fast defaults; credentials decoded', () => {
-    const tls = redisOptionsFromUrl('rediss://app:s3cr%40t@cache.example.com:6380/2');
-    expect(tls).toMatchObject({
-      host: 'cache.example.com',
-      port: 6380,
-      db: 2,
-      username: 'app',
-      password: 's3cr@t',
-      tls: {},
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 2,
-      connectTimeout: 2_000,
-      commandTimeout: 1_000,
-    });
-    const plain = redisOptionsFromUrl('redis://localhost');
-    expect(plain).toMatchObject({ host: 'localhost', port: 6379, db: 0 });
-    expect(plain.tls).toBeUndefined();
-    expect(plain.password).toBeUndefined();
+  it('redisClient: rediss:// turns TLS on; fail-fast defaults; credentials decoded', () => {
+    const tls = redisClient('rediss://app:s3cr%40t@cache.example.com:6380/2');
+    const plain = redisClient('redis://localhost');
+    try {
+      expect(tls.options).toMatchObject({
+        host: 'cache.example.com',
+        port: 6380,
+        db: 2,
+        username: 'app',
+        password: 's3cr@t',
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 2,
+        connectTimeout: 2_000,
+        commandTimeout: 1_000,
+      });
+      expect(tls.options.tls).toBeTruthy();
+      expect(plain.options).toMatchObject({ host: 'localhost', port: 6379, db: 0 });
+      expect(plain.options.tls).toBeUndefined();
+      expect(plain.options.password).toBeFalsy();
+      expect(tls.status).toBe('wait'); // nothing connects before the first command
+    } finally {
+      tls.disconnect();
+      plain.disconnect();
+    }
   });
 
   it('back-off: equal jitter within [ceiling/2, ceiling], doubling up to retryMaxMs', () => {
@@ -335,7 +341,7 @@ describe.skipIf(!available)('RedisLock against a real redis-server', () => {
 
   it("a failing release is logged, not thrown over the work's result; the TTL is the backstop", async () => {
     const log = captureLog();
-    const client = new Redis(redisOptionsFromUrl(server.url));
+    const client = redisClient(server.url);
     closers.push(async () => client.disconnect());
     const lock = new RedisLock(client, { ttlMs: 2_000, log });
     const evalSpy = vi.spyOn(client, 'eval') as unknown as { mockRejectedValue(e: Error): void };

@@ -1,7 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EnvCredentials, SecretsManagerCredentials } from '#adapters/aws/secrets-credentials';
+import { SecretsManagerCredentials } from '#adapters/aws/secrets-credentials';
+import { EnvCredentials } from '#adapters/local/env-credentials';
 
 const sm = mockClient(SecretsManagerClient);
 let n = 0;

@@ -577,3 +577,43 @@ describe('failures never leak a token or the app secret', () => {
     expect(err.message).toBe('Token [redacted] expired');
   });
 });
+
+describe('GraphError', () => {
+  it('is built from an options object; the class follows from status and code unless given', () => {
+    const throttled = new GraphError({
+      operation: 'GET /{psid}',
+      status: 400,
+      message: 'slow down',
+      code: 613,
+    });
+    expect(throttled).toMatchObject({
+      operation: 'GET /{psid}',
+      status: 400,
+      code: 613,
+      errorClass: 'throttle',
+    });
+    expect(throttled.message).toBe('slow down');
+    const refused = new GraphError({
+      operation: 'GET /oauth/access_token',
+      status: 400,
+      message: 'Error validating client secret',
+      code: 1,
+      errorClass: 'permanent',
+    });
+    expect(refused.errorClass).toBe('permanent');
+    expect(refused.toJSON()).toEqual({
+      operation: 'GET /oauth/access_token',
+      status: 400,
+      code: 1,
+      subcode: undefined,
+      class: 'permanent',
+      message: 'Error validating client secret',
+      fbtraceId: undefined,
+    });
+  });
+
+  it('still accepts the positional form (callers outside graph/ until they move)', () => {
+    const e = new GraphError('GET /{psid}', 400, 'expired', 190, 463, 'trace', undefined, undefined);
+    expect(e).toMatchObject({ code: 190, subcode: 463, fbtraceId: 'trace', errorClass: 'auth' });
+  });
+});

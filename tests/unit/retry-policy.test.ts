@@ -52,7 +52,7 @@ const OP = 'GET /{psid}';
 
 /** A GraphError as the client builds it from Meta's answer. */
 function graphError(status: number, code?: number, message = `(#${code}) from Meta`, retryAfterMs?: number) {
-  return new GraphError(OP, status, message, code, undefined, 'trace', retryAfterMs);
+  return new GraphError({ operation: OP, status, message, code, fbtraceId: 'trace', retryAfterMs });
 }
 
 /** An operation that throws the given errors in turn, then answers 'ok'. */

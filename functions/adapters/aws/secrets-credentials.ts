@@ -1,18 +1,8 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import type { AppCredentials, AppCredentialsSource } from '#ports/ports';
+import { type AppCredentials, type AppCredentialsSource, completeCredentials } from '#ports/ports';
 
-/** Local stack: the credentials come from FB_APP_ID / FB_APP_SECRET / FB_VERIFY_TOKEN. */
-export class EnvCredentials implements AppCredentialsSource {
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
-
-  async get(): Promise<AppCredentials | undefined> {
-    return complete({
-      appId: this.env.FB_APP_ID,
-      appSecret: this.env.FB_APP_SECRET,
-      verifyToken: this.env.FB_VERIFY_TOKEN,
-    });
-  }
-}
+/** @deprecated Moved to adapters/local/env-credentials.ts; re-exported until its importers move (WP3–WP6). */
+export { EnvCredentials } from '#adapters/local/env-credentials';
 
 /**
  * AWS: the Secrets Manager secret `{"appId","appSecret","verifyToken"}`, read through Powertools
@@ -33,22 +23,8 @@ export class SecretsManagerCredentials implements AppCredentialsSource {
       // JSON.parse's message quotes the text it choked on: the app secret itself. Say only what is wrong.
       throw new Error(`secret ${this.secretName} is not JSON {"appId","appSecret","verifyToken"}`);
     }
-    return complete(typeof value === 'object' && value ? (value as Record<string, unknown>) : {});
+    return completeCredentials(typeof value === 'object' && value ? (value as Record<string, unknown>) : {});
   }
-}
-
-/**
- * Only a complete set counts: without an app secret webhooks fail closed, and without the app id
- * Pagewire could not tell its own subscription from another app's.
- */
-function complete(c: Partial<Record<keyof AppCredentials, unknown>>): AppCredentials | undefined {
-  if (typeof c.appSecret !== 'string' || c.appSecret === '') return undefined;
-  if (typeof c.appId !== 'string' || c.appId === '') return undefined;
-  return {
-    appId: c.appId,
-    appSecret: c.appSecret,
-    verifyToken: typeof c.verifyToken === 'string' ? c.verifyToken : '',
-  };
 }
 
 /** The deployed credentials: the Secrets Manager secret `secretName` (APP_SECRET_NAME). */

@@ -224,11 +224,23 @@ export class RedisLock implements ConversationLock {
 }
 
 /**
- * ioredis options for the lock, from a `redis://` or `rediss://` (TLS, as ElastiCache Serverless
- * requires) URL: connect on first use, never queue commands while disconnected, short timeouts, so an
- * unreachable Redis fails the record quickly (and SQS retries it) instead of hanging the invocation.
+ * The lock's client options: connect on first use, never queue commands while disconnected, short
+ * timeouts, so an unreachable Redis fails the record quickly (and SQS retries it) instead of hanging
+ * the invocation. Host, port, credentials, database and TLS (`rediss://`, which ElastiCache Serverless
+ * requires) come from the URL, parsed by ioredis itself.
  */
-export function redisOptionsFromUrl(url: string): RedisOptions {
+export const LOCK_CLIENT_OPTIONS: RedisOptions = Object.freeze({
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 2,
+  connectTimeout: 2_000,
+  commandTimeout: 1_000,
+  // Background reconnects: quick at first, then at most every 2 s.
+  retryStrategy: (times: number) => backoffMs(times, { baseMs: 100, maxMs: 2_000, jitter: 'none' }),
+});
+
+/** Throws (naming what is wrong, never the credentials) unless `url` is a usable `redis(s)://` URL. */
+export function checkRedisUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -239,33 +251,21 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
     throw new Error(`LOCK_REDIS_URL must start with redis:// or rediss://: ${redactRedisUrl(url)}`);
   }
   if (!parsed.hostname) throw new Error(`LOCK_REDIS_URL has no host: ${redactRedisUrl(url)}`);
-  const db = parsed.pathname.replace(/^\/+/, '');
-  if (db && !/^\d+$/.test(db)) {
+  if (!/^\/*\d*$/.test(parsed.pathname)) {
     throw new Error(`LOCK_REDIS_URL path must be a database number: ${redactRedisUrl(url)}`);
   }
-  const options: RedisOptions = {
-    host: parsed.hostname.replace(/^\[|\]$/g, ''),
-    port: parsed.port ? Number(parsed.port) : 6379,
-    db: db ? Number(db) : 0,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 2,
-    connectTimeout: 2_000,
-    commandTimeout: 1_000,
-    // Background reconnects: quick at first, then at most every 2 s.
-    retryStrategy: (times) => Math.min(100 * 2 ** (times - 1), 2_000),
-  };
-  if (parsed.username) options.username = decodeURIComponent(parsed.username);
-  if (parsed.password) options.password = decodeURIComponent(parsed.password);
-  // ioredis does not turn TLS on for rediss:// by itself.
-  if (parsed.protocol === 'rediss:') options.tls = {};
-  return options;
+  return url;
+}
+
+/** A client for the lock at `url` (not connected until first used). */
+export function redisClient(url: string): Redis {
+  return new Redis(checkRedisUrl(url), { ...LOCK_CLIENT_OPTIONS });
 }
 
 export function redisLockFromUrl(url: string, options: RedisLockOptions = {}): RedisLock {
   const log = options.log ?? logger;
   const safeUrl = redactRedisUrl(url);
-  const client = new Redis(redisOptionsFromUrl(url));
+  const client = redisClient(url);
   // One line per outage, not one per reconnect attempt; without a listener ioredis prints to stderr.
   let reported = false;
   client.on('error', (err: Error) => {
