@@ -1,4 +1,14 @@
 import { createHmac } from 'node:crypto';
+import type * as z from 'zod/mini';
+import {
+  AccountsAnswer,
+  GraphErrorBody,
+  ProfileAnswer,
+  SendAnswer,
+  SubscribedAppsAnswer,
+  SuccessAnswer,
+  TokenAnswer,
+} from '#contracts/graph';
 import { isGraphId } from '#contracts/ids';
 import { type Deadline, deadlineOr } from '#runtime/deadline';
 import { GraphError, GraphNotAttemptedError, regainAccessMs } from './graph-error.js';
@@ -84,7 +94,7 @@ export class GraphClient {
   }
 
   async exchangeUserToken(shortLivedToken: string, { deadline }: GraphCallOptions = {}): Promise<string> {
-    const answer = await this.call<{ access_token: string }>('GET', '/oauth/access_token', {
+    const answer = await this.call(TokenAnswer, 'GET', '/oauth/access_token', {
       operation: 'GET /oauth/access_token',
       query: {
         grant_type: 'fb_exchange_token',
@@ -107,14 +117,13 @@ export class GraphClient {
     // A paging link that comes back to a cursor already read would loop for ever: stop there.
     while (query && !seen.has(JSON.stringify(query))) {
       seen.add(JSON.stringify(query));
-      const answer: AccountsAnswer = await this.call<AccountsAnswer>('GET', '/me/accounts', {
+      const answer: z.output<typeof AccountsAnswer> = await this.call(AccountsAnswer, 'GET', '/me/accounts', {
         operation: 'GET /me/accounts',
         token: userToken,
         query,
         deadline,
       });
-      for (const p of answer.data ?? [])
-        pages.push({ id: String(p.id), name: p.name, accessToken: p.access_token });
+      for (const p of answer.data ?? []) pages.push({ id: p.id, name: p.name, accessToken: p.access_token });
       query = answer.paging?.next ? this.nextPageQuery(answer.paging.next) : undefined;
     }
     return pages;
@@ -127,7 +136,7 @@ export class GraphClient {
     { deadline }: GraphCallOptions = {},
   ): Promise<void> {
     const operation = 'POST /{page-id}/subscribed_apps';
-    await this.call('POST', `/${pathId(pageId, operation)}/subscribed_apps`, {
+    await this.call(SuccessAnswer, 'POST', `/${pathId(pageId, operation)}/subscribed_apps`, {
       operation,
       token: pageToken,
       form: { subscribed_fields: fields.join(',') },
@@ -141,12 +150,13 @@ export class GraphClient {
     { deadline }: GraphCallOptions = {},
   ): Promise<Array<{ id: string; fields: string[] }>> {
     const operation = 'GET /{page-id}/subscribed_apps';
-    const answer = await this.call<{ data?: Array<{ id: string; subscribed_fields?: string[] }> }>(
+    const answer = await this.call(
+      SubscribedAppsAnswer,
       'GET',
       `/${pathId(pageId, operation)}/subscribed_apps`,
       { operation, token: pageToken, deadline },
     );
-    return (answer.data ?? []).map((a) => ({ id: String(a.id), fields: a.subscribed_fields ?? [] }));
+    return (answer.data ?? []).map((a) => ({ id: a.id, fields: a.subscribed_fields ?? [] }));
   }
 
   async unsubscribeApp(
@@ -155,7 +165,7 @@ export class GraphClient {
     { deadline }: GraphCallOptions = {},
   ): Promise<void> {
     const operation = 'DELETE /{page-id}/subscribed_apps';
-    await this.call('DELETE', `/${pathId(pageId, operation)}/subscribed_apps`, {
+    await this.call(SuccessAnswer, 'DELETE', `/${pathId(pageId, operation)}/subscribed_apps`, {
       operation,
       token: pageToken,
       deadline,
@@ -169,17 +179,13 @@ export class GraphClient {
     { once = false, deadline }: GraphCallOptions & { once?: boolean } = {},
   ): Promise<Profile> {
     const operation = 'GET /{psid}';
-    const p = await this.call<{ first_name?: string; last_name?: string; profile_pic?: string }>(
-      'GET',
-      `/${pathId(psid, operation)}`,
-      {
-        operation,
-        token: pageToken,
-        query: { fields: 'first_name,last_name,profile_pic' },
-        once,
-        deadline,
-      },
-    );
+    const p = await this.call(ProfileAnswer, 'GET', `/${pathId(psid, operation)}`, {
+      operation,
+      token: pageToken,
+      query: { fields: 'first_name,last_name,profile_pic' },
+      once,
+      deadline,
+    });
     return { firstName: p.first_name, lastName: p.last_name, profilePic: p.profile_pic };
   }
 
@@ -194,7 +200,7 @@ export class GraphClient {
     const operation = 'POST /{page-id}/messages';
     // The recipient travels in the body, but an id that is not a PSID is no one to send to either.
     pathId(psid, operation);
-    const answer = await this.call<{ message_id: string }>('POST', `/${pathId(pageId, operation)}/messages`, {
+    const answer = await this.call(SendAnswer, 'POST', `/${pathId(pageId, operation)}/messages`, {
       operation,
       token: pageToken,
       // Not idempotent: a timeout or network error (status 0) may come after Meta took the message, and
@@ -236,17 +242,28 @@ export class GraphClient {
   }
 
   /** One Graph call, retried by the policy; each attempt has its own timeout. */
-  private call<T>(method: string, path: string, o: CallOptions): Promise<T> {
+  private call<S extends z.ZodMiniType>(
+    answer: S,
+    method: string,
+    path: string,
+    o: CallOptions,
+  ): Promise<z.output<S>> {
     const retry = this.opts.retry === false || o.once ? { maxAttempts: 1 } : this.opts.retry;
     const deadline = deadlineOr(o.deadline);
     return withRetry(
-      () => this.attempt<T>(method, path, o, deadline),
+      () => this.attempt(answer, method, path, o, deadline),
       { ...retry, attemptTimeoutMs: this.opts.timeoutMs, idempotent: o.idempotent ?? true, deadline },
       this.opts.clock,
     );
   }
 
-  private async attempt<T>(method: string, path: string, o: CallOptions, deadline: Deadline): Promise<T> {
+  private async attempt<S extends z.ZodMiniType>(
+    answer: S,
+    method: string,
+    path: string,
+    o: CallOptions,
+    deadline: Deadline,
+  ): Promise<z.output<S>> {
     const url = new URL(`${this.root}${path}`);
     const params: Params = { ...o.query };
     if (o.token) {
@@ -282,9 +299,20 @@ export class GraphClient {
         message: `Graph API ${timedOut ? 'timed out' : 'network error'}`,
       });
     }
-    const body = parseJson(text) as (T & { error?: MetaError }) | undefined;
-    if (res.ok && body && !body.error) return body;
-    const e = body?.error;
+    const body = parseJson(text);
+    const failure = GraphErrorBody.safeParse(body);
+    if (res.ok && !failure.success) {
+      const parsed = answer.safeParse(body);
+      if (parsed.success) return parsed.data;
+      // Meta answered, but not what this call reads: the same answer would come again.
+      throw new GraphError({
+        operation: o.operation,
+        status: res.status,
+        message: 'Graph API answered an unexpected shape',
+        errorClass: 'permanent',
+      });
+    }
+    const e = failure.success ? failure.data.error : undefined;
     throw new GraphError({
       operation: o.operation,
       status: res.status,
@@ -300,18 +328,6 @@ export class GraphClient {
       errorClass: e?.code !== undefined && o.permanentCodes?.includes(e.code) ? 'permanent' : undefined,
     });
   }
-}
-
-interface MetaError {
-  message?: string;
-  code?: number;
-  error_subcode?: number;
-  fbtrace_id?: string;
-}
-
-interface AccountsAnswer {
-  data?: Array<{ id: string; name: string; access_token: string }>;
-  paging?: { next?: string };
 }
 
 /** Meta's messages never quote a token today; make sure ours never will. */
