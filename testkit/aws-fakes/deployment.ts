@@ -5,6 +5,7 @@
  * with the environment the template gives it, pointed at these fakes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { startDynalite } from '#local/dynalite';
 import { type Sandbox, startSandbox } from '#local/graph-sandbox';
 import { type DeployedFunction, keyArn, ResolvedTemplate, secretArn } from '../cfn.js';
 import { authorize } from '../iam.js';
-import { SqsFake } from '../sqs-fake.js';
+import { type FakeSqsMessage, SqsFake } from '../sqs-fake.js';
 import { type AwsCall, AwsGateway } from './gateway.js';
 import { KmsFake } from './kms.js';
 import { DynamoProxy, SqsProxy } from './proxy.js';
@@ -49,11 +50,16 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
   const graph = await startSandbox();
   // Queue URLs name the gateway: the SQS client sends to the host of the QueueUrl it is given.
   const services: Record<string, FakeService> = {};
-  const gateway = new AwsGateway(services);
+  const principals = new Map<string, DeployedFunction>();
+  // As on AWS, a call the caller's role does not allow fails (and stays recorded for `denied`).
+  const gateway = new AwsGateway(services, (principal, auths) => {
+    const fn = principals.get(principal);
+    return !!fn && auths.every((auth) => authorize(fn.statements, auth).allowed);
+  });
   const gatewayUrl = await gateway.start();
   const template = ResolvedTemplate.read(outdir, stackName, { queueBase: gatewayUrl });
   const functions = template.functions(outdir).filter((f) => existsSync(join(f.bundleDir, 'index.mjs')));
-  const principals = new Map(functions.map((f) => [principalOf(f), f]));
+  for (const f of functions) principals.set(principalOf(f), f);
 
   for (const [id] of template.resourcesOfType('AWS::SQS::Queue')) {
     sqs.createQueue(String(template.resolve({ 'Fn::GetAtt': [id, 'QueueName'] })));
@@ -241,4 +247,29 @@ export async function synthesize(): Promise<{ outdir: string; remove(): void }> 
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`synth failed (exit ${code}):\n${output.slice(-4000)}`);
   return { outdir, remove: () => rmSync(outdir, { recursive: true, force: true }) };
+}
+
+/** Queued messages as Lambda's SQS event source delivers a FIFO batch to a function. */
+export function sqsEventOf(messages: FakeSqsMessage[], queueArn: string) {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.messageId,
+      receiptHandle: `receipt-${m.messageId}`,
+      body: m.body,
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: '1764633600000',
+        SenderId: 'AROAFAKE',
+        ApproximateFirstReceiveTimestamp: '1764633600000',
+        SequenceNumber: m.sequenceNumber,
+        MessageGroupId: m.groupId,
+        MessageDeduplicationId: m.dedupId,
+      },
+      messageAttributes: {},
+      md5OfBody: createHash('md5').update(m.body, 'utf8').digest('hex'),
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: 'us-east-1',
+    })),
+  };
 }

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Authorization } from '../iam.js';
-import { type AwsRequest, type FakeService, jsonError } from './types.js';
+import { type AwsAnswer, type AwsRequest, type FakeService, jsonError } from './types.js';
 
 export interface AwsCall {
   /** The access key id that signed it. */
@@ -25,8 +25,16 @@ export class AwsGateway {
   readonly calls: AwsCall[] = [];
   private server?: Server;
   private base = '';
+  private readonly waiters: Array<{ match: (c: AwsCall) => boolean; resolve: (c: AwsCall) => void }> = [];
 
-  constructor(private readonly services: Record<string, FakeService>) {}
+  /**
+   * `allow` says whether the signing principal may make these calls; by default every call goes through
+   * (and is only recorded). A call it refuses answers AccessDenied before the fake acts on it.
+   */
+  constructor(
+    private readonly services: Record<string, FakeService>,
+    private readonly allow: (principal: string, authorizations: Authorization[]) => boolean = () => true,
+  ) {}
 
   async start(): Promise<string> {
     const server = createServer((req, res) => void this.serve(req, res));
@@ -51,6 +59,21 @@ export class AwsGateway {
     return this.calls.filter((c) => c.principal === principal);
   }
 
+  /** Resolves with the first call (already made or still to come) that matches. */
+  waitForCall(match: (c: AwsCall) => boolean): Promise<AwsCall> {
+    const made = this.calls.find(match);
+    if (made) return Promise.resolve(made);
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
+  private record(call: AwsCall): void {
+    this.calls.push(call);
+    for (const waiter of this.waiters.filter((w) => w.match(call))) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve(call);
+    }
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -69,13 +92,15 @@ export class AwsGateway {
     const fake = this.services[service];
     try {
       const handled = fake
-        ? await fake.handle(request)
+        ? await fake.handle(request, (auths) =>
+            this.allow(principal, auths) ? undefined : accessDenied(auths),
+          )
         : {
             operation: request.operation || `${request.method} ${request.path}`,
             authorizations: [{ action: `${service}:${request.operation || request.method}`, resource: '*' }],
             answer: jsonError(400, 'UnrecognizedClientException', `no fake for the service ${service}`),
           };
-      this.calls.push({
+      this.record({
         principal,
         service,
         operation: handled.operation,
@@ -85,9 +110,20 @@ export class AwsGateway {
       res.writeHead(handled.answer.status, { 'x-amzn-requestid': 'fake', ...handled.answer.headers });
       res.end(handled.answer.body);
     } catch (error) {
-      this.calls.push({ principal, service, operation: request.operation, status: 500, authorizations: [] });
+      this.record({ principal, service, operation: request.operation, status: 500, authorizations: [] });
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ __type: 'InternalFailure', message: String(error) }));
     }
   }
+}
+
+function accessDenied(authorizations: Authorization[]): AwsAnswer {
+  const [first] = authorizations;
+  const what = first ? `${first.action} on resource: ${first.resource}` : 'this call';
+  return jsonError(
+    400,
+    'AccessDeniedException',
+    `User is not authorized to perform: ${what} (bundle test IAM check)`,
+    '1.0',
+  );
 }

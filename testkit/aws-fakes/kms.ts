@@ -5,7 +5,14 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Authorization } from '../iam.js';
-import { type AwsRequest, type FakeService, type Handled, jsonAnswer, jsonError } from './types.js';
+import {
+  type AwsRequest,
+  type FakeService,
+  type Gate,
+  type Handled,
+  jsonAnswer,
+  jsonError,
+} from './types.js';
 
 type Context = Record<string, string>;
 
@@ -15,7 +22,7 @@ export class KmsFake implements FakeService {
   /** `keyArns`: the ARNs of the keys that exist (`arn:aws:kms:<region>:<account>:key/<id>`). */
   constructor(private readonly keyArns: string[]) {}
 
-  handle(request: AwsRequest): Handled {
+  handle(request: AwsRequest, gate: Gate): Handled {
     const input = JSON.parse(request.body.toString('utf8') || '{}') as {
       KeyId?: string;
       Plaintext?: string;
@@ -30,6 +37,8 @@ export class KmsFake implements FakeService {
       { action: `kms:${operation}`, resource: keyArn ?? String(input.KeyId), context: contextKeys(context) },
     ];
     const done = (answer: Handled['answer']): Handled => ({ answer, operation, authorizations });
+    const denied = gate(authorizations, request);
+    if (denied) return done(denied);
     if (!keyArn) return done(jsonError(400, 'NotFoundException', `Key '${input.KeyId}' does not exist`));
     if (operation === 'Encrypt') {
       const plaintext = Buffer.from(input.Plaintext ?? '', 'base64');

@@ -4,7 +4,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import type { Authorization } from '../iam.js';
-import type { AwsAnswer, AwsRequest, FakeService, Handled } from './types.js';
+import type { AwsAnswer, AwsRequest, FakeService, Gate, Handled } from './types.js';
 
 export const ACCOUNT = '000000000000';
 export const REGION = 'us-east-1';
@@ -34,13 +34,11 @@ const tableArn = (table: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table
 export class DynamoProxy implements FakeService {
   constructor(private readonly dynaliteUrl: string) {}
 
-  async handle(request: AwsRequest): Promise<Handled> {
+  async handle(request: AwsRequest, gate: Gate): Promise<Handled> {
     const input = JSON.parse(request.body.toString('utf8') || '{}');
-    return {
-      operation: request.operation,
-      authorizations: dynamoAuthorizations(request.operation, input),
-      answer: await forward(this.dynaliteUrl, request),
-    };
+    const authorizations = dynamoAuthorizations(request.operation, input);
+    const answer = gate(authorizations, request) ?? (await forward(this.dynaliteUrl, request));
+    return { operation: request.operation, authorizations, answer };
   }
 }
 
@@ -84,7 +82,7 @@ const SQS_ACTIONS: Record<string, string> = {
 export class SqsProxy implements FakeService {
   constructor(private readonly sqsUrl: string) {}
 
-  async handle(request: AwsRequest): Promise<Handled> {
+  async handle(request: AwsRequest, gate: Gate): Promise<Handled> {
     const input = JSON.parse(request.body.toString('utf8') || '{}') as {
       QueueUrl?: string;
       QueueName?: string;
@@ -95,10 +93,8 @@ export class SqsProxy implements FakeService {
         .split('/')
         .at(-1);
     const action = `sqs:${SQS_ACTIONS[request.operation] ?? request.operation}`;
-    return {
-      operation: request.operation,
-      authorizations: [{ action, resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${queue}` }],
-      answer: await forward(this.sqsUrl, request),
-    };
+    const authorizations = [{ action, resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${queue}` }];
+    const answer = gate(authorizations, request) ?? (await forward(this.sqsUrl, request));
+    return { operation: request.operation, authorizations, answer };
   }
 }

@@ -4,7 +4,7 @@
  * allowed `s3:ListBucket` on the bucket, and 403 AccessDenied to any other.
  */
 import { createHash } from 'node:crypto';
-import type { AwsRequest, FakeService, Handled } from './types.js';
+import type { AwsRequest, FakeService, Gate, Handled } from './types.js';
 
 export interface S3FakeOptions {
   buckets: string[];
@@ -17,7 +17,7 @@ export class S3Fake implements FakeService {
 
   constructor(private readonly opts: S3FakeOptions) {}
 
-  handle(request: AwsRequest): Handled {
+  handle(request: AwsRequest, gate: Gate): Handled {
     const url = new URL(request.path, 'http://s3');
     const [, bucket = '', ...rest] = url.pathname.split('/');
     const key = rest.map(decodeURIComponent).join('/');
@@ -25,6 +25,7 @@ export class S3Fake implements FakeService {
       request.method === 'PUT' ? 'PutObject' : request.method === 'GET' ? 'GetObject' : request.method;
     const authorizations = [{ action: `s3:${operation}`, resource: `arn:aws:s3:::${bucket}/${key}` }];
     const done = (answer: Handled['answer']): Handled => ({ answer, operation, authorizations });
+    if (gate(authorizations, request)) return done(xmlError(403, 'AccessDenied', key));
     if (!this.opts.buckets.includes(bucket)) return done(xmlError(404, 'NoSuchBucket', bucket));
     if (!key || url.search.replace(/^\?(x-id=\w+)?$/, '') !== '') {
       return done(

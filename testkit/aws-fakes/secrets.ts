@@ -2,18 +2,27 @@
  * Secrets Manager (JSON 1.1, `secretsmanager.GetSecretValue`): a secret found by its name or ARN, as
  * AWS does; IAM authorizes the call on the secret's full ARN either way.
  */
-import { type AwsRequest, type FakeService, type Handled, jsonAnswer, jsonError } from './types.js';
+import {
+  type AwsRequest,
+  type FakeService,
+  type Gate,
+  type Handled,
+  jsonAnswer,
+  jsonError,
+} from './types.js';
 
 export class SecretsFake implements FakeService {
   /** `secrets`: full ARN (`…:secret:<name>-<6 chars>`) → the secret string. */
   constructor(private readonly secrets: Map<string, string>) {}
 
-  handle(request: AwsRequest): Handled {
+  handle(request: AwsRequest, gate: Gate): Handled {
     const { SecretId: id = '' } = JSON.parse(request.body.toString('utf8') || '{}') as { SecretId?: string };
     const arn = [...this.secrets.keys()].find((a) => a === id || nameOf(a) === id);
     const operation = request.operation;
     const authorizations = [{ action: `secretsmanager:${operation}`, resource: arn ?? id }];
     const done = (answer: Handled['answer']): Handled => ({ answer, operation, authorizations });
+    const denied = gate(authorizations, request);
+    if (denied) return done(denied);
     if (operation !== 'GetSecretValue') {
       return done(jsonError(400, 'InvalidRequestException', `the fake does not implement ${operation}`));
     }

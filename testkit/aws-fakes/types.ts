@@ -27,8 +27,14 @@ export interface Handled {
   authorizations: Authorization[];
 }
 
+/**
+ * Asked before a fake acts on a request: an answer (AccessDenied) when the caller's role does not allow
+ * these authorizations, so a missing grant fails the bundle as it would on AWS.
+ */
+export type Gate = (authorizations: Authorization[], request: AwsRequest) => AwsAnswer | undefined;
+
 export interface FakeService {
-  handle(request: AwsRequest): Promise<Handled> | Handled;
+  handle(request: AwsRequest, gate: Gate): Promise<Handled> | Handled;
 }
 
 /** An error in the AWS JSON protocols' shape (`__type`, `message`). */
