@@ -196,6 +196,26 @@ describe('the deployed stack, bundle by bundle', () => {
     lastClaim = claim;
   });
 
+  it('admin reads the conversation (the large message from S3) and replies through the Graph API', async () => {
+    const admin = await bundle(ADMIN);
+    const [page] = d.graph.pages;
+    const psid = d.graph.psids[page.id];
+    const path = `/admin/pages/${page.id}/conversations/${psid}/messages`;
+    const read = await admin.invoke(httpEvent('GET', path));
+    expect(read.result).toMatchObject({ statusCode: 200 });
+    const texts = bodyOf(read).messages.map((m: { text?: string }) => m.text?.length);
+    expect(texts).toEqual(expect.arrayContaining([300 * 1024, 'Hola, ¿está abierto?'.length]));
+
+    const reply = await admin.invoke(
+      httpEvent('POST', path, {
+        body: JSON.stringify({ text: 'Sí, hasta las 20 h.' }),
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
+    expect(reply.result).toMatchObject({ statusCode: 201 });
+    expect(d.graph.fake.sent(page.id)).toMatchObject([{ recipientId: psid, text: 'Sí, hasta las 20 h.' }]);
+  });
+
   /*
    * BUG found by this test (remove `.fails` once fixed). A claim check whose blob is gone (the bucket's
    * 14-day `claims/` expiry meets a DLQ redrive within the queue's 14-day retention) must be quarantined:
@@ -244,7 +264,10 @@ describe('the deployed stack, bundle by bundle', () => {
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'kms:Decrypt',
         'kms:Encrypt',
+        's3:GetObject',
         'secretsmanager:GetSecretValue',
         'sqs:SendMessageBatch',
       ],
@@ -277,12 +300,12 @@ function WEBHOOK(mid = 'm_bundle-test-1', text = 'Hola, ¿está abierto?'): stri
     entry: [
       {
         id: page.id,
-        time: 1764633600000,
+        time: SENT_AT,
         messaging: [
           {
             sender: { id: d.graph.psids[page.id] },
             recipient: { id: page.id },
-            timestamp: 1764633600000,
+            timestamp: SENT_AT,
             message: { mid, text },
           },
         ],
@@ -290,6 +313,9 @@ function WEBHOOK(mid = 'm_bundle-test-1', text = 'Hola, ¿está abierto?'): stri
     ],
   });
 }
+
+/** Now, so the reply below falls inside Messenger's 24-hour window. */
+const SENT_AT = Date.now();
 
 const eventsQueue = () => queueOf(d.fn(VERIFIER).environment.EVENTS_QUEUE_URL);
 
