@@ -227,8 +227,10 @@ export class BundleProcess {
     return answer;
   }
 
+  /** Ends the process: at once when an invocation is still running (a failed test), else after its queue. */
   async stop(): Promise<void> {
     this.child.stdin?.end();
+    if (this.pending.size > 0) this.child.kill();
     await this.exited;
   }
 }

@@ -280,6 +280,12 @@ describe('the deployed stack, bundle by bundle', () => {
       ],
       [OPS]: ['dynamodb:Query', 'dynamodb:UpdateItem', 'kms:Decrypt', 'secretsmanager:GetSecretValue'],
     });
+    // Logs (stdout/stderr, CloudWatch on AWS) never carry the app secret or a page token.
+    const tokens = d.graph.pages.map((p) => d.graph.fake.pageToken(p.id));
+    expect(started.size).toBe(5);
+    for (const running of started.values()) {
+      for (const secret of [d.graph.appSecret, ...tokens]) expect(running.output).not.toContain(secret);
+    }
     // KMS calls carried the {pageId} context the key's grant is conditioned on.
     const kms = d.gateway.calls.filter((c) => c.service === 'kms').flatMap((c) => c.authorizations);
     expect(kms.length).toBeGreaterThan(0);
