@@ -1,0 +1,354 @@
+/**
+ * The deployed artifact, not only the handlers: the stack is synthesized once, and each function's
+ * real bundle (asset.<hash>/index.mjs, as Lambda would load it) runs in its own Node.js process with
+ * the environment the template gives it, against loopback fakes of every AWS service it calls
+ * (testkit/aws-fakes) and the Graph API sandbox. Every AWS call a bundle makes is checked against its
+ * role's policy in the template (testkit/iam.ts).
+ *
+ * Set PAGEWIRE_BUNDLE_OUTDIR to an existing synth output to skip the synth (~20 s) while iterating.
+ */
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BundleProcess,
+  type Deployment,
+  deploy,
+  principalOf,
+  sqsEventOf,
+  synthesize,
+  VERIFY_TOKEN,
+} from '#testkit/aws-fakes/deployment';
+import { httpEvent } from '#testkit/http-events';
+import type { FakeSqsMessage } from '#testkit/sqs-fake';
+import { metaJson } from '#testkit/webhooks';
+
+let d: Deployment;
+let removeSynth = () => {};
+
+beforeAll(async () => {
+  let outdir = process.env.PAGEWIRE_BUNDLE_OUTDIR;
+  if (!outdir) {
+    const synth = await synthesize();
+    outdir = synth.outdir;
+    removeSynth = synth.remove;
+  }
+  d = await deploy(outdir);
+}, 120_000);
+
+afterAll(async () => {
+  await d?.stop();
+  removeSynth();
+});
+
+const sign = (body: string, secret: string) =>
+  `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+
+/** The distinct calls the function made, as `service:Operation`, after checking its role allowed each one. */
+function allowedCalls(prefix: string): string[] {
+  const fn = d.fn(prefix);
+  expect(d.denied(fn)).toEqual([]);
+  const calls = d.gateway.callsBy(principalOf(fn)).map((c) => `${c.service}:${c.operation}`);
+  return [...new Set(calls)].sort();
+}
+
+const VERIFIER = 'IngestVerifier';
+const PROCESSOR = 'ProcessingProcessor';
+const ADMIN = 'PageOperationsAdmin';
+const PAGE_COMMANDS = 'PageOperationsPageCommandsConsumer';
+const OPS = 'PageOperationsOps';
+
+const queueOf = (url: string) => url.split('/').at(-1) as string;
+const queueArn = (url: string) => `arn:aws:sqs:us-east-1:000000000000:${queueOf(url)}`;
+const bodyOf = (invocation: { result?: unknown }) =>
+  JSON.parse(String((invocation.result as { body?: string }).body));
+
+/** Bundles started once and shared by the scenarios below, which run in order (one flow). */
+const started = new Map<string, BundleProcess>();
+let lastClaim: FakeSqsMessage[] = [];
+async function bundle(prefix: string): Promise<BundleProcess> {
+  const running = started.get(prefix) ?? (await d.run(d.fn(prefix)));
+  started.set(prefix, running);
+  return running;
+}
+
+describe('the deployed stack, bundle by bundle', () => {
+  it('admin lists no pages, then connects one: KMS Encrypt, and the command queued to page commands', async () => {
+    const admin = await bundle(ADMIN);
+    const empty = await admin.invoke(httpEvent('GET', '/admin/pages'));
+    expect(empty.result).toMatchObject({ statusCode: 200 });
+    expect(bodyOf(empty)).toEqual({ pages: [] });
+
+    const [page] = d.graph.pages;
+    const connecting = admin.invoke(
+      httpEvent('POST', '/admin/pages/connect', {
+        body: JSON.stringify({ userAccessToken: d.graph.userToken, pageIds: [page.id] }),
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
+    // The admin function waits for the page command; the page-commands bundle runs it meanwhile.
+    const adminPrincipal = principalOf(d.fn(ADMIN));
+    const queued = d.gateway.waitForCall(
+      (c) => c.principal === adminPrincipal && c.operation === 'SendMessageBatch',
+    );
+    // Should the admin answer first (it failed before queueing), the assertions below say how.
+    await Promise.race([queued, connecting]);
+    const commandsUrl = d.fn(ADMIN).environment.PAGE_COMMANDS_QUEUE_URL;
+    const commands = d.sqs.messages(queueOf(commandsUrl));
+    expect(commands).toHaveLength(1);
+    expect(commands[0].groupId).toContain(page.id);
+
+    const consumer = await bundle(PAGE_COMMANDS);
+    const consumed = await consumer.invoke(sqsEventOf(commands, queueArn(commandsUrl)));
+    expect(consumed).toEqual({ result: { batchItemFailures: [] } });
+
+    const connected = await connecting;
+    expect(connected.result).toMatchObject({ statusCode: 200 });
+    expect(bodyOf(connected).pages).toMatchObject([{ pageId: page.id, status: 'active' }]);
+    expect(d.graph.fake.subscriptions(page.id)?.fields).toContain('messages');
+
+    const listed = bodyOf(await admin.invoke(httpEvent('GET', '/admin/pages')));
+    expect(listed.pages).toMatchObject([{ pageId: page.id, name: page.name, status: 'active' }]);
+    for (const output of [admin.output, consumer.output]) {
+      expect(output).not.toContain(d.graph.appSecret);
+      expect(output).not.toContain(d.graph.fake.pageToken(page.id));
+    }
+  });
+
+  it('the verifier answers /health and the handshake, and queues a signed POST', async () => {
+    const verifier = await bundle(VERIFIER);
+    const health = await verifier.invoke(httpEvent('GET', '/health'));
+    expect(health.result).toMatchObject({ statusCode: 200, body: '{"status":"ok"}' });
+
+    const query = { 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '8412' };
+    const handshake = await verifier.invoke(httpEvent('GET', '/webhooks/facebook', { query }));
+    expect(handshake.result).toMatchObject({ statusCode: 200, body: '8412' });
+
+    const post = await verifier.invoke(
+      httpEvent('POST', '/webhooks/facebook', {
+        body: WEBHOOK(),
+        headers: {
+          'x-hub-signature-256': sign(WEBHOOK(), d.graph.appSecret),
+          'content-type': 'application/json',
+        },
+      }),
+    );
+    expect(post.result).toMatchObject({ statusCode: 200 });
+    const queued = d.sqs.messages(eventsQueue());
+    expect(queued).toHaveLength(1);
+    expect(queued[0].body).toContain('m_bundle-test-1');
+
+    const unsigned = await verifier.invoke(httpEvent('POST', '/webhooks/facebook', { body: WEBHOOK() }));
+    expect(unsigned.result).toMatchObject({ statusCode: 401 });
+    expect(d.sqs.messages(eventsQueue())).toHaveLength(1);
+
+    expect(allowedCalls(VERIFIER)).toEqual(['secretsmanager:GetSecretValue', 'sqs:SendMessageBatch']);
+    expect(verifier.output).not.toContain(d.graph.appSecret);
+  });
+
+  it('the processor stores the queued message, with the profile fetched through the sealed page token', async () => {
+    const processor = await bundle(PROCESSOR);
+    const url = d.fn(VERIFIER).environment.EVENTS_QUEUE_URL;
+    const processed = await processor.invoke(sqsEventOf(d.sqs.messages(eventsQueue()), queueArn(url)));
+    expect(processed).toEqual({ result: { batchItemFailures: [] } });
+
+    const table = d.fn(PROCESSOR).environment.TABLE_NAME;
+    const items = (await d.dynamo.send(new ScanCommand({ TableName: table }))).Items ?? [];
+    expect(JSON.stringify(items)).toContain('m_bundle-test-1');
+    const [page] = d.graph.pages;
+    const psid = d.graph.psids[page.id];
+    expect(d.graph.fake.calls.some((c) => c.path === `/${psid}` && c.tokenPageId === page.id)).toBe(true);
+
+    const admin = await bundle(ADMIN);
+    const conversations = bodyOf(
+      await admin.invoke(httpEvent('GET', `/admin/pages/${page.id}/conversations`)),
+    );
+    expect(conversations.conversations).toMatchObject([{ userId: psid, name: 'Ada Lovelace' }]);
+    expect(processor.output).not.toContain(d.graph.fake.pageToken(page.id));
+  });
+
+  it('a large event travels as a claim check: verifier S3 PutObject claims/, processor GetObject', async () => {
+    const verifier = await bundle(VERIFIER);
+    const before = d.sqs.messages(eventsQueue()).length;
+    const body = WEBHOOK('m_bundle-test-large', 'x'.repeat(300 * 1024));
+    const post = await verifier.invoke(
+      httpEvent('POST', '/webhooks/facebook', {
+        body,
+        headers: { 'x-hub-signature-256': sign(body, d.graph.appSecret), 'content-type': 'application/json' },
+      }),
+    );
+    expect(post.result).toMatchObject({ statusCode: 200 });
+    const claim = d.sqs.messages(eventsQueue()).slice(before);
+    expect(claim).toHaveLength(1);
+    expect(JSON.parse(claim[0].body).claim).toMatch(/^claims\/[0-9a-f]{64}\.json$/);
+    expect([...d.s3.objects.keys()]).toEqual([expect.stringContaining(JSON.parse(claim[0].body).claim)]);
+
+    const processor = await bundle(PROCESSOR);
+    const url = d.fn(VERIFIER).environment.EVENTS_QUEUE_URL;
+    expect(await processor.invoke(sqsEventOf(claim, queueArn(url)))).toEqual({
+      result: { batchItemFailures: [] },
+    });
+    const table = d.fn(PROCESSOR).environment.TABLE_NAME;
+    const items = (await d.dynamo.send(new ScanCommand({ TableName: table }))).Items ?? [];
+    expect(JSON.stringify(items)).toContain('m_bundle-test-large');
+    lastClaim = claim;
+  });
+
+  it('admin reads the conversation (the large message from S3) and replies through the Graph API', async () => {
+    const admin = await bundle(ADMIN);
+    const [page] = d.graph.pages;
+    const psid = d.graph.psids[page.id];
+    const path = `/admin/pages/${page.id}/conversations/${psid}/messages`;
+    const read = await admin.invoke(httpEvent('GET', path));
+    expect(read.result).toMatchObject({ statusCode: 200 });
+    const texts = bodyOf(read).messages.map((m: { text?: string }) => m.text?.length);
+    expect(texts).toEqual(expect.arrayContaining([300 * 1024, 'Hola, ¿está abierto?'.length]));
+
+    const reply = await admin.invoke(
+      httpEvent('POST', path, {
+        body: JSON.stringify({ text: 'Sí, hasta las 20 h.' }),
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
+    expect(reply.result).toMatchObject({ statusCode: 201 });
+    expect(d.graph.fake.sent(page.id)).toMatchObject([{ recipientId: psid, text: 'Sí, hasta las 20 h.' }]);
+  });
+
+  /*
+   * BUG found by this test (remove `.fails` once fixed). A claim check whose blob is gone (the bucket's
+   * 14-day `claims/` expiry meets a DLQ redrive within the queue's 14-day retention) must be quarantined:
+   * the blob store answers "missing" and read-queued-event.ts raises ClaimCheckError. On AWS it does not:
+   * S3 answers a missing key with 404 NoSuchKey only to a caller allowed s3:ListBucket on the bucket,
+   * else 403 AccessDenied (GetObject API reference), and the processor's role has no s3:ListBucket. So
+   * S3BlobStore.get throws AccessDenied, the record fails and is retried until the DLQ, never quarantined.
+   */
+  it.fails('a claim check whose blob is gone is quarantined, not retried', async () => {
+    const processor = await bundle(PROCESSOR);
+    for (const key of d.s3.objects.keys()) d.s3.objects.delete(key);
+    const url = d.fn(VERIFIER).environment.EVENTS_QUEUE_URL;
+    const redriven = lastClaim.map((m) => ({ ...m, messageId: `${m.messageId}-redrive` }));
+    const answer = await processor.invoke(sqsEventOf(redriven, queueArn(url)));
+    expect(answer).toEqual({ result: { batchItemFailures: [] } });
+    const table = d.fn(PROCESSOR).environment.TABLE_NAME;
+    const items = (await d.dynamo.send(new ScanCommand({ TableName: table }))).Items ?? [];
+    expect(JSON.stringify(items)).toContain('claim check');
+  });
+
+  it('ops runs the health check of every page', async () => {
+    const ops = await bundle(OPS);
+    const checked = await ops.invoke({ action: 'check' });
+    expect(checked).toEqual({ result: { total: 1, succeeded: 1, failed: [], repaired: [] } });
+    const [page] = d.graph.pages;
+    const checks = d.graph.fake.calls.filter((c) => c.path === `/${page.id}/subscribed_apps`);
+    expect(checks.at(-1)).toMatchObject({ method: 'GET', tokenPageId: page.id });
+  });
+
+  it('every AWS call of every bundle was allowed by its role', () => {
+    const calls = Object.fromEntries(
+      [VERIFIER, PROCESSOR, ADMIN, PAGE_COMMANDS, OPS].map((prefix) => [prefix, allowedCalls(prefix)]),
+    );
+    expect(calls).toEqual({
+      [VERIFIER]: ['s3:PutObject', 'secretsmanager:GetSecretValue', 'sqs:SendMessageBatch'],
+      [PROCESSOR]: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'kms:Decrypt',
+        's3:GetObject',
+        's3:PutObject',
+        'secretsmanager:GetSecretValue',
+      ],
+      [ADMIN]: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'kms:Decrypt',
+        'kms:Encrypt',
+        's3:GetObject',
+        'secretsmanager:GetSecretValue',
+        'sqs:SendMessageBatch',
+      ],
+      [PAGE_COMMANDS]: [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'kms:Decrypt',
+        'secretsmanager:GetSecretValue',
+      ],
+      [OPS]: ['dynamodb:Query', 'dynamodb:UpdateItem', 'kms:Decrypt', 'secretsmanager:GetSecretValue'],
+    });
+    // Logs (stdout/stderr, CloudWatch on AWS) never carry the app secret or a page token.
+    const tokens = d.graph.pages.map((p) => d.graph.fake.pageToken(p.id));
+    expect(started.size).toBe(5);
+    for (const running of started.values()) {
+      for (const secret of [d.graph.appSecret, ...tokens]) expect(running.output).not.toContain(secret);
+    }
+    // KMS calls carried the {pageId} context the key's grant is conditioned on.
+    const kms = d.gateway.calls.filter((c) => c.service === 'kms').flatMap((c) => c.authorizations);
+    expect(kms.length).toBeGreaterThan(0);
+    for (const auth of kms) expect(auth.context?.['kms:EncryptionContextKeys']).toEqual(['pageId']);
+  });
+
+  it('carries neither the KMS client nor the Redis client in the verifier', () => {
+    const code = readFileSync(join(d.fn(VERIFIER).bundleDir, 'index.mjs'), 'utf8');
+    // WP2 takes client-dynamodb out of the verifier (plan §0.2): add 'DynamoDB_20120810' here then.
+    for (const marker of ['TrentService', 'ioredis']) expect(code).not.toContain(marker);
+  });
+});
+
+function WEBHOOK(mid = 'm_bundle-test-1', text = 'Hola, ¿está abierto?'): string {
+  const [page] = d.graph.pages;
+  return metaJson({
+    object: 'page',
+    entry: [
+      {
+        id: page.id,
+        time: SENT_AT,
+        messaging: [
+          {
+            sender: { id: d.graph.psids[page.id] },
+            recipient: { id: page.id },
+            timestamp: SENT_AT,
+            message: { mid, text },
+          },
+        ],
+      },
+    ],
+  });
+}
+
+/** Now, so the reply below falls inside Messenger's 24-hour window. */
+const SENT_AT = Date.now();
+
+const eventsQueue = () => queueOf(d.fn(VERIFIER).environment.EVENTS_QUEUE_URL);
+
+describe('the IAM check', () => {
+  it('refuses and flags a call the role does not allow: the verifier reading the table', async () => {
+    const verifier = d.fn(VERIFIER);
+    const table = d.fn(PROCESSOR).environment.TABLE_NAME;
+    const client = new DynamoDBClient({
+      endpoint: d.gateway.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: principalOf(verifier), secretAccessKey: 'bundle-test-secret' },
+    });
+    const read = client.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'PAGE#1' }, sk: { S: 'PAGE' } } }),
+    );
+    // Refused as AWS would refuse it, and recorded as a denied call of the verifier.
+    await expect(read).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    client.destroy();
+    expect(d.denied(verifier)).toMatchObject([
+      {
+        service: 'dynamodb',
+        operation: 'GetItem',
+        authorizations: [
+          { action: 'dynamodb:GetItem', resource: `arn:aws:dynamodb:us-east-1:000000000000:table/${table}` },
+        ],
+        why: 'no Allow statement matches',
+      },
+    ]);
+  });
+});
