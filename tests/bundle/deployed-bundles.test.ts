@@ -217,14 +217,13 @@ describe('the deployed stack, bundle by bundle', () => {
   });
 
   /*
-   * BUG found by this test (remove `.fails` once fixed). A claim check whose blob is gone (the bucket's
-   * 14-day `claims/` expiry meets a DLQ redrive within the queue's 14-day retention) must be quarantined:
-   * the blob store answers "missing" and read-queued-event.ts raises ClaimCheckError. On AWS it does not:
-   * S3 answers a missing key with 404 NoSuchKey only to a caller allowed s3:ListBucket on the bucket,
-   * else 403 AccessDenied (GetObject API reference), and the processor's role has no s3:ListBucket. So
-   * S3BlobStore.get throws AccessDenied, the record fails and is retried until the DLQ, never quarantined.
+   * Found by this test: a claim check whose blob is gone (the bucket's 14-day `claims/` expiry meets a
+   * DLQ redrive within the queue's 14-day retention) must be quarantined. S3 answers a missing key with
+   * 404 NoSuchKey only to a caller allowed s3:ListBucket on the bucket, else 403 AccessDenied (GetObject
+   * API reference): without that grant the record was retried to the DLQ. lib/data.ts now grants it to
+   * every function that reads blobs.
    */
-  it.fails('a claim check whose blob is gone is quarantined, not retried', async () => {
+  it('a claim check whose blob is gone is quarantined, not retried', async () => {
     const processor = await bundle(PROCESSOR);
     for (const key of d.s3.objects.keys()) d.s3.objects.delete(key);
     const url = d.fn(VERIFIER).environment.EVENTS_QUEUE_URL;
