@@ -6,14 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type * as z from 'zod/mini';
+import { ConnectAnswer, MessagesAnswer, PagesAnswer } from '#contracts/admin-answers';
+import { adminRoutes, pathOf, WEBHOOK_PATH } from '#contracts/routes';
 import { signBody } from '#ingest/signature';
 import type { SandboxFile } from '#local/stack';
-
-/** The parts of the admin API's answers this script reads. */
-interface Answer {
-  pages: Array<{ pageId: string; name: string; status: string }>;
-  messages: Array<{ mid: string; text: string; direction: string }>;
-}
 
 const file = join(process.env.DATA_DIR ?? '.data', 'sandbox.json');
 const info = await readFile(file, 'utf8').then(
@@ -23,10 +20,11 @@ const info = await readFile(file, 'utf8').then(
 const url = process.env.PAGEWIRE_URL || info.url;
 const auth = { authorization: `Bearer ${info.adminToken}`, 'content-type': 'application/json' };
 
-const listed = await call('GET', '/admin/pages');
+const listed = await call(adminRoutes.listPages.path, PagesAnswer);
 const active = new Set(listed.pages.filter((p) => p.status === 'active').map((p) => p.pageId));
 if (info.pages.some((p) => !active.has(p.id))) {
-  const connected = await call('POST', '/admin/pages/connect', { userAccessToken: info.userToken });
+  const connect = { userAccessToken: info.userToken };
+  const connected = await call(adminRoutes.connectPages.path, ConnectAnswer, connect);
   for (const p of connected.pages) console.log(`connected ${p.name} (${p.pageId}): ${p.status}`);
 }
 
@@ -50,26 +48,31 @@ for (const page of info.pages) {
       },
     ],
   });
-  const res = await fetch(`${url}/webhooks/facebook`, {
+  const res = await fetch(`${url}${WEBHOOK_PATH}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, info.appSecret) },
     body,
   });
-  console.log(`POST /webhooks/facebook for ${page.name}: ${res.status} ${await res.text()}`);
-  const path = `/admin/pages/${page.id}/conversations/${page.psid}/messages`;
-  const stored = await waitFor(async () => (await call('GET', path)).messages.find((m) => m.mid === mid));
+  console.log(`POST ${WEBHOOK_PATH} for ${page.name}: ${res.status} ${await res.text()}`);
+  const path = pathOf(adminRoutes.listMessages, { pageId: page.id, userId: page.psid });
+  const stored = await waitFor(async () =>
+    (await call(path, MessagesAnswer)).messages.find((m) => m.mid === mid),
+  );
   console.log(`  stored: "${stored.text}" (${stored.direction}) -> GET ${url}${path}`);
 }
 
-async function call(method: string, path: string, body?: unknown): Promise<Answer> {
+/** GET `path`, or POST `body` to it; the answer read with its contract (contracts/admin-answers.ts). */
+async function call<T>(path: string, contract: z.ZodMiniType<T>, body?: unknown): Promise<T> {
+  const method = body ? 'POST' : 'GET';
   const res = await fetch(`${url}${path}`, {
     method,
     headers: auth,
     body: body ? JSON.stringify(body) : undefined,
   });
-  const answer = (await res.json()) as Answer;
-  if (!res.ok) fail(`${method} ${path}: ${res.status} ${JSON.stringify(answer)}`);
-  return answer;
+  const text = await res.text();
+  if (!res.ok) fail(`${method} ${path}: ${res.status} ${text}`);
+  const parsed = contract.safeParse(JSON.parse(text));
+  return parsed.success ? parsed.data : fail(`${method} ${path}: unexpected answer ${text.slice(0, 200)}`);
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {

@@ -1,3 +1,4 @@
+import type * as z from 'zod/mini';
 import type { OptionName, Values } from './args.js';
 import { type AdminClient, type Answer, errorOf } from './http-client.js';
 import type { Output } from './output.js';
@@ -52,4 +53,21 @@ export function handleAnswer(ctx: Context, answer: Answer): boolean {
     return false;
   }
   return true;
+}
+
+/**
+ * handleAnswer, then the answer read with its contract (functions/contracts/admin-answers.ts):
+ * undefined, with `error: bad_answer` on stderr, when the command should stop.
+ */
+export function readAnswer<T>(
+  ctx: Context,
+  answer: Answer,
+  contract: z.ZodMiniType<T>,
+  what: string,
+): T | undefined {
+  if (!handleAnswer(ctx, answer)) return undefined;
+  const parsed = contract.safeParse(answer.body);
+  if (parsed.success) return parsed.data;
+  ctx.output.err(`error: bad_answer: the admin API answered something other than ${what}`);
+  return undefined;
 }

@@ -6,6 +6,7 @@ import {
   RedriveAnswer,
   type RedriveOutcome,
 } from '#contracts/dead-letters';
+import { adminRoutes, pathOf } from '#contracts/routes';
 import { UsageError } from './args.js';
 import { type Command, type CommandGroup, type Context, handleAnswer } from './command.js';
 import { table } from './output.js';
@@ -21,7 +22,8 @@ const list: Command = {
   summary: 'list the dead letters of the events and page-commands queues',
   async run(ctx: Context) {
     const queue = queueOption(ctx);
-    const answer = await ctx.client.request('GET', `/admin/dead-letters${queue ? `?queue=${queue}` : ''}`);
+    const route = adminRoutes.listDeadLetters;
+    const answer = await ctx.client.request(route.method, pathOf(route, {}, { queue }));
     if (!handleAnswer(ctx, answer)) return 1;
     const parsed = DeadLettersAnswer.safeParse(answer.body);
     if (!parsed.success) return badAnswer(ctx);
@@ -39,7 +41,8 @@ const redrive: Command = {
   summary: 'move the dead letters back to their queue, to be processed again',
   async run(ctx: Context) {
     const queue = queueOption(ctx);
-    const answer = await ctx.client.request('POST', '/admin/dead-letters/redrive', queue ? { queue } : {});
+    const { method, path } = adminRoutes.redriveDeadLetters;
+    const answer = await ctx.client.request(method, path, queue ? { queue } : {});
     if (!handleAnswer(ctx, answer)) return 1;
     const parsed = RedriveAnswer.safeParse(answer.body);
     if (!parsed.success) return badAnswer(ctx);

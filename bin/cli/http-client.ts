@@ -1,3 +1,5 @@
+import * as z from 'zod/mini';
+import { ApiErrorBody } from '#contracts/admin-answers';
 import { type ProgressOptions, withProgress } from './progress.js';
 import type { Signer } from './sigv4.js';
 import type { Target } from './target.js';
@@ -84,17 +86,16 @@ export class AdminClient {
 
 /** `error: <code>: <message>` for an answer that is not a success, whatever its shape. */
 export function errorOf(answer: Answer): { code: string; message: string } {
-  const body = answer.body as
-    | { error?: { code?: unknown; message?: unknown }; message?: unknown }
-    | undefined;
-  if (body?.error && typeof body.error.code === 'string') {
-    return { code: body.error.code, message: String(body.error.message ?? '') };
-  }
+  const api = ApiErrorBody.safeParse(answer.body);
+  if (api.success) return api.data.error;
   // API Gateway's own refusals (IAM, throttling) answer `{"message": "…"}`.
-  if (typeof body?.message === 'string') return { code: `http_${answer.status}`, message: body.message };
+  const gateway = GatewayMessage.safeParse(answer.body);
+  if (gateway.success) return { code: `http_${answer.status}`, message: gateway.data.message };
   const text = answer.text.trim().slice(0, 200);
   return { code: `http_${answer.status}`, message: text || 'no body' };
 }
+
+const GatewayMessage = z.object({ message: z.string() });
 
 function parseJson(text: string): unknown {
   try {

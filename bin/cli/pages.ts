@@ -1,16 +1,8 @@
+import { ConnectAnswer, PageCommandAnswer, PagesAnswer } from '#contracts/admin-answers';
+import { type AdminRoute, adminRoutes, pathOf } from '#contracts/routes';
 import { UsageError } from './args.js';
-import { type Command, type CommandGroup, type Context, handleAnswer } from './command.js';
+import { type Command, type CommandGroup, type Context, readAnswer } from './command.js';
 import { cell, table } from './output.js';
-
-interface PageView {
-  pageId: string;
-  name?: string;
-  status?: string;
-  subscribedFields?: string[];
-  lastCheckedAt?: string;
-  lastError?: string;
-  error?: string;
-}
 
 const connect: Command = {
   name: 'connect',
@@ -31,9 +23,15 @@ const connect: Command = {
       userAccessToken: token,
       ...(pageIds.some(Boolean) ? { pageIds: pageIds.filter(Boolean) } : {}),
     };
-    const answer = await ctx.client.request('POST', '/admin/pages/connect', body);
-    if (!handleAnswer(ctx, answer)) return 1;
-    const pages = (answer.body as { pages?: PageView[] }).pages ?? [];
+    const { method, path } = adminRoutes.connectPages;
+    const answer = readAnswer(
+      ctx,
+      await ctx.client.request(method, path, body),
+      ConnectAnswer,
+      'connected pages',
+    );
+    if (!answer) return 1;
+    const { pages } = answer;
     const notActive = pages.filter((p) => p.status !== 'active');
     if (!ctx.values.json) {
       const tail = notActive.length ? `, ${notActive.length} not active` : '';
@@ -56,10 +54,11 @@ const list: Command = {
   options: [],
   summary: 'list the pages with their status and subscription',
   async run(ctx: Context) {
-    const answer = await ctx.client.request('GET', '/admin/pages');
-    if (!handleAnswer(ctx, answer)) return 1;
+    const { method, path } = adminRoutes.listPages;
+    const answer = readAnswer(ctx, await ctx.client.request(method, path), PagesAnswer, 'a page list');
+    if (!answer) return 1;
     if (ctx.values.json) return 0;
-    const pages = (answer.body as { pages?: PageView[] }).pages ?? [];
+    const { pages } = answer;
     if (!pages.length) {
       ctx.output.out('no pages: connect some with `pagewire pages connect --user-token <t>`');
       return 0;
@@ -82,8 +81,7 @@ const subscribe: Command = {
   args: ['<pageId>'],
   options: [],
   summary: 'subscribe the app to one page again',
-  run: (ctx: Context) =>
-    pageCommand(ctx, 'POST', `/admin/pages/${encodeURIComponent(ctx.args[0])}/subscribe`),
+  run: (ctx: Context) => pageCommand(ctx, adminRoutes.subscribePage),
 };
 
 const disconnect: Command = {
@@ -91,17 +89,17 @@ const disconnect: Command = {
   args: ['<pageId>'],
   options: [],
   summary: 'unsubscribe the app from one page and erase its token',
-  run: (ctx: Context) => pageCommand(ctx, 'DELETE', `/admin/pages/${encodeURIComponent(ctx.args[0])}`),
+  run: (ctx: Context) => pageCommand(ctx, adminRoutes.disconnectPage),
 };
 
 /** Subscribe and disconnect answer the page as it ends up, or 202 when the command is still queued. */
-async function pageCommand(ctx: Context, method: string, path: string): Promise<number> {
-  const answer = await ctx.client.request(method, path);
-  if (!handleAnswer(ctx, answer)) return 1;
+async function pageCommand(ctx: Context, route: AdminRoute): Promise<number> {
+  const request = ctx.client.request(route.method, pathOf(route, { pageId: ctx.args[0] }));
+  const body = readAnswer(ctx, await request, PageCommandAnswer, 'a page or a queued command');
+  if (!body) return 1;
   if (ctx.values.json) return 0;
-  const body = answer.body as { page?: PageView; warning?: string; status?: string; message?: string };
-  if (answer.status === 202 || !body.page) {
-    ctx.output.out(`page ${cell(ctx.args[0])}: ${cell(body.status ?? 'accepted')}: ${cell(body.message)}`);
+  if (!('page' in body)) {
+    ctx.output.out(`page ${cell(ctx.args[0])}: ${cell(body.status)}: ${cell(body.message)}`);
     ctx.output.err('the command runs in the background; see `pagewire pages list`');
     return 0;
   }

@@ -1,17 +1,8 @@
+import { QuarantineAnswer } from '#contracts/admin-answers';
+import { adminRoutes, pathOf } from '#contracts/routes';
 import { UsageError } from './args.js';
-import { type Command, type CommandGroup, type Context, handleAnswer } from './command.js';
+import { type Command, type CommandGroup, type Context, readAnswer } from './command.js';
 import { table } from './output.js';
-
-/** One entry of `GET /admin/quarantine`. */
-interface QuarantinedView {
-  eventId: string;
-  pageId: string;
-  userId: string;
-  timestamp: number | null;
-  reason: string;
-  quarantinedAt: string;
-  detail?: string | null;
-}
 
 const list: Command = {
   name: 'list',
@@ -24,11 +15,12 @@ const list: Command = {
     const pages = (ctx.values.page ?? []).flatMap((p) => p.split(',')).map((p) => p.trim());
     const pageIds = pages.filter(Boolean);
     if (pageIds.length > 1) throw new UsageError('quarantine list takes at most one --page');
-    const query = pageIds.length ? `?pageId=${encodeURIComponent(pageIds[0])}` : '';
-    const answer = await ctx.client.request('GET', `/admin/quarantine${query}`);
-    if (!handleAnswer(ctx, answer)) return 1;
+    const route = adminRoutes.listQuarantine;
+    const request = ctx.client.request(route.method, pathOf(route, {}, { pageId: pageIds[0] }));
+    const answer = readAnswer(ctx, await request, QuarantineAnswer, 'quarantined events');
+    if (!answer) return 1;
     if (ctx.values.json) return 0;
-    const events = (answer.body as { events?: QuarantinedView[] }).events ?? [];
+    const { events } = answer;
     if (!events.length) {
       ctx.output.out(`no quarantined events${pageIds.length ? ` for page ${pageIds[0]}` : ''}`);
       return 0;

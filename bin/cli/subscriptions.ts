@@ -1,14 +1,10 @@
-import { type Command, type CommandGroup, type Context, handleAnswer } from './command.js';
+import { BulkReport } from '#contracts/admin-answers';
+import { type AdminRoute, adminRoutes } from '#contracts/routes';
+import { type Command, type CommandGroup, type Context, readAnswer } from './command.js';
 import { table } from './output.js';
 
-/** SPEC §4's report of a run over every connected page. */
-export interface Report {
-  total: number;
-  succeeded: number;
-  failed: Array<{ pageId: string; error: string }>;
-  repaired: string[];
-  queued?: number;
-}
+/** SPEC §4's report of a run over every connected page (contracts/admin-answers.ts). */
+export type Report = BulkReport;
 
 const check: Command = {
   name: 'check',
@@ -19,7 +15,7 @@ const check: Command = {
   summary: 'check every connected page is subscribed at Meta',
   run: (ctx) => {
     const repair = ctx.values.repair === true;
-    return runReport(ctx, repair ? 'check --repair' : 'check', '/admin/subscriptions/check', { repair });
+    return runReport(ctx, repair ? 'check --repair' : 'check', adminRoutes.checkSubscriptions, { repair });
   },
 };
 
@@ -28,16 +24,15 @@ const resubscribeAll: Command = {
   args: [],
   options: [],
   summary: 'subscribe every connected page again',
-  run: (ctx) => runReport(ctx, 'resubscribe-all', '/admin/subscriptions/resubscribe-all'),
+  run: (ctx) => runReport(ctx, 'resubscribe-all', adminRoutes.resubscribeAll),
 };
 
-async function runReport(ctx: Context, label: string, path: string, body?: unknown): Promise<number> {
-  const answer = await ctx.client.request('POST', path, body);
-  if (!handleAnswer(ctx, answer)) return 1;
-  const report = answer.body as Partial<Report>;
-  const failed = report.failed ?? [];
+async function runReport(ctx: Context, label: string, route: AdminRoute, body?: unknown): Promise<number> {
+  const answer = await ctx.client.request(route.method, route.path, body);
+  const report = readAnswer(ctx, answer, BulkReport, 'a report');
+  if (!report) return 1;
   if (!ctx.values.json) for (const line of renderReport(label, report)) ctx.output.out(line);
-  return failed.length ? 1 : 0;
+  return report.failed.length ? 1 : 0;
 }
 
 /** A summary line, then a table of the failures and the list of repaired pages. */

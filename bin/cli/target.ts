@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as z from 'zod/mini';
 import { UsageError, type Values } from './args.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
@@ -18,10 +19,11 @@ export interface Target {
 type Env = Record<string, string | undefined>;
 
 /** The part of `.data/sandbox.json` (written by `npm start` in sandbox mode) the CLI reads. */
-interface SandboxInfo {
-  url?: string;
-  adminToken?: string;
-}
+const SandboxInfo = z.object({
+  url: z.catch(z.optional(z.string()), undefined),
+  adminToken: z.catch(z.optional(z.string()), undefined),
+});
+type SandboxInfo = z.infer<typeof SandboxInfo>;
 
 /**
  * URL: `--url`, `PAGEWIRE_URL`, the sandbox file, `http://127.0.0.1:3000`. Admin token: `--admin-token`,
@@ -90,8 +92,10 @@ function parseUrl(raw: string): URL {
 
 async function readSandbox(env: Env): Promise<SandboxInfo | undefined> {
   try {
-    const info = JSON.parse(await readFile(join(env.DATA_DIR || '.data', 'sandbox.json'), 'utf8'));
-    return info && typeof info === 'object' ? (info as SandboxInfo) : undefined;
+    const info = SandboxInfo.safeParse(
+      JSON.parse(await readFile(join(env.DATA_DIR || '.data', 'sandbox.json'), 'utf8')),
+    );
+    return info.success ? info.data : undefined;
   } catch {
     return undefined;
   }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { CLAIM_CHECK_ABOVE_BYTES } from '#contracts/limits';
 import { CLAIM_PREFIX, type ClaimCheck, type QueuedEvent, type QueueMessage } from '#contracts/queue';
 import type { BlobStore } from '#ports/ports';
 import { mapBounded } from '#runtime/bounded';
 import { sqsSafeJson, toQueueMessage } from './parse-webhook.js';
 
 /**
- * An event whose queue message would be larger than this travels as a claim check. SQS itself takes
+ * CLAIM_CHECK_ABOVE_BYTES (contracts/limits.ts): an event whose queue message would be larger travels as a claim check. SQS itself takes
  * 1 MiB, and a signed body of at most 1 MiB can hold an event whose message is larger (JSON.stringify
  * writes an invalid UTF-8 byte as 3 bytes, `1e20` as 21 digits, U+FFFF as a 6-byte escape). Below
  * 1 MiB the bound is a choice, 256 KiB because:
@@ -16,7 +17,7 @@ import { sqsSafeJson, toQueueMessage } from './parse-webhook.js';
  *   sending and receiving a message of ~350 KiB costs (SQS bills each 64 KiB as one request).
  * Meta's events are a few KB: this is for the rare large one, never the usual path.
  */
-export const CLAIM_CHECK_ABOVE_BYTES = 256 * 1024;
+export { CLAIM_CHECK_ABOVE_BYTES };
 
 /** Claim checks stored at once for one POST (a 1 MiB body holds at most about twenty). */
 const PUTS_IN_FLIGHT = 8;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { JsonObject } from '#contracts/json';
+import { MAX_ID_LENGTH, SQS_ID_MAX } from '#contracts/limits';
 import { conversationGroupId, type QueuedEvent, type QueueMessage } from '#contracts/queue';
 import { EVENT_LISTS, EventList, EventRouting, WebhookEntry, WebhookEnvelope } from '#contracts/webhook';
 
@@ -21,16 +22,10 @@ export type ParsedWebhook =
 const MAX_DEPTH = 32;
 
 /** SQS FIFO group and deduplication ids: 1–128 printable ASCII characters other than space. */
-const SQS_ID = /^[!-~]{1,128}$/;
+const SQS_ID = new RegExp(`^[!-~]{1,${SQS_ID_MAX}}$`);
 
-/**
- * Longest page id, user id or mid taken (UTF-16 units). Meta's are 15–20 digits and mids about 100–250
- * characters. The bound keeps every queue message that names an event small, a claim check included
- * (claim-check.ts: three ids of 16 Ki characters, each escaped at worst to 6 bytes, stay under 300 KB),
- * whatever else the event holds. Below it, an id too long for a DynamoDB key (1,024 bytes) is queued
- * and then quarantined by the processor with its reason (KeyTooLarge), not dropped here.
- */
-export const MAX_ID_LENGTH = 16_384;
+/** Longest page id, user id or mid taken (contracts/limits.ts says why). */
+export { MAX_ID_LENGTH };
 
 /** Flattens a Messenger webhook body into one `QueuedEvent` per event of every entry. Never throws. */
 export function parseWebhook(rawBody: Buffer | string): ParsedWebhook {

@@ -1,3 +1,5 @@
+import { MAX_WEBHOOK_BODY_BYTES } from '#contracts/limits';
+import { HEALTH_PATH } from '#contracts/routes';
 import type { AppCredentialsSource, BlobStore, EventQueue } from '#ports/ports';
 import { sameSecret } from '#runtime/constant-time';
 import { type HttpEvent, type HttpResult, header, json, rawBody, text } from '#runtime/http';
@@ -6,8 +8,8 @@ import { toQueueMessages } from './claim-check.js';
 import { parseWebhook } from './parse-webhook.js';
 import { verifySignature } from './signature.js';
 
-/** Meta's limit for a webhook body is far below this; anything larger is not a webhook. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** Meta's limit for a webhook body is far below this; anything larger is not a webhook (contracts/limits.ts). */
+export const MAX_BODY_BYTES = MAX_WEBHOOK_BODY_BYTES;
 
 export interface VerifierDeps {
   queue: EventQueue;
@@ -25,7 +27,7 @@ export function createVerifier(deps: VerifierDeps) {
   return async (event: HttpEvent): Promise<HttpResult> => {
     const method = event.requestContext?.http?.method ?? 'GET';
     // The public API's liveness answer lives here too, so /health needs no function of its own.
-    if (event.rawPath === '/health') return json(200, { status: 'ok' });
+    if (event.rawPath === HEALTH_PATH) return json(200, { status: 'ok' });
     if (method === 'GET') return handshake(event, deps.credentials);
     if (method === 'POST') return receive(event, deps);
     return text(405, 'Method Not Allowed');

@@ -1107,13 +1107,9 @@ describe('bugs found by this suite (it.fails until fixed), and regressions of fi
     expect(failedIds(answerOne)).toEqual([failing.messageId]); // … so it must be reported failed
   });
 
-  // BUG: apply-event.ts:98-104 / conversation-repository.ts:87-95,264: a delivery or read watermark for a
-  // conversation that has no record yet is dropped (raiseWatermark never creates one), and the mids it
-  // names are ignored because the items are not stored yet. When the page writes first (Page inbox,
-  // private reply) and Meta's delivery/read webhook overtakes the echo, the echo stays `sent` for ever:
-  // the outcome depends on arrival order, not on the event timestamps (SPEC §6). Fix: let raiseWatermark
-  // upsert the watermark field without `attribute_exists(pk)` (no `tsk`, so the record stays out of the
-  // conversation list until `touch` completes it); the stored watermark then covers the late echo.
+  // A delivery or read watermark for a conversation with no record yet is kept: raiseWatermark upserts
+  // the watermark (conversation-repository.ts), so an echo that arrives after Meta's delivery/read is
+  // still counted. The outcome depends on the event timestamps, not on arrival order (SPEC §6).
   it('a delivery and read that overtake the echo of a new conversation still count', async () => {
     const w = await world();
     await w.seedPage(PAGE_A);
@@ -1124,12 +1120,8 @@ describe('bugs found by this suite (it.fails until fixed), and regressions of fi
     expect(await statuses(w, PAGE_A, USER_A1)).toEqual({ [MID.echo]: 'read' });
   });
 
-  // BUG: contact-profiles.ts:76-89 (fetch) ignores GraphError.retryAfterMs and the throttle class: SPEC §5
-  // says throttles back off, honouring X-Business-Use-Case-Usage estimated_time_to_regain_access. After
-  // Meta says "come back in 5 minutes", every new contact's first message of that page still calls Graph
-  // at once, deepening the throttle. Fix: keep a per-page "throttled until" in PageAccess (set from
-  // err.retryAfterMs, or a default back-off) and have ensure() save the contact `pending` without a
-  // Graph call until then.
+  // A throttle backs off (SPEC §5): PageAccess.throttle keeps the page's "throttled until" from
+  // GraphError.retryAfterMs, and contact profiles wait for it instead of asking Graph at once.
   it('after a throttle with estimated_time_to_regain_access, the page waits before asking Graph again', async () => {
     const w = await world();
     await w.seedPage(PAGE_A);
@@ -1166,14 +1158,8 @@ describe('bugs found by this suite (it.fails until fixed), and regressions of fi
     expect(w.profileCalls(bob)).toEqual([]);
   });
 
-  // BUG: contact-profiles.ts:33-34,43-44 + apply-event.ts:28: the contact's name reaches the conversation
-  // only on the very call that fetched the profile. The contact is saved `fetched` and remembered before
-  // the conversation is touched; if that write fails (throttle, timeout, crash) the redelivery finds the
-  // contact settled (warm: `known`; cold: stored `fetched`) and touches the conversation without a name,
-  // so it stays nameless for ever, though the profile is stored (SPEC §4: `name` is the contact's
-  // "first last"). Fix: have ensure() answer the stored contact's name whenever it reads a `fetched`
-  // contact, and remember a contact in `known` only after its conversation carries the name (e.g.
-  // apply-event calls `profiles.settled(page, userId)` after `store`).
+  // The contact's name reaches its conversation even when the conversation write after the profile
+  // fetch fails: a contact is settled (profiles.settle) only once its conversation carries the name.
   it('a conversation write that fails after the profile fetch still ends with a named conversation', async () => {
     const w = await world();
     await w.seedPage(PAGE_A);

@@ -9,7 +9,7 @@ import { MemoryBlobStore } from '#adapters/local/blob-store';
 import type { ClaimCheck, QueuedEvent } from '#contracts/queue';
 import { CLAIM_CHECK_ABOVE_BYTES, claimKey, toQueueMessages } from '#ingest/claim-check';
 import { parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
-import { ClaimCheckError, readQueuedEvent } from '#ingest/read-queued-event';
+import { ClaimCheckError, readQueueBody, readQueuedEvent } from '#ingest/read-queued-event';
 import type { BlobStore } from '#ports/ports';
 import { oversizeCases } from '#testkit/oversize-webhooks';
 import { EVENTS, entry, PAGE_A, USER_A1, webhookBody } from '#testkit/webhooks';
@@ -156,5 +156,35 @@ describe('readQueuedEvent', () => {
     const { blobs, claim } = await claimed();
     const bad = { ...claim, ...change } as unknown as ClaimCheck;
     await expect(readQueuedEvent(bad, blobs)).rejects.toThrow(ClaimCheckError);
+  });
+});
+
+describe('readQueueBody: the processor reads every message with the queue contract', () => {
+  const reasonOf = (body: string, blobs?: BlobStore) =>
+    readQueueBody(body, blobs).then(
+      () => 'read',
+      (e: Error & { reason?: string }) => `${e.reason}: ${e.message}`,
+    );
+
+  it('reads a queued event, and a claim check back from its blob', async () => {
+    const [event] = eventsOf(webhookBody(entry(PAGE_A, [EVENTS.text])));
+    expect(await readQueueBody(JSON.stringify(event), undefined)).toEqual(event);
+    const [large] = eventsOf(CASES[2].body);
+    const blobs = new MemoryBlobStore();
+    const { messages } = await toQueueMessages([large], blobs);
+    expect(await readQueueBody(messages[0].body, blobs)).toEqual(large);
+  });
+
+  it('refuses what the verifier cannot have written, naming the field and quoting nothing', async () => {
+    const [event] = eventsOf(webhookBody(entry(PAGE_A, [EVENTS.text])));
+    expect(await reasonOf('{"v":1,')).toBe('UnreadableQueueMessage: the queue message body is not JSON');
+    expect(await reasonOf(JSON.stringify({ ...event, userId: '' }))).toMatch(/^InvalidQueuedEvent: userId: /);
+    expect(await reasonOf(JSON.stringify({ ...event, event: 'my card is 4111' }))).toBe(
+      'InvalidQueuedEvent: event: custom',
+    );
+    expect(await reasonOf(JSON.stringify({ ...event, v: 2 }))).toMatch(/^InvalidQueuedEvent: v: /);
+    expect(await reasonOf('{"claim":"claims/x.json"}')).toBe(
+      'UnredeemableClaimCheck: malformed claim check message',
+    );
   });
 });
