@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { AdminError } from '#contracts/admin-api';
 import type { PageStatus } from '#contracts/page-record';
 import type { GraphClient, GraphPage } from '#graph/graph-client';
@@ -38,12 +39,7 @@ export async function connectPages(
   const longLived = await asAdminError(deps.graph.exchangeUserToken(userAccessToken));
   const available = await asAdminError(deps.graph.listPages(longLived));
   const chosen = choose(available, pageIds);
-  const results: ConnectedPage[] = [];
-  for (let i = 0; i < chosen.length; i += CONNECT_CONCURRENCY) {
-    const slice = chosen.slice(i, i + CONNECT_CONCURRENCY);
-    results.push(...(await Promise.all(slice.map((p) => connectOne(deps, p)))));
-  }
-  return results;
+  return pMap(chosen, (p) => connectOne(deps, p), { concurrency: CONNECT_CONCURRENCY });
 }
 
 function choose(available: GraphPage[], pageIds?: string[]): GraphPage[] {
