@@ -6,7 +6,7 @@ import { GraphError } from '#graph/graph-error';
 import type { TokenSealer } from '#ports/ports';
 import { count, logger } from '#runtime/observability';
 import type { PageCommandRunner } from './commands.js';
-import { connectRequested } from './page.js';
+import { connectRequested, NOT_CONNECTED } from './page.js';
 import type { PageRepository } from './page-repository.js';
 
 export interface ConnectDeps {
@@ -55,7 +55,7 @@ function choose(available: GraphPage[], pageIds?: string[]): GraphPage[] {
 async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPage> {
   if (!p.accessToken) {
     const error = 'Facebook gave no page token: the user has no task on this page that allows messaging';
-    return { pageId: p.id, name: p.name, status: 'subscription_failed', error };
+    return { pageId: p.id, name: p.name, status: NOT_CONNECTED, error };
   }
   let pendingSealedToken: string;
   try {
@@ -65,7 +65,7 @@ async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPag
     return {
       pageId: p.id,
       name: p.name,
-      status: 'subscription_failed',
+      status: NOT_CONNECTED,
       error: 'the page token could not be sealed',
     };
   }
