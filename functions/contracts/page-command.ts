@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as z from 'zod/mini';
 import type { QueueMessage } from './queue.js';
 
 /**
@@ -6,15 +7,24 @@ import type { QueueMessage } from './queue.js';
  * a FIFO group, so they run in the order they were given: a connect followed by a disconnect can
  * never end subscribed.
  */
-export type PageCommandType = 'connect' | 'subscribe' | 'disconnect' | 'check' | 'check-and-repair';
+export const PAGE_COMMAND_TYPES = [
+  'connect',
+  'subscribe',
+  'disconnect',
+  'check',
+  'check-and-repair',
+] as const;
+export const PageCommandType = z.enum(PAGE_COMMAND_TYPES);
+export type PageCommandType = z.infer<typeof PageCommandType>;
 
-export interface PageCommand {
-  v: 1;
-  id: string;
-  type: PageCommandType;
-  pageId: string;
-  requestedAt: string;
-}
+export const PageCommand = z.object({
+  v: z.literal(1),
+  id: z.string().check(z.minLength(1)),
+  type: PageCommandType,
+  pageId: z.string().check(z.minLength(1)),
+  requestedAt: z.string(),
+});
+export type PageCommand = z.infer<typeof PageCommand>;
 
 export function pageCommand(type: PageCommandType, pageId: string): PageCommand {
   return { v: 1, id: randomUUID(), type, pageId, requestedAt: new Date().toISOString() };

@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { logger } from '#runtime/observability';
 import { type BulkReport, type PageOutcome, reportOf } from './outcome.js';
 
@@ -10,26 +11,25 @@ export interface BulkOptions {
 
 /**
  * Runs one operation over many pages with bounded concurrency; one page's failure, even a thrown
- * error, never stops the others.
+ * error, never stops the others (each is caught as that page's outcome, so p-map never stops early).
  */
 export async function runForPages(
   pageIds: string[],
   operation: (pageId: string) => Promise<PageOutcome>,
   { concurrency, onProgress }: BulkOptions,
 ): Promise<BulkReport> {
-  const outcomes: PageOutcome[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < pageIds.length) {
-      const pageId = pageIds[next++];
+  let done = 0;
+  const outcomes = await pMap(
+    pageIds,
+    async (pageId) => {
       const outcome = await operation(pageId).catch((err: Error): PageOutcome => {
         logger.error('page operation failed', { pageId, error: err });
         return { pageId, result: 'error', reason: err.message };
       });
-      outcomes.push(outcome);
-      onProgress?.(outcomes.length, pageIds.length);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, pageIds.length)) }, worker));
+      onProgress?.(++done, pageIds.length);
+      return outcome;
+    },
+    { concurrency: Math.max(1, Math.floor(concurrency)) },
+  );
   return reportOf(outcomes);
 }

@@ -1,12 +1,11 @@
+import type { BulkAction } from '#contracts/ops-event';
 import { pageCommand, pageCommandMessage } from '#contracts/page-command';
 import type { EventQueue } from '#ports/ports';
 import { type BulkReport, runForPages } from './bulk-run.js';
 import type { PageRepository } from './page-repository.js';
 import type { PageOperations } from './subscriptions.js';
 
-export type BulkAction = 'resubscribe-all' | 'check' | 'check-and-repair';
-
-export const BULK_ACTIONS: readonly BulkAction[] = ['resubscribe-all', 'check', 'check-and-repair'];
+export { BULK_ACTIONS, type BulkAction } from '#contracts/ops-event';
 
 export interface BulkDeps {
   pages: PageRepository;

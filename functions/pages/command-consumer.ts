@@ -1,6 +1,6 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { PageCommand } from '#contracts/page-command';
+import { PageCommand } from '#contracts/page-command';
 import { logger } from '#runtime/observability';
 import { runCommand } from './commands.js';
 import { summaryOf } from './outcome.js';
@@ -20,7 +20,7 @@ export interface PageCommandsDeps {
  */
 export function createPageCommandsProcessor(deps: PageCommandsDeps) {
   const recordHandler = async (record: SQSRecord): Promise<void> => {
-    const command = JSON.parse(record.body) as PageCommand;
+    const command = commandOf(record.body);
     const outcome = await runCommand(await deps.operations(), command);
     if (outcome.result === 'retry')
       throw new Error(`page ${command.pageId}: ${command.type} will be retried: ${outcome.reason}`);
@@ -45,4 +45,21 @@ export function createPageCommandsProcessor(deps: PageCommandsDeps) {
         skipGroupOnError: true,
       },
     );
+}
+
+/**
+ * The queued body as a PageCommand. One that is not fails its record with a clear error: SQS keeps it
+ * and, after its retries, moves it to the dead-letter queue, where an operator can read it.
+ */
+function commandOf(body: string): PageCommand {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new Error('page command: the message body is not JSON');
+  }
+  const parsed = PageCommand.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+  throw new Error(`page command: not a page command (${issues})`);
 }

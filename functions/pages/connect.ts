@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { AdminError } from '#contracts/admin-api';
 import type { PageStatus } from '#contracts/page-record';
 import type { GraphClient, GraphPage } from '#graph/graph-client';
@@ -5,7 +6,7 @@ import { GraphError } from '#graph/graph-error';
 import type { TokenSealer } from '#ports/ports';
 import { count, logger } from '#runtime/observability';
 import type { PageCommandRunner } from './commands.js';
-import { connectRequested } from './page.js';
+import { connectRequested, NOT_CONNECTED } from './page.js';
 import type { PageRepository } from './page-repository.js';
 
 export interface ConnectDeps {
@@ -38,12 +39,7 @@ export async function connectPages(
   const longLived = await asAdminError(deps.graph.exchangeUserToken(userAccessToken));
   const available = await asAdminError(deps.graph.listPages(longLived));
   const chosen = choose(available, pageIds);
-  const results: ConnectedPage[] = [];
-  for (let i = 0; i < chosen.length; i += CONNECT_CONCURRENCY) {
-    const slice = chosen.slice(i, i + CONNECT_CONCURRENCY);
-    results.push(...(await Promise.all(slice.map((p) => connectOne(deps, p)))));
-  }
-  return results;
+  return pMap(chosen, (p) => connectOne(deps, p), { concurrency: CONNECT_CONCURRENCY });
 }
 
 function choose(available: GraphPage[], pageIds?: string[]): GraphPage[] {
@@ -59,7 +55,7 @@ function choose(available: GraphPage[], pageIds?: string[]): GraphPage[] {
 async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPage> {
   if (!p.accessToken) {
     const error = 'Facebook gave no page token: the user has no task on this page that allows messaging';
-    return { pageId: p.id, name: p.name, status: 'subscription_failed', error };
+    return { pageId: p.id, name: p.name, status: NOT_CONNECTED, error };
   }
   let pendingSealedToken: string;
   try {
@@ -69,7 +65,7 @@ async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPag
     return {
       pageId: p.id,
       name: p.name,
-      status: 'subscription_failed',
+      status: NOT_CONNECTED,
       error: 'the page token could not be sealed',
     };
   }

@@ -12,7 +12,7 @@ export type SkipReason = 'unknown_page' | 'disconnected' | 'needs_reauth' | 'sup
  */
 export type PageOutcome = { pageId: string } & (
   | { result: 'done'; status: PageStatus; warning?: string }
-  | { result: 'repaired' }
+  | { result: 'repaired'; status: PageStatus }
   | { result: 'missing' | 'refused' | 'retry'; status: PageStatus; reason: string }
   | { result: 'skipped'; reason: SkipReason; status?: PageStatus; detail?: string }
   | { result: 'error'; reason: string }
@@ -46,7 +46,7 @@ export function summaryOf(outcome: PageOutcome): OutcomeSummary {
     case 'done':
       return { pageId, ok: true, status: outcome.status, error: outcome.warning };
     case 'repaired':
-      return { pageId, ok: true, status: 'active' };
+      return { pageId, ok: true, status: outcome.status };
     case 'missing':
     case 'refused':
     case 'retry':

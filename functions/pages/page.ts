@@ -157,6 +157,12 @@ export function withCheckedAt(change: PageChange, at: string): PageChange {
   return { ...change, set: { lastCheckedAt: at, ...change.set } };
 }
 
+/**
+ * What a connect that never reached the page reports (Meta gave no page token, or it could not be
+ * sealed): nothing is stored, and the page is as good as a failed subscription.
+ */
+export const NOT_CONNECTED: PageStatus = 'subscription_failed';
+
 /** The status a page has once `change` landed on it. */
 export function statusAfter(page: Page, change: PageChange): PageStatus {
   return change.set.status ?? page.status;

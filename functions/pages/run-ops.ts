@@ -1,21 +1,23 @@
+import { BULK_ACTIONS, OpsEvent } from '#contracts/ops-event';
 import { logger } from '#runtime/observability';
-import { BULK_ACTIONS, type BulkAction, type BulkDeps, runBulkAction } from './bulk.js';
+import { type BulkDeps, runBulkAction } from './bulk.js';
 import type { BulkReport } from './bulk-run.js';
 
-/** `{"action":"resubscribe-all"|"check"|"check-and-repair"}` by direct invoke, or the EventBridge schedule. */
-export type OpsEvent = { action?: string; 'detail-type'?: string; source?: string };
+export type { OpsEvent } from '#contracts/ops-event';
 
 /**
  * The ops function: `aws lambda invoke --payload '{"action":"resubscribe-all"}'` answers SPEC §4's
  * report; the scheduled health check runs check-and-repair (Meta cuts a failing app off after ~1 h).
  */
 export function createOps(deps: BulkDeps) {
-  return async (event: OpsEvent): Promise<BulkReport> => {
-    const action = event?.['detail-type'] === 'Scheduled Event' ? 'check-and-repair' : event?.action;
-    if (!BULK_ACTIONS.includes(action as BulkAction)) {
+  return async (event: unknown): Promise<BulkReport> => {
+    const parsed = OpsEvent.safeParse(event);
+    if (!parsed.success) {
+      const action = (event as { action?: unknown } | null | undefined)?.action;
       throw new Error(`unknown action ${JSON.stringify(action)}: use one of ${BULK_ACTIONS.join(', ')}`);
     }
-    const report = await runBulkAction(deps, action as BulkAction);
+    const action = 'action' in parsed.data ? parsed.data.action : 'check-and-repair';
+    const report = await runBulkAction(deps, action);
     logger.info('ops run done', {
       action,
       total: report.total,

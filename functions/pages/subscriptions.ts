@@ -151,9 +151,8 @@ export class PageOperations {
     }
     await this.deps.pages.apply(pageId, checked(page, { found: 'repairing', fields }, checkedAt));
     const again = await this.subscribe(pageId);
-    const repaired = again.result === 'done';
-    count(repaired ? 'SubscriptionsRepaired' : 'SubscriptionRepairsFailed');
-    return repaired ? { pageId, result: 'repaired' } : again;
+    count(again.result === 'done' ? 'SubscriptionsRepaired' : 'SubscriptionRepairsFailed');
+    return again.result === 'done' ? { pageId, result: 'repaired', status: again.status } : again;
   }
 
   /** The page and its token, or why the operation cannot run. */

@@ -15,7 +15,7 @@ const rows: Array<[PageOutcome, ReturnType<typeof summaryOf>]> = [
     { pageId: '1', ok: true, status: 'disconnected', error: 'could not unsubscribe at Meta: x' },
   ],
   [
-    { pageId: '1', result: 'repaired' },
+    { pageId: '1', result: 'repaired', status: 'active' },
     { pageId: '1', ok: true, status: 'active' },
   ],
   [
@@ -93,11 +93,11 @@ describe('page outcomes', () => {
 
   it('reports a run: successes counted, failures and repairs in pageId order', () => {
     const report = reportOf([
-      { pageId: '3', result: 'repaired' },
+      { pageId: '3', result: 'repaired', status: 'active' },
       { pageId: '2', result: 'refused', status: 'subscription_failed', reason: 'no' },
       { pageId: '4', result: 'done', status: 'active' },
       { pageId: '1', result: 'retry', status: 'active', reason: 'later' },
-      { pageId: '0', result: 'repaired' },
+      { pageId: '0', result: 'repaired', status: 'active' },
     ]);
     expect(report).toEqual({
       total: 5,
