@@ -14,9 +14,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { EnvCredentials } from '#adapters/aws/secrets-credentials';
 import { SqsEventQueue } from '#adapters/aws/sqs-event-queue';
 import { MemoryBlobStore } from '#adapters/local/blob-store';
+import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { loadConfig } from '#app/config';

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { loadConfig } from '#app/config';
 import { pageOpsDeps } from '#app/page-ops';

@@ -187,7 +187,11 @@ export class Data extends Construct {
   private grantBlobMisses(grantee: iam.IGrantable): void {
     if (this.blobListers.has(grantee.grantPrincipal)) return;
     this.blobListers.add(grantee.grantPrincipal);
-    iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.blobBucket.bucketArn] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.blobBucket.bucketArn],
+    });
   }
 
   private readonly blobListers = new WeakSet<iam.IPrincipal>();

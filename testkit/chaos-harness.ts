@@ -21,8 +21,8 @@
 import { randomBytes } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { EnvCredentials } from '#adapters/aws/secrets-credentials';
 import { MemoryBlobStore } from '#adapters/local/blob-store';
+import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { loadConfig } from '#app/config';

@@ -7,8 +7,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { EnvCredentials } from '#adapters/aws/secrets-credentials';
 import { MemoryBlobStore } from '#adapters/local/blob-store';
+import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { loadConfig } from '#app/config';
 import { processorDeps } from '#app/processor';

@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type AdminDeps, createAdminApi } from '#admin/routes';
+import { type AdminDeps, createAdminApi } from '#admin-api/routes';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import { QuarantineRepository } from '#conversations/quarantine-repository';
 import type { AppCredentialsSource, BlobStore, EventQueue, TokenSealer } from '#ports/ports';

@@ -4,22 +4,16 @@ import { ContactRepository } from '#contacts/contact-repository';
 import type { PageRecord } from '#contracts/page-record';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import type { GraphClient } from '#graph/graph-client';
-import type { BulkDeps } from '#pages/bulk';
-import { inlineRunner, type PageCommandRunner, queuedRunner } from '#pages/commands';
+import { inlineRunner, queuedRunner } from '#pages/commands';
 import { PageAccess } from '#pages/page-access';
+import type { PageOpsDeps } from '#pages/page-ops-deps';
 import { PageRepository } from '#pages/page-repository';
 import { PageOperations } from '#pages/subscriptions';
 import type { AppCredentialsSource, EventQueue, TokenSealer } from '#ports/ports';
 import type { Config } from './config.js';
 import { graphFactory } from './graph.js';
 
-export interface PageOpsDeps {
-  pages: PageRepository;
-  access: PageAccess;
-  bulk: BulkDeps;
-  /** Single-page commands: queued per page when a page-commands queue exists, else run inline. */
-  runCommand: PageCommandRunner;
-}
+export type { PageOpsDeps };
 
 /**
  * Everything that changes page subscriptions, wired once for the admin API, the ops function and the

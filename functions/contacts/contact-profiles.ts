@@ -1,7 +1,6 @@
 import type { ProfileStatus } from '#contracts/contact-record';
 import { isGraphId } from '#contracts/ids';
 import type { PageRecord } from '#contracts/page-record';
-import type { ConversationRepository } from '#conversations/conversation-repository';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
 import type { PageAccess } from '#pages/page-access';
@@ -98,7 +97,7 @@ export class ContactProfiles {
    * After a page is connected again: fetch the profiles that could not be fetched while its token
    * was refused, and name their conversations. Returns how many were fetched.
    */
-  async refreshPending(page: PageRecord, conversations: ConversationRepository): Promise<number> {
+  async refreshPending(page: PageRecord, conversations: ConversationNames): Promise<number> {
     const [token, graph] = await Promise.all([this.deps.access.token(page), this.deps.graph()]);
     if (!token || !graph) return 0;
     let fetched = 0;
@@ -168,4 +167,9 @@ export class ContactProfiles {
 
 function fullName(p: { firstName?: string; lastName?: string }): string | undefined {
   return [p.firstName, p.lastName].filter(Boolean).join(' ') || undefined;
+}
+
+/** Where a fetched name goes: the conversations feature (kept narrow, so contacts do not depend on it). */
+export interface ConversationNames {
+  setName(pageId: string, userId: string, name: string): Promise<boolean>;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '#app/config';
 import { AdminError } from '#contracts/admin-api';
+import type { Config } from '#contracts/config';
 import type { TimelineItem } from '#contracts/conversation-records';
 import type { PageRecord } from '#contracts/page-record';
 import type { GraphClient } from '#graph/graph-client';

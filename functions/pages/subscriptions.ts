@@ -1,4 +1,4 @@
-import { DEFAULT_SUBSCRIBED_FIELDS } from '#app/config';
+import { DEFAULT_SUBSCRIBED_FIELDS } from '#contracts/config';
 import type { PageRecord } from '#contracts/page-record';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';

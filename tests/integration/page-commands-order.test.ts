@@ -3,10 +3,10 @@
  * decided on one token never lands on a page that was disconnected or reconnected meanwhile.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
-import { createAdminApi } from '#admin/routes';
+import { createAdminApi } from '#admin-api/routes';
 import { adminDeps } from '#app/admin';
 import { loadConfig } from '#app/config';
 import { graphFactory } from '#app/graph';

@@ -7,9 +7,9 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalKeyring } from '#adapters/local/keyring';
-import { createAdminApi } from '#admin/routes';
+import { createAdminApi } from '#admin-api/routes';
 import { adminDeps } from '#app/admin';
 import { loadConfig } from '#app/config';
 import { conversationGroupId } from '#contracts/queue';

@@ -8,10 +8,10 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
-import { createAdminApi } from '#admin/routes';
+import { createAdminApi } from '#admin-api/routes';
 import { adminDeps } from '#app/admin';
 import { loadConfig } from '#app/config';
 import { conversationGroupId, type QueueMessage } from '#contracts/queue';

@@ -3,7 +3,7 @@
  * go with bounded concurrency, and fanned out as page commands beyond the configured threshold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnvCredentials } from '#adapters/aws/secrets-credentials';
+import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { loadConfig } from '#app/config';

@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deadLetterQueuesFromEnv, SQS_CANNOT_LIST, SqsDeadLetters } from '#adapters/aws/sqs-dead-letters';
 import { LocalDeadLetters } from '#adapters/local/dead-letters';
 import { LocalFifoQueue } from '#adapters/local/fifo-queue';
-import { type AdminDeps, createAdminApi } from '#admin/routes';
+import { type AdminDeps, createAdminApi } from '#admin-api/routes';
 import { type DeadLetterQueues, DeadLettersAnswer, RedriveAnswer } from '#contracts/dead-letters';
 import { httpEvent } from '#testkit/http-events';
 

@@ -1,9 +1,6 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { type AppCredentials, type AppCredentialsSource, completeCredentials } from '#ports/ports';
 
-/** @deprecated Moved to adapters/local/env-credentials.ts; re-exported until its importers move (WP3–WP6). */
-export { EnvCredentials } from '#adapters/local/env-credentials';
-
 /**
  * AWS: the Secrets Manager secret `{"appId","appSecret","verifyToken"}`, read through Powertools
  * Parameters and cached for `maxAgeSeconds` so a warm container does not call Secrets Manager per request.

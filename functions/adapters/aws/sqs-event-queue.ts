@@ -5,13 +5,14 @@ import {
   type SendMessageBatchRequestEntry,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { SQS_MAX_PAYLOAD_BYTES } from '#contracts/limits';
 import type { QueueMessage } from '#contracts/queue';
 import type { EventQueue } from '#ports/ports';
 import { backoffMs, sleep } from '#runtime/backoff';
 import { mapBounded } from '#runtime/bounded';
 
 /** SQS's limit for one message and for the sum of a batch's payloads (1 MiB since 2025). */
-export const MAX_SQS_PAYLOAD_BYTES = 1_048_576;
+export const MAX_SQS_PAYLOAD_BYTES = SQS_MAX_PAYLOAD_BYTES;
 export const MAX_SQS_BATCH_ENTRIES = 10;
 /**
  * SendMessageBatch calls in flight at once for one `send`. The SDK's node HTTP handler keeps at most 50

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { MAX_SQS_PAYLOAD_BYTES } from '#adapters/aws/sqs-event-queue';
-import { MAX_RECEIVE_COUNT } from '#contracts/limits';
+import { MAX_RECEIVE_COUNT, SQS_MAX_PAYLOAD_BYTES as MAX_SQS_PAYLOAD_BYTES } from '#contracts/limits';
 import type { QueueMessage } from '#contracts/queue';
 import type { EventQueue } from '#ports/ports';
 import type { PersistedDeadLetter, PersistedMessage, QueueChanges, QueueJournal } from './queue-store.js';

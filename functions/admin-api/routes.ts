@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import type { Config } from '#app/config';
-import type { PageOpsDeps } from '#app/page-ops';
-import { AdminError, errorAnswer } from '#contracts/admin-api';
+import { AdminError } from '#contracts/admin-api';
+import type { Config } from '#contracts/config';
 import {
   DeadLetterQueueNotConfigured,
   type DeadLetterQueues,
@@ -24,9 +23,11 @@ import type { GraphClient } from '#graph/graph-client';
 import { type BulkAction, runBulkAction } from '#pages/bulk';
 import { connectPages } from '#pages/connect';
 import type { PageAccess } from '#pages/page-access';
+import type { PageOpsDeps } from '#pages/page-ops-deps';
 import type { PageRepository } from '#pages/page-repository';
 import type { TokenSealer } from '#ports/ports';
 import { type HttpEvent, type HttpResult, json, rawBody } from '#runtime/http';
+import { errorAnswer } from './error-answer.js';
 import { Router } from './router.js';
 
 export interface AdminDeps {
