@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { type HttpEvent, type HttpResult, httpError } from '#runtime/http';
 
 const MAX_ID_LENGTH = 128;
@@ -17,7 +17,7 @@ export class Router {
   private readonly routes: Route[] = [];
 
   /** `params`: what each named path parameter must be, e.g. `{pageId}` a Facebook id; 400 otherwise. */
-  constructor(private readonly params: Record<string, z.ZodType<string>> = {}) {}
+  constructor(private readonly params: Record<string, z.ZodMiniType<string>> = {}) {}
 
   on(method: string, path: string, handler: RouteHandler): this {
     const names: string[] = [];

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { AdminError } from '#contracts/admin-api';
 import type { Config } from '#contracts/config';
 import {
@@ -52,14 +52,20 @@ export const MAX_USER_TOKEN_CHARS = 4096;
 
 const ConnectBody = z.object({
   userAccessToken: z
-    .string()
-    .trim()
-    .min(1)
-    .max(MAX_USER_TOKEN_CHARS, `a user access token is at most ${MAX_USER_TOKEN_CHARS} characters`),
-  pageIds: z.array(GraphId).min(1).optional(),
+    .string('expected a string')
+    .check(
+      z.trim(),
+      z.minLength(1, 'is empty'),
+      z.maxLength(MAX_USER_TOKEN_CHARS, `a user access token is at most ${MAX_USER_TOKEN_CHARS} characters`),
+    ),
+  pageIds: z.optional(z.array(GraphId, 'expected an array').check(z.minLength(1, 'is empty'))),
 });
-const SendBody = z.object({ text: z.string().trim().min(1).max(2000) });
-const CheckBody = z.object({ repair: z.boolean().optional() }).nullable();
+const SendBody = z.object({
+  text: z
+    .string('expected a string')
+    .check(z.trim(), z.minLength(1, 'is empty'), z.maxLength(2000, 'is at most 2000 characters')),
+});
+const CheckBody = z.nullable(z.object({ repair: z.optional(z.boolean('expected true or false')) }));
 
 /**
  * A conversation's user in a URL: a PSID/IGSID, or the `ref:` user ref a checkbox opt-in stored the
@@ -67,7 +73,7 @@ const CheckBody = z.object({ repair: z.boolean().optional() }).nullable();
  */
 const ConversationUserId = z
   .string()
-  .refine((v) => isGraphId(v) || /^ref:./.test(v), 'not a Facebook id (digits) nor a ref: user ref');
+  .check(z.refine((v) => isGraphId(v) || /^ref:./.test(v), 'not a Facebook id (digits) nor a ref: user ref'));
 
 /**
  * `/admin/*`: authentication is the gateway's (IAM on AWS, a bearer token locally), so every request
@@ -235,7 +241,7 @@ async function knownPage(deps: AdminDeps, pageId: string): Promise<void> {
   if (!(await deps.pages.get(pageId))) throw new AdminError(404, 'page_not_found', `unknown page ${pageId}`);
 }
 
-function parseBody<T>(event: HttpEvent, schema: z.ZodType<T>): T {
+function parseBody<T>(event: HttpEvent, schema: z.ZodMiniType<T>): T {
   let value: unknown;
   try {
     value = JSON.parse(rawBody(event).toString('utf8') || 'null');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * The dead letters of Pagewire's two FIFO queues, as `GET /admin/dead-letters` and
@@ -19,45 +19,45 @@ export const DeadLetterView = z.object({
   /** The FIFO group: `{pageId}:{userId}` for events, the page id for page commands. */
   groupId: z.string(),
   dedupId: z.string(),
-  receiveCount: z.number().int(),
+  receiveCount: z.int(),
   sentAt: z.string(),
   deadAt: z.string(),
-  bytes: z.number().int(),
+  bytes: z.int(),
   /** The queued message, its first BODY_PREVIEW_CHARS characters (webhook events carry no secrets). */
   body: z.string(),
-  truncated: z.boolean().optional(),
+  truncated: z.optional(z.boolean()),
 });
 export type DeadLetterView = z.infer<typeof DeadLetterView>;
 
 /** An SQS message move task (a redrive), as ListMessageMoveTasks reports it. */
 export const MoveTaskView = z.object({
   status: z.string(),
-  taskHandle: z.string().optional(),
-  startedAt: z.string().optional(),
-  moved: z.number().int().optional(),
-  toMove: z.number().int().optional(),
-  failureReason: z.string().optional(),
+  taskHandle: z.optional(z.string()),
+  startedAt: z.optional(z.string()),
+  moved: z.optional(z.int()),
+  toMove: z.optional(z.int()),
+  failureReason: z.optional(z.string()),
 });
 export type MoveTaskView = z.infer<typeof MoveTaskView>;
 
 export const DeadLetterQueueView = z.object({
   queue: QueueName,
   /** How many dead letters the queue holds; SQS's figure is approximate. */
-  count: z.number().int(),
+  count: z.int(),
   approximate: z.boolean(),
   /** The dead letters, oldest first (at most `limit`); absent where they cannot be listed (SQS). */
-  messages: z.array(DeadLetterView).optional(),
+  messages: z.optional(z.array(DeadLetterView)),
   /** Why `messages` is absent. */
-  note: z.string().optional(),
+  note: z.optional(z.string()),
   /** The latest redrive of this queue's dead letters, where there is one to report (SQS). */
-  lastRedrive: MoveTaskView.optional(),
+  lastRedrive: z.optional(MoveTaskView),
 });
 export type DeadLetterQueueView = z.infer<typeof DeadLetterQueueView>;
 
 export const DeadLettersAnswer = z.object({ queues: z.array(DeadLetterQueueView) });
 export type DeadLettersAnswer = z.infer<typeof DeadLettersAnswer>;
 
-export const RedriveBody = z.object({ queue: QueueName.optional() }).strict().nullable();
+export const RedriveBody = z.nullable(z.strictObject({ queue: z.optional(QueueName) }));
 
 export const RedriveOutcome = z.object({
   queue: QueueName,
@@ -67,8 +67,8 @@ export const RedriveOutcome = z.object({
    */
   status: z.enum(['moved', 'started', 'running', 'empty']),
   /** How many moved (locally) or are about to (SQS, approximate). */
-  count: z.number().int(),
-  task: MoveTaskView.optional(),
+  count: z.int(),
+  task: z.optional(MoveTaskView),
 });
 export type RedriveOutcome = z.infer<typeof RedriveOutcome>;
 
