@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import pMap from 'p-map';
 import { CLAIM_CHECK_ABOVE_BYTES } from '#contracts/limits';
 import { CLAIM_PREFIX, type ClaimCheck, type QueuedEvent, type QueueMessage } from '#contracts/queue';
 import type { BlobStore } from '#ports/ports';
-import { mapBounded } from '#runtime/bounded';
 import { sqsSafeJson, toQueueMessage } from './parse-webhook.js';
 
 /**
@@ -33,9 +33,13 @@ export async function toQueueMessages(
 ): Promise<{ messages: QueueMessage[]; claimChecks: number }> {
   const messages = events.map(toQueueMessage);
   const large = messages.flatMap((message, index) => (isLarge(message.body) ? [index] : []));
-  await mapBounded(large, PUTS_IN_FLIGHT, async (index) => {
-    messages[index] = await claimCheck(events[index], messages[index], blobs);
-  });
+  await pMap(
+    large,
+    async (index) => {
+      messages[index] = await claimCheck(events[index], messages[index], blobs);
+    },
+    { concurrency: PUTS_IN_FLIGHT },
+  );
   return { messages, claimChecks: large.length };
 }
 

@@ -29,7 +29,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
-  QueryCommand,
+  paginateQuery,
   type QueryCommandInput,
   type TranslateConfig,
 } from '@aws-sdk/lib-dynamodb';
@@ -166,11 +166,9 @@ export async function queryAll(
   limit = Number.POSITIVE_INFINITY,
 ): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+  for await (const page of paginateQuery({ client: doc }, input)) {
     items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey && items.length < limit);
+    if (items.length >= limit) break;
+  }
   return items.slice(0, limit);
 }

@@ -5,11 +5,11 @@ import {
   type SendMessageBatchRequestEntry,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import pMap from 'p-map';
 import { SQS_MAX_PAYLOAD_BYTES } from '#contracts/limits';
 import type { QueueMessage } from '#contracts/queue';
 import type { EventQueue } from '#ports/ports';
 import { backoffMs, sleep } from '#runtime/backoff';
-import { mapBounded } from '#runtime/bounded';
 
 /** SQS's limit for one message and for the sum of a batch's payloads (1 MiB since 2025). */
 export const MAX_SQS_PAYLOAD_BYTES = SQS_MAX_PAYLOAD_BYTES;
@@ -110,7 +110,7 @@ export class SqsEventQueue implements EventQueue {
     const batches = packBatches(messages, sizes).map((batch) =>
       batch.map((index) => toEntry(messages[index], index)),
     );
-    const outcomes = await mapBounded(batches, this.concurrency, (batch) => this.sendBatch(batch));
+    const outcomes = await pMap(batches, (batch) => this.sendBatch(batch), { concurrency: this.concurrency });
     const unsent = outcomes.reduce((sum, outcome) => sum + outcome.unsent, 0);
     const codes = new Set(outcomes.flatMap((outcome) => outcome.codes));
     if (unsent > 0) throw new QueueSendError(messages.length, unsent, [...codes]);
