@@ -227,7 +227,11 @@ describe('the local stack on disk', () => {
     expect(sent).toEqual({ acked: 100, statuses: [200] });
 
     const exited = two.kill('SIGTERM');
-    while (!two.output().includes('stopping: no new requests')) await new Promise((r) => setTimeout(r, 10));
+    const giveUpAt = Date.now() + 30_000;
+    while (!two.output().includes('stopping: no new requests')) {
+      if (Date.now() > giveUpAt) throw new Error(`the stack never said it was stopping:\n${two.output()}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     gate.open();
     expect(await exited).toBe(0);
     const stopped =

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import { ClassicLevel } from 'classic-level';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalFifoQueue, type LocalFifoQueueOptions } from '#adapters/local/fifo-queue';
 import { LocalQueueStore, type QueueJournal } from '#adapters/local/queue-store';
 import type { QueueMessage } from '#contracts/queue';
@@ -238,29 +238,36 @@ describe('LocalFifoQueue with a journal', () => {
   });
 
   it('remembers the dedup window across a restart, and forgets keys that expired meanwhile', async () => {
-    const first = await openQueue(recorder().handler, { dedupWindowMs: 150 });
-    first.queue.start();
-    await first.queue.send([msg('g', 'm1', 'first')]);
-    await first.queue.idle();
-    await first.queue.stop();
-    await crash(first.store);
+    // The window is read from the clock: a frozen Date makes "within" and "after" exact on any machine.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2026-12-01T00:00:00Z'));
+      const first = await openQueue(recorder().handler, { dedupWindowMs: 60_000 });
+      first.queue.start();
+      await first.queue.send([msg('g', 'm1', 'first')]);
+      await first.queue.idle();
+      await first.queue.stop();
+      await crash(first.store);
 
-    const rec = recorder();
-    const second = await openQueue(rec.handler, { dedupWindowMs: 150 });
-    second.queue.start();
-    await second.queue.send([msg('g', 'm1', 'retry of first'), msg('other', 'm1', 'other group')]);
-    await second.queue.idle();
-    expect(rec.seen.map((s) => s.body)).toEqual(['other group']);
-    await second.queue.stop();
-    await crash(second.store);
+      const rec = recorder();
+      const second = await openQueue(rec.handler, { dedupWindowMs: 60_000 });
+      second.queue.start();
+      await second.queue.send([msg('g', 'm1', 'retry of first'), msg('other', 'm1', 'other group')]);
+      await second.queue.idle();
+      expect(rec.seen.map((s) => s.body)).toEqual(['other group']);
+      await second.queue.stop();
+      await crash(second.store);
 
-    await sleep(200);
-    const rec3 = recorder();
-    const third = await openQueue(rec3.handler, { dedupWindowMs: 150 });
-    third.queue.start();
-    await third.queue.send([msg('g', 'm1', 'after the window')]);
-    await third.queue.idle();
-    expect(rec3.seen.map((s) => s.body)).toEqual(['after the window']);
+      vi.setSystemTime(new Date('2026-12-01T00:01:01Z'));
+      const rec3 = recorder();
+      const third = await openQueue(rec3.handler, { dedupWindowMs: 60_000 });
+      third.queue.start();
+      await third.queue.send([msg('g', 'm1', 'after the window')]);
+      await third.queue.idle();
+      expect(rec3.seen.map((s) => s.body)).toEqual(['after the window']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps the order of concurrent sends to one group', async () => {
