@@ -2,7 +2,7 @@
  * Deployment settings from CDK context (`cdk deploy -c key=value`, SPEC §7), validated up front so a
  * typo fails the synth with a message instead of deploying something else.
  */
-import { DEFAULT_GRAPH_API_VERSION } from '#app/config';
+import { DEFAULT_GRAPH_API_VERSION } from '#contracts/config';
 
 export interface PagewireSettings {
   /** `-c lock=redis`: the processor takes an ElastiCache Serverless (Valkey) conversation lock, in a VPC. */

@@ -56,7 +56,7 @@ export function pageOpsDeps(
   };
 }
 
-export interface OperationsFactoryDeps {
+interface OperationsFactoryDeps {
   pages: PageRepository;
   access: PageAccess;
   credentials: AppCredentialsSource;
@@ -65,7 +65,7 @@ export interface OperationsFactoryDeps {
 }
 
 /** PageOperations for the current app credentials (the app id decides which subscription is ours). */
-export function operationsFactory(deps: OperationsFactoryDeps) {
+function operationsFactory(deps: OperationsFactoryDeps) {
   return async (): Promise<PageOperations> => {
     const [credentials, graph] = await Promise.all([deps.credentials.get(), deps.graph()]);
     if (!credentials || !graph) throw new Error('the Facebook app credentials are not configured');

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { QuarantineRecord } from '#contracts/quarantine-record';
-import { type BlobStore, checkBlobKey } from '#ports/ports';
-import { keyPart, sha256 } from '#store/storable';
+import type { BlobStore } from '#ports/ports';
+import { itemBlobKey, keyPart } from '#store/storable';
 import {
   BY_TIME_INDEX,
   BY_TYPE_INDEX,
@@ -152,8 +152,7 @@ export class QuarantineRepository {
     if (bytes.length <= INLINE_BODY_LIMIT) return { body: entry.body, bodySize: bytes.length };
     if (!this.blobs)
       throw new Error('a quarantined body exceeds the inline limit and no blob store is configured');
-    const scope = sha256(JSON.stringify(['quarantine', entry.pageId, entry.eventId]));
-    const key = checkBlobKey(`items/${scope}/${sha256(bytes)}.json`);
+    const key = itemBlobKey(['quarantine', entry.pageId, entry.eventId], bytes);
     await this.blobs.put(key, bytes);
     return { bodyBlob: key, bodySize: bytes.length };
   }

@@ -318,6 +318,7 @@ export class GraphClient {
       status: res.status,
       message: redact(e?.message ?? `Graph API answered HTTP ${res.status}`, [
         o.token,
+        params.appsecret_proof,
         o.query?.fb_exchange_token,
         this.opts.appSecret,
       ]),

@@ -36,10 +36,6 @@ const SKIPPED: Record<SkipReason, (detail?: string) => string> = {
   no_pending_token: () => 'no new token to connect with',
 };
 
-export function succeeded(outcome: PageOutcome): boolean {
-  return outcome.result === 'done' || outcome.result === 'repaired';
-}
-
 export function summaryOf(outcome: PageOutcome): OutcomeSummary {
   const { pageId } = outcome;
   switch (outcome.result) {

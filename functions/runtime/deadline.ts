@@ -58,8 +58,3 @@ export function withInvocationBudget<T>(
   const context = remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => remainingMs };
   return withDeadline(deadlineOf(context, now), work);
 }
-
-/** @deprecated Compatibility: `deadlineOr(deadline).remainingMs(now)`. */
-export function remainingBudgetMs(now = Date.now()): number {
-  return deadlineOr().remainingMs(now);
-}

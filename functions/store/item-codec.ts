@@ -13,9 +13,9 @@
  */
 
 import type { TimelineItem } from '#contracts/conversation-records';
-import { type BlobStore, checkBlobKey } from '#ports/ports';
+import type { BlobStore } from '#ports/ports';
 import { logger } from '#runtime/observability';
-import { DYNAMO_ITEM_LIMIT, itemSize, sha256 } from './storable.js';
+import { DYNAMO_ITEM_LIMIT, itemBlobKey, itemSize, sha256 } from './storable.js';
 import { KEY_ATTRIBUTES } from './table.js';
 
 /**
@@ -97,8 +97,7 @@ export async function fitItem(
     if (itemSize(kept) <= INLINE_ITEM_LIMIT - POINTER_ALLOWANCE) break;
   }
   const body = Buffer.from(JSON.stringify(moved), 'utf8');
-  const scope = sha256(JSON.stringify([identity.pageId, identity.userId, identity.mid]));
-  const key = checkBlobKey(`items/${scope}/${sha256(body)}.json`);
+  const key = itemBlobKey([identity.pageId, identity.userId, identity.mid], body);
   await blobs.put(key, body);
   const overflow: Overflow = { key, parts: Object.keys(moved), size: body.length };
   const fitted = { ...kept, overflow };

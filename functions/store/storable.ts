@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { checkBlobKey } from '#ports/ports';
 import { PoisonError } from '#runtime/poison-error';
 import { documentClientConfig, GSI1_PK, GSI1_SK, PK, SK, TSK } from './table.js';
 
@@ -63,6 +64,15 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 export function sha256(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Where a part of a stored record goes in the blob store: under `items/`, in a folder of its own record
+ * (`scope`: the record's identity, hashed: ids never become paths) and named by its bytes' hash, so a
+ * redelivery writes the same key again.
+ */
+export function itemBlobKey(scope: readonly string[], bytes: Buffer): string {
+  return checkBlobKey(`items/${sha256(JSON.stringify(scope))}/${sha256(bytes)}.json`);
 }
 
 /**

@@ -23,6 +23,19 @@ describe('SecretsManagerCredentials', () => {
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
+  it('parses the secret once per value: the same answer while it stands, the new one once it changes', async () => {
+    const name = secretName();
+    const value = (appSecret: string) => JSON.stringify({ appId: '123', appSecret, verifyToken: 'vt' });
+    sm.on(GetSecretValueCommand, { SecretId: name }).resolves({ SecretString: value('one') });
+    const creds = new SecretsManagerCredentials(name, 0.001); // Powertools reads again after 1 ms
+    const first = await creds.get();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await creds.get()).toBe(first); // read again, same value: the parsed object is reused
+    sm.on(GetSecretValueCommand, { SecretId: name }).resolves({ SecretString: value('two') });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await creds.get()).toEqual({ appId: '123', appSecret: 'two', verifyToken: 'vt' });
+  });
+
   it('answers undefined (webhooks fail closed) while the secret is the placeholder without app id or secret', async () => {
     const name = secretName();
     sm.on(GetSecretValueCommand).resolves({ SecretString: '{"appId":"","appSecret":"","verifyToken":"x"}' });

@@ -11,8 +11,18 @@ export class SecretsManagerCredentials implements AppCredentialsSource {
     private readonly maxAgeSeconds = 300,
   ) {}
 
+  /** The last value read and what it parsed to: every webhook POST asks, the secret rarely changes. */
+  private parsed?: { raw: string | undefined; credentials: AppCredentials | undefined };
+
   async get(): Promise<AppCredentials | undefined> {
     const raw = await getSecret<string>(this.secretName, { maxAge: this.maxAgeSeconds });
+    if (!this.parsed || this.parsed.raw !== raw) {
+      this.parsed = { raw, credentials: this.parse(raw) };
+    }
+    return this.parsed.credentials;
+  }
+
+  private parse(raw: string | undefined): AppCredentials | undefined {
     let value: unknown;
     try {
       value = JSON.parse(raw ?? '{}');
