@@ -1,3 +1,5 @@
+import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
+import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { AdminError } from '#contracts/admin-api';
 import type { Config } from '#contracts/config';
@@ -8,7 +10,16 @@ import {
   RedriveBody,
 } from '#contracts/dead-letters';
 import { GraphId, isGraphId } from '#contracts/ids';
+import {
+  DEAD_LETTERS_LIST_DEFAULT,
+  LIST_LIMIT_DEFAULT,
+  LIST_LIMIT_MAX,
+  MESSAGE_TEXT_MAX,
+  QUARANTINE_PAGE_ID_MAX,
+  USER_TOKEN_MAX_CHARS,
+} from '#contracts/limits';
 import type { PageCommandType } from '#contracts/page-command';
+import { adminRoutes } from '#contracts/routes';
 import type { ConversationRepository } from '#conversations/conversation-repository';
 import type { QuarantineRepository } from '#conversations/quarantine-repository';
 import { sendMessage } from '#conversations/send-message';
@@ -26,9 +37,8 @@ import type { PageAccess } from '#pages/page-access';
 import type { PageOpsDeps } from '#pages/page-ops-deps';
 import type { PageRepository } from '#pages/page-repository';
 import type { TokenSealer } from '#ports/ports';
-import { type HttpEvent, type HttpResult, json, rawBody } from '#runtime/http';
-import { errorAnswer } from './error-answer.js';
-import { Router } from './router.js';
+import type { HttpEvent, HttpResult } from '#runtime/http';
+import { AdminRouter, json, parseBody, queryOf } from './admin-router.js';
 
 export interface AdminDeps {
   config: Config;
@@ -43,27 +53,24 @@ export interface AdminDeps {
   deadLetters?: DeadLetterQueues;
 }
 
-/**
- * Meta's user tokens are about 200–300 characters today and documented as variable in size; 4096 leaves
- * them room to grow tenfold while a pasted file or a runaway string is refused here (400) instead of being
- * sent to Graph in a URL (502).
- */
-export const MAX_USER_TOKEN_CHARS = 4096;
-
 const ConnectBody = z.object({
   userAccessToken: z
     .string('expected a string')
     .check(
       z.trim(),
       z.minLength(1, 'is empty'),
-      z.maxLength(MAX_USER_TOKEN_CHARS, `a user access token is at most ${MAX_USER_TOKEN_CHARS} characters`),
+      z.maxLength(USER_TOKEN_MAX_CHARS, `a user access token is at most ${USER_TOKEN_MAX_CHARS} characters`),
     ),
   pageIds: z.optional(z.array(GraphId, 'expected an array').check(z.minLength(1, 'is empty'))),
 });
 const SendBody = z.object({
   text: z
     .string('expected a string')
-    .check(z.trim(), z.minLength(1, 'is empty'), z.maxLength(2000, 'is at most 2000 characters')),
+    .check(
+      z.trim(),
+      z.minLength(1, 'is empty'),
+      z.maxLength(MESSAGE_TEXT_MAX, `is at most ${MESSAGE_TEXT_MAX} characters`),
+    ),
 });
 const CheckBody = z.nullable(z.object({ repair: z.optional(z.boolean('expected true or false')) }));
 
@@ -80,9 +87,9 @@ const ConversationUserId = z
  * that reaches this function is an operator's.
  */
 export function createAdminApi(deps: AdminDeps) {
-  const router = new Router({ pageId: GraphId, userId: ConversationUserId })
-    .on('POST', '/admin/pages/connect', async (_, event) => {
-      const body = parseBody(event, ConnectBody);
+  const router = new AdminRouter({ pageId: GraphId, userId: ConversationUserId })
+    .on(adminRoutes.connectPages, async (_, { req }) => {
+      const body = await parseBody(req, ConnectBody);
       const pages = await connectPages(
         { pages: deps.pages, sealer: deps.sealer, graph: await graph(deps), runCommand: deps.ops.runCommand },
         body.userAccessToken,
@@ -90,79 +97,81 @@ export function createAdminApi(deps: AdminDeps) {
       );
       return json(200, { pages });
     })
-    .on('GET', '/admin/pages', async () => json(200, { pages: (await deps.pages.list()).map(pageView) }))
-    .on('POST', '/admin/pages/{pageId}/subscribe', async ({ pageId }) =>
-      pageCommand(deps, 'subscribe', pageId),
-    )
-    .on('DELETE', '/admin/pages/{pageId}', async ({ pageId }) => pageCommand(deps, 'disconnect', pageId))
-    .on('POST', '/admin/subscriptions/check', async (_, event) => {
-      const repair = parseBody(event, CheckBody)?.repair === true;
+    .on(adminRoutes.listPages, async () => json(200, { pages: (await deps.pages.list()).map(pageView) }))
+    .on(adminRoutes.subscribePage, async ({ pageId }) => pageCommand(deps, 'subscribe', param(pageId)))
+    .on(adminRoutes.disconnectPage, async ({ pageId }) => pageCommand(deps, 'disconnect', param(pageId)))
+    .on(adminRoutes.checkSubscriptions, async (_, { req }) => {
+      const repair = (await parseBody(req, CheckBody))?.repair === true;
       return bulk(deps, repair ? 'check-and-repair' : 'check');
     })
-    .on('POST', '/admin/subscriptions/resubscribe-all', async () => bulk(deps, 'resubscribe-all'))
-    .on('GET', '/admin/dead-letters', async (_, event) => {
-      const queue = queueOf(event.queryStringParameters?.queue);
-      const list = deadLetters(deps).list({ queue, limit: limitOf(event, DEAD_LETTERS_LIMIT) });
+    .on(adminRoutes.resubscribeAll, async () => bulk(deps, 'resubscribe-all'))
+    .on(adminRoutes.listDeadLetters, async (_, reqCtx) => {
+      const queue = queueOf(queryOf(reqCtx, 'queue'));
+      const list = deadLetters(deps).list({ queue, limit: limitOf(reqCtx, DEAD_LETTERS_LIST_DEFAULT) });
       return json(200, { queues: await queueAnswer(list) });
     })
-    .on('POST', '/admin/dead-letters/redrive', async (_, event) => {
-      const queue = parseBody(event, RedriveBody)?.queue;
+    .on(adminRoutes.redriveDeadLetters, async (_, { req }) => {
+      const queue = (await parseBody(req, RedriveBody))?.queue;
       return json(200, { queues: await queueAnswer(deadLetters(deps).redrive(queue)) });
     })
-    .on('GET', '/admin/pages/{pageId}/conversations', async ({ pageId }, event) => {
+    .on(adminRoutes.listConversations, async (params, reqCtx) => {
+      const pageId = param(params.pageId);
       await knownPage(deps, pageId);
-      const conversations = await deps.conversations.list(pageId, { limit: limitOf(event) });
+      const conversations = await deps.conversations.list(pageId, { limit: limitOf(reqCtx) });
       return json(200, { conversations: conversations.map(conversationView) });
     })
-    .on('GET', '/admin/pages/{pageId}/conversations/{userId}/messages', async ({ pageId, userId }, event) => {
+    .on(adminRoutes.listMessages, async (params, reqCtx) => {
+      const [pageId, userId] = [param(params.pageId), param(params.userId)];
       await knownPage(deps, pageId);
       const [conversation, items] = await Promise.all([
         deps.conversations.get(pageId, userId),
-        deps.conversations.listItems(pageId, userId, { limit: limitOf(event), latest: true }),
+        deps.conversations.listItems(pageId, userId, { limit: limitOf(reqCtx), latest: true }),
       ]);
       return json(200, { messages: items.map((i) => messageView(i, conversation)) });
     })
-    .on(
-      'POST',
-      '/admin/pages/{pageId}/conversations/{userId}/messages',
-      async ({ pageId, userId }, event) => {
-        if (!isGraphId(userId))
-          throw new AdminError(
-            400,
-            'invalid_path',
-            'userId: a ref: user ref is no PSID: replies go to a PSID',
-          );
-        const { text } = parseBody(event, SendBody);
-        const sendDeps = { ...deps, graph: await graph(deps) };
-        const { item, conversation, warning } = await sendMessage(sendDeps, pageId, userId, text);
-        if (warning) return json(202, { ...messageView(item, conversation), warning });
-        return json(201, messageView(item, conversation));
-      },
-    )
+    .on(adminRoutes.sendMessage, async (params, { req }) => {
+      const [pageId, userId] = [param(params.pageId), param(params.userId)];
+      if (!isGraphId(userId))
+        throw new AdminError(400, 'invalid_path', 'userId: a ref: user ref is no PSID: replies go to a PSID');
+      const { text } = await parseBody(req, SendBody);
+      const sendDeps = { ...deps, graph: await graph(deps) };
+      const { item, conversation, warning } = await sendMessage(sendDeps, pageId, userId, text);
+      if (warning) return json(202, { ...messageView(item, conversation), warning });
+      return json(201, messageView(item, conversation));
+    })
     // Events that cannot be applied, newest first (every page, or `?pageId=`): SPEC §6 "nothing answered
     // 200 is lost" for the ones the store cannot take.
-    .on('GET', '/admin/quarantine', async (_, event) => {
-      const pageId = event.queryStringParameters?.pageId;
-      if (pageId !== undefined && (pageId === '' || pageId.length > 1024)) {
-        throw new AdminError(400, 'invalid_page_id', 'pageId must be 1 to 1024 characters');
+    .on(adminRoutes.listQuarantine, async (_, reqCtx) => {
+      const pageId = queryOf(reqCtx, 'pageId');
+      if (pageId !== undefined && (pageId === '' || pageId.length > QUARANTINE_PAGE_ID_MAX)) {
+        throw new AdminError(
+          400,
+          'invalid_page_id',
+          `pageId must be 1 to ${QUARANTINE_PAGE_ID_MAX} characters`,
+        );
       }
-      const events = await deps.quarantine.list({ pageId, limit: limitOf(event) });
+      const events = await deps.quarantine.list({ pageId, limit: limitOf(reqCtx) });
       return json(200, { events: events.map(quarantineView) });
     })
-    .on('GET', '/admin/quarantine/{pageId}/{eventId}', async ({ pageId, eventId }) => {
+    .on(adminRoutes.getQuarantined, async (params) => {
+      const [pageId, eventId] = [param(params.pageId), param(params.eventId)];
       const record = await deps.quarantine.get(pageId, eventId);
       if (!record)
         throw new AdminError(404, 'not_quarantined', `no quarantined event ${eventId} of page ${pageId}`);
       return json(200, quarantinedEventView(record));
     });
 
-  return async (event: HttpEvent): Promise<HttpResult> => {
-    try {
-      return await router.handle(event);
-    } catch (err) {
-      return errorAnswer(err);
-    }
-  };
+  // Tests and tools call it without a Lambda context; no route reads the context.
+  return (event: HttpEvent, context: Context = NO_CONTEXT): Promise<HttpResult> =>
+    router.handle(event, context);
+}
+
+const NO_CONTEXT = {} as Context;
+
+/** A path parameter of the matched route: the router fills every `{name}` of the template. */
+function param(value: string | undefined): string {
+  if (value === undefined) throw new Error('route parameter missing');
+  return value;
 }
 
 async function graph(deps: AdminDeps): Promise<GraphClient> {
@@ -172,7 +181,7 @@ async function graph(deps: AdminDeps): Promise<GraphClient> {
 }
 
 /** A single-page command, run in order with the page's other commands; answers the page as it ends up. */
-async function pageCommand(deps: AdminDeps, type: PageCommandType, pageId: string): Promise<HttpResult> {
+async function pageCommand(deps: AdminDeps, type: PageCommandType, pageId: string): Promise<Response> {
   await knownPage(deps, pageId);
   await graph(deps);
   const outcome = await deps.ops.runCommand(type, pageId);
@@ -189,23 +198,18 @@ async function pageCommand(deps: AdminDeps, type: PageCommandType, pageId: strin
   });
 }
 
-async function bulk(deps: AdminDeps, action: BulkAction): Promise<HttpResult> {
+async function bulk(deps: AdminDeps, action: BulkAction): Promise<Response> {
   await graph(deps);
   return json(200, await runBulkAction(deps.ops.bulk, action));
 }
 
-const DEFAULT_LIMIT = 200;
-const MAX_LIMIT = 1_000;
-/** Dead letters listed by default: their bodies are shown (up to 2,000 characters each). */
-const DEAD_LETTERS_LIMIT = 50;
-
-/** `?limit=N` (1–1000, default 200): lists answer the newest N, so an answer stays far below Lambda's 6 MB. */
-function limitOf(event: HttpEvent, fallback = DEFAULT_LIMIT): number {
-  const raw = event.queryStringParameters?.limit;
+/** `?limit=N` (1–LIST_LIMIT_MAX, default LIST_LIMIT_DEFAULT): lists answer the newest N, so an answer stays far below Lambda's 6 MB. */
+function limitOf(reqCtx: RequestContext, fallback = LIST_LIMIT_DEFAULT): number {
+  const raw = queryOf(reqCtx, 'limit');
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
-    throw new AdminError(400, 'invalid_limit', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  if (!Number.isInteger(n) || n < 1 || n > LIST_LIMIT_MAX) {
+    throw new AdminError(400, 'invalid_limit', `limit must be a whole number from 1 to ${LIST_LIMIT_MAX}`);
   }
   return n;
 }
@@ -239,20 +243,4 @@ async function queueAnswer<T>(pending: Promise<T>): Promise<T> {
 
 async function knownPage(deps: AdminDeps, pageId: string): Promise<void> {
   if (!(await deps.pages.get(pageId))) throw new AdminError(404, 'page_not_found', `unknown page ${pageId}`);
-}
-
-function parseBody<T>(event: HttpEvent, schema: z.ZodMiniType<T>): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(rawBody(event).toString('utf8') || 'null');
-  } catch {
-    throw new AdminError(400, 'invalid_json', 'the body is not JSON');
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-    throw new AdminError(400, 'invalid_body', `${where}${issue?.message ?? 'invalid body'}`);
-  }
-  return parsed.data;
 }

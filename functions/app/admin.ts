@@ -37,6 +37,8 @@ export function adminDeps(
     // Admin reads must see writes at once: no page cache here.
     access: ops.access,
     sealer,
+    // A factory of its own beside the one inside pageOpsDeps (PageOpsDeps does not hand its out): both are
+    // graph.ts's graphFactory, each caching one client per app secret.
     graph: graphFactory(config, credentials),
     ops,
   };

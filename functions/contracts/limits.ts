@@ -37,3 +37,19 @@ export const DEAD_LETTERS_LIST_DEFAULT = 50;
 
 /** Longest text the admin API sends as a message (Messenger's limit for a text message). */
 export const MESSAGE_TEXT_MAX = 2000;
+
+/**
+ * Longest id the admin API takes in a URL path (`{pageId}`, `{userId}`, `{eventId}`): Page ids and PSIDs
+ * are 15–20 digits, so anything longer is not one (and DynamoDB would refuse the key).
+ */
+export const ADMIN_PATH_ID_MAX = 128;
+
+/**
+ * Meta's user tokens are about 200–300 characters today and documented as variable in size; 4096 leaves
+ * them room to grow tenfold while a pasted file or a runaway string is refused (400) instead of being
+ * sent to Graph in a URL (502).
+ */
+export const USER_TOKEN_MAX_CHARS = 4096;
+
+/** `GET /admin/quarantine?pageId=`: a DynamoDB partition key is at most 1,024 bytes. */
+export const QUARANTINE_PAGE_ID_MAX = 1024;

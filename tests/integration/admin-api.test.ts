@@ -8,6 +8,7 @@ import { createAdminApi } from '#admin-api/routes';
 import { adminDeps } from '#app/admin';
 import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
 import type { TimelineItem } from '#contracts/conversation-records';
+import { adminRoutes, pathOf } from '#contracts/routes';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import { GraphFake } from '#local/graph-sandbox';
 import { PageRepository } from '#pages/page-repository';
@@ -506,9 +507,58 @@ describe('bad requests and routing', () => {
     expect((await call('GET', '/admin/pages/')).status).toBe(200);
   });
 
-  it('a malformed percent-escape in a path parameter → 4xx, not 500', async () => {
-    const a = await call('GET', '/admin/pages/%E0%A4%A/conversations');
-    expect(a.status).toBeLessThan(500);
+  it('a malformed percent-escape in a path parameter → 400 invalid_path, not 500', async () => {
+    expectError(await call('GET', '/admin/pages/%E0%A4%A/conversations'), 400, 'invalid_path');
+    expectError(await call('GET', `/admin/quarantine/${PAGE_A.id}/%ZZ`), 400, 'invalid_path');
+    // Under a method no route has, the path is still served: 405.
+    expectError(await call('PUT', '/admin/pages/%E0%A4%A/conversations'), 405, 'method_not_allowed');
+  });
+
+  it.each([
+    ['a blank id', '%20'],
+    ['a control character', '1%0A2'],
+    ['a tab (a URL parser would drop it)', '1\t2'],
+    ['a dot segment', '..'],
+    ['an escaped dot segment', '%2E'],
+  ])('a path parameter with %s → 400 invalid_path', async (_, bad) => {
+    expectError(await call('GET', `/admin/pages/${bad}/conversations`), 400, 'invalid_path');
+    expectError(await call('GET', `/admin/quarantine/${PAGE_A.id}/${bad}`), 400, 'invalid_path');
+  });
+
+  it('an id of more than 128 characters → 400 invalid_path; 128 is looked up', async () => {
+    const path = (id: string) => `/admin/quarantine/${PAGE_A.id}/${id}`;
+    expectError(await call('GET', path('e'.repeat(129))), 400, 'invalid_path');
+    expectError(await call('GET', path('e'.repeat(128))), 404, 'not_quarantined');
+  });
+
+  it('a method HTTP does not know → 405 method_not_allowed with the error body', async () => {
+    expectError(await call('FOO', '/admin/pages'), 405, 'method_not_allowed');
+  });
+
+  it('a GET that carries a body (the local gateway passes it) is answered; the body is ignored', async () => {
+    const res = await api(httpEvent('GET', '/admin/pages', { body: Buffer.from('{"x":1}') }));
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body ?? '')).toEqual({ pages: [] });
+  });
+
+  it('POST /admin/subscriptions/check takes no body, an empty object or {"repair":…}; not a string', async () => {
+    await connect();
+    for (const body of [undefined, {}, { repair: false }, { repair: true }]) {
+      const a = await call('POST', '/admin/subscriptions/check', body);
+      expect(a.status, a.raw).toBe(200);
+      expect(a.body).toMatchObject({ total: 3, succeeded: 3, failed: [] });
+    }
+    expectError(await call('POST', '/admin/subscriptions/check', '{"repair":'), 400, 'invalid_json');
+    expectError(await call('POST', '/admin/subscriptions/check', { repair: 'yes' }), 400, 'invalid_body');
+  });
+
+  it('every route of the contract is served (no route answers 404 not_found)', async () => {
+    for (const route of Object.values(adminRoutes)) {
+      const path = pathOf(route, { pageId: PAGE_A.id, userId: '7100000000000001', eventId: 'e1' });
+      const a = await call(route.method, path, route.method === 'GET' ? undefined : {});
+      expect(a.body?.error?.code, `${route.method} ${path}`).not.toBe('not_found');
+      expect(a.body?.error?.code, `${route.method} ${path}`).not.toBe('method_not_allowed');
+    }
   });
 });
 
