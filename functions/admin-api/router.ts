@@ -3,13 +3,23 @@ import { type HttpEvent, type HttpResult, httpError } from '#runtime/http';
 
 const MAX_ID_LENGTH = 128;
 
-export type RouteHandler = (params: Record<string, string>, event: HttpEvent) => Promise<HttpResult>;
+/** `{ pageId: string }` for `/admin/pages/{pageId}`: a handler gets exactly the names its path declares. */
+export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
+  ? Record<Name, string> & PathParams<Rest>
+  : Record<never, string>;
+
+export type RouteHandler<P extends string = string> = (
+  params: PathParams<P>,
+  event: HttpEvent,
+) => Promise<HttpResult>;
+
+type AnyRouteHandler = (params: Record<string, string>, event: HttpEvent) => Promise<HttpResult>;
 
 interface Route {
   method: string;
   pattern: RegExp;
   names: string[];
-  handler: RouteHandler;
+  handler: AnyRouteHandler;
 }
 
 /** A route table over paths like `/admin/pages/{pageId}`: no framework, the table is the API. */
@@ -19,13 +29,19 @@ export class Router {
   /** `params`: what each named path parameter must be, e.g. `{pageId}` a Facebook id; 400 otherwise. */
   constructor(private readonly params: Record<string, z.ZodMiniType<string>> = {}) {}
 
-  on(method: string, path: string, handler: RouteHandler): this {
+  on<P extends string>(method: string, path: P, handler: RouteHandler<P>): this {
     const names: string[] = [];
     const source = path.replace(/\{(\w+)\}/g, (_, name: string) => {
       names.push(name);
       return '([^/]+)';
     });
-    this.routes.push({ method, pattern: new RegExp(`^${source}/?$`), names, handler });
+    // Sound: handle() passes an object with a value for every name in `names`, i.e. PathParams<P>.
+    this.routes.push({
+      method,
+      pattern: new RegExp(`^${source}/?$`),
+      names,
+      handler: handler as AnyRouteHandler,
+    });
     return this;
   }
 
@@ -42,7 +58,7 @@ export class Router {
     const values = route.pattern.exec(path)?.slice(1) ?? [];
     let params: Record<string, string>;
     try {
-      params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(values[i])]));
+      params = Object.fromEntries(route.names.map((n, i) => [n, decodeParam(values[i])]));
     } catch {
       return httpError(400, 'invalid_path', `${path} is not a valid path`);
     }
@@ -57,6 +73,12 @@ export class Router {
     }
     return route.handler(params, event);
   }
+}
+
+/** Throws (a 400 in handle()) when the pattern left a parameter without a value. */
+function decodeParam(value: string | undefined): string {
+  if (value === undefined) throw new URIError('path parameter without a value');
+  return decodeURIComponent(value);
 }
 
 function hasControlCharacter(value: string): boolean {
