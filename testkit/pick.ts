@@ -28,6 +28,14 @@ export function last<T>(items: readonly T[], what: string): T {
   return at(items, -1, what);
 }
 
+type Tuple<T, N extends number, R extends T[] = []> = R['length'] extends N ? R : Tuple<T, N, [...R, T]>;
+
+/** The first `n` elements as a tuple (`const [a, b] = take(ids, 2, 'page id')`): fails when there are fewer. */
+export function take<T, N extends number>(items: readonly T[], n: N, what: string): Tuple<T, N> {
+  if (items.length < n) fail(`expected at least ${n} ${what}(s), got ${items.length}`);
+  return items.slice(0, n) as Tuple<T, N>;
+}
+
 /** Each element with the one before it: `[a, b], [b, c]` for `[a, b, c]`. */
 export function pairs<T>(items: readonly T[]): [T, T][] {
   return items.slice(1).map((item, i) => [at(items, i, 'previous element'), item]);
