@@ -55,7 +55,7 @@ export function meteredDocClient(endpoint: string): {
     const name = commandName.replace(/Command$/, '');
     meter.calls[name] = (meter.calls[name] ?? 0) + 1;
     const sk = String(((input.Key ?? input.Item) as { sk?: string } | undefined)?.sk ?? '');
-    const kind = sk.split('#')[0];
+    const [kind = ''] = sk.split('#');
     if (command instanceof GetCommand) meter.getsByKind[kind] = (meter.getsByKind[kind] ?? 0) + 1;
     const label = `${name} ${kind}`;
     input.ReturnConsumedCapacity = 'TOTAL';
@@ -119,7 +119,7 @@ function indexWritesOf(
       const alias = Object.entries(names).find(([, v]) => v === attr)?.[0];
       const sets = new RegExp(`(?:^|[\\s,])(${alias ?? attr})\\s*=\\s*(:[\\w]+)`).exec(expression);
       const values = (input.ExpressionAttributeValues ?? {}) as Record<string, unknown>;
-      after = sets ? values[sets[2]] : before;
+      after = sets?.[2] ? values[sets[2]] : before;
       // Without the old item (the caller asked for its own ReturnValues), assume an index entry is updated.
       if (!oldKnown && sets) return writes + 1;
     }

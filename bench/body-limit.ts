@@ -201,7 +201,7 @@ function listening(child: ChildProcess): Promise<string> {
     const read = (d: Buffer) => {
       output += d;
       const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
+      if (match?.[1]) {
         clearTimeout(timer);
         resolve(match[1]);
       }

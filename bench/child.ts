@@ -17,7 +17,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   chaos: async () => (await import('./chaos.js')).chaosBench(),
   bodyLimit: async () => (await import('./body-limit.js')).bodyLimitBench(),
 };
-const run = benches[name];
+const run = name === undefined ? undefined : benches[name];
 if (!run || !out) {
   console.error(`usage: tsx bench/child.ts <${Object.keys(benches).join('|')}> <out.json>`);
   process.exit(2);

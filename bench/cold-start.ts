@@ -224,7 +224,7 @@ function packageBytes(meta: Metafile, output: string): ColdStartRow['topPackages
   let total = 0;
   for (const [path, { bytesInOutput }] of Object.entries(inputs)) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-    const name = m ? groupName(m[1]) : 'pagewire (functions/)';
+    const name = m?.[1] ? groupName(m[1]) : 'pagewire (functions/)';
     by.set(name, (by.get(name) ?? 0) + bytesInOutput);
     total += bytesInOutput;
   }

@@ -32,6 +32,7 @@ import { startDynaliteProcess } from '#testkit/chaos-dynalite';
 import { captureOutput } from '#testkit/chaos-harness';
 import { makeTraffic, sendInOrder } from '#testkit/chaos-traffic';
 import { httpEvent } from '#testkit/http-events';
+import { first } from '#testkit/pick';
 import { seedPages } from '#testkit/seed';
 import { billedReceive, CountingSealer, meteredDocClient, meteredSqsClient } from './aws-meter.js';
 import { DEPLOYMENT, LATENCY_MS, PRICES } from './prices.js';
@@ -138,7 +139,7 @@ export async function costBench(): Promise<CostResult> {
       concurrency: CONTAINERS,
       visibilityTimeoutMs: 1_000,
       handler: async (event: SQSEvent): Promise<SQSBatchResponse> => {
-        const container = containers.find((c) => !c.busy) ?? containers[0];
+        const container = containers.find((c) => !c.busy) ?? first(containers, 'processor container');
         container.busy = true;
         const start = process.hrtime.bigint();
         try {

@@ -11,6 +11,7 @@ import { GraphFake } from '#local/graph-sandbox';
 import { makeTraffic } from '#testkit/chaos-traffic';
 import { startTestTable } from '#testkit/dynamo';
 import { startStackProcess } from '#testkit/local-stack-process';
+import { at } from '#testkit/pick';
 import { pool, ratio, round } from './stats.js';
 
 const APP_ID = '1517776481860111';
@@ -73,7 +74,7 @@ export async function localThroughputBench(): Promise<ThroughputResult> {
     const before = (await stack.health()).counters.EventsStored ?? 0;
     const start = performance.now();
     await pool(16, posts.length, async (i) => {
-      const body = posts[i].body;
+      const body = at(posts, i, 'webhook POST').body;
       const res = await fetch(`${stack.url}/webhooks/facebook`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, appSecret) },

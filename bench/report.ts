@@ -167,9 +167,9 @@ const num = (x: number | null | undefined) =>
 function table(head: string[], rows: Array<Array<string | number>>): string {
   const cells = [head, ...rows].map((row) => row.map((c) => String(c)));
   const width = head.map((_, i) => Math.max(3, ...cells.map((row) => Array.from(row[i] ?? '').length)));
-  const pad = (text: string, i: number) => text + ' '.repeat(width[i] - Array.from(text).length);
+  const pad = (text: string, i: number) => text + ' '.repeat((width[i] ?? 0) - Array.from(text).length);
   const line = (row: string[]) => `| ${row.map(pad).join(' | ')} |`;
-  return [line(cells[0]), line(width.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
+  return [line(head), line(width.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
 }
 
 /** The README section. */
@@ -436,7 +436,7 @@ export function renderPerformance(r: Results): string {
       table(
         ['item', 'USD', 'per', 'source', 'as of'],
         Object.values(PRICES).map((p) => [
-          p.per.split(' (')[0].split(';')[0],
+          p.per.split(' (')[0]?.split(';')[0] ?? p.per,
           p.usd < 0.001 ? `${(p.usd * 1e6).toPrecision(4)} per million` : String(p.usd),
           p.per,
           p.source,

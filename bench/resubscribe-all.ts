@@ -13,6 +13,7 @@ import { GraphFake } from '#local/graph-sandbox';
 import { PageRepository } from '#pages/page-repository';
 import { createOps } from '#pages/run-ops';
 import { startDynaliteProcess } from '#testkit/chaos-dynalite';
+import { at } from '#testkit/pick';
 import { seedPages } from '#testkit/seed';
 import { meteredDocClient } from './aws-meter.js';
 import { ratio, round } from './stats.js';
@@ -81,7 +82,7 @@ export async function resubscribeAllBench(): Promise<{ rows: ResubscribeRow[]; s
       for (let run = 0; run < RUNS; run++) runs.push(await once(concurrency));
       const sorted = [...runs].sort((a, b) => a.wallSeconds - b.wallSeconds);
       rows.push({
-        ...sorted[Math.floor((sorted.length - 1) / 2)],
+        ...at(sorted, Math.floor((sorted.length - 1) / 2), 'median run'),
         runs: RUNS,
         wallSecondsAll: runs.map((r) => r.wallSeconds),
       });
@@ -161,7 +162,7 @@ async function startGraphFakeProcess(): Promise<{ url: string; stop(): void }> {
     child.stdout?.on('data', (d) => {
       output += d;
       const m = /url (\S+)/.exec(output);
-      if (m) {
+      if (m?.[1]) {
         clearTimeout(timer);
         resolve(m[1]);
       }

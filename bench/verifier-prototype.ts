@@ -198,7 +198,8 @@ export function parseRaw(textBody: string): Parsed {
       const rawOk = raw !== undefined && raw.length === list.length;
       for (let eventIndex = 0; eventIndex < list.length; eventIndex++) {
         const event = list[eventIndex];
-        const source = rawOk ? textBody.slice(raw[eventIndex][0], raw[eventIndex][1]) : undefined;
+        const span = rawOk ? raw[eventIndex] : undefined;
+        const source = span ? textBody.slice(span[0], span[1]) : undefined;
         const result = readEvent(entry, event, field === 'standby', source);
         if (typeof result === 'string') rejected.push({ entryIndex, eventIndex, field, reason: result });
         else messages.push(result);
@@ -437,6 +438,7 @@ export function checkEquivalent(bodyText: string): void {
   if (expected.length !== prototype.messages.length) throw new Error('prototype queues another count');
   expected.forEach((m, i) => {
     const got = prototype.messages[i];
+    if (!got) throw new Error(`no message at ${i}`);
     if (m.groupId !== got.groupId || m.dedupId !== got.dedupId) throw new Error(`ids differ at ${i}`);
     const a = JSON.stringify(JSON.parse(m.body));
     const b = JSON.stringify(JSON.parse(got.body));

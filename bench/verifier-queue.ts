@@ -155,7 +155,7 @@ async function startSqsFakeProcess(): Promise<{ queueUrl: string; stop(): void }
     child.stdout?.on('data', (d) => {
       output += d;
       const m = /url (\S+)/.exec(output);
-      if (m) {
+      if (m?.[1]) {
         clearTimeout(timer);
         resolve(m[1]);
       }

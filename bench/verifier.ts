@@ -147,6 +147,7 @@ function profileDeployed(): VerifierResult['profile'] {
     const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
     const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
     const main = profiles.sort((a, b) => b.samples.length - a.samples.length)[0];
+    if (!main) throw new Error(`profile run wrote no .cpuprofile in ${dir}`);
     return selfTime(main).slice(0, 12);
   } finally {
     rmSync(dir, { recursive: true, force: true });

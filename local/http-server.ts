@@ -69,7 +69,8 @@ async function handle(app: HttpApp, req: IncomingMessage, res: ServerResponse): 
 }
 
 function pathOf(req: IncomingMessage): string {
-  return (req.url ?? '/').split('?')[0];
+  const [path = '/'] = (req.url ?? '/').split('?');
+  return path;
 }
 
 function declaredTooLarge(req: IncomingMessage): boolean {

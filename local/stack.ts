@@ -240,9 +240,16 @@ async function writeSandboxFile(
     appSecret: env.FB_APP_SECRET as string,
     verifyToken: env.FB_VERIFY_TOKEN as string,
     userToken: sandbox.userToken,
-    pages: sandbox.pages.map((p) => ({ ...p, psid: sandbox.psids[p.id] })),
+    pages: sandbox.pages.map((p) => ({ ...p, psid: psidOf(sandbox.psids, p.id) })),
   };
   await writeFile(join(dataDir, 'sandbox.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** The sandbox made one PSID per page; a page without one is a sandbox bug, not something to write. */
+function psidOf(psids: Record<string, string>, pageId: string): string {
+  const psid = psids[pageId];
+  if (psid === undefined) throw new Error(`sandbox: no PSID for page ${pageId}`);
+  return psid;
 }
 
 function close(server: Server): Promise<void> {

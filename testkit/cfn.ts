@@ -75,9 +75,9 @@ export class ResolvedTemplate {
   resolve(value: Json): Json {
     if (Array.isArray(value)) return value.map((v) => this.resolve(v));
     if (value === null || typeof value !== 'object') return value;
-    const keys = Object.keys(value);
-    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) {
-      return this.intrinsic(keys[0], value[keys[0]]);
+    const [key, ...others] = Object.keys(value);
+    if (key !== undefined && others.length === 0 && (key === 'Ref' || key.startsWith('Fn::'))) {
+      return this.intrinsic(key, value[key] ?? null);
     }
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolve(v)]));
   }
@@ -118,7 +118,8 @@ export class ResolvedTemplate {
       'AWS::URLSuffix': 'amazonaws.com',
       'AWS::StackName': 'Pagewire',
     };
-    if (id in pseudo) return pseudo[id];
+    const known = pseudo[id];
+    if (known !== undefined) return known;
     const r = this.resource(id);
     switch (r.Type) {
       case 'AWS::SQS::Queue':
@@ -152,7 +153,7 @@ export class ResolvedTemplate {
         return `arn:aws:s3:::${bucketName(id)}`;
       default:
         if (attribute === 'Arn')
-          return `arn:aws:${r.Type.split('::')[1].toLowerCase()}:${REGION}:${ACCOUNT}:${id}`;
+          return `arn:aws:${(r.Type.split('::')[1] ?? '').toLowerCase()}:${REGION}:${ACCOUNT}:${id}`;
         throw new Error(`cfn.ts does not resolve Fn::GetAtt ${id}.${attribute} (${r.Type})`);
     }
   }

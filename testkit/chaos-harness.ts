@@ -50,6 +50,7 @@ import {
 } from './chaos-traffic.js';
 import type { TestDynamo } from './dynamo.js';
 import { httpEvent } from './http-events.js';
+import { first, pairs } from './pick.js';
 import { tappedDocClient } from './sdk-tap.js';
 import { seedPages } from './seed.js';
 
@@ -285,7 +286,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials, blobs))),
   }));
   const invoke = async (event: SQSEvent): Promise<SQSBatchResponse | undefined> => {
-    const container = pool.find((c) => !c.busy) ?? pool[0];
+    const container = pool.find((c) => !c.busy) ?? first(pool, 'processor container');
     container.busy = true;
     try {
       processor.invocations++;
@@ -429,13 +430,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const stored = new Map(items.map((i) => [i.mid, i]));
     for (const mid of exp.items.keys()) if (!stored.has(mid)) lost.push(`${key} ${mid}`);
     for (const mid of stored.keys()) if (!exp.items.has(mid)) unexpected.push(`${key} ${mid}`);
-    for (let i = 1; i < items.length; i++) {
-      if (items[i].timestamp < items[i - 1].timestamp) orderViolations.push(`${key}: listed out of order`);
+    for (const [previous, item] of pairs(items)) {
+      if (item.timestamp < previous.timestamp) orderViolations.push(`${key}: listed out of order`);
     }
     const firsts = firstStores.get(key) ?? [];
-    for (let i = 1; i < firsts.length; i++) {
-      if (firsts[i].timestamp < firsts[i - 1].timestamp) {
-        orderViolations.push(`${key}: ${firsts[i].mid} stored after ${firsts[i - 1].mid}, older`);
+    for (const [previous, item] of pairs(firsts)) {
+      if (item.timestamp < previous.timestamp) {
+        orderViolations.push(`${key}: ${item.mid} stored after ${previous.mid}, older`);
       }
     }
     if (conversation?.name) namedConversations++;

@@ -57,7 +57,8 @@ function conditionHolds(
   // ForAnyValue when at least one does; a plain operator needs the single-valued key present.
   if (qualifier === 'ForAllValues') return requested.every(matches);
   if (qualifier === 'ForAnyValue') return requested.some(matches);
-  return present && requested.length === 1 && matches(requested[0]);
+  const [single, ...others] = requested;
+  return present && single !== undefined && others.length === 0 && matches(single);
 }
 
 function statementMatches(s: PolicyStatement, auth: Authorization): { match: boolean; unknown?: string } {

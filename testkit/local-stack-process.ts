@@ -68,7 +68,7 @@ async function waitForUrl(child: ChildProcess, output: () => string): Promise<st
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const match = /listening on (http:\/\/\S+)/.exec(output());
-    if (match) return match[1];
+    if (match?.[1]) return match[1];
     if (child.exitCode !== null) throw new Error(`local stack exited (${child.exitCode}):\n${output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }

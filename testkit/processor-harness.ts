@@ -27,6 +27,7 @@ import type { TokenSealer } from '#ports/ports';
 import { TokenUnsealError } from '#ports/token-errors';
 import { lambda } from '#runtime/lambda';
 import type { TestDynamo } from './dynamo.js';
+import { only } from './pick.js';
 import { type TappedCall, tappedDocClient } from './sdk-tap.js';
 import { seedPages } from './seed.js';
 
@@ -298,8 +299,8 @@ export async function createProcessorWorld(
         });
         admins.set(pageId, admin.shortLivedToken);
       }
-      const [page] = await seedPages(pages, keyring, [{ pageId, token: fake.pageToken(pageId), changes }]);
-      return page;
+      const seeded = await seedPages(pages, keyring, [{ pageId, token: fake.pageToken(pageId), changes }]);
+      return only(seeded, 'seeded page');
     },
     async reconnectPage(pageId) {
       const graph = new GraphClient({

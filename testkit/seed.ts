@@ -6,6 +6,7 @@ import { DEFAULT_SUBSCRIBED_FIELDS } from '#app/config';
 import type { PageRecord } from '#contracts/page-record';
 import type { PageRepository } from '#pages/page-repository';
 import type { TokenSealer } from '#ports/ports';
+import { at } from './pick.js';
 
 export interface SeedPage {
   pageId: string;
@@ -36,7 +37,7 @@ export async function seedPages(
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < seeds.length; i = next++) {
-      const { pageId, token, name, changes } = seeds[i];
+      const { pageId, token, name, changes } = at(seeds, i, 'seed');
       const record: PageRecord = {
         pageId,
         name: name ?? `Page ${pageId}`,

@@ -14,6 +14,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import { only } from './pick.js';
 
 export const SQS_FAKE_ACCOUNT = '000000000000';
 const MAX_PAYLOAD_BYTES = 1_048_576;
@@ -195,9 +196,9 @@ export class SqsFake {
       const result = this.sendBatch(call, [{ ...(input as SendEntry), Id: 'single' }]);
       if (result.Failed.length) {
         const [f] = result.Failed;
-        throw new SqsError(f.Code, f.Message ?? f.Code);
+        if (f) throw new SqsError(f.Code, f.Message ?? f.Code);
       }
-      const { Id: _id, ...ok } = result.Successful[0];
+      const { Id: _id, ...ok } = only(result.Successful, 'sent entry');
       return ok;
     }
     if (action === 'SendMessageBatch') {

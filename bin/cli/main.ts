@@ -118,7 +118,7 @@ function synopsis(group: CommandGroup, c: Command): string {
 }
 
 function commandLines(groups: CommandGroup[]): string[] {
-  const rows = groups.flatMap((g) => g.commands.map((c) => [synopsis(g, c), c.summary]));
+  const rows = groups.flatMap((g) => g.commands.map((c): [string, string] => [synopsis(g, c), c.summary]));
   const width = Math.max(...rows.map(([s]) => s.length));
   return rows.map(([s, summary]) => `  ${s.padEnd(width)}  ${summary}`);
 }

@@ -47,7 +47,7 @@ export function table(headers: string[], rows: unknown[][]): string {
   return cells
     .map((r) =>
       r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
         .join('  ')
         .trimEnd(),
     )

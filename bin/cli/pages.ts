@@ -94,7 +94,9 @@ const disconnect: Command = {
 
 /** Subscribe and disconnect answer the page as it ends up, or 202 when the command is still queued. */
 async function pageCommand(ctx: Context, route: AdminRoute): Promise<number> {
-  const request = ctx.client.request(route.method, pathOf(route, { pageId: ctx.args[0] }));
+  const [pageId] = ctx.args;
+  if (pageId === undefined) throw new UsageError('missing <pageId>');
+  const request = ctx.client.request(route.method, pathOf(route, { pageId }));
   const body = readAnswer(ctx, await request, PageCommandAnswer, 'a page or a queued command');
   if (!body) return 1;
   if (ctx.values.json) return 0;

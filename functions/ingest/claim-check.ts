@@ -31,16 +31,16 @@ export async function toQueueMessages(
   events: QueuedEvent[],
   blobs: BlobStore,
 ): Promise<{ messages: QueueMessage[]; claimChecks: number }> {
-  const messages = events.map(toQueueMessage);
-  const large = messages.flatMap((message, index) => (isLarge(message.body) ? [index] : []));
+  const queued = events.map((event) => ({ event, message: toQueueMessage(event) }));
+  const large = queued.filter(({ message }) => isLarge(message.body));
   await pMap(
     large,
-    async (index) => {
-      messages[index] = await claimCheck(events[index], messages[index], blobs);
+    async (item) => {
+      item.message = await claimCheck(item.event, item.message, blobs);
     },
     { concurrency: PUTS_IN_FLIGHT },
   );
-  return { messages, claimChecks: large.length };
+  return { messages: queued.map(({ message }) => message), claimChecks: large.length };
 }
 
 /** The blob key of an event's bytes: content-addressed, so the same event always has the same key. */

@@ -21,7 +21,8 @@ export function verifySignature(
   if (typeof appSecret !== 'string' || appSecret === '' || typeof header !== 'string') return false;
   const match = HEADER_FORMAT.exec(header);
   if (!match) return false;
-  const given = Buffer.from(match[1], 'hex');
+  const [, hex = ''] = match;
+  const given = Buffer.from(hex, 'hex');
   const expected = createHmac('sha256', appSecret).update(rawBody).digest();
   return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -109,9 +109,10 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
     graph,
     dynamo,
     fn(prefix) {
-      const found = functions.filter((f) => f.logicalId.startsWith(prefix));
-      if (found.length !== 1) throw new Error(`${found.length} functions start with ${prefix}`);
-      return found[0];
+      const [found, ...more] = functions.filter((f) => f.logicalId.startsWith(prefix));
+      if (!found || more.length)
+        throw new Error(`${more.length + (found ? 1 : 0)} functions start with ${prefix}`);
+      return found;
     },
     async run(fn) {
       const env = {

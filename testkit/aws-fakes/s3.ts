@@ -83,7 +83,8 @@ function decodeChunked(request: AwsRequest): Buffer {
   const body = request.body;
   for (;;) {
     const lineEnd = body.indexOf('\r\n', at);
-    const size = Number.parseInt(body.subarray(at, lineEnd).toString('latin1').split(';')[0], 16);
+    const [hex = ''] = body.subarray(at, lineEnd).toString('latin1').split(';');
+    const size = Number.parseInt(hex, 16);
     if (!size) break;
     parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
     at = lineEnd + 2 + size + 2;

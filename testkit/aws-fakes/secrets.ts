@@ -45,5 +45,7 @@ export class SecretsFake implements FakeService {
 
 /** The name inside a secret's ARN (without the 6-character suffix AWS appends). */
 export function nameOf(arn: string): string {
-  return arn.split(':secret:')[1].replace(/-[A-Za-z0-9]{6}$/, '');
+  const [, name] = arn.split(':secret:');
+  if (name === undefined) throw new Error(`${arn} is not a secret ARN`);
+  return name.replace(/-[A-Za-z0-9]{6}$/, '');
 }

@@ -22,6 +22,7 @@ import {
   VERIFY_TOKEN,
 } from '#testkit/aws-fakes/deployment';
 import { httpEvent } from '#testkit/http-events';
+import { first, present } from '#testkit/pick';
 import type { FakeSqsMessage } from '#testkit/sqs-fake';
 import { metaJson } from '#testkit/webhooks';
 
@@ -81,7 +82,7 @@ describe('the deployed stack, bundle by bundle', () => {
     expect(empty.result).toMatchObject({ statusCode: 200 });
     expect(bodyOf(empty)).toEqual({ pages: [] });
 
-    const [page] = d.graph.pages;
+    const page = first(d.graph.pages, 'sandbox page');
     const connecting = admin.invoke(
       httpEvent('POST', '/admin/pages/connect', {
         body: JSON.stringify({ userAccessToken: d.graph.userToken, pageIds: [page.id] }),
@@ -95,10 +96,10 @@ describe('the deployed stack, bundle by bundle', () => {
     );
     // Should the admin answer first (it failed before queueing), the assertions below say how.
     await Promise.race([queued, connecting]);
-    const commandsUrl = d.fn(ADMIN).environment.PAGE_COMMANDS_QUEUE_URL;
+    const commandsUrl = present(d.fn(ADMIN).environment.PAGE_COMMANDS_QUEUE_URL, 'PAGE_COMMANDS_QUEUE_URL');
     const commands = d.sqs.messages(queueOf(commandsUrl));
     expect(commands).toHaveLength(1);
-    expect(commands[0].groupId).toContain(page.id);
+    expect(first(commands, 'commands').groupId).toContain(page.id);
 
     const consumer = await bundle(PAGE_COMMANDS);
     const consumed = await consumer.invoke(sqsEventOf(commands, queueArn(commandsUrl)));
@@ -138,7 +139,7 @@ describe('the deployed stack, bundle by bundle', () => {
     expect(post.result).toMatchObject({ statusCode: 200 });
     const queued = d.sqs.messages(eventsQueue());
     expect(queued).toHaveLength(1);
-    expect(queued[0].body).toContain('m_bundle-test-1');
+    expect(first(queued, 'queued').body).toContain('m_bundle-test-1');
 
     const unsigned = await verifier.invoke(httpEvent('POST', '/webhooks/facebook', { body: WEBHOOK() }));
     expect(unsigned.result).toMatchObject({ statusCode: 401 });
@@ -150,14 +151,14 @@ describe('the deployed stack, bundle by bundle', () => {
 
   it('the processor stores the queued message, with the profile fetched through the sealed page token', async () => {
     const processor = await bundle(PROCESSOR);
-    const url = d.fn(VERIFIER).environment.EVENTS_QUEUE_URL;
+    const url = present(d.fn(VERIFIER).environment.EVENTS_QUEUE_URL, 'EVENTS_QUEUE_URL');
     const processed = await processor.invoke(sqsEventOf(d.sqs.messages(eventsQueue()), queueArn(url)));
     expect(processed).toEqual({ result: { batchItemFailures: [] } });
 
     const table = d.fn(PROCESSOR).environment.TABLE_NAME;
     const items = (await d.dynamo.send(new ScanCommand({ TableName: table }))).Items ?? [];
     expect(JSON.stringify(items)).toContain('m_bundle-test-1');
-    const [page] = d.graph.pages;
+    const page = first(d.graph.pages, 'sandbox page');
     const psid = d.graph.psids[page.id];
     expect(d.graph.fake.calls.some((c) => c.path === `/${psid}` && c.tokenPageId === page.id)).toBe(true);
 
@@ -182,11 +183,13 @@ describe('the deployed stack, bundle by bundle', () => {
     expect(post.result).toMatchObject({ statusCode: 200 });
     const claim = d.sqs.messages(eventsQueue()).slice(before);
     expect(claim).toHaveLength(1);
-    expect(JSON.parse(claim[0].body).claim).toMatch(/^claims\/[0-9a-f]{64}\.json$/);
-    expect([...d.s3.objects.keys()]).toEqual([expect.stringContaining(JSON.parse(claim[0].body).claim)]);
+    expect(JSON.parse(first(claim, 'claim').body).claim).toMatch(/^claims\/[0-9a-f]{64}\.json$/);
+    expect([...d.s3.objects.keys()]).toEqual([
+      expect.stringContaining(JSON.parse(first(claim, 'claim').body).claim),
+    ]);
 
     const processor = await bundle(PROCESSOR);
-    const url = d.fn(VERIFIER).environment.EVENTS_QUEUE_URL;
+    const url = present(d.fn(VERIFIER).environment.EVENTS_QUEUE_URL, 'EVENTS_QUEUE_URL');
     expect(await processor.invoke(sqsEventOf(claim, queueArn(url)))).toEqual({
       result: { batchItemFailures: [] },
     });
@@ -198,7 +201,7 @@ describe('the deployed stack, bundle by bundle', () => {
 
   it('admin reads the conversation (the large message from S3) and replies through the Graph API', async () => {
     const admin = await bundle(ADMIN);
-    const [page] = d.graph.pages;
+    const page = first(d.graph.pages, 'sandbox page');
     const psid = d.graph.psids[page.id];
     const path = `/admin/pages/${page.id}/conversations/${psid}/messages`;
     const read = await admin.invoke(httpEvent('GET', path));
@@ -226,7 +229,7 @@ describe('the deployed stack, bundle by bundle', () => {
   it('a claim check whose blob is gone is quarantined, not retried', async () => {
     const processor = await bundle(PROCESSOR);
     for (const key of d.s3.objects.keys()) d.s3.objects.delete(key);
-    const url = d.fn(VERIFIER).environment.EVENTS_QUEUE_URL;
+    const url = present(d.fn(VERIFIER).environment.EVENTS_QUEUE_URL, 'EVENTS_QUEUE_URL');
     const redriven = lastClaim.map((m) => ({ ...m, messageId: `${m.messageId}-redrive` }));
     const answer = await processor.invoke(sqsEventOf(redriven, queueArn(url)));
     expect(answer).toEqual({ result: { batchItemFailures: [] } });
@@ -239,7 +242,7 @@ describe('the deployed stack, bundle by bundle', () => {
     const ops = await bundle(OPS);
     const checked = await ops.invoke({ action: 'check' });
     expect(checked).toEqual({ result: { total: 1, succeeded: 1, failed: [], repaired: [] } });
-    const [page] = d.graph.pages;
+    const page = first(d.graph.pages, 'sandbox page');
     const checks = d.graph.fake.calls.filter((c) => c.path === `/${page.id}/subscribed_apps`);
     expect(checks.at(-1)).toMatchObject({ method: 'GET', tokenPageId: page.id });
   });
@@ -299,7 +302,7 @@ describe('the deployed stack, bundle by bundle', () => {
 });
 
 function WEBHOOK(mid = 'm_bundle-test-1', text = 'Hola, ¿está abierto?'): string {
-  const [page] = d.graph.pages;
+  const page = first(d.graph.pages, 'sandbox page');
   return metaJson({
     object: 'page',
     entry: [
@@ -322,7 +325,7 @@ function WEBHOOK(mid = 'm_bundle-test-1', text = 'Hola, ¿está abierto?'): stri
 /** Now, so the reply below falls inside Messenger's 24-hour window. */
 const SENT_AT = Date.now();
 
-const eventsQueue = () => queueOf(d.fn(VERIFIER).environment.EVENTS_QUEUE_URL);
+const eventsQueue = () => queueOf(present(d.fn(VERIFIER).environment.EVENTS_QUEUE_URL, 'EVENTS_QUEUE_URL'));
 
 describe('the IAM check', () => {
   it('refuses and flags a call the role does not allow: the verifier reading the table', async () => {

@@ -18,6 +18,7 @@ import { createVerifier, MAX_BODY_BYTES } from '#ingest/verify-webhook';
 import { lambdaContext } from '#local/lambda-context';
 import { lambda } from '#runtime/lambda';
 import { httpEvent } from '#testkit/http-events';
+import { at, first } from '#testkit/pick';
 import { metaJson } from '#testkit/webhooks';
 
 const SECRET = 'fuzz-app-secret-5a1f';
@@ -55,8 +56,11 @@ function bytesOf(body: string | undefined, base64: boolean): Buffer {
 function validlySigned(headers: Record<string, string>, bytes: Buffer): boolean {
   const values = Object.entries(headers).filter(([k]) => k.toLowerCase() === 'x-hub-signature-256');
   if (values.length !== 1) return false;
-  const m = /^sha256=([0-9a-fA-F]{64})$/.exec(values[0][1]);
-  return !!m && m[1].toLowerCase() === createHmac('sha256', SECRET).update(bytes).digest('hex');
+  const m = /^sha256=([0-9a-fA-F]{64})$/.exec(first(values, 'signature header')[1]);
+  return (
+    !!m &&
+    at(m, 1, 'signature hex').toLowerCase() === createHmac('sha256', SECRET).update(bytes).digest('hex')
+  );
 }
 
 /** The invariants every answer keeps, whatever the input (`post`: 200 means accepted, not a handshake). */
@@ -158,7 +162,7 @@ function mutate(
   switch (m.kind) {
     case 'flip': {
       const out = Buffer.from(bytes);
-      if (out.length) out[at] ^= 1 << Number(m.bit);
+      if (out.length) out.writeUInt8(out.readUInt8(at) ^ (1 << Number(m.bit)), at);
       return out;
     }
     case 'insert':

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphFake } from '#local/graph-sandbox';
 import { type CliResult, emptyDataDir, removeDataDirs, runCli } from '#testkit/cli-process';
 import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
+import { first, take } from '#testkit/pick';
 import { withProgress } from '../../bin/cli/progress.js';
 import { regionOfHost, resolveTarget } from '../../bin/cli/target.js';
 
@@ -25,7 +26,11 @@ const PAGES = [
   { id: '300000000000003', name: 'Gamma Café' },
   { id: '300000000000004', name: 'Delta Deli' },
 ];
-const [P1, P2, P3, P4] = PAGES.map((p) => p.id);
+const [P1, P2, P3, P4] = take(
+  PAGES.map((p) => p.id),
+  4,
+  'page id',
+);
 
 let fake: GraphFake;
 let stack: StackProcess;
@@ -408,8 +413,8 @@ describe('progress', () => {
     ).toBe(42);
     expect(tty.writes.length).toBeGreaterThan(1);
     const clear = '\r\u001b[2K';
-    expect(tty.writes[0].startsWith(clear)).toBe(true);
-    expect(tty.writes[0].slice(clear.length)).toMatch(/^POST \/admin\/x… \d+\.\ds$/);
+    expect(first(tty.writes, 'writes').startsWith(clear)).toBe(true);
+    expect(first(tty.writes, 'writes').slice(clear.length)).toMatch(/^POST \/admin\/x… \d+\.\ds$/);
     expect(tty.writes.at(-1)).toBe(clear);
 
     const fast = sink(true);

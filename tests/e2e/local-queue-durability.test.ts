@@ -25,6 +25,7 @@ import { GraphFake } from '#local/graph-sandbox';
 import { adminCall } from '#testkit/admin-http';
 import { removeDataDirs, runCli } from '#testkit/cli-process';
 import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
+import { at } from '#testkit/pick';
 import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 import { entry, metaJson, webhookBody } from '#testkit/webhooks';
 
@@ -245,7 +246,7 @@ describe('the local stack on disk', () => {
 
   it('lists and redrives dead letters kept from an earlier run with npx pagewire dead-letters', async () => {
     // An earlier run gave up on two events of a conversation (say DynamoDB was down): they wait on disk.
-    const c = first.convs[1];
+    const c = at(first.convs, 1, 'conversation');
     const letters = [1, 2].map((n) => {
       const timestamp = START + 100_000 + n;
       const raw = {
@@ -256,7 +257,7 @@ describe('the local stack on disk', () => {
       };
       const parsed = parseWebhook(webhookBody(entry(c.pageId, [metaJson(raw)])));
       if (!parsed.ok) throw new Error(parsed.message);
-      return toQueueMessage(parsed.events[0]);
+      return toQueueMessage(at(parsed.events, 0, 'event'));
     });
     const store = await LocalQueueStore.open(join(dataDir, 'queues'));
     const journal = store.journal('pagewire-events.fifo');

@@ -10,13 +10,18 @@ import { signBody } from '#ingest/signature';
 import { GraphFake } from '#local/graph-sandbox';
 import { adminCall } from '#testkit/admin-http';
 import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
+import { take } from '#testkit/pick';
 import { entry, metaJson, webhookBody } from '#testkit/webhooks';
 
 const APP_ID = '1517776481860222';
 const APP_SECRET = randomBytes(16).toString('hex');
 const ADMIN_TOKEN = `admin-${randomBytes(12).toString('hex')}`;
 const PAGES = Array.from({ length: 5 }, (_, i) => ({ id: `40000000000000${i + 1}`, name: `Page ${i + 1}` }));
-const [P1, P2, P3, P4, P5] = PAGES.map((p) => p.id);
+const [P1, P2, P3, P4, P5] = take(
+  PAGES.map((p) => p.id),
+  5,
+  'page id',
+);
 
 let fake: GraphFake;
 let stack: StackProcess;

@@ -10,6 +10,7 @@ import { GraphFake } from '#local/graph-sandbox';
 import { adminCall } from '#testkit/admin-http';
 import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
 import { oversizeCases } from '#testkit/oversize-webhooks';
+import { first, take } from '#testkit/pick';
 import { entry, metaJson, webhookBody } from '#testkit/webhooks';
 
 const APP_ID = '1517776481860111';
@@ -21,7 +22,11 @@ const PAGES = [
   { id: '200000000000002', name: 'Beta Books' },
   { id: '200000000000003', name: 'Gamma Café' },
 ];
-const [P1, P2, P3] = PAGES.map((p) => p.id);
+const [P1, P2, P3] = take(
+  PAGES.map((p) => p.id),
+  3,
+  'page id',
+);
 
 let fake: GraphFake;
 let stack: StackProcess;
@@ -268,11 +273,11 @@ describe('webhook spine over HTTP', () => {
   });
 
   it('stores an event whose queue message would be over 1 MiB (a claim check through the local stack)', async () => {
-    const [exactly1MiB] = oversizeCases(P1, psid(ada, P1));
+    const exactly1MiB = first(oversizeCases(P1, psid(ada, P1)), 'oversize case');
     expect(exactly1MiB.body.length).toBe(1024 * 1024);
     expect(await webhook(exactly1MiB.body)).toEqual({ status: 200, text: 'EVENT_RECEIVED' });
     await stack.settle();
-    const [event] = exactly1MiB.events;
+    const event = first(exactly1MiB.events, 'event');
     const stored = (await messages(P1, psid(ada, P1))).find((m) => m.mid === event.mid);
     expect(stored).toMatchObject({ direction: 'in', timestamp: event.timestamp });
     expect(stored?.text).toBe(event.text);

@@ -16,6 +16,7 @@ import { TokenUnsealError } from '#ports/token-errors';
 import { pageKey } from '#store/table';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { httpEvent } from '#testkit/http-events';
+import { only } from '#testkit/pick';
 
 const APP_ID = '900000000000042';
 const APP_SECRET = 'admin-api-test-secret-0123456789abcdef';
@@ -70,7 +71,7 @@ async function call(method: string, path: string, body?: unknown, on = api): Pro
         };
   const [rawPath, search] = path.split('?');
   const query = search ? Object.fromEntries(new URLSearchParams(search)) : undefined;
-  const res = await on(httpEvent(method, rawPath, { ...o, query }));
+  const res = await on(httpEvent(method, rawPath ?? '', { ...o, query }));
   const raw = res.body ?? '';
   return { status: res.statusCode, raw, body: raw ? JSON.parse(raw) : undefined };
 }
@@ -600,7 +601,7 @@ describe('POST /admin/pages/{pageId}/conversations/{userId}/messages', () => {
     const before = Date.now();
     const a = await send('  Hello Ada  ');
     expect(a.status, a.raw).toBe(201);
-    const [sent] = fake.sent(PAGE_A.id);
+    const sent = only(fake.sent(PAGE_A.id), 'sent message');
     expect(fake.sent(PAGE_A.id)).toEqual([
       { recipientId: psid, messagingType: 'RESPONSE', text: 'Hello Ada', messageId: sent.messageId },
     ]);

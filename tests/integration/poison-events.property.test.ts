@@ -16,6 +16,7 @@ import { conversationGroupId } from '#contracts/queue';
 import type { HttpResult } from '#runtime/http';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { httpEvent } from '#testkit/http-events';
+import { first } from '#testkit/pick';
 import {
   createProcessorWorld,
   type ProcessorWorld,
@@ -262,7 +263,10 @@ function conversationOf(planned: Planned[]): { userId: string; sent: Sent[] } {
 
 function queued(planned: Planned, raw: Raw, field: 'messaging' | 'standby'): Sent {
   // JSON text as Meta sends it: the verifier parses it, so own `__proto__` keys stay own keys.
-  const [message] = queueMessagesOf(webhookBody(entry(PAGE_A, [JSON.stringify(raw)], { field })));
+  const message = first(
+    queueMessagesOf(webhookBody(entry(PAGE_A, [JSON.stringify(raw)], { field }))),
+    'queue message',
+  );
   const record = sqsRecord(message);
   return { planned, record, eventId: JSON.parse(message.body).eventId, raw: JSON.parse(JSON.stringify(raw)) };
 }

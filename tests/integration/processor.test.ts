@@ -11,6 +11,7 @@ import { conversationGroupId, type QueueMessage } from '#contracts/queue';
 import { outStatus } from '#conversations/message-status';
 import { counters } from '#runtime/observability';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
+import { at, first, only, present, take } from '#testkit/pick';
 import {
   createProcessorWorld,
   isConversationUpdate,
@@ -123,20 +124,23 @@ describe('event kinds (SPEC §6)', () => {
       expect(item.standby).toBeUndefined();
     }
     const m = byMid(items);
-    expect(m[MID.text].text).toBe(
+    expect(present(m[MID.text], 'm[MID.text]').text).toBe(
       'Hola! ¿Cuánto cuesta el envío a Málaga? 🚀 Lo vi en https://example.com/envios',
     );
-    expect(m[MID.text].attachments).toBeUndefined();
+    expect(present(m[MID.text], 'm[MID.text]').attachments).toBeUndefined();
     expect(m[MID.quickReply]).toMatchObject({ text: 'Sí, por favor', quickReplyPayload: 'CONFIRM_ORDER_42' });
     expect(m[MID.replyTo]).toMatchObject({ text: 'Esta talla, la M', replyToMid: MID.echo });
     for (const name of ['image', 'audio', 'video', 'file'] as const) {
       const sent = raw(name).message.attachments[0];
-      expect(m[MID[name]].attachments).toEqual([
+      expect(present(m[MID[name]], name).attachments).toEqual([
         expect.objectContaining({ type: sent.type, url: sent.payload.url }),
       ]);
     }
-    expect(m[MID.file].attachments?.[0].url).toContain('Factura_Señor_Muñoz.pdf');
-    expect(m[MID.sticker].attachments?.[0]).toMatchObject({ type: 'image', stickerId: 369239263222822 });
+    expect(present(m[MID.file], 'm[MID.file]').attachments?.[0]?.url).toContain('Factura_Señor_Muñoz.pdf');
+    expect(present(m[MID.sticker], 'm[MID.sticker]').attachments?.[0]).toMatchObject({
+      type: 'image',
+      stickerId: 369239263222822,
+    });
     expect(m[MID.fallback]).toMatchObject({
       text: 'https://example.com/ofertas',
       attachments: [
@@ -147,7 +151,7 @@ describe('event kinds (SPEC §6)', () => {
         }),
       ],
     });
-    expect(m[MID.reel].attachments?.[0]).toMatchObject({
+    expect(present(m[MID.reel], 'm[MID.reel]').attachments?.[0]).toMatchObject({
       type: 'reel',
       title: 'Cómo doblar una camisa en 10 s',
     });
@@ -180,7 +184,7 @@ describe('event kinds (SPEC §6)', () => {
       text: 'Hola, soy Lucía del equipo 👋',
       appId: PAGE_INBOX_APP_ID,
     });
-    expect(m[MID.templateEcho].attachments?.[0]).toMatchObject({
+    expect(present(m[MID.templateEcho], 'm[MID.templateEcho]').attachments?.[0]).toMatchObject({
       type: 'template',
       title: 'Camisa de lino',
       url: 'https://example.com/p/123',
@@ -267,9 +271,9 @@ describe('event kinds (SPEC §6)', () => {
 
     const m = byMid(await w.conversations.listItems(PAGE_A, USER_A1));
     expect(Object.keys(m)).toHaveLength(3);
-    expect(m[MID.echo].status).toBe('delivered');
-    expect(m[MID.inboxEcho].status).toBe('sent');
-    expect(m[MID.text].status).toBeUndefined();
+    expect(present(m[MID.echo], 'm[MID.echo]').status).toBe('delivered');
+    expect(present(m[MID.inboxEcho], 'm[MID.inboxEcho]').status).toBe('sent');
+    expect(present(m[MID.text], 'm[MID.text]').status).toBeUndefined();
     expect(await statuses(w, PAGE_A, USER_A1)).toEqual({ [MID.echo]: 'delivered', [MID.inboxEcho]: 'sent' });
   });
 
@@ -284,7 +288,7 @@ describe('event kinds (SPEC §6)', () => {
 
     const updates = w.sent.slice(before).filter((c) => c.name === 'UpdateCommand');
     expect(updates).toHaveLength(1);
-    expect(isConversationUpdate(updates[0], PAGE_A, USER_A1)).toBe(true);
+    expect(isConversationUpdate(first(updates, 'updates'), PAGE_A, USER_A1)).toBe(true);
     expect(await statuses(w, PAGE_A, USER_A1)).toEqual({
       [MID.echo]: 'delivered',
       [MID.inboxEcho]: 'delivered',
@@ -370,11 +374,13 @@ describe('event kinds (SPEC §6)', () => {
       ['handover', 'take_thread_control'],
       ['handover', 'request_thread_control'],
     ]);
-    expect(a1Items[1].detail?.detail).toMatchObject({
+    expect(at(a1Items, 1, 'a1Items').detail?.detail).toMatchObject({
       new_owner_app_id: APP_ID,
       metadata: 'resuelto por agente',
     });
-    expect(a1Items[3].detail?.detail).toMatchObject({ requested_owner_app_id: '2637209039623148' });
+    expect(at(a1Items, 3, 'a1Items').detail?.detail).toMatchObject({
+      requested_owner_app_id: '2637209039623148',
+    });
   });
 
   it('keeps page-level app_roles events out of the conversations', async () => {
@@ -428,8 +434,8 @@ describe('event kinds (SPEC §6)', () => {
     ]);
     // Standby postbacks carry no payload and no mid.
     expect(items[0]).toMatchObject({ kind: 'postback', title: 'Hablar con una persona', standby: true });
-    expect(items[0].payload).toBeUndefined();
-    expect(items[0].mid).toMatch(/^h:/);
+    expect(first(items, 'items').payload).toBeUndefined();
+    expect(first(items, 'items').mid).toMatch(/^h:/);
     expect(items[1]).toMatchObject({
       mid: MID.standbyText,
       kind: 'message',
@@ -563,7 +569,7 @@ describe('contact profiles', () => {
     const calls = w.profileCalls();
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ path: `/${onA}`, version: 'v24.0', tokenPageId: PAGE_A });
-    expect(calls[0].query.appsecret_proof).toMatch(/^[0-9a-f]{64}$/);
+    expect(first(calls, 'calls').query.appsecret_proof).toMatch(/^[0-9a-f]{64}$/);
     expect((await w.conversations.get(PAGE_A, onA))?.name).toBe('Ada Lovelace');
     expect(await w.contacts.get(PAGE_A, onA)).toMatchObject({
       profileStatus: 'fetched',
@@ -661,7 +667,7 @@ describe('page and token caches', () => {
     const w = await world();
     await w.seedPage(PAGE_A);
     const people = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Edsger Dijkstra'].map((name) => {
-      const [first, last] = name.split(' ');
+      const [first, last] = take(name.split(' '), 2, 'name part');
       return w.fake.psid(w.fake.addPerson(first, last), PAGE_A);
     });
     const records = Array.from({ length: 20 }, (_, i) =>
@@ -767,7 +773,7 @@ describe('Graph errors on the profile fetch', () => {
 
     const calls = w.profileCalls(ada);
     expect(calls).toHaveLength(2);
-    expect(calls[1].tokenPageId).toBe(PAGE_A);
+    expect(at(calls, 1, 'calls').tokenPageId).toBe(PAGE_A);
     expect(w.sealer.unsealCount(PAGE_A)).toBe(2);
     expect((await w.contacts.get(PAGE_A, ada))?.profileStatus).toBe('fetched');
     expect((await w.conversations.get(PAGE_A, ada))?.name).toBe('Ada Lovelace');
@@ -910,9 +916,14 @@ describe('a failing conversation fails only its own group (skipGroupOnError)', (
     const bob = w.fake.addPerson('Bob', 'Marley');
     const [adaA, adaB, bobA] = [w.fake.psid(ada, PAGE_A), w.fake.psid(ada, PAGE_B), w.fake.psid(bob, PAGE_A)];
     const say = (pageId: string, userId: string, n: number) =>
-      recordsOf(
-        inbox(pageId, [textEvent({ pageId, userId, mid: `m_ddb_${n}`, text: `${n}`, timestamp: TIME + n })]),
-      )[0];
+      only(
+        recordsOf(
+          inbox(pageId, [
+            textEvent({ pageId, userId, mid: `m_ddb_${n}`, text: `${n}`, timestamp: TIME + n }),
+          ]),
+        ),
+        'record',
+      );
     const b1 = say(PAGE_B, adaB, 1);
     const a1 = say(PAGE_A, adaA, 2);
     const b2 = say(PAGE_B, adaB, 3);
@@ -942,11 +953,14 @@ describe('a failing conversation fails only its own group (skipGroupOnError)', (
     await w.seedPage(PAGE_B);
     const adaB = w.fake.psid(w.fake.addPerson('Ada', 'Lovelace'), PAGE_B);
     const say = (n: number) =>
-      recordsOf(
-        inbox(PAGE_B, [
-          textEvent({ pageId: PAGE_B, userId: adaB, mid: `m_kms_${n}`, text: `${n}`, timestamp: TIME + n }),
-        ]),
-      )[0];
+      only(
+        recordsOf(
+          inbox(PAGE_B, [
+            textEvent({ pageId: PAGE_B, userId: adaB, mid: `m_kms_${n}`, text: `${n}`, timestamp: TIME + n }),
+          ]),
+        ),
+        'record',
+      );
     w.sealer.refuse(PAGE_B);
     expect(failedIds(await w.run(sqsEvent([say(1), say(2)])))).toEqual([]);
     expect((await w.conversations.listItems(PAGE_B, adaB)).map((i) => i.mid)).toEqual(['m_kms_1', 'm_kms_2']);
@@ -969,11 +983,14 @@ describe('through the local FIFO event source', () => {
     const ada = w.fake.psid(w.fake.addPerson('Ada', 'Lovelace'), PAGE_A);
     const bob = w.fake.psid(w.fake.addPerson('Bob', 'Marley'), PAGE_A);
     const say = (userId: string, n: number) =>
-      queueMessagesOf(
-        inbox(PAGE_A, [
-          textEvent({ userId, mid: `m_dlq_${userId}_${n}`, text: `${n}`, timestamp: TIME + n }),
-        ]),
-      )[0];
+      only(
+        queueMessagesOf(
+          inbox(PAGE_A, [
+            textEvent({ userId, mid: `m_dlq_${userId}_${n}`, text: `${n}`, timestamp: TIME + n }),
+          ]),
+        ),
+        'queue message',
+      );
     const xFirst = say(USER_X, 0);
     // A transient fault that never passes: DynamoDB throttles every put of this one event.
     const poison = say(USER_X, 99);
@@ -1039,11 +1056,14 @@ describe('through the local FIFO event source', () => {
       w.fake.psid(w.fake.addPerson(first, 'Tester'), PAGE_A),
     );
     const say = (userId: string, n: number) =>
-      queueMessagesOf(
-        inbox(PAGE_A, [
-          textEvent({ userId, mid: `m_par_${userId}_${n}`, text: `${n}`, timestamp: TIME + n }),
-        ]),
-      )[0];
+      only(
+        queueMessagesOf(
+          inbox(PAGE_A, [
+            textEvent({ userId, mid: `m_par_${userId}_${n}`, text: `${n}`, timestamp: TIME + n }),
+          ]),
+        ),
+        'queue message',
+      );
     const poison = say(USER_X, 99);
     w.failNext(isPutOf(`m_par_${USER_X}_99`), Number.POSITIVE_INFINITY);
     const messages: QueueMessage[] = [poison];
@@ -1088,9 +1108,14 @@ describe('bugs found by this suite (it.fails until fixed), and regressions of fi
     const [adaA, adaB] = [w.fake.psid(ada, PAGE_A), w.fake.psid(ada, PAGE_B)];
     const bobA = w.fake.psid(w.fake.addPerson('Bob', 'Marley'), PAGE_A);
     const say = (pageId: string, userId: string, n: number) =>
-      recordsOf(
-        inbox(pageId, [textEvent({ pageId, userId, mid: `m_conc_${n}`, text: `${n}`, timestamp: TIME + n })]),
-      )[0];
+      only(
+        recordsOf(
+          inbox(pageId, [
+            textEvent({ pageId, userId, mid: `m_conc_${n}`, text: `${n}`, timestamp: TIME + n }),
+          ]),
+        ),
+        'record',
+      );
     const failing = say(PAGE_B, adaB, 1); // DynamoDB throttles it once: this one must be redelivered
     w.failNext((c) => isConversationUpdate(c, PAGE_B, adaB), 1);
     // Hold page A's first read, so batch one is in flight (its failure recorded) when batch two starts.
@@ -1164,7 +1189,10 @@ describe('bugs found by this suite (it.fails until fixed), and regressions of fi
     const w = await world();
     await w.seedPage(PAGE_A);
     const ada = w.fake.psid(w.fake.addPerson('Ada', 'Lovelace'), PAGE_A);
-    const [record] = recordsOf(inbox(PAGE_A, [textEvent({ userId: ada, mid: 'm_named', text: 'hola' })]));
+    const record = only(
+      recordsOf(inbox(PAGE_A, [textEvent({ userId: ada, mid: 'm_named', text: 'hola' })])),
+      'record',
+    );
     w.failNext((c) => isConversationUpdate(c, PAGE_A, ada));
 
     const first = await w.run(sqsEvent([record, ...recordsOf(inbox(PAGE_A, [EVENTS.echo]))]));

@@ -23,6 +23,7 @@ import { DYNAMO_ITEM_LIMIT } from '#store/storable';
 import { itemKey } from '#store/table';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { httpEvent } from '#testkit/http-events';
+import { at, first, only, take } from '#testkit/pick';
 import {
   createProcessorWorld,
   isConversationUpdate,
@@ -114,7 +115,10 @@ describe('events the store could not take before are stored, and their conversat
     expect(res.batchItemFailures).toEqual([]);
     const messages = await messagesOf(w, USER_A1);
     expect(messages.map((m) => m.mid)).toEqual(['m_before', 'm_proto', 'm_after']);
-    const [attachment] = messages[1].attachments as Array<{ type: string; url: string; payload: object }>;
+    const attachment = first(
+      at(messages, 1, 'messages').attachments as Array<{ type: string; url: string; payload: object }>,
+      'attachment',
+    );
     expect(attachment).toMatchObject({ type: 'image', url: 'https://scontent.xx.fbcdn.net/a.jpg' });
     expect(Object.keys(attachment.payload)).toEqual(['url', '__proto__', 'x']);
     expect(JSON.stringify(attachment.payload)).toBe(JSON.stringify(JSON.parse(payload)));
@@ -139,11 +143,17 @@ describe('events the store could not take before are stored, and their conversat
     const messages = await messagesOf(w, USER_A1);
     expect(messages).toHaveLength(4);
     const asSent = (json: string) => JSON.stringify(JSON.parse(json));
-    expect(JSON.stringify((messages[0].detail as { referral: unknown }).referral)).toBe(asSent(referral));
+    expect(JSON.stringify((first(messages, 'messages').detail as { referral: unknown }).referral)).toBe(
+      asSent(referral),
+    );
     expect(messages[1]).toMatchObject({ kind: 'handover' });
-    expect(JSON.stringify((messages[1].detail as { detail: unknown }).detail)).toBe(asSent(handover));
-    expect(JSON.stringify((messages[2].detail as { referral: unknown }).referral)).toBe(asSent(referral));
-    expect(messages[3].mid).toBe('m_last');
+    expect(JSON.stringify((at(messages, 1, 'messages').detail as { detail: unknown }).detail)).toBe(
+      asSent(handover),
+    );
+    expect(JSON.stringify((at(messages, 2, 'messages').detail as { referral: unknown }).referral)).toBe(
+      asSent(referral),
+    );
+    expect(at(messages, 3, 'messages').mid).toBe('m_last');
   });
 
   it('a message just over 400 KB: stored, its large parts in the blob store, read back whole', async () => {
@@ -176,9 +186,9 @@ describe('events the store could not take before are stored, and their conversat
 
     const messages = await messagesOf(w, USER_A1);
     expect(messages.map((m) => m.mid)).toEqual(['m_before', 'm_big', 'm_after']);
-    expect(messages[1].text).toBe(text);
-    expect(messages[1].attachments).toEqual([{ type: 'image', url: payload.url, payload }]);
-    expect(messages[1].partsUnavailable).toBeUndefined();
+    expect(at(messages, 1, 'messages').text).toBe(text);
+    expect(at(messages, 1, 'messages').attachments).toEqual([{ type: 'image', url: payload.url, payload }]);
+    expect(at(messages, 1, 'messages').partsUnavailable).toBeUndefined();
 
     // The item stays updatable: a reaction lands on it.
     const react = metaJson({
@@ -188,7 +198,7 @@ describe('events the store could not take before are stored, and their conversat
       reaction: { mid: 'm_big', action: 'react', reaction: 'love', emoji: '❤️' },
     });
     expect((await w.deliver(inbox([react]))).batchItemFailures).toEqual([]);
-    expect((await messagesOf(w, USER_A1))[1].reactions).toEqual({
+    expect(at(await messagesOf(w, USER_A1), 1, 'message').reactions).toEqual({
       [USER_A1]: { reaction: 'love', emoji: '❤️', timestamp: TIME + 4 },
     });
   });
@@ -237,10 +247,10 @@ describe('an event that cannot be applied is quarantined, and its conversation g
       receiveCount: 1,
     });
     const record = await w.quarantine.get(PAGE_A, longMid);
-    expect(record?.body).toBe(records[1].body);
+    expect(record?.body).toBe(at(records, 1, 'records').body);
 
     // Meta delivers it again days later: still one record, counted once, nothing failed.
-    const again = await w.run(sqsEvent([redelivered(records[1])]));
+    const again = await w.run(sqsEvent([redelivered(at(records, 1, 'records'))]));
     expect(again.batchItemFailures).toEqual([]);
     expect(await w.quarantine.list()).toHaveLength(1);
     expect(counters().EventsQuarantined).toBe(before + 1);
@@ -294,9 +304,9 @@ describe('an event that cannot be applied is quarantined, and its conversation g
       recordsOf(inbox([say(userId, `m_${i}_1`, TIME + 1), say(userId, `m_${i}_2`, TIME + 2)])),
     );
     names.forEach((name, i) => {
-      w.failNext((c) => isConversationUpdate(c, PAGE_A, users[i]), 1, name);
+      w.failNext((c) => isConversationUpdate(c, PAGE_A, at(users, i, 'users')), 1, name);
     });
-    const [other] = recordsOf(inbox([say(USER_Y, 'm_y', TIME)])); // a batch that fails whole is thrown
+    const other = only(recordsOf(inbox([say(USER_Y, 'm_y', TIME)])), 'record'); // a batch that fails whole is thrown
 
     const res = await w.run(sqsEvent([...records, other]));
 
@@ -329,7 +339,11 @@ describe('an event that cannot be applied is quarantined, and its conversation g
         event: null,
       }),
     });
-    const [x1, x2] = recordsOf(inbox([say(USER_X, 'm_x1', TIME + 1), say(USER_X, 'm_x2', TIME + 2)]));
+    const [x1, x2] = take(
+      recordsOf(inbox([say(USER_X, 'm_x1', TIME + 1), say(USER_X, 'm_x2', TIME + 2)])),
+      2,
+      'record',
+    );
 
     const res = await w.run(sqsEvent([x1, notJson, notEvent, x2]));
 
@@ -367,7 +381,11 @@ describe('an event that cannot be applied is quarantined, and its conversation g
     const w = await world();
     const group = conversationGroupId(PAGE_A, USER_X);
     const poison = sqsRecord({ groupId: group, dedupId: 'poison-t', body: 'nope' });
-    const [x1, y1] = recordsOf(inbox([say(USER_X, 'm_x1', TIME + 1), say(USER_Y, 'm_y1', TIME + 1)]));
+    const [x1, y1] = take(
+      recordsOf(inbox([say(USER_X, 'm_x1', TIME + 1), say(USER_Y, 'm_y1', TIME + 1)])),
+      2,
+      'record',
+    );
     w.failNext(
       (c) => c.command instanceof PutCommand && (c.input.Item as { gsi1pk?: string }).gsi1pk === 'QUARANTINE',
     );
@@ -476,7 +494,7 @@ describe('what the admin sees', () => {
       [PAGE_A, 'q-1'],
       [PAGE_B, 'q-2'],
       [PAGE_A, 'q-3'],
-    ]) {
+    ] as const) {
       await w.run(sqsEvent([poison(pageId, USER_X, dedupId)]));
       await new Promise((resolve) => setTimeout(resolve, 2)); // distinct quarantinedAt milliseconds
     }
@@ -529,8 +547,19 @@ describe('what the admin sees', () => {
       expect(shown).toMatchObject({ code: 0, stderr: '' });
       const lines = shown.stdout.trim().split('\n');
       expect(lines[0]).toBe('1 quarantined event');
-      expect(lines[1].split(/\s+/)).toEqual(['quarantinedAt', 'pageId', 'userId', 'eventId', 'reason']);
-      expect(lines[2].split(/\s+/).slice(1)).toEqual([PAGE_A, USER_X, 'q-cli', 'UnreadableQueueMessage']);
+      expect(at(lines, 1, 'lines').split(/\s+/)).toEqual([
+        'quarantinedAt',
+        'pageId',
+        'userId',
+        'eventId',
+        'reason',
+      ]);
+      expect(at(lines, 2, 'lines').split(/\s+/).slice(1)).toEqual([
+        PAGE_A,
+        USER_X,
+        'q-cli',
+        'UnreadableQueueMessage',
+      ]);
 
       const json = await cli('--json');
       expect(json.code).toBe(0);

@@ -16,6 +16,7 @@ import { lambda } from '#runtime/lambda';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { httpEvent } from '#testkit/http-events';
 import { oversizeCases } from '#testkit/oversize-webhooks';
+import { at, last } from '#testkit/pick';
 import { createProcessorWorld, type ProcessorWorld, sqsEvent, sqsRecord } from '#testkit/processor-harness';
 import { type FakeSqsMessage, fakeSqsClient, SqsFake, type SqsFakeOptions } from '#testkit/sqs-fake';
 import { echoEvent, entry, metaJson, PAGE_A, PAGE_B, textEvent, webhookBody } from '#testkit/webhooks';
@@ -113,7 +114,7 @@ describe('events too large for a queue message', () => {
   });
 
   it('answers 500 while the blob store fails; the retried POST stores every event once', async () => {
-    const several = cases[cases.length - 1];
+    const several = last(cases, 'oversize case');
     let down = true;
     verifierBlobs = {
       put: async (key, body) => {
@@ -133,8 +134,8 @@ describe('events too large for a queue message', () => {
   });
 
   it('answers 500 when SQS keeps refusing one batch while the others are queued; the retry stores each event once', async () => {
-    const several = cases[cases.length - 1];
-    const victim = several.events[4].mid;
+    const several = last(cases, 'oversize case');
+    const victim = at(several.events, 4, 'events').mid;
     fakeOptions.failEntry = (e) =>
       e.MessageDeduplicationId === victim ? { Code: 'InternalError', SenderFault: false } : undefined;
     expect(await verify(several.body)).toBe(500);

@@ -13,6 +13,7 @@ import {
 } from '#adapters/redis/redis-lock';
 import { LockUnavailableError, NoLock } from '#ports/conversation-lock';
 import { withDeadline } from '#runtime/deadline';
+import { at, first, present } from '#testkit/pick';
 import {
   freePort,
   redisServerAvailableOrSkip,
@@ -184,13 +185,16 @@ describe.skipIf(!available)('RedisLock against a real redis-server', () => {
     let maxActive = 0;
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        consumers[i % consumers.length].withLock(key, async () => {
-          active++;
-          maxActive = Math.max(maxActive, active);
-          await sleep(1);
-          active--;
-          return i;
-        }),
+        present(consumers[i % consumers.length], 'consumers[i % consumers.length]').withLock(
+          key,
+          async () => {
+            active++;
+            maxActive = Math.max(maxActive, active);
+            await sleep(1);
+            active--;
+            return i;
+          },
+        ),
       ),
     );
     expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i));
@@ -227,9 +231,9 @@ describe.skipIf(!available)('RedisLock against a real redis-server', () => {
         seen.push({ token: await raw.get(PREFIX + key), pttl: await raw.pttl(PREFIX + key) });
       });
     }
-    expect(seen[0].token).toMatch(/^[0-9a-f-]{36}$/);
-    expect(seen[1].token).toMatch(/^[0-9a-f-]{36}$/);
-    expect(seen[1].token).not.toBe(seen[0].token);
+    expect(first(seen, 'seen').token).toMatch(/^[0-9a-f-]{36}$/);
+    expect(at(seen, 1, 'seen').token).toMatch(/^[0-9a-f-]{36}$/);
+    expect(at(seen, 1, 'seen').token).not.toBe(first(seen, 'seen').token);
     for (const { pttl } of seen) expect(pttl).toBeGreaterThan(6_000);
     expect(await raw.exists(PREFIX + key)).toBe(0);
   });

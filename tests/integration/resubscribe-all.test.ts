@@ -13,6 +13,7 @@ import { lambdaContext } from '#local/lambda-context';
 import { createPageCommandsProcessor } from '#pages/command-consumer';
 import { createOps } from '#pages/run-ops';
 import { startTestTable, type TestTable } from '#testkit/dynamo';
+import { at } from '#testkit/pick';
 
 const APP_ID = '700000000000001';
 const APP_SECRET = 'scale-test-app-secret';
@@ -67,7 +68,7 @@ afterAll(async () => {
 
 describe('resubscribe-all over 2,000 pages', () => {
   it('subscribes every page by its own id, isolating the one whose token is revoked', async () => {
-    const revoked = PAGES[777].id;
+    const revoked = at(PAGES, 777, 'PAGES').id;
     fake.revokePageToken(revoked);
     const ops = createOps(pageOpsDeps(config(), db.doc, keyring, credentials).bulk);
     const started = performance.now();
@@ -107,6 +108,6 @@ describe('resubscribe-all over 2,000 pages', () => {
     const stored = await deps.pages.list();
     const done = stored.filter((p) => p.lastCommand?.type === 'check-and-repair');
     expect(done.length).toBe(COUNT);
-    expect(done.filter((p) => !p.lastCommand?.ok).map((p) => p.pageId)).toEqual([PAGES[777].id]);
+    expect(done.filter((p) => !p.lastCommand?.ok).map((p) => p.pageId)).toEqual([at(PAGES, 777, 'PAGES').id]);
   }, 120_000);
 });

@@ -12,6 +12,7 @@ import { connectRequested, disconnected, reauth, subscribed, tokenPromoted } fro
 import { PageRepository } from '#pages/page-repository';
 import { conversationKey, createTableIfMissing, itemKey, pageKey } from '#store/table';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
+import { at, first } from '#testkit/pick';
 
 let dynamo: TestDynamo;
 let tableName: string;
@@ -60,7 +61,7 @@ function shuffle<T>(values: T[]): T[] {
   const copy = [...values];
   for (let i = copy.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j], copy[i]];
+    [copy[i], copy[j]] = [at(copy, j, 'value'), at(copy, i, 'value')];
   }
   return copy;
 }
@@ -485,7 +486,7 @@ describe('ConversationRepository: timeline', () => {
     const stored = await repo().getItem('p1', 'u1', 'm.1');
     expect(stored).toEqual(item('m.1', 1, { direction: 'out', status: 'sent' }));
     await repo().setReaction('p1', 'u1', 'm.1', 'u1', { reaction: 'sad', timestamp: 40 });
-    expect((await repo().listItems('p1', 'u1'))[0].reactions).toEqual({
+    expect(first(await repo().listItems('p1', 'u1'), 'item').reactions).toEqual({
       u1: { reaction: 'sad', timestamp: 40 },
     });
 

@@ -8,6 +8,7 @@ import { LocalKeyring } from '#adapters/local/keyring';
 import { DEFAULT_SUBSCRIBED_FIELDS } from '#app/config';
 import { PageRepository } from '#pages/page-repository';
 import { startTestTable, type TestTable } from '#testkit/dynamo';
+import { at, first } from '#testkit/pick';
 import { type TappedCall, tappedDocClient } from '#testkit/sdk-tap';
 import { seedPages } from '#testkit/seed';
 
@@ -36,12 +37,12 @@ describe('tappedDocClient', () => {
     const got = await doc.send(new GetCommand({ TableName: db.tableName, Key: { pk: 'TAP#1', sk: 'A' } }));
 
     expect(calls.map((c) => c.name)).toEqual(['PutCommand', 'GetCommand']);
-    expect(calls[0].command).toBeInstanceOf(PutCommand);
-    expect(calls[1].command).toBeInstanceOf(GetCommand);
+    expect(first(calls, 'calls').command).toBeInstanceOf(PutCommand);
+    expect(at(calls, 1, 'calls').command).toBeInstanceOf(GetCommand);
     // Plain values, not marshalled attribute values.
-    expect(calls[0].input.Item).toEqual(Item);
-    expect(outputs[1].Item).toEqual(Item);
-    expect(outputs[1].ConsumedCapacity).toMatchObject({ TableName: db.tableName });
+    expect(first(calls, 'calls').input.Item).toEqual(Item);
+    expect(at(outputs, 1, 'outputs').Item).toEqual(Item);
+    expect(at(outputs, 1, 'outputs').ConsumedCapacity).toMatchObject({ TableName: db.tableName });
     expect(got.Item).toEqual(Item);
   });
 
@@ -84,7 +85,7 @@ describe('seedPages', () => {
     const records = await seedPages(
       pages,
       keyring,
-      [...seeds.slice(0, 6), { ...seeds[6], name: 'Named', changes: { subscribedFields: [] } }],
+      [...seeds.slice(0, 6), { ...at(seeds, 6, 'seed'), name: 'Named', changes: { subscribedFields: [] } }],
       { concurrency: 3, now },
     );
     expect(records.map((r) => r.pageId)).toEqual(seeds.map((s) => s.pageId));

@@ -12,6 +12,7 @@ import { parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
 import { ClaimCheckError, readQueueBody, readQueuedEvent } from '#ingest/read-queued-event';
 import type { BlobStore } from '#ports/ports';
 import { oversizeCases } from '#testkit/oversize-webhooks';
+import { at, first, only, present } from '#testkit/pick';
 import { EVENTS, entry, PAGE_A, USER_A1, webhookBody } from '#testkit/webhooks';
 
 const CASES = oversizeCases(PAGE_A, USER_A1);
@@ -25,9 +26,12 @@ function eventsOf(body: string | Buffer): QueuedEvent[] {
 /** One inbound message whose plain queue message is exactly `bytes` long (ASCII text grows it 1:1). */
 function eventOfMessageSize(bytes: number): QueuedEvent {
   const make = (text: string) =>
-    eventsOf(
-      `{"object":"page","entry":[{"id":"${PAGE_A}","time":1,"messaging":[{"sender":{"id":"${USER_A1}"},"recipient":{"id":"${PAGE_A}"},"timestamp":5,"message":{"mid":"m_size","text":"${text}"}}]}]}`,
-    )[0];
+    only(
+      eventsOf(
+        `{"object":"page","entry":[{"id":"${PAGE_A}","time":1,"messaging":[{"sender":{"id":"${USER_A1}"},"recipient":{"id":"${PAGE_A}"},"timestamp":5,"message":{"mid":"m_size","text":"${text}"}}]}]}`,
+      ),
+      'event',
+    );
   const base = Buffer.byteLength(toQueueMessage(make('')).body);
   const event = make('x'.repeat(bytes - base));
   expect(Buffer.byteLength(toQueueMessage(event).body)).toBe(bytes);
@@ -58,12 +62,12 @@ describe('toQueueMessages', () => {
     const { messages, claimChecks } = await toQueueMessages([at, over], blobs);
     expect(claimChecks).toBe(1);
     expect(messages[0]).toEqual(toQueueMessage(at));
-    expect(JSON.parse(messages[1].body)).toHaveProperty('claim');
+    expect(JSON.parse(present(messages[1], 'second message').body)).toHaveProperty('claim');
     expect(blobs.blobs.size).toBe(1);
   });
 
   it('stores the event bytes under their SHA-256 and queues a small message with the same ids', async () => {
-    const [event] = eventsOf(CASES[0].body);
+    const event = first(eventsOf(first(CASES, 'CASES').body), 'event');
     const blobs = new MemoryBlobStore();
     const { messages } = await toQueueMessages([event], blobs);
     const plain = toQueueMessage(event);
@@ -71,9 +75,9 @@ describe('toQueueMessages', () => {
     const key = `claims/${createHash('sha256').update(bytes).digest('hex')}.json`;
     expect(claimKey(bytes)).toBe(key);
     expect(blobs.blobs.get(key)?.equals(bytes)).toBe(true);
-    expect(messages[0].groupId).toBe(plain.groupId);
-    expect(messages[0].dedupId).toBe(plain.dedupId);
-    expect(JSON.parse(messages[0].body)).toEqual({
+    expect(first(messages, 'messages').groupId).toBe(plain.groupId);
+    expect(first(messages, 'messages').dedupId).toBe(plain.dedupId);
+    expect(JSON.parse(first(messages, 'messages').body)).toEqual({
       v: 1,
       pageId: event.pageId,
       userId: event.userId,
@@ -82,11 +86,11 @@ describe('toQueueMessages', () => {
       standby: false,
       claim: key,
     } satisfies ClaimCheck);
-    expect(Buffer.byteLength(messages[0].body)).toBeLessThan(1024);
+    expect(Buffer.byteLength(first(messages, 'messages').body)).toBeLessThan(1024);
   });
 
   it('writes the same key for the same event (a retried POST), one blob for both', async () => {
-    const [event] = eventsOf(CASES[0].body);
+    const event = at(eventsOf(at(CASES, 0, 'case').body), 0, 'event');
     const blobs = new MemoryBlobStore();
     const first = await toQueueMessages([event], blobs);
     const again = await toQueueMessages([structuredClone(event)], blobs);
@@ -95,7 +99,7 @@ describe('toQueueMessages', () => {
   });
 
   it('rejects when a blob cannot be stored', async () => {
-    const [event] = eventsOf(CASES[1].body);
+    const event = first(eventsOf(at(CASES, 1, 'CASES').body), 'event');
     await expect(toQueueMessages([event], failingStore)).rejects.toThrow(/S3 is down/);
   });
 
@@ -119,15 +123,15 @@ describe('toQueueMessages', () => {
 
 describe('readQueuedEvent', () => {
   async function claimed() {
-    const [event] = eventsOf(CASES[2].body);
+    const event = first(eventsOf(at(CASES, 2, 'CASES').body), 'event');
     const blobs = new MemoryBlobStore();
     const { messages } = await toQueueMessages([event], blobs);
-    const claim = JSON.parse(messages[0].body) as ClaimCheck;
+    const claim = JSON.parse(first(messages, 'messages').body) as ClaimCheck;
     return { event, blobs, claim };
   }
 
   it('answers an event that is not a claim check as it is', async () => {
-    const [event] = eventsOf(webhookBody(entry(PAGE_A, [EVENTS.text])));
+    const event = first(eventsOf(webhookBody(entry(PAGE_A, [EVENTS.text]))), 'event');
     expect(await readQueuedEvent(event, undefined)).toBe(event);
   });
 
@@ -167,16 +171,16 @@ describe('readQueueBody: the processor reads every message with the queue contra
     );
 
   it('reads a queued event, and a claim check back from its blob', async () => {
-    const [event] = eventsOf(webhookBody(entry(PAGE_A, [EVENTS.text])));
+    const event = first(eventsOf(webhookBody(entry(PAGE_A, [EVENTS.text]))), 'event');
     expect(await readQueueBody(JSON.stringify(event), undefined)).toEqual(event);
-    const [large] = eventsOf(CASES[2].body);
+    const large = first(eventsOf(at(CASES, 2, 'CASES').body), 'event');
     const blobs = new MemoryBlobStore();
     const { messages } = await toQueueMessages([large], blobs);
-    expect(await readQueueBody(messages[0].body, blobs)).toEqual(large);
+    expect(await readQueueBody(first(messages, 'messages').body, blobs)).toEqual(large);
   });
 
   it('refuses what the verifier cannot have written, naming the field and quoting nothing', async () => {
-    const [event] = eventsOf(webhookBody(entry(PAGE_A, [EVENTS.text])));
+    const event = first(eventsOf(webhookBody(entry(PAGE_A, [EVENTS.text]))), 'event');
     expect(await reasonOf('{"v":1,')).toBe('UnreadableQueueMessage: the queue message body is not JSON');
     expect(await reasonOf(JSON.stringify({ ...event, userId: '' }))).toMatch(/^InvalidQueuedEvent: userId: /);
     expect(await reasonOf(JSON.stringify({ ...event, event: 'my card is 4111' }))).toBe(

@@ -17,6 +17,7 @@ import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { type AdminDeps, createAdminApi } from '#admin-api/routes';
 import { type DeadLetterQueues, DeadLettersAnswer, RedriveAnswer } from '#contracts/dead-letters';
 import { httpEvent } from '#testkit/http-events';
+import { at, take } from '#testkit/pick';
 
 const ACCOUNT = 'arn:aws:sqs:eu-west-1:123456789012';
 const URL_BASE = 'https://sqs.eu-west-1.amazonaws.com/123456789012';
@@ -252,7 +253,7 @@ describe('dead letters on the local stack', () => {
       ['events', 3, false, 2],
       ['page-commands', 0, false, 0],
     ]);
-    const [first, second] = answer.queues[0].messages ?? [];
+    const [first, second] = take(at(answer.queues, 0, 'queue').messages ?? [], 2, 'dead letter');
     expect(first).toMatchObject({
       groupId: 'p:u',
       dedupId: 'm1',

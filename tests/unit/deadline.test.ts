@@ -10,6 +10,7 @@ import {
   withDeadline,
 } from '#runtime/deadline';
 import { lambda } from '#runtime/lambda';
+import { only } from '#testkit/pick';
 
 describe('Deadline', () => {
   it('is the context’s remaining time less the 2 s safety margin', () => {
@@ -47,7 +48,7 @@ describe('lambda()', () => {
     const context = { ...lambdaContext('pagewire-test', 60_000), getRemainingTimeInMillis: () => 60_000 };
     expect(await handler({}, context)).toBe('done');
     expect(seen).toHaveLength(1);
-    const [{ given, ambient }] = seen;
+    const { given, ambient } = only(seen, 'call');
     expect(ambient).toBe(given);
     const now = Date.now();
     // 60 s less the margin, measured from the start of the invocation: at most 58 s from now.

@@ -3,6 +3,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalFifoQueue, type LocalFifoQueueOptions } from '#adapters/local/fifo-queue';
 import type { QueueMessage } from '#contracts/queue';
+import { at, first, take } from '#testkit/pick';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const queues: LocalFifoQueue[] = [];
@@ -26,8 +27,9 @@ function interleaved(groups: number, count: number): QueueMessage[] {
   const out: QueueMessage[] = [];
   while (open.length > 0) {
     const pick = Math.floor(Math.random() * open.length);
-    const g = open[pick];
-    const n = next[g]++;
+    const g = at(open, pick, 'open group');
+    const n = at(next, g, 'next index');
+    next[g] = n + 1;
     out.push({ groupId: `g${g}`, dedupId: `m${n}`, body: JSON.stringify({ g, n }) });
     if (next[g] === count) open.splice(pick, 1);
   }
@@ -116,7 +118,7 @@ describe('LocalFifoQueue', () => {
     await queue.send([msg('111:222', 'm_1', '{"x":"ä"}'), msg('111:222', 'm_2', '{}')]);
     queue.start();
     await queue.idle();
-    const [first, second] = records;
+    const [first, second] = take(records, 2, 'record');
     expect(first).toMatchObject({
       body: '{"x":"ä"}',
       messageAttributes: {},
@@ -171,8 +173,10 @@ describe('LocalFifoQueue', () => {
       ['a', 'b', 'c'],
       ['b', 'd'],
     ]);
-    expect(deliveries[1].counts).toEqual(['2', '1']);
-    expect(deliveries[1].at - deliveries[0].at).toBeGreaterThanOrEqual(45);
+    expect(at(deliveries, 1, 'deliveries').counts).toEqual(['2', '1']);
+    expect(at(deliveries, 1, 'deliveries').at - first(deliveries, 'deliveries').at).toBeGreaterThanOrEqual(
+      45,
+    );
     expect(queue.stats()).toEqual({ pending: 0, inFlight: 0, deadLetters: 0, delivered: 4 });
   });
 
@@ -247,7 +251,7 @@ describe('LocalFifoQueue', () => {
     await queue.send([msg('g', 'a')]);
     await queue.idle();
     expect(calls).toBe(2);
-    expect(queue.deadLetters()[0].receiveCount).toBe(2);
+    expect(first(queue.deadLetters(), 'deadLetters()').receiveCount).toBe(2);
   });
 
   it('retries the whole batch when the handler throws, and tells onError', async () => {

@@ -5,13 +5,14 @@ import { DEFAULT_SUBSCRIBED_FIELDS } from '#app/config';
 import { appSecretProof, GraphClient } from '#graph/graph-client';
 import { classifyGraphError, GraphError, type GraphErrorClass, regainAccessMs } from '#graph/graph-error';
 import { GraphFake } from '#local/graph-sandbox';
+import { at, first, present, take } from '#testkit/pick';
 import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 
 const APP_ID = '900000000000077';
 const APP_SECRET = 'graph-client-test-secret-0123456789abcdef';
 const VERSION = 'v23.0';
 const PAGES = [1, 2, 3, 4, 5].map((n) => ({ id: `20000000000000${n}`, name: `Page ${n}` }));
-const [PAGE_A, PAGE_B] = PAGES;
+const [PAGE_A, PAGE_B] = take(PAGES, 2, 'page');
 
 const hmac = (token: string) => createHmac('sha256', APP_SECRET).update(token).digest('hex');
 
@@ -93,7 +94,7 @@ describe('appsecret_proof and version', () => {
   it('every call that carries a token carries its proof, in the configured version', async () => {
     const longLived = await graph.exchangeUserToken(shortLived);
     const pages = await graph.listPages(longLived);
-    const tokenA = pages[0].accessToken as string;
+    const tokenA = first(pages, 'pages').accessToken as string;
     await graph.subscribeApp(PAGE_A.id, tokenA, DEFAULT_SUBSCRIBED_FIELDS);
     await graph.subscribedApps(PAGE_A.id, tokenA);
     const psid = fake.psid(ada, PAGE_A.id);
@@ -107,10 +108,12 @@ describe('appsecret_proof and version', () => {
     const withToken = fake.calls.filter((c) => c.query.access_token);
     expect(withToken).toHaveLength(8);
     for (const call of withToken) {
-      expect(call.query.appsecret_proof, `${call.method} ${call.path}`).toBe(hmac(call.query.access_token));
+      expect(call.query.appsecret_proof, `${call.method} ${call.path}`).toBe(
+        hmac(present(call.query.access_token, 'access_token')),
+      );
     }
     // The exchange carries the app's credentials instead of a token and a proof.
-    const exchange = fake.calls[0];
+    const exchange = at(fake.calls, 0, 'Graph call');
     expect(exchange.path).toBe('/oauth/access_token');
     expect(exchange.query).toMatchObject({
       grant_type: 'fb_exchange_token',
@@ -124,7 +127,7 @@ describe('appsecret_proof and version', () => {
   it('another version from the options is used in every path', async () => {
     const v25 = client(base, { version: 'v25.0' });
     const pages = await v25.listPages(await v25.exchangeUserToken(shortLived));
-    await v25.subscribeApp(PAGE_B.id, pages[1].accessToken as string, ['messages']);
+    await v25.subscribeApp(PAGE_B.id, at(pages, 1, 'pages').accessToken as string, ['messages']);
     expect(fake.calls.map((c) => c.version)).toEqual(['v25.0', 'v25.0', 'v25.0', 'v25.0', 'v25.0']);
   });
 
@@ -192,9 +195,9 @@ describe('listPages', () => {
       expect(call.query.appsecret_proof).toBe(hmac(longLived));
       expect(call.query.fields).toBe('id,name,access_token');
     }
-    expect(accounts[0].query.after).toBeUndefined();
-    expect(accounts[1].query.after).toBeTruthy();
-    expect(accounts[2].query.after).not.toBe(accounts[1].query.after);
+    expect(first(accounts, 'accounts').query.after).toBeUndefined();
+    expect(at(accounts, 1, 'accounts').query.after).toBeTruthy();
+    expect(at(accounts, 2, 'accounts').query.after).not.toBe(at(accounts, 1, 'accounts').query.after);
   });
 
   it('refuses a paging.next on another origin without sending the token there', async () => {
@@ -244,7 +247,7 @@ describe('listPages', () => {
 describe('page calls', () => {
   it('subscribeApp posts subscribed_fields by page id with that page’s own token', async () => {
     await graph.subscribeApp(PAGE_B.id, fake.pageToken(PAGE_B.id), DEFAULT_SUBSCRIBED_FIELDS);
-    const [call] = fake.calls;
+    const call = at(fake.calls, 0, 'Graph call');
     expect(call).toMatchObject({
       method: 'POST',
       path: `/${PAGE_B.id}/subscribed_apps`,
@@ -297,7 +300,7 @@ describe('page calls', () => {
     expect(fake.sent(PAGE_A.id)).toEqual([
       { recipientId: psid, messagingType: 'RESPONSE', text: 'Hi Ada', messageId },
     ]);
-    const [call] = fake.calls;
+    const call = at(fake.calls, 0, 'Graph call');
     expect(call).toMatchObject({ method: 'POST', path: `/${PAGE_A.id}/messages`, tokenPageId: PAGE_A.id });
     expect(call.body).toEqual({
       recipient: { id: psid },

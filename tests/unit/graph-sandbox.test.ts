@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GraphFake, startSandbox } from '#local/graph-sandbox';
+import { at, first, present } from '#testkit/pick';
 
 const APP_ID = '900000000000001';
 const APP_SECRET = 'sandbox-test-secret';
@@ -195,7 +196,7 @@ describe('GET /me/accounts', () => {
     let answers = 1;
     for (;;) {
       expect(r.status).toBe(200);
-      ids.push(...r.body.data.map((p) => p.id));
+      ids.push(...r.body.data.map((p) => present(p.id, 'page id')));
       expect(r.body.paging.cursors.after).toEqual(expect.any(String));
       const next: string | undefined = r.body.paging.next;
       if (!next) break;
@@ -220,7 +221,7 @@ describe('GET /me/accounts', () => {
     });
     expect(r.body.data).toHaveLength(3);
     expect(r.body.data[0]).toEqual({ id: PAGE_A.id, name: 'Page A', access_token: tokenA() });
-    expect(r.body.data[1].access_token).toBe(tokenB());
+    expect(at(r.body.data, 1, 'data').access_token).toBe(tokenB());
     expect(tokenA()).not.toBe(tokenB());
     const rest = await call('GET', '/me/accounts', {
       token: userToken,
@@ -401,7 +402,10 @@ describe('revocation and injected errors', () => {
       const accounts = await fetch(
         `${url}/${V}/me/accounts?fields=access_token&access_token=${shortLivedToken}&appsecret_proof=${proofOf(shortLivedToken)}`,
       );
-      const fresh = ((await accounts.json()) as Body).data[0].access_token;
+      const fresh = present(
+        first(((await accounts.json()) as Body).data, 'account').access_token,
+        'access_token',
+      );
       expect(fresh).not.toBe(old);
       expect((await get(fresh)).status).toBe(200);
     } finally {
@@ -452,7 +456,7 @@ describe('startSandbox', () => {
       for (const p of s.pages) expect(p.id).toMatch(/^\d{15}$/);
       const [a, b] = s.pages.map((p) => s.psids[p.id]);
       expect(a).not.toBe(b);
-      expect(s.fake.psid(s.person, s.pages[0].id)).toBe(a);
+      expect(s.fake.psid(s.person, first(s.pages, 'pages').id)).toBe(a);
       const proof = createHmac('sha256', s.appSecret).update(s.userToken).digest('hex');
       const res = await fetch(
         `${s.url}/${V}/me/accounts?access_token=${s.userToken}&appsecret_proof=${proof}`,
@@ -469,7 +473,9 @@ describe('startSandbox', () => {
     const two = await startSandbox({ appSecret: 'persisted' });
     try {
       expect(two.userToken).toBe(one.userToken);
-      expect(two.fake.pageToken(two.pages[0].id)).toBe(one.fake.pageToken(one.pages[0].id));
+      expect(two.fake.pageToken(first(two.pages, 'pages').id)).toBe(
+        one.fake.pageToken(first(one.pages, 'pages').id),
+      );
     } finally {
       await Promise.all([one.fake.stop(), two.fake.stop()]);
     }

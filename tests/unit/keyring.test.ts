@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { TokenUnsealError } from '#ports/token-errors';
+import { first } from '#testkit/pick';
 
 const TOKEN = 'EAAGm0PX4ZCpsBAPageTokenSecret';
 let dir: string;
@@ -95,7 +96,7 @@ describe('LocalKeyring', () => {
   it('gives every concurrent opener the same key', async () => {
     const path = join(dir, 'keyring.key');
     const keyrings = await Promise.all(Array.from({ length: 5 }, () => LocalKeyring.fromFile(path)));
-    const sealed = await keyrings[0].seal('1', TOKEN);
+    const sealed = await first(keyrings, 'keyrings').seal('1', TOKEN);
     for (const keyring of keyrings) await expect(keyring.unseal('1', sealed)).resolves.toBe(TOKEN);
   });
 

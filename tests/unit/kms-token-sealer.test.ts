@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KmsTokenSealer } from '#adapters/aws/kms-token-sealer';
 import { TokenSealError, TokenUnsealError } from '#ports/token-errors';
+import { first, only } from '#testkit/pick';
 
 const KEY_ID = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const TOKEN = 'EAAGm0PX4ZCpsBAPageTokenSecret';
@@ -26,8 +27,8 @@ describe('KmsTokenSealer', () => {
     kms.on(EncryptCommand).resolves({ CiphertextBlob: CIPHERTEXT, KeyId: KEY_ID });
     const sealed = await sealer().seal('1234', TOKEN);
     expect(sealed).toBe(CIPHERTEXT.toString('base64'));
-    const [call] = kms.commandCalls(EncryptCommand);
-    const input = call.args[0].input;
+    const call = only(kms.commandCalls(EncryptCommand), 'Encrypt call');
+    const input = first(call.args, 'args').input;
     expect(Object.keys(input).sort()).toEqual(['EncryptionContext', 'KeyId', 'Plaintext']);
     expect(input.KeyId).toBe(KEY_ID);
     expect(input.EncryptionContext).toEqual({ pageId: '1234' });
@@ -37,7 +38,7 @@ describe('KmsTokenSealer', () => {
   it('decrypts with the key and the same encryption context', async () => {
     kms.on(DecryptCommand).resolves({ Plaintext: Buffer.from(TOKEN, 'utf8'), KeyId: KEY_ID });
     await expect(sealer().unseal('1234', CIPHERTEXT.toString('base64'))).resolves.toBe(TOKEN);
-    const input = kms.commandCalls(DecryptCommand)[0].args[0].input;
+    const input = only(kms.commandCalls(DecryptCommand), 'Decrypt call').args[0].input;
     expect(Object.keys(input).sort()).toEqual(['CiphertextBlob', 'EncryptionContext', 'KeyId']);
     expect(input.KeyId).toBe(KEY_ID);
     expect(input.EncryptionContext).toEqual({ pageId: '1234' });

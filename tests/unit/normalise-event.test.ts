@@ -3,6 +3,7 @@ import type { QueuedEvent } from '#contracts/queue';
 import type { ConversationEvent } from '#conversations/conversation-event';
 import { normaliseEvent } from '#conversations/normalise-event';
 import { parseWebhook } from '#ingest/parse-webhook';
+import { first } from '#testkit/pick';
 import {
   APP_ID,
   EVENTS,
@@ -21,7 +22,7 @@ import {
 function queued(name: EventName, pageId = PAGE_A, field: 'messaging' | 'standby' = 'messaging'): QueuedEvent {
   const result = parseWebhook(singleEventBody(EVENTS[name], pageId, field));
   if (!result.ok || result.events.length !== 1) throw new Error(`fixture ${name} did not parse`);
-  return result.events[0];
+  return first(result.events, 'event');
 }
 
 function normalised(name: EventName): ConversationEvent {

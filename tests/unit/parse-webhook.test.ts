@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { conversationGroupId, type QueuedEvent } from '#contracts/queue';
 import { type ParsedWebhook, parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
+import { at, first } from '#testkit/pick';
 import {
   EVENTS,
   entry,
@@ -30,7 +31,7 @@ function only(body: string): QueuedEvent {
   const { events, rejected } = parsed(body);
   expect(rejected).toEqual([]);
   expect(events).toHaveLength(1);
-  return events[0];
+  return at(events, 0, 'event');
 }
 
 describe('parseWebhook: envelope', () => {
@@ -94,8 +95,8 @@ describe('parseWebhook: flattening', () => {
 
   it('keeps the raw event untouched', () => {
     const { events } = parsed(MULTI_ENTRY_BODY);
-    expect(events[0].event).toEqual(JSON.parse(EVENTS.text));
-    expect(events[2].event).toEqual(JSON.parse(EVENTS.standbyPostback));
+    expect(first(events, 'events').event).toEqual(JSON.parse(EVENTS.text));
+    expect(at(events, 2, 'events').event).toEqual(JSON.parse(EVENTS.standbyPostback));
   });
 
   it('loops over every event of one entry', () => {
@@ -332,9 +333,11 @@ describe('event ids and queue messages', () => {
       expect(message.dedupId).toMatch(SQS_ID);
       expect(toQueueMessage(e)).toEqual(message);
     }
-    expect(toQueueMessage(cases[0]).dedupId).toMatch(/^[0-9a-f]{64}$/);
-    expect(toQueueMessage(cases[0]).dedupId).not.toBe(toQueueMessage(cases[1]).dedupId);
-    expect(toQueueMessage(cases[4]).groupId).toMatch(/^[0-9a-f]{64}$/);
+    expect(toQueueMessage(first(cases, 'cases')).dedupId).toMatch(/^[0-9a-f]{64}$/);
+    expect(toQueueMessage(first(cases, 'cases')).dedupId).not.toBe(
+      toQueueMessage(at(cases, 1, 'cases')).dedupId,
+    );
+    expect(toQueueMessage(at(cases, 4, 'cases')).groupId).toMatch(/^[0-9a-f]{64}$/);
     const exactly128 = { ...base, eventId: `m_${'B'.repeat(126)}` };
     expect(toQueueMessage(exactly128).dedupId).toBe(exactly128.eventId);
   });

@@ -2,6 +2,7 @@ import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sd
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '#adapters/aws/s3-blob-store';
+import { first } from '#testkit/pick';
 
 const s3 = mockClient(S3Client);
 beforeEach(() => s3.reset());
@@ -12,7 +13,7 @@ describe('S3BlobStore', () => {
     await new S3BlobStore(new S3Client({}), 'blobs').put('claims/x.json', Buffer.from('{}'));
     const calls = s3.commandCalls(PutObjectCommand);
     expect(calls).toHaveLength(1);
-    expect(calls[0].args[0].input).toEqual({
+    expect(first(calls, 'calls').args[0].input).toEqual({
       Bucket: 'blobs',
       Key: 'claims/x.json',
       Body: Buffer.from('{}'),

@@ -39,7 +39,7 @@ describe('verifySignature', () => {
 
   it('rejects a body with one byte changed', () => {
     const tampered = Buffer.from(body);
-    tampered[tampered.length - 5] ^= 0x01;
+    tampered.writeUInt8(tampered.readUInt8(tampered.length - 5) ^ 0x01, tampered.length - 5);
     expect(verifySignature(tampered, header, SECRET)).toBe(false);
   });
 

@@ -13,6 +13,7 @@ import {
   SqsEventQueue,
 } from '#adapters/aws/sqs-event-queue';
 import type { QueueMessage } from '#contracts/queue';
+import { at, first, present, take } from '#testkit/pick';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/events.fifo';
 const sqs = mockClient(SQSClient);
@@ -82,7 +83,8 @@ describe('SqsEventQueue', () => {
       [2, 5, 8, 11, 14, 17, 20, 23],
     ]);
     for (const entries of batches) {
-      for (const e of entries) expect(e.MessageBody).toBe(sent[Number(e.Id)].body);
+      for (const e of entries)
+        expect(e.MessageBody).toBe(present(sent[Number(e.Id)], 'sent[Number(e.Id)]').body);
     }
   });
 
@@ -97,9 +99,9 @@ describe('SqsEventQueue', () => {
     const batches = calls().map((input) => (input.Entries ?? []).map((e) => Number(e.Id)));
     const runsOf = (group: string) =>
       batches
-        .map((ids) => ids.filter((i) => sent[i].groupId === group))
+        .map((ids) => ids.filter((i) => at(sent, i, 'sent').groupId === group))
         .filter((ids) => ids.length)
-        .sort((x, y) => x[0] - y[0]); // batches go in parallel: their order means nothing
+        .sort((x, y) => first(x, 'run') - first(y, 'run')); // batches go in parallel: their order means nothing
     expect(runsOf('page:spread')).toEqual([[0, 17, 33]]);
     expect(runsOf('page:long')).toEqual([
       [35, 36, 37, 38, 39, 40, 41, 42, 43, 44],
@@ -158,11 +160,16 @@ describe('SqsEventQueue', () => {
       .callsFake(acceptAll);
     const sent = messages(3);
     await queue().send(sent);
-    const [first, second, third] = calls();
+    const [first, second, third] = take(calls(), 3, 'SendMessageBatch call');
     expect(first.Entries?.map((e) => e.Id)).toEqual(['0', '1', '2']);
     expect(second.Entries).toEqual(first.Entries?.slice(1));
     expect(third.Entries).toEqual([
-      { Id: '1', MessageBody: sent[1].body, MessageGroupId: sent[1].groupId, MessageDeduplicationId: 'm_1' },
+      {
+        Id: '1',
+        MessageBody: at(sent, 1, 'sent').body,
+        MessageGroupId: at(sent, 1, 'sent').groupId,
+        MessageDeduplicationId: 'm_1',
+      },
     ]);
     expect(calls()).toHaveLength(3);
   });

@@ -10,6 +10,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { take } from '#testkit/pick';
 import { fakeSqsClient, SqsFake } from '#testkit/sqs-fake';
 
 let fake: SqsFake;
@@ -43,8 +44,12 @@ describe('SQS fake', () => {
     const out = await batch([entry('0', '{"a":"é"}'), entry('1', '{"b":2}', 'page:other')]);
     expect(out.Failed ?? []).toEqual([]);
     expect(out.Successful?.map((s) => s.Id)).toEqual(['0', '1']);
-    expect(out.Successful?.[0].MD5OfMessageBody).toBe(createHash('md5').update('{"a":"é"}').digest('hex'));
-    const [first, second] = out.Successful?.map((s) => BigInt(s.SequenceNumber ?? '0')) ?? [];
+    expect(out.Successful?.[0]?.MD5OfMessageBody).toBe(createHash('md5').update('{"a":"é"}').digest('hex'));
+    const [first, second] = take(
+      out.Successful?.map((s) => BigInt(s.SequenceNumber ?? '0')) ?? [],
+      2,
+      'sequence number',
+    );
     expect(second > first).toBe(true);
     expect(fake.messages('events.fifo').map((m) => [m.body, m.groupId, m.dedupId])).toEqual([
       ['{"a":"é"}', 'page:user', 'd-0'],

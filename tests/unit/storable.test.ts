@@ -120,7 +120,7 @@ describe('item codec', () => {
     expect(() => assertMarshallable(encoded)).not.toThrow();
     const decoded = decodeItem(JSON.parse(JSON.stringify(encoded)));
     expect(decoded).toEqual(item);
-    expect(JSON.stringify(decoded.attachments?.[0].payload)).toBe('{"__proto__":{"a":1},"":2}');
+    expect(JSON.stringify(decoded.attachments?.[0]?.payload)).toBe('{"__proto__":{"a":1},"":2}');
     expect(JSON.stringify(decoded.detail)).toBe(JSON.stringify(item.detail));
   });
 

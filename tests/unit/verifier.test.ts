@@ -8,6 +8,7 @@ import { createVerifier, MAX_BODY_BYTES } from '#ingest/verify-webhook';
 import type { AppCredentials, BlobStore, EventQueue } from '#ports/ports';
 import { httpEvent } from '#testkit/http-events';
 import { oversizeCases } from '#testkit/oversize-webhooks';
+import { at, first } from '#testkit/pick';
 
 const creds: AppCredentials = { appId: '111', appSecret: 'app-secret-value', verifyToken: 'verify-me' };
 
@@ -87,7 +88,7 @@ describe('verifier: POST', () => {
       ['1001:9002', 'm_b'],
       ['1002:9101', 'm_c'],
     ]);
-    const queued = JSON.parse(queue.sent[2].body) as QueuedEvent;
+    const queued = JSON.parse(at(queue.sent, 2, 'sent').body) as QueuedEvent;
     expect(queued).toMatchObject({ pageId: '1002', userId: '9101', standby: true, eventId: 'm_c' });
   });
 
@@ -97,7 +98,7 @@ describe('verifier: POST', () => {
     );
     const { verifier, queue } = setup();
     expect((await verifier(post(escaped, creds.appSecret, true))).statusCode).toBe(200);
-    expect(JSON.parse(queue.sent[0].body).event.message.text).toBe('café https://x.y');
+    expect(JSON.parse(first(queue.sent, 'sent').body).event.message.text).toBe('café https://x.y');
   });
 
   it('answers 401 for a missing or wrong signature and queues nothing, never echoing a digest', async () => {
@@ -174,7 +175,7 @@ describe('verifier: events too large for a queue message (claim checks)', () => 
       get: async () => undefined,
     };
     const { verifier, queue } = setup(creds, failing);
-    expect((await verifier(post(cases[0].body, creds.appSecret, true))).statusCode).toBe(500);
+    expect((await verifier(post(first(cases, 'cases').body, creds.appSecret, true))).statusCode).toBe(500);
     expect(queue.sent).toEqual([]);
   });
 });

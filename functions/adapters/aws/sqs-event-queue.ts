@@ -106,9 +106,9 @@ export class SqsEventQueue implements EventQueue {
    *   is skipped, as it already is when Meta delivers the two out of order in separate POSTs.
    */
   async send(messages: QueueMessage[]): Promise<void> {
-    const sizes = checkSizes(messages);
-    const batches = packBatches(messages, sizes).map((batch) =>
-      batch.map((index) => toEntry(messages[index], index)),
+    const sized = checkSizes(messages);
+    const batches = packBatches(sized).map((batch) =>
+      batch.map(({ message, index }) => toEntry(message, index)),
     );
     const outcomes = await pMap(batches, (batch) => this.sendBatch(batch), { concurrency: this.concurrency });
     const unsent = outcomes.reduce((sum, outcome) => sum + outcome.unsent, 0);
@@ -165,51 +165,58 @@ function toEntry(message: QueueMessage, index: number): SendMessageBatchRequestE
 }
 
 /** Throws before anything is sent when one message alone is over SQS's limit. */
-function checkSizes(messages: QueueMessage[]): number[] {
+function checkSizes(messages: QueueMessage[]): Sized[] {
   return messages.map((message, index) => {
     const bytes = Buffer.byteLength(message.body, 'utf8');
     if (bytes > MAX_SQS_PAYLOAD_BYTES) throw new MessageTooLargeError(index, bytes);
-    return bytes;
+    return { message, index, bytes };
   });
 }
 
+/** A message with its place in the call (the batch entry's Id) and its body's size. */
+interface Sized {
+  message: QueueMessage;
+  index: number;
+  bytes: number;
+}
+
 interface Pack {
-  indices: number[];
+  items: Sized[];
   bytes: number;
 }
 
 const fits = (pack: Pack, entries: number, bytes: number) =>
-  pack.indices.length + entries <= MAX_SQS_BATCH_ENTRIES && pack.bytes + bytes <= MAX_SQS_PAYLOAD_BYTES;
+  pack.items.length + entries <= MAX_SQS_BATCH_ENTRIES && pack.bytes + bytes <= MAX_SQS_PAYLOAD_BYTES;
 
 /**
- * Batches (message indices) of at most 10 entries and 1 MiB of bodies. Each group's messages are cut,
+ * Batches of at most 10 entries and 1 MiB of bodies. Each group's messages are cut,
  * in order, into runs that fit one batch; runs are packed whole, first fit. So a group with up to 10
  * messages (and 1 MiB) travels in a single batch, in order.
  */
-function packBatches(messages: QueueMessage[], sizes: number[]): number[][] {
+function packBatches(sized: Sized[]): Sized[][] {
   const runs = new Map<string, Pack[]>();
-  messages.forEach((message, index) => {
-    const groupRuns = runs.get(message.groupId) ?? [];
-    runs.set(message.groupId, groupRuns);
+  for (const item of sized) {
+    const groupRuns = runs.get(item.message.groupId) ?? [];
+    runs.set(item.message.groupId, groupRuns);
     const last = groupRuns.at(-1);
-    if (last && fits(last, 1, sizes[index])) {
-      last.indices.push(index);
-      last.bytes += sizes[index];
+    if (last && fits(last, 1, item.bytes)) {
+      last.items.push(item);
+      last.bytes += item.bytes;
     } else {
-      groupRuns.push({ indices: [index], bytes: sizes[index] });
-    }
-  });
-  const batches: Pack[] = [];
-  for (const run of [...runs.values()].flat()) {
-    const batch = batches.find((b) => fits(b, run.indices.length, run.bytes));
-    if (batch) {
-      batch.indices.push(...run.indices);
-      batch.bytes += run.bytes;
-    } else {
-      batches.push({ indices: [...run.indices], bytes: run.bytes });
+      groupRuns.push({ items: [item], bytes: item.bytes });
     }
   }
-  return batches.map((batch) => batch.indices);
+  const batches: Pack[] = [];
+  for (const run of [...runs.values()].flat()) {
+    const batch = batches.find((b) => fits(b, run.items.length, run.bytes));
+    if (batch) {
+      batch.items.push(...run.items);
+      batch.bytes += run.bytes;
+    } else {
+      batches.push({ items: [...run.items], bytes: run.bytes });
+    }
+  }
+  return batches.map((batch) => batch.items);
 }
 
 let sharedClient: SQSClient | undefined;
