@@ -12,6 +12,9 @@ import {
   PublicEvent,
   publicEventJsonSchema,
 } from '#contracts/public-event';
+import { PublishError } from '#ports/event-publisher';
+import { NO_DEADLINE } from '#runtime/deadline';
+import { memoryPublisher } from '#testkit/memory-publisher';
 
 const received = {
   id: '0b3f5c1e-2a4d-8e6f-9a1b-2c3d4e5f6a7b',
@@ -141,5 +144,47 @@ describe('docs/public-event.schema.json', () => {
       expect.arrayContaining(['id', 'type', 'time', 'version', 'pageId', 'channel', 'userId', 'seq', 'data']),
     );
     expect(conversation?.properties.seq).toMatchObject({ type: 'integer', exclusiveMinimum: 0 });
+  });
+});
+
+describe('memoryPublisher (testkit)', () => {
+  const at = (seq: number) =>
+    ({
+      ...received,
+      seq,
+      id: eventId({ pageId: '111', userId: '222', changeKey: `m_${seq}`, type: 'message.received' }),
+    }) as PublicEvent;
+
+  it('records accepted events in order', async () => {
+    const p = memoryPublisher();
+    await p.publish([at(1), at(2)], NO_DEADLINE);
+    await p.publish([at(3)], NO_DEADLINE);
+    expect(p.events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(p.calls).toBe(2);
+  });
+
+  it('fails on demand, whole or after accepting the first events, and dedupes like a consumer', async () => {
+    const p = memoryPublisher();
+    p.failNext(1, { accepted: 1 });
+    await expect(p.publish([at(1), at(2)], NO_DEADLINE)).rejects.toBeInstanceOf(PublishError);
+    expect(p.events.map((e) => e.seq)).toEqual([1]);
+    await p.publish([at(1), at(2)], NO_DEADLINE);
+    expect(p.events.map((e) => e.seq)).toEqual([1, 1, 2]);
+    expect(p.distinct().map((e) => e.seq)).toEqual([1, 2]);
+
+    p.failWhen((e) => e.seq === 3);
+    await expect(p.publish([at(2), at(3)], NO_DEADLINE)).rejects.toThrow(
+      '1 of 2 events could not be published',
+    );
+    p.failWhen(undefined);
+    await p.publish([at(3)], NO_DEADLINE);
+    expect(p.distinct().map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses an event that breaks the contract, accepting nothing', async () => {
+    const p = memoryPublisher();
+    const bad = { ...received, seq: 0 } as PublicEvent;
+    await expect(p.publish([at(1), bad], NO_DEADLINE)).rejects.toThrow('event 1 breaks the public contract');
+    expect(p.events).toEqual([]);
   });
 });
