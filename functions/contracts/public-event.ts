@@ -34,6 +34,8 @@ export type ConversationEventType = (typeof CONVERSATION_EVENT_TYPES)[number];
 export type PageEventType = (typeof PAGE_EVENT_TYPES)[number];
 
 export const PUBLIC_EVENT_VERSION = 1;
+/** The EventBridge `source` of every public event (AWS rules match on it). */
+export const PUBLIC_EVENT_SOURCE = 'pagewire';
 export const PUBLIC_EVENT_CHANNELS = ['messenger', 'instagram'] as const;
 
 /** `data`: the stored object as the admin API shows it. */

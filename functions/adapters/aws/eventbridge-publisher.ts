@@ -5,13 +5,13 @@ import {
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
 import pMap from 'p-map';
-import type { PublicEvent } from '#contracts/public-event';
+import { PUBLIC_EVENT_SOURCE, type PublicEvent } from '#contracts/public-event';
 import { type EventPublisher, EventTooLargeError, PublishError } from '#ports/event-publisher';
 import { type Backoff, backoffMs, sleep } from '#runtime/backoff';
 import type { Deadline } from '#runtime/deadline';
 
 /** `source` of every Pagewire event; the bus rules match on it (lib/events.ts). */
-export const EVENT_SOURCE = 'pagewire';
+export const EVENT_SOURCE = PUBLIC_EVENT_SOURCE;
 /** PutEvents takes at most 10 entries and 256 KiB of entries (as entrySize counts them) per call. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
 export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
