@@ -3,8 +3,10 @@
  * operations, the HTTP API and monitoring, each its own construct; and the outputs an operator needs.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
 import { Data } from './data.js';
+import { PublicEvents } from './events.js';
 import { HEALTH_PATH, Ingest, WEBHOOK_PATH } from './ingest.js';
 import { ConversationLock } from './lock-cache.js';
 import { Monitoring } from './monitoring.js';
@@ -24,6 +26,7 @@ export class PagewireStack extends Stack {
   readonly pageOperations: PageOperations;
   readonly ingest: Ingest;
   readonly monitoring: Monitoring;
+  readonly events: PublicEvents;
 
   constructor(scope: Construct, id: string, props: PagewireStackProps) {
     super(scope, id, props);
@@ -63,6 +66,15 @@ export class PagewireStack extends Stack {
       commandsDeadLetterQueue: this.pageOperations.commandsDeadLetterQueue,
       apiStage: this.ingest.stage,
     });
+    // Public events (SPEC §8): only the functions that store changes may publish.
+    this.events = new PublicEvents(this, 'Events', {
+      archiveDays: settings.eventArchiveDays,
+      forwardUrl: settings.forwardUrl,
+      alarmAction: new SnsAction(this.monitoring.alarmTopic),
+    });
+    for (const fn of [functions.Processor, functions.Admin, functions.Ops, functions.PageCommands]) {
+      this.events.grantPublish(fn);
+    }
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });

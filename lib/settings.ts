@@ -21,6 +21,10 @@ export interface PagewireSettings {
   /** Meta's webhook POSTs: steady requests a second and burst, on that route alone (lib/ingest.ts). */
   webhookRateLimit: number;
   webhookBurstLimit: number;
+  /** Days the event bus archive keeps public events for `aws events start-replay` (SPEC §8). */
+  eventArchiveDays: number;
+  /** Every public event's detail is POSTed here (an EventBridge API destination), when set. */
+  forwardUrl?: string;
 }
 
 /** API Gateway's default account limits per Region: a route's own limit cannot usefully exceed them. */
@@ -39,6 +43,7 @@ export const DEFAULT_SETTINGS: PagewireSettings = {
   // account limits every API of the account shares.
   webhookRateLimit: 1000,
   webhookBurstLimit: 2000,
+  eventArchiveDays: 14,
 };
 
 /** The context keys read, so the tests and the README name the same ones. */
@@ -52,6 +57,8 @@ export const CONTEXT_KEYS = [
   'humanAgentReplies',
   'webhookRateLimit',
   'webhookBurstLimit',
+  'eventArchiveDays',
+  'forwardUrl',
 ] as const;
 
 type ContextReader = (key: string) => unknown;
@@ -120,6 +127,14 @@ export function settingsFromContext(read: ContextReader): PagewireSettings {
       1,
       ACCOUNT_BURST_LIMIT,
     ),
+    eventArchiveDays: integer(
+      text('eventArchiveDays'),
+      'eventArchiveDays',
+      DEFAULT_SETTINGS.eventArchiveDays,
+      1,
+      MAX_ARCHIVE_DAYS,
+    ),
+    forwardUrl: httpsUrl(text('forwardUrl'), 'forwardUrl'),
   };
 }
 
@@ -130,6 +145,24 @@ function integer(value: string | undefined, key: string, fallback: number, min: 
     throw new SettingsError(`context ${key}=${value}: expected a whole number from ${min} to ${max}`);
   }
   return n;
+}
+
+/** An archive keeps events for a number of days, or for ever (0, not offered: replays need a window). */
+const MAX_ARCHIVE_DAYS = 3650;
+
+/** API destinations call HTTPS endpoints only. */
+function httpsUrl(value: string | undefined, key: string): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SettingsError(`context ${key}=${value} is not a URL: expected https://…`);
+  }
+  if (url.protocol !== 'https:' || url.username !== '' || url.password !== '') {
+    throw new SettingsError(`context ${key}=${value}: expected an https:// URL without user or password`);
+  }
+  return value;
 }
 
 function boolean(value: string | undefined, key: string, fallback: boolean): boolean {
