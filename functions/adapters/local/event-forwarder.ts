@@ -109,7 +109,7 @@ export class LocalEventForwarder {
     this.sequence = snapshot.sequence;
     // Dead letters are never written by the forwarder (it never gives up); any there are sent again.
     const all = [...snapshot.messages, ...snapshot.deadLetters].sort((a, b) => a.seq - b.seq);
-    for (const message of all) this.add(message.seq, JSON.parse(message.body) as PublicEvent, message.body);
+    for (const message of all) this.add(message.seq, eventOf(message), message.body);
     if (snapshot.deadLetters.length > 0) {
       await this.opts.journal.write({ unburied: snapshot.deadLetters.map((d) => d.seq) });
     }
@@ -314,6 +314,17 @@ export class LocalEventPublisher implements EventPublisher {
   /** `{pending, failed}` of the forwarding (zeros without `FORWARD_URL`). */
   stats(): ForwardStats {
     return this.forwarder?.stats() ?? { pending: 0, failed: 0 };
+  }
+}
+
+/** A record that does not parse is a damaged folder: refuse to start rather than drop the event. */
+function eventOf(message: PersistedMessage): PublicEvent {
+  try {
+    return JSON.parse(message.body) as PublicEvent;
+  } catch {
+    throw new Error(
+      `the forwarding queue holds a damaged event (number ${message.seq}, id ${message.messageId})`,
+    );
   }
 }
 
