@@ -116,16 +116,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     visibilityTimeoutMs,
     journal: store?.journal('pagewire-page-commands.fifo'),
   });
-  const app = createApp(config, {
-    table: doc,
-    sealer: keyring,
-    credentials,
-    eventsQueue: queue,
-    commandsQueue: commands,
-    blobs,
-    lock,
-    deadLetters: new LocalDeadLetters({ events: queue, 'page-commands': commands }),
-  });
+  // The public events (SPEC §8): created before the app, which is to publish through `events`.
   const forwardsJournal = store?.journal('pagewire-forwards');
   const forwarder = localEnv.FORWARD_URL
     ? new LocalEventForwarder({
@@ -136,6 +127,16 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
       })
     : undefined;
   const events = new LocalEventPublisher(new LocalEventLog(), forwarder);
+  const app = createApp(config, {
+    table: doc,
+    sealer: keyring,
+    credentials,
+    eventsQueue: queue,
+    commandsQueue: commands,
+    blobs,
+    lock,
+    deadLetters: new LocalDeadLetters({ events: queue, 'page-commands': commands }),
+  });
   const restored = store
     ? {
         events: await queue.restore(),
