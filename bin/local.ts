@@ -25,8 +25,20 @@ const lines = [
   stack.queueDir
     ? `  queues:   ${stack.queueDir}/ (on disk: what was answered 200 survives a stop or a crash)`
     : '  queues:   in memory (MEMORY=1): whatever is still queued is lost when the stack stops',
+  stack.forwardTo
+    ? `  forward:  every event is POSTed to ${stack.forwardTo}${process.env.FORWARD_API_KEY ? ' with x-pagewire-key (FORWARD_API_KEY)' : ' (no FORWARD_API_KEY: no x-pagewire-key header)'}`
+    : '  forward:  off (set FORWARD_URL to POST every event to a consumer)',
+  '  events:   npx pagewire events tail [--page ID] [--json]',
 ];
+if (stack.forwardsWaiting) {
+  lines.push(
+    `  WARNING: ${stack.forwardsWaiting} event(s) of a past run wait to be forwarded: set FORWARD_URL to send them`,
+  );
+}
 const { restored } = stack;
+if (restored?.forwards?.pending) {
+  lines.push(`  resumed:  ${restored.forwards.pending} event(s) not yet forwarded in the last run`);
+}
 if (restored) {
   const { events, pageCommands } = restored;
   const resumed = events.pending + pageCommands.pending;
@@ -73,8 +85,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     stack.stop().then(
-      ({ events, pageCommands, durable }) => {
+      ({ events, pageCommands, forwards, durable }) => {
         const left = `${events} event(s) and ${pageCommands} page command(s)`;
+        if (forwards > 0) {
+          process.stderr.write(
+            durable
+              ? `${forwards} public event(s) not yet forwarded stay queued and are sent on the next start.\n`
+              : `${forwards} public event(s) not yet forwarded are lost (MEMORY=1).\n`,
+          );
+        }
         if (durable && events + pageCommands === 0) {
           process.stderr.write('Stopped. Nothing was left queued.\n');
         } else if (durable) {

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { FileBlobStore, MemoryBlobStore } from '#adapters/local/blob-store';
 import { LocalDeadLetters } from '#adapters/local/dead-letters';
 import { EnvCredentials } from '#adapters/local/env-credentials';
+import { LocalEventForwarder, LocalEventPublisher } from '#adapters/local/event-forwarder';
+import { LocalEventLog } from '#adapters/local/event-log';
 import { LocalFifoQueue, type RestoreSummary } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { LocalQueueStore } from '#adapters/local/queue-store';
@@ -18,6 +20,7 @@ import { counters, logger } from '#runtime/observability';
 import { createTableIfMissing } from '#store/table';
 import { bearerMatches } from './admin-auth.js';
 import { dynamoClients, startDynalite } from './dynalite.js';
+import { EVENTS_PATH, eventsRoute } from './events-route.js';
 import { startSandbox } from './graph-sandbox.js';
 import { serveHttp } from './http-server.js';
 import { lambdaContext } from './lambda-context.js';
@@ -37,7 +40,16 @@ export interface LocalStack {
   /** Where the queues live: a folder under DATA_DIR, or undefined when in memory (`MEMORY=1`). */
   queueDir?: string;
   /** What the queues brought back from the last run (on disk only). */
-  restored?: { events: RestoreSummary; pageCommands: RestoreSummary };
+  restored?: { events: RestoreSummary; pageCommands: RestoreSummary; forwards?: { pending: number } };
+  /**
+   * Where the public events go (SPEC §8): the tail log (GET /admin/events) and, with FORWARD_URL, the
+   * durable forwarding queue. The EventPublisher to give the processor and the page operations.
+   */
+  events: LocalEventPublisher;
+  /** FORWARD_URL fit for printing (credentials and query hidden); undefined when not forwarding. */
+  forwardTo?: string;
+  /** Events a past run queued for forwarding that wait on disk because FORWARD_URL is not set now. */
+  forwardsWaiting?: number;
   stop(): Promise<StopSummary>;
 }
 
@@ -46,6 +58,8 @@ export interface StopSummary {
   /** Messages not processed: on disk for the next start, or lost when in memory. */
   events: number;
   pageCommands: number;
+  /** Public events not yet accepted by the FORWARD_URL consumer. */
+  forwards: number;
   durable: boolean;
 }
 
@@ -102,6 +116,17 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     visibilityTimeoutMs,
     journal: store?.journal('pagewire-page-commands.fifo'),
   });
+  // The public events (SPEC §8): created before the app, which is to publish through `events`.
+  const forwardsJournal = store?.journal('pagewire-forwards');
+  const forwarder = localEnv.FORWARD_URL
+    ? new LocalEventForwarder({
+        url: localEnv.FORWARD_URL,
+        apiKey: localEnv.FORWARD_API_KEY,
+        journal: forwardsJournal,
+        onFailure: (failure) => logger.warn('event forward failed; retrying', { ...failure }),
+      })
+    : undefined;
+  const events = new LocalEventPublisher(new LocalEventLog(), forwarder);
   const app = createApp(config, {
     table: doc,
     sealer: keyring,
@@ -113,8 +138,15 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     deadLetters: new LocalDeadLetters({ events: queue, 'page-commands': commands }),
   });
   const restored = store
-    ? { events: await queue.restore(), pageCommands: await commands.restore() }
+    ? {
+        events: await queue.restore(),
+        pageCommands: await commands.restore(),
+        forwards: forwarder ? await forwarder.restore() : undefined,
+      }
     : undefined;
+  // Without FORWARD_URL the forwards of a past run stay on disk untouched, for when it is set again.
+  const forwardsWaiting =
+    !forwarder && forwardsJournal ? (await forwardsJournal.load()).messages.length : undefined;
   // Plays the EventBridge schedule of the subscription health check.
   const healthCheck = setInterval(
     () =>
@@ -132,6 +164,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
         status: 'ok',
         mode: sandbox ? 'sandbox' : 'facebook',
         queue: queue.stats(),
+        forward: events.stats(),
         counters: counters(),
       });
     if (path === '/webhooks/facebook') return app.verifier(event, lambdaContext('pagewire-verifier'));
@@ -140,6 +173,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
       if (!bearerMatches(header(event, 'authorization'), env.ADMIN_TOKEN as string)) {
         return httpError(401, 'unauthorized', 'missing or wrong bearer token');
       }
+      if (path === EVENTS_PATH) return eventsRoute(events.log, event);
       return app.admin(event, lambdaContext('pagewire-admin'));
     }
     return httpError(404, 'not_found', `no route ${event.requestContext.http.method} ${path}`);
@@ -147,6 +181,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
 
   queue.start();
   commands.start();
+  forwarder?.start();
   const { server, url } = await serveHttp(gateway, localEnv.PORT ?? 3000, localEnv.HOST ?? '127.0.0.1');
   if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, sandbox);
 
@@ -160,7 +195,11 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     commands,
     queueDir,
     restored,
+    events,
+    forwardTo: localEnv.FORWARD_URL ? printableUrl(localEnv.FORWARD_URL) : undefined,
+    forwardsWaiting,
     stop: async () => {
+      events.log.close();
       if (store) {
         // Take no more work: everything not processed is on disk already. Batches that outlast the
         // grace are simply delivered again on the next start.
@@ -176,7 +215,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
         await close(server);
         clearInterval(healthCheck);
         await Promise.race([
-          Promise.all([queue.idle(), commands.idle()]),
+          Promise.all([queue.idle(), commands.idle(), forwarder?.idle()]),
           sleep(STOP_GRACE_MS, { unref: true }),
         ]);
         await Promise.race([
@@ -184,15 +223,22 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
           sleep(STOP_GRACE_MS, { unref: true }),
         ]);
       }
+      // Sends in flight are cut: their events stay pending (on disk: sent again at the next start).
+      await forwarder?.stop();
       const left = (q: LocalFifoQueue) => q.stats().pending + q.stats().inFlight;
-      const summary: StopSummary = { events: left(queue), pageCommands: left(commands), durable: !!store };
+      const summary: StopSummary = {
+        events: left(queue),
+        pageCommands: left(commands),
+        forwards: events.stats().pending,
+        durable: !!store,
+      };
       if (store) {
         await store.close();
         logger.info('stopped: the messages not processed stay queued under DATA_DIR for the next start', {
           ...summary,
           queueDir,
         });
-      } else if (summary.events + summary.pageCommands > 0) {
+      } else if (summary.events + summary.pageCommands + summary.forwards > 0) {
         logger.warn(
           'stopped with messages still queued: they are lost (MEMORY=1 keeps the queue in memory)',
           {
@@ -250,6 +296,17 @@ function psidOf(psids: Record<string, string>, pageId: string): string {
   const psid = psids[pageId];
   if (psid === undefined) throw new Error(`sandbox: no PSID for page ${pageId}`);
   return psid;
+}
+
+/** A URL for the start-up lines: no user name or password, no query (either may carry a key). */
+export function printableUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    const hidden = url.username || url.password ? '***@' : '';
+    return `${url.protocol}//${hidden}${url.host}${url.pathname}${url.search ? '?…' : ''}`;
+  } catch {
+    return '(not a URL)';
+  }
 }
 
 function close(server: Server): Promise<void> {

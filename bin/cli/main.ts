@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { GLOBAL_OPTIONS, type ParsedArgs, parseCommandLine, UsageError } from './args.js';
 import type { Command, CommandGroup } from './command.js';
 import { deadLetters } from './dead-letters.js';
+import { events } from './events.js';
 import { AdminClient, CliError } from './http-client.js';
 import { Output } from './output.js';
 import { pages } from './pages.js';
@@ -14,7 +15,7 @@ import { sigV4Signer } from './sigv4.js';
 import { subscriptions } from './subscriptions.js';
 import { resolveTarget } from './target.js';
 
-const GROUPS: CommandGroup[] = [pages, subscriptions, quarantine, deadLetters];
+const GROUPS: CommandGroup[] = [pages, subscriptions, quarantine, deadLetters, events];
 
 const GLOBAL_HELP = [
   '--url <base>       admin API base URL (PAGEWIRE_URL; default: the url in $DATA_DIR/sandbox.json,',

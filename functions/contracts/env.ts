@@ -98,6 +98,10 @@ export const LocalEnv = z.object({
   HEALTH_CHECK_INTERVAL_MS: z.optional(positiveInt),
   LOCK_REDIS_URL: z.optional(redisUrl),
   LOCK_TTL_MS: z.optional(positiveInt),
+  /** Where every public event is POSTed (SPEC §8); unset: events only go to the tail log. */
+  FORWARD_URL: z.optional(httpUrl),
+  /** Sent as `x-pagewire-key` with every forwarded event; never printed. */
+  FORWARD_API_KEY: z.optional(set),
 });
 export type LocalEnv = z.infer<typeof LocalEnv>;
 

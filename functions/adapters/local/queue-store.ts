@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Where the local stack keeps its queues between runs: one LevelDB under `DATA_DIR/queues`, every
@@ -82,9 +82,10 @@ const MessageValue = z.object({
   b: z.string(),
   t: z.number(),
 });
-const ReceiveValue = z.object({ n: z.number().int().nonnegative(), f: z.number() });
-const DeadLetterValue = MessageValue.extend({
-  n: z.number().int().nonnegative(),
+const count = z.int().check(z.nonnegative());
+const ReceiveValue = z.object({ n: count, f: z.number() });
+const DeadLetterValue = z.extend(MessageValue, {
+  n: count,
   f: z.number(),
   at: z.number(),
 });
@@ -265,7 +266,7 @@ function seqOf(key: string): number {
 }
 
 /** A record that does not parse is a bug or a damaged folder: refuse to start rather than drop it. */
-function parse<T>(schema: z.ZodType<T>, key: string, value: string): T {
+function parse<T>(schema: z.ZodMiniType<T>, key: string, value: string): T {
   let json: unknown;
   try {
     json = JSON.parse(value);
