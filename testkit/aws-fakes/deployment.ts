@@ -235,22 +235,6 @@ export class BundleProcess {
   }
 }
 
-/** Synthesizes the stack (bundles included) in a child process, into a fresh folder. */
-export async function synthesize(): Promise<{ outdir: string; remove(): void }> {
-  const outdir = mkdtempSync(join(tmpdir(), 'pagewire-bundle-synth-'));
-  const script = new URL('./synth.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, ['--import', 'tsx', script, outdir], {
-    cwd: new URL('../..', import.meta.url).pathname,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  for (const stream of [child.stdout, child.stderr])
-    stream.setEncoding('utf8').on('data', (t) => (output += t));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`synth failed (exit ${code}):\n${output.slice(-4000)}`);
-  return { outdir, remove: () => rmSync(outdir, { recursive: true, force: true }) };
-}
-
 /** Queued messages as Lambda's SQS event source delivers a FIFO batch to a function. */
 export function sqsEventOf(messages: FakeSqsMessage[], queueArn: string) {
   return {
