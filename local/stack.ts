@@ -18,7 +18,7 @@ import { counters, logger } from '#runtime/observability';
 import { createTableIfMissing } from '#store/table';
 import { bearerMatches } from './admin-auth.js';
 import { dynamoClients, startDynalite } from './dynalite.js';
-import { startSandbox } from './graph-sandbox.js';
+import { startSandbox } from './graph-sandbox/demo.js';
 import { serveHttp } from './http-server.js';
 import { lambdaContext } from './lambda-context.js';
 

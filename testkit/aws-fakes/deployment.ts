@@ -13,8 +13,9 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startDynalite } from '#local/dynalite';
-import { type Sandbox, startSandbox } from '#local/graph-sandbox';
+import { type Sandbox, startSandbox } from '#local/graph-sandbox/demo';
 import { type DeployedFunction, keyArn, ResolvedTemplate, secretArn } from '../cfn.js';
+import { type GraphCall, GraphFaults } from '../graph-faults.js';
 import { authorize } from '../iam.js';
 import { type FakeSqsMessage, SqsFake } from '../sqs-fake.js';
 import { type AwsCall, AwsGateway } from './gateway.js';
@@ -34,6 +35,8 @@ export interface Deployment {
   sqs: SqsFake;
   s3: S3Fake;
   graph: Sandbox;
+  /** Every call the bundles made to the Graph emulator. */
+  graphCalls: GraphCall[];
   dynamo: DynamoDBClient;
   /** The function whose logical id starts with this prefix, e.g. `IngestVerifier`. */
   fn(prefix: string): DeployedFunction;
@@ -48,6 +51,7 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
   await sqs.start();
   const dynalite = await startDynalite();
   const graph = await startSandbox();
+  const graphCalls = new GraphFaults(graph.fake).calls;
   // Queue URLs name the gateway: the SQS client sends to the host of the QueueUrl it is given.
   const services: Record<string, FakeService> = {};
   const principals = new Map<string, DeployedFunction>();
@@ -107,6 +111,7 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
     sqs,
     s3,
     graph,
+    graphCalls,
     dynamo,
     fn(prefix) {
       const found = functions.filter((f) => f.logicalId.startsWith(prefix));

@@ -152,7 +152,7 @@ describe('the deployed stack, bundle by bundle', () => {
     expect(JSON.stringify(items)).toContain('m_bundle-test-1');
     const [page] = d.graph.pages;
     const psid = d.graph.psids[page.id];
-    expect(d.graph.fake.calls.some((c) => c.path === `/${psid}` && c.tokenPageId === page.id)).toBe(true);
+    expect(d.graphCalls.some((c) => c.path === `/${psid}` && c.tokenPageId === page.id)).toBe(true);
 
     const admin = await bundle(ADMIN);
     const conversations = bodyOf(
@@ -233,7 +233,7 @@ describe('the deployed stack, bundle by bundle', () => {
     const checked = await ops.invoke({ action: 'check' });
     expect(checked).toEqual({ result: { total: 1, succeeded: 1, failed: [], repaired: [] } });
     const [page] = d.graph.pages;
-    const checks = d.graph.fake.calls.filter((c) => c.path === `/${page.id}/subscribed_apps`);
+    const checks = d.graphCalls.filter((c) => c.path === `/${page.id}/subscribed_apps`);
     expect(checks.at(-1)).toMatchObject({ method: 'GET', tokenPageId: page.id });
   });
 
