@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { stopChild } from './child-process.js';
 import type { PlainSynth } from './plain-synth.js';
 
 declare module 'vitest' {
@@ -37,11 +38,7 @@ export default function setup(project: TestProject) {
   project.provide('plainSynth', { outdir, status });
   return async () => {
     // A filtered run (one test name, say) may end before the synth: stop it, then clean up.
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopChild(child);
     rmSync(work, { recursive: true, force: true });
   };
 }
