@@ -78,9 +78,11 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
   );
   const s3 = new S3Fake({
     buckets: template.resourcesOfType('AWS::S3::Bucket').map(([id]) => String(template.resolve({ Ref: id }))),
-    mayList: (principal, bucketArn) => {
+    mayList: (principal, bucketArn, key) => {
       const f = principals.get(principal);
-      return !!f && authorize(f.statements, { action: 's3:ListBucket', resource: bucketArn }).allowed;
+      // As S3 does for a missing key: ListBucket with the key as the listed prefix.
+      const auth = { action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': key } };
+      return !!f && authorize(f.statements, auth).allowed;
     },
   });
   Object.assign(services, {

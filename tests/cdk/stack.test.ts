@@ -694,21 +694,27 @@ describe('permissions', () => {
     const s3Grants = (v: Variant, key: FunctionKey) =>
       statementsOf(v, key)
         .filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')))
-        .map((st) => ({ actions: actionsOf(st).sort(), resource: st.Resource }));
+        .map((st) => ({ actions: actionsOf(st).sort(), resource: st.Resource, condition: st.Condition }));
     for (const v of [plain, locked]) {
       expect(s3Grants(v, 'verifier')).toEqual([
         { actions: ['s3:PutObject'], resource: blobObjects(v, 'claims/*') },
       ]);
-      // ListBucket on the bucket (keys only) for the readers: S3 then answers a missing blob 404, not 403.
-      const list = { actions: ['s3:ListBucket'], resource: getAtt(idOf(v, v.stack.data.blobBucket)) };
+      // ListBucket (keys only) for the readers, only under the prefix each reads: S3 then answers a
+      // missing blob 404, not 403.
+      const list = (prefix: string) => ({
+        actions: ['s3:ListBucket'],
+        resource: getAtt(idOf(v, v.stack.data.blobBucket)),
+        condition: { StringLike: { 's3:prefix': prefix } },
+      });
       expect(s3Grants(v, 'processor')).toEqual([
         { actions: ['s3:GetObject'], resource: blobObjects(v, 'claims/*') },
-        list,
+        list('claims/*'),
         { actions: ['s3:GetObject', 's3:PutObject'], resource: blobObjects(v, 'items/*') },
+        list('items/*'),
       ]);
       expect(s3Grants(v, 'admin')).toEqual([
         { actions: ['s3:GetObject'], resource: blobObjects(v, 'items/*') },
-        list,
+        list('items/*'),
       ]);
       expect(s3Grants(v, 'ops')).toEqual([]);
       expect(s3Grants(v, 'pageCommands')).toEqual([]);
