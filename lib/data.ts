@@ -53,7 +53,9 @@ export class Data extends Construct {
         N: dynamodb.AttributeType.NUMBER,
         B: dynamodb.AttributeType.BINARY,
       };
-      return { name, type: types[found.AttributeType as string] };
+      const type = types[found.AttributeType as string];
+      if (!type) throw new Error(`table-schema.ts: attribute ${name} has type ${found.AttributeType}`);
+      return { name, type };
     };
     const keyOf = (schema: { AttributeName?: string; KeyType?: string }[] | undefined) => ({
       partitionKey: attributeType(schema?.find((k) => k.KeyType === 'HASH')?.AttributeName),
