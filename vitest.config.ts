@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+/** The tests that read the synthesized stack; they share one synth per run (testkit/plain-synth.ts). */
+const DEPLOY = ['tests/cdk/**/*.test.ts', 'tests/bundle/deployed-bundles.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     setupFiles: ['tests/setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
@@ -19,5 +21,14 @@ export default defineConfig({
       AWS_REGION: 'us-east-1',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
+    // `deploy` synthesizes the plain variant once in its globalSetup; `app` never pays for it
+    // (vitest runs a project's globalSetup only when some of its files run).
+    projects: [
+      { extends: true, test: { name: 'app', include: ['tests/**/*.test.ts'], exclude: DEPLOY } },
+      {
+        extends: true,
+        test: { name: 'deploy', include: DEPLOY, globalSetup: ['testkit/plain-synth.global.ts'] },
+      },
+    ],
   },
 });

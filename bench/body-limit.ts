@@ -9,14 +9,12 @@
  * (`/proc/PID/clear_refs` 5), so start-up does not count. Reference: a gateway that holds what it reads
  * up to a 10 MiB limit before refusing (what issue 8 measured: ~970 MB) holds uploads × 10 MiB.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { startStackProcess } from '#testkit/local-stack-process';
 import { ratio, round } from './stats.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const UPLOADS = 100;
 const UPLOAD_BYTES = 10 * 1024 * 1024;
 const PIECE = Buffer.alloc(64 * 1024, 'x');
@@ -149,65 +147,28 @@ interface Stack {
   stop(): Promise<void>;
 }
 
-/** `npm start`'s entry point, in memory, on a free loopback port; its memory read from /proc. */
+/** `npm start`'s entry point, in memory, on a free loopback port (testkit's); its memory read from /proc. */
 async function startStack(): Promise<Stack> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      MEMORY: '1',
-      FB_APP_ID: '1517776481860111',
-      FB_APP_SECRET: randomBytes(16).toString('hex'),
-      FB_VERIFY_TOKEN: 'v',
-      ADMIN_TOKEN: randomBytes(16).toString('hex'),
-      // Nothing here calls Graph; should anything try, it stays on this machine.
-      GRAPH_API_URL: 'http://127.0.0.1:9',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const stack = await startStackProcess({
+    HOST: '127.0.0.1',
+    FB_APP_ID: '1517776481860111',
+    FB_APP_SECRET: randomBytes(16).toString('hex'),
+    FB_VERIFY_TOKEN: 'v',
+    ADMIN_TOKEN: randomBytes(16).toString('hex'),
+    // Nothing here calls Graph; should anything try, it stays on this machine.
+    GRAPH_API_URL: 'http://127.0.0.1:9',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
-  const url = await listening(child);
-  const pid = child.pid as number;
-  const status = () => readFileSync(`/proc/${pid}/status`, 'utf8');
+  const status = () => readFileSync(`/proc/${stack.pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status())?.[1]) * 1024;
   // Warm: the first requests load code paths a wave would otherwise count.
-  await fetch(`${url}/health`).then((r) => r.text());
+  await fetch(`${stack.url}/health`).then((r) => r.text());
   return {
-    url,
+    url: stack.url,
     memory: () => ({ rss: kb('VmRSS'), peak: kb('VmHWM') }),
-    resetPeak: () => writeFileSync(`/proc/${pid}/clear_refs`, '5'),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+    resetPeak: () => writeFileSync(`/proc/${stack.pid}/clear_refs`, '5'),
+    stop: () => stack.stop(),
   };
-}
-
-function listening(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`local stack did not start:\n${output}`)), 30_000);
-    const read = (d: Buffer) => {
-      output += d;
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on('data', read);
-    child.stderr?.on('data', read);
-    child.once('exit', (code) => reject(new Error(`local stack exited (${code}):\n${output}`)));
-  });
 }

@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { signBody } from '#ingest/signature';
-import { GraphFake } from '#local/graph-sandbox';
 import { makeTraffic } from '#testkit/chaos-traffic';
 import { startTestTable } from '#testkit/dynamo';
+import { GraphFake } from '#testkit/graph-faults';
 import { startStackProcess } from '#testkit/local-stack-process';
 import { at } from '#testkit/pick';
 import { pool, ratio, round } from './stats.js';

@@ -11,6 +11,7 @@ import { ConnectAnswer, MessagesAnswer, PagesAnswer } from '#contracts/admin-ans
 import { adminRoutes, pathOf, WEBHOOK_PATH } from '#contracts/routes';
 import { signBody } from '#ingest/signature';
 import type { SandboxFile } from '#local/stack';
+import { AdminClient, CliError, errorOf } from './cli/http-client.js';
 
 const file = join(process.env.DATA_DIR ?? '.data', 'sandbox.json');
 const info = await readFile(file, 'utf8').then(
@@ -18,13 +19,14 @@ const info = await readFile(file, 'utf8').then(
   () => fail(`no ${file}: start the stack first with \`npm start\` (sandbox mode, without MEMORY=1)`),
 );
 const url = process.env.PAGEWIRE_URL || info.url;
-const auth = { authorization: `Bearer ${info.adminToken}`, 'content-type': 'application/json' };
+// The CLI's admin API client: the same requests, errors and hints as `pagewire`.
+const admin = new AdminClient({ url: new URL(url), source: 'sandbox', adminToken: info.adminToken });
 
-const listed = await call(adminRoutes.listPages.path, PagesAnswer);
+const listed = await call(adminRoutes.listPages, PagesAnswer);
 const active = new Set(listed.pages.filter((p) => p.status === 'active').map((p) => p.pageId));
 if (info.pages.some((p) => !active.has(p.id))) {
   const connect = { userAccessToken: info.userToken };
-  const connected = await call(adminRoutes.connectPages.path, ConnectAnswer, connect);
+  const connected = await call(adminRoutes.connectPages, ConnectAnswer, connect);
   for (const p of connected.pages) console.log(`connected ${p.name} (${p.pageId}): ${p.status}`);
 }
 
@@ -56,23 +58,29 @@ for (const page of info.pages) {
   console.log(`POST ${WEBHOOK_PATH} for ${page.name}: ${res.status} ${await res.text()}`);
   const path = pathOf(adminRoutes.listMessages, { pageId: page.id, userId: page.psid });
   const stored = await waitFor(async () =>
-    (await call(path, MessagesAnswer)).messages.find((m) => m.mid === mid),
+    (await call({ method: 'GET', path }, MessagesAnswer)).messages.find((m) => m.mid === mid),
   );
   console.log(`  stored: "${stored.text}" (${stored.direction}) -> GET ${url}${path}`);
 }
 
-/** GET `path`, or POST `body` to it; the answer read with its contract (contracts/admin-answers.ts). */
-async function call<T>(path: string, contract: z.ZodMiniType<T>, body?: unknown): Promise<T> {
-  const method = body ? 'POST' : 'GET';
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: auth,
-    body: body ? JSON.stringify(body) : undefined,
+/** One admin API request; the answer read with its contract (contracts/admin-answers.ts). */
+async function call<T>(
+  route: { method: string; path: string },
+  contract: z.ZodMiniType<T>,
+  body?: unknown,
+): Promise<T> {
+  const { method, path } = route;
+  const answer = await admin.request(method, path, body).catch((err: unknown) => {
+    throw err instanceof CliError ? fail(`error: ${err.code}: ${err.message}`) : err;
   });
-  const text = await res.text();
-  if (!res.ok) fail(`${method} ${path}: ${res.status} ${text}`);
-  const parsed = contract.safeParse(JSON.parse(text));
-  return parsed.success ? parsed.data : fail(`${method} ${path}: unexpected answer ${text.slice(0, 200)}`);
+  if (!answer.ok) {
+    const { code, message } = errorOf(answer);
+    fail(`${method} ${path}: error: ${code}: ${message}`);
+  }
+  const parsed = contract.safeParse(answer.body);
+  return parsed.success
+    ? parsed.data
+    : fail(`${method} ${path}: unexpected answer ${answer.text.slice(0, 200)}`);
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {

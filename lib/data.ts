@@ -156,7 +156,7 @@ export class Data extends Construct {
   ): void {
     const pattern = `${BLOB_PREFIXES[prefix]}*`;
     iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.blobBucket.arnForObjects(pattern)] });
-    if (actions.includes('s3:GetObject')) this.grantBlobMisses(grantee);
+    if (actions.includes('s3:GetObject')) this.grantBlobMisses(grantee, prefix);
     const bucketId = Stack.of(this).getLogicalId(this.blobBucket.node.defaultChild as CfnElement);
     const policy =
       grantee.grantPrincipal instanceof iam.Role
@@ -184,19 +184,17 @@ export class Data extends Construct {
    * s3:ListBucket on the blob bucket, for the functions that read blobs. Without it S3 answers a missing
    * key with 403 AccessDenied instead of 404 NoSuchKey (GetObject reference), so a claim check whose blob
    * has expired would look like a permission fault: retried to the dead-letter queue instead of
-   * quarantined. With it, the blob store sees "missing". Listing shows keys only (content hashes).
+   * quarantined. With it, the blob store sees "missing". Listing shows keys only (content hashes), and
+   * only under the prefix the function reads (`s3:prefix`; S3 checks a miss's ListBucket with its key).
    */
-  private grantBlobMisses(grantee: iam.IGrantable): void {
-    if (this.blobListers.has(grantee.grantPrincipal)) return;
-    this.blobListers.add(grantee.grantPrincipal);
+  private grantBlobMisses(grantee: iam.IGrantable, prefix: BlobPrefix): void {
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['s3:ListBucket'],
       resourceArns: [this.blobBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': `${BLOB_PREFIXES[prefix]}*` } },
     });
   }
-
-  private readonly blobListers = new WeakSet<iam.IPrincipal>();
 
   /** kms:Encrypt, only with a `pageId` encryption context: the admin function seals tokens on connect. */
   grantTokenSealing(grantee: iam.IGrantable): void {

@@ -7,11 +7,11 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MAX_RECEIVE_COUNT } from '#contracts/limits';
+import { MAX_RECEIVE_COUNT, SQS_MAX_PAYLOAD_BYTES } from '#contracts/limits';
 
 export { MAX_RECEIVE_COUNT };
-/** SQS accepts 1 MiB messages since 2025. */
-export const MAX_MESSAGE_BYTES = 1_048_576;
+/** SQS accepts 1 MiB messages since 2025; the verifier sizes its batches by the same figure. */
+export const MAX_MESSAGE_BYTES = SQS_MAX_PAYLOAD_BYTES;
 
 export interface FifoWorkQueueProps {
   /** The timeout of the function that consumes the queue; the visibility timeout is six times it. */

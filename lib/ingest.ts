@@ -15,13 +15,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ADMIN_PREFIX, HEALTH_PATH, WEBHOOK_PATH } from '#contracts/routes';
 import type { Data } from './data.js';
 import { PagewireFunction } from './pagewire-function.js';
 import { DEFAULT_SETTINGS } from './settings.js';
 
-export const WEBHOOK_PATH = '/webhooks/facebook';
-export const HEALTH_PATH = '/health';
-export const ADMIN_PATH = '/admin/{proxy+}';
+/** Every admin route goes to the admin function, which routes it (contracts/routes.ts). */
+export const ADMIN_PATH = `${ADMIN_PREFIX}/{proxy+}`;
 /** Meta expects an answer within 5 s; the verifier only verifies and queues. */
 export const VERIFIER_TIMEOUT = Duration.seconds(10);
 /** The stage's default route throttle (requests per second): what a route without its own gets. */
@@ -156,7 +156,7 @@ export class Ingest extends Construct {
       statements: [
         new iam.PolicyStatement({
           actions: ['execute-api:Invoke'],
-          resources: [this.api.arnForExecuteApi('*', '/admin/*', '$default')],
+          resources: [this.api.arnForExecuteApi('*', `${ADMIN_PREFIX}/*`, '$default')],
         }),
       ],
     });

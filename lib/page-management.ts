@@ -12,6 +12,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { deadLetterEnvNames, type QueueName } from '#contracts/dead-letters';
+import { SQS_MAX_BATCH_ENTRIES } from '#contracts/limits';
 import type { Data } from './data.js';
 import { FifoWorkQueue } from './fifo-work-queue.js';
 import { PagewireFunction } from './pagewire-function.js';
@@ -70,7 +71,7 @@ export class PageOperations extends Construct {
     });
     this.pageCommands.lambda.addEventSource(
       new SqsEventSource(this.commandsQueue, {
-        batchSize: 10,
+        batchSize: SQS_MAX_BATCH_ENTRIES,
         reportBatchItemFailures: true,
         maxConcurrency: PAGE_COMMANDS_MAX_CONCURRENCY,
       }),

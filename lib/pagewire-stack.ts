@@ -5,9 +5,10 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
+import { HEALTH_PATH, WEBHOOK_PATH } from '#contracts/routes';
 import { Data } from './data.js';
 import { PublicEvents } from './events.js';
-import { HEALTH_PATH, Ingest, WEBHOOK_PATH } from './ingest.js';
+import { Ingest } from './ingest.js';
 import { ConversationLock } from './lock-cache.js';
 import { Monitoring } from './monitoring.js';
 import { PageOperations } from './page-management.js';

@@ -7,6 +7,7 @@ import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SQS_MAX_BATCH_ENTRIES } from '#contracts/limits';
 import type { Data } from './data.js';
 import { FifoWorkQueue } from './fifo-work-queue.js';
 import type { ConversationLock } from './lock-cache.js';
@@ -14,8 +15,8 @@ import { PagewireFunction } from './pagewire-function.js';
 import type { PagewireSettings } from './settings.js';
 
 export const PROCESSOR_TIMEOUT = Duration.seconds(60);
-/** FIFO event sources take at most 10 records and no batching window. */
-export const PROCESSOR_BATCH_SIZE = 10;
+/** FIFO event sources take at most one SQS batch (10 records) and no batching window. */
+export const PROCESSOR_BATCH_SIZE = SQS_MAX_BATCH_ENTRIES;
 
 export interface ProcessingProps {
   data: Data;

@@ -21,7 +21,7 @@ import { createTableIfMissing } from '#store/table';
 import { bearerMatches } from './admin-auth.js';
 import { dynamoClients, startDynalite } from './dynalite.js';
 import { EVENTS_PATH, eventsRoute } from './events-route.js';
-import { startSandbox } from './graph-sandbox.js';
+import { startSandbox } from './graph-sandbox/demo.js';
 import { serveHttp } from './http-server.js';
 import { lambdaContext } from './lambda-context.js';
 

@@ -1,16 +1,16 @@
 /**
- * Synthesizes the CDK app with bundling into `argv[2]` (the outdir), in its own process. The CDK tests
- * run it with an async spawn: esbuild bundling through spawnSync would otherwise block the vitest worker
- * for many seconds, long enough for vitest's worker RPC to time out ("Timeout calling onTaskUpdate").
- * Extra context comes as JSON in `argv[3]`.
+ * `node --import tsx testkit/cdk-synth.ts <outdir>`: synthesizes the app with cdk.json's context into
+ * <outdir>, bundles included (the plain variant `npm run synth` deploys), cdk-nag on. It runs in its own
+ * process (testkit/plain-synth.global.ts spawns it): esbuild bundling through spawnSync would block a
+ * vitest worker for many seconds, long enough for vitest's worker RPC to time out.
  */
 import { readFileSync } from 'node:fs';
 import { createPagewireApp } from '../lib/pagewire-app.js';
 
-const [outdir, extra = '{}'] = process.argv.slice(2);
-if (!outdir) throw new Error('usage: tsx testkit/cdk-synth.ts <outdir> [context JSON]');
+const outdir = process.argv[2];
+if (!outdir) throw new Error('usage: node --import tsx testkit/cdk-synth.ts <outdir>');
 const cdkJson = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as {
   context: Record<string, unknown>;
 };
-const { app } = createPagewireApp({ outdir, context: { ...cdkJson.context, ...JSON.parse(extra) } });
+const { app } = createPagewireApp({ outdir, context: cdkJson.context });
 app.synth();

@@ -34,12 +34,12 @@ import { createEventsProcessor } from '#conversations/process-events';
 import { QuarantineRepository } from '#conversations/quarantine-repository';
 import { signBody } from '#ingest/signature';
 import { createVerifier } from '#ingest/verify-webhook';
-import { GraphFake } from '#local/graph-sandbox';
 import { lambdaContext } from '#local/lambda-context';
 import { PageRepository } from '#pages/page-repository';
 import type { EventQueue, TokenSealer } from '#ports/ports';
 import { lambda } from '#runtime/lambda';
 import { logger } from '#runtime/observability';
+import { GraphFake } from '#testkit/graph-faults';
 import {
   conversationKey,
   expectedState,

@@ -3,7 +3,7 @@
  * share the event loop with the code under test. Tokens derive from SEED: the parent builds the same
  * fake (not started) to know them. Prints `url <base>`; exits when stdin closes.
  */
-import { GraphFake } from '#local/graph-sandbox';
+import { GraphFake } from '#testkit/graph-faults';
 
 const env = process.env;
 const fake = new GraphFake({

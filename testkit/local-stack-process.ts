@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from './child-process.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 export interface StackProcess {
   url: string;
+  /** The process id (benchmarks read its memory from /proc). */
+  pid: number;
   /** Everything the process printed so far, stdout and stderr. */
   output(): string;
   /** Waits until the local queue has nothing pending or in flight. */
@@ -40,6 +43,7 @@ export async function startStackProcess(env: Record<string, string>): Promise<St
     (await (await fetch(`${url}/health`)).json()) as Awaited<ReturnType<StackProcess['health']>>;
   return {
     url,
+    pid: child.pid as number,
     output: () => output,
     health,
     settle: async (timeoutMs = 20_000) => {
@@ -74,16 +78,4 @@ async function waitForUrl(child: ChildProcess, output: () => string): Promise<st
   }
   child.kill('SIGKILL');
   throw new Error(`local stack did not start:\n${output()}`);
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }

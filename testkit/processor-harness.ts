@@ -20,12 +20,12 @@ import { createEventsProcessor, type ProcessorDeps } from '#conversations/proces
 import { QuarantineRepository } from '#conversations/quarantine-repository';
 import { GraphClient } from '#graph/graph-client';
 import { parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
-import { type GraphCall, GraphFake } from '#local/graph-sandbox';
 import { lambdaContext } from '#local/lambda-context';
 import { PageRepository } from '#pages/page-repository';
 import type { TokenSealer } from '#ports/ports';
 import { TokenUnsealError } from '#ports/token-errors';
 import { lambda } from '#runtime/lambda';
+import { type GraphCall, GraphFake } from '#testkit/graph-faults';
 import type { TestDynamo } from './dynamo.js';
 import { only } from './pick.js';
 import { type TappedCall, tappedDocClient } from './sdk-tap.js';

@@ -8,7 +8,7 @@ import {
 } from '#contracts/dead-letters';
 import { adminRoutes, pathOf } from '#contracts/routes';
 import { UsageError } from './args.js';
-import { type Command, type CommandGroup, type Context, handleAnswer } from './command.js';
+import { type Command, type CommandGroup, type Context, readAnswer } from './command.js';
 import { table } from './output.js';
 
 const QUEUE_HELP = `--queue <name>     only this queue: ${QUEUE_NAMES.join(' or ')} (default: both)`;
@@ -23,11 +23,10 @@ const list: Command = {
   async run(ctx: Context) {
     const queue = queueOption(ctx);
     const route = adminRoutes.listDeadLetters;
-    const answer = await ctx.client.request(route.method, pathOf(route, {}, { queue }));
-    if (!handleAnswer(ctx, answer)) return 1;
-    const parsed = DeadLettersAnswer.safeParse(answer.body);
-    if (!parsed.success) return badAnswer(ctx);
-    if (!ctx.values.json) for (const line of parsed.data.queues.flatMap(renderQueue)) ctx.output.out(line);
+    const request = ctx.client.request(route.method, pathOf(route, {}, { queue }));
+    const answer = readAnswer(ctx, await request, DeadLettersAnswer, 'dead letters');
+    if (!answer) return 1;
+    if (!ctx.values.json) for (const line of answer.queues.flatMap(renderQueue)) ctx.output.out(line);
     return 0;
   },
 };
@@ -42,11 +41,10 @@ const redrive: Command = {
   async run(ctx: Context) {
     const queue = queueOption(ctx);
     const { method, path } = adminRoutes.redriveDeadLetters;
-    const answer = await ctx.client.request(method, path, queue ? { queue } : {});
-    if (!handleAnswer(ctx, answer)) return 1;
-    const parsed = RedriveAnswer.safeParse(answer.body);
-    if (!parsed.success) return badAnswer(ctx);
-    if (!ctx.values.json) for (const outcome of parsed.data.queues) ctx.output.out(renderRedrive(outcome));
+    const request = ctx.client.request(method, path, queue ? { queue } : {});
+    const answer = readAnswer(ctx, await request, RedriveAnswer, 'a redrive report');
+    if (!answer) return 1;
+    if (!ctx.values.json) for (const outcome of answer.queues) ctx.output.out(renderRedrive(outcome));
     return 0;
   },
 };
@@ -57,11 +55,6 @@ function queueOption(ctx: Context): QueueName | undefined {
   const parsed = QueueName.safeParse(raw);
   if (!parsed.success) throw new UsageError(`--queue must be ${QUEUE_NAMES.join(' or ')}`);
   return parsed.data;
-}
-
-function badAnswer(ctx: Context): number {
-  ctx.output.err('error: bad_answer: the admin API answered something other than dead letters');
-  return 1;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

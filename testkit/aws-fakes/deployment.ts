@@ -13,8 +13,9 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startDynalite } from '#local/dynalite';
-import { type Sandbox, startSandbox } from '#local/graph-sandbox';
+import { type Sandbox, startSandbox } from '#local/graph-sandbox/demo';
 import { type DeployedFunction, keyArn, ResolvedTemplate, secretArn } from '../cfn.js';
+import { type GraphCall, GraphFaults } from '../graph-faults.js';
 import { authorize } from '../iam.js';
 import { type FakeSqsMessage, SqsFake } from '../sqs-fake.js';
 import { type AwsCall, AwsGateway } from './gateway.js';
@@ -34,6 +35,8 @@ export interface Deployment {
   sqs: SqsFake;
   s3: S3Fake;
   graph: Sandbox;
+  /** Every call the bundles made to the Graph emulator. */
+  graphCalls: GraphCall[];
   dynamo: DynamoDBClient;
   /** The function whose logical id starts with this prefix, e.g. `IngestVerifier`. */
   fn(prefix: string): DeployedFunction;
@@ -48,6 +51,7 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
   await sqs.start();
   const dynalite = await startDynalite();
   const graph = await startSandbox();
+  const graphCalls = new GraphFaults(graph.fake).calls;
   // Queue URLs name the gateway: the SQS client sends to the host of the QueueUrl it is given.
   const services: Record<string, FakeService> = {};
   const principals = new Map<string, DeployedFunction>();
@@ -74,9 +78,11 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
   );
   const s3 = new S3Fake({
     buckets: template.resourcesOfType('AWS::S3::Bucket').map(([id]) => String(template.resolve({ Ref: id }))),
-    mayList: (principal, bucketArn) => {
+    mayList: (principal, bucketArn, key) => {
       const f = principals.get(principal);
-      return !!f && authorize(f.statements, { action: 's3:ListBucket', resource: bucketArn }).allowed;
+      // As S3 does for a missing key: ListBucket with the key as the listed prefix.
+      const auth = { action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': key } };
+      return !!f && authorize(f.statements, auth).allowed;
     },
   });
   Object.assign(services, {
@@ -107,6 +113,7 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
     sqs,
     s3,
     graph,
+    graphCalls,
     dynamo,
     fn(prefix) {
       const [found, ...more] = functions.filter((f) => f.logicalId.startsWith(prefix));
@@ -234,22 +241,6 @@ export class BundleProcess {
     if (this.pending.size > 0) this.child.kill();
     await this.exited;
   }
-}
-
-/** Synthesizes the stack (bundles included) in a child process, into a fresh folder. */
-export async function synthesize(): Promise<{ outdir: string; remove(): void }> {
-  const outdir = mkdtempSync(join(tmpdir(), 'pagewire-bundle-synth-'));
-  const script = new URL('./synth.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, ['--import', 'tsx', script, outdir], {
-    cwd: new URL('../..', import.meta.url).pathname,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  for (const stream of [child.stdout, child.stderr])
-    stream.setEncoding('utf8').on('data', (t) => (output += t));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`synth failed (exit ${code}):\n${output.slice(-4000)}`);
-  return { outdir, remove: () => rmSync(outdir, { recursive: true, force: true }) };
 }
 
 /** Queued messages as Lambda's SQS event source delivers a FIFO batch to a function. */

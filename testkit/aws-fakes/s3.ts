@@ -1,15 +1,15 @@
 /**
  * S3 objects over the REST protocol, path-style (`/<bucket>/<key>`, what the SDK uses on an IP
  * endpoint): PutObject and GetObject. As S3 does, a missing key answers 404 NoSuchKey only to a caller
- * allowed `s3:ListBucket` on the bucket, and 403 AccessDenied to any other.
+ * allowed `s3:ListBucket` on the bucket for that key (`s3:prefix`), and 403 AccessDenied to any other.
  */
 import { createHash } from 'node:crypto';
 import type { AwsRequest, FakeService, Gate, Handled } from './types.js';
 
 export interface S3FakeOptions {
   buckets: string[];
-  /** Whether the caller may list the bucket (decides 404 or 403 for a missing key). */
-  mayList: (principal: string, bucketArn: string) => boolean;
+  /** Whether the caller may list the bucket at this key (decides 404 or 403 for a missing key). */
+  mayList: (principal: string, bucketArn: string, key: string) => boolean;
 }
 
 export class S3Fake implements FakeService {
@@ -56,7 +56,7 @@ export class S3Fake implements FakeService {
         });
       }
       return done(
-        this.opts.mayList(request.principal, `arn:aws:s3:::${bucket}`)
+        this.opts.mayList(request.principal, `arn:aws:s3:::${bucket}`, key)
           ? xmlError(404, 'NoSuchKey', key)
           : xmlError(403, 'AccessDenied', key),
       );

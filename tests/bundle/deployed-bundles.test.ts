@@ -5,7 +5,8 @@
  * (testkit/aws-fakes) and the Graph API sandbox. Every AWS call a bundle makes is checked against its
  * role's policy in the template (testkit/iam.ts).
  *
- * Set PAGEWIRE_BUNDLE_OUTDIR to an existing synth output to skip the synth (~20 s) while iterating.
+ * The synth is the run's plain synth (testkit/plain-synth.ts), shared with the CDK test. Set
+ * PAGEWIRE_BUNDLE_OUTDIR to an existing synth output to skip it (~20 s) while iterating.
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,30 +19,22 @@ import {
   deploy,
   principalOf,
   sqsEventOf,
-  synthesize,
   VERIFY_TOKEN,
 } from '#testkit/aws-fakes/deployment';
 import { httpEvent } from '#testkit/http-events';
 import { first, present } from '#testkit/pick';
+import { plainSynth } from '#testkit/plain-synth';
 import type { FakeSqsMessage } from '#testkit/sqs-fake';
 import { metaJson } from '#testkit/webhooks';
 
 let d: Deployment;
-let removeSynth = () => {};
 
 beforeAll(async () => {
-  let outdir = process.env.PAGEWIRE_BUNDLE_OUTDIR;
-  if (!outdir) {
-    const synth = await synthesize();
-    outdir = synth.outdir;
-    removeSynth = synth.remove;
-  }
-  d = await deploy(outdir);
-}, 120_000);
+  d = await deploy(await plainSynth());
+}, 180_000);
 
 afterAll(async () => {
   await d?.stop();
-  removeSynth();
 });
 
 const sign = (body: string, secret: string) =>
@@ -160,7 +153,7 @@ describe('the deployed stack, bundle by bundle', () => {
     expect(JSON.stringify(items)).toContain('m_bundle-test-1');
     const page = first(d.graph.pages, 'sandbox page');
     const psid = d.graph.psids[page.id];
-    expect(d.graph.fake.calls.some((c) => c.path === `/${psid}` && c.tokenPageId === page.id)).toBe(true);
+    expect(d.graphCalls.some((c) => c.path === `/${psid}` && c.tokenPageId === page.id)).toBe(true);
 
     const admin = await bundle(ADMIN);
     const conversations = bodyOf(
@@ -243,7 +236,7 @@ describe('the deployed stack, bundle by bundle', () => {
     const checked = await ops.invoke({ action: 'check' });
     expect(checked).toEqual({ result: { total: 1, succeeded: 1, failed: [], repaired: [] } });
     const page = first(d.graph.pages, 'sandbox page');
-    const checks = d.graph.fake.calls.filter((c) => c.path === `/${page.id}/subscribed_apps`);
+    const checks = d.graphCalls.filter((c) => c.path === `/${page.id}/subscribed_apps`);
     expect(checks.at(-1)).toMatchObject({ method: 'GET', tokenPageId: page.id });
   });
 

@@ -50,6 +50,22 @@ describe('authorize', () => {
     expect(decrypt({})).toBe(false);
   });
 
+  it('holds StringLike s3:prefix to the listed prefix (a GetObject miss is checked with its key)', () => {
+    const lister: PolicyStatement[] = [
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: 'arn:aws:s3:::blobs',
+        Condition: { StringLike: { 's3:prefix': 'claims/*' } },
+      },
+    ];
+    const list = (context: Record<string, string>) =>
+      authorize(lister, { action: 's3:ListBucket', resource: 'arn:aws:s3:::blobs', context }).allowed;
+    expect(list({ 's3:prefix': 'claims/abc.json' })).toBe(true);
+    expect(list({ 's3:prefix': 'items/abc/def.json' })).toBe(false);
+    expect(list({})).toBe(false);
+  });
+
   it('fails closed on a condition operator it does not know, and lets an explicit Deny win', () => {
     const unknown: PolicyStatement[] = [
       {

@@ -2,16 +2,13 @@
  * The CDK stack (issue 4), asserted with aws-cdk-lib/assertions (`Template`, `Match`) on the synthesized
  * templates. Two variants (no lock; `lock=redis` with every other context key set too) are synthesized
  * in this process WITHOUT bundling (`aws:cdk:bundling-stacks: []`): fast, and they keep the construct
- * tree, so assertions name resources by the logical ids of the constructs. The bundle assertions read a
- * third synth of the plain variant WITH bundling, made in a child process by an async spawn: esbuild's
- * spawnSync inside this worker blocked it long enough for vitest's worker RPC to time out
- * ("Timeout calling onTaskUpdate"), and the child runs in parallel with the in-process synths.
+ * tree, so assertions name resources by the logical ids of the constructs. The bundle assertions read the
+ * run's synth of the plain variant WITH bundling (testkit/plain-synth.ts), shared with the bundle test:
+ * made once, in a child process started by the globalSetup, in parallel with the in-process synths.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -19,6 +16,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition } from '#store/table';
 import { first, present } from '#testkit/pick';
+import { plainSynth } from '#testkit/plain-synth';
 import { readAssemblyReport, type StackReport } from '../../lib/assembly-report.js';
 import { createPagewireApp, STACK_NAME } from '../../lib/pagewire-app.js';
 import type { PagewireFunction } from '../../lib/pagewire-function.js';
@@ -44,7 +42,7 @@ interface Variant {
   fn: Record<FunctionKey, PagewireFunction>;
 }
 
-/** The plain variant synthesized with bundling (in a child process). */
+/** The plain variant synthesized with bundling (the run's shared synth). */
 interface Bundled {
   outdir: string;
   template: Template;
@@ -86,12 +84,8 @@ function synthesize(context: Record<string, unknown>): Variant {
   };
 }
 
-async function synthesizeBundled(): Promise<Bundled> {
-  const outdir = tempDir('pagewire-cdk-bundled-');
-  const script = new URL('../../testkit/cdk-synth.ts', import.meta.url).pathname;
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', script, outdir], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
+async function readBundled(): Promise<Bundled> {
+  const outdir = await plainSynth();
   const assembly = readAssemblyReport(outdir).find((r) => r.stackName === STACK_NAME) as StackReport;
   return {
     outdir,
@@ -116,12 +110,9 @@ let locked: Variant;
 let bundled: Bundled;
 
 beforeAll(async () => {
-  const child = synthesizeBundled();
-  // Keep the rejection handled while the in-process synths run.
-  child.catch(() => undefined);
   plain = synthesize({});
   locked = synthesize(LOCK_CONTEXT);
-  bundled = await child;
+  bundled = await readBundled();
 }, 180_000);
 
 afterAll(() => {
@@ -715,21 +706,27 @@ describe('permissions', () => {
     const s3Grants = (v: Variant, key: FunctionKey) =>
       statementsOf(v, key)
         .filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')))
-        .map((st) => ({ actions: actionsOf(st).sort(), resource: st.Resource }));
+        .map((st) => ({ actions: actionsOf(st).sort(), resource: st.Resource, condition: st.Condition }));
     for (const v of [plain, locked]) {
       expect(s3Grants(v, 'verifier')).toEqual([
         { actions: ['s3:PutObject'], resource: blobObjects(v, 'claims/*') },
       ]);
-      // ListBucket on the bucket (keys only) for the readers: S3 then answers a missing blob 404, not 403.
-      const list = { actions: ['s3:ListBucket'], resource: getAtt(idOf(v, v.stack.data.blobBucket)) };
+      // ListBucket (keys only) for the readers, only under the prefix each reads: S3 then answers a
+      // missing blob 404, not 403.
+      const list = (prefix: string) => ({
+        actions: ['s3:ListBucket'],
+        resource: getAtt(idOf(v, v.stack.data.blobBucket)),
+        condition: { StringLike: { 's3:prefix': prefix } },
+      });
       expect(s3Grants(v, 'processor')).toEqual([
         { actions: ['s3:GetObject'], resource: blobObjects(v, 'claims/*') },
-        list,
+        list('claims/*'),
         { actions: ['s3:GetObject', 's3:PutObject'], resource: blobObjects(v, 'items/*') },
+        list('items/*'),
       ]);
       expect(s3Grants(v, 'admin')).toEqual([
         { actions: ['s3:GetObject'], resource: blobObjects(v, 'items/*') },
-        list,
+        list('items/*'),
       ]);
       expect(s3Grants(v, 'ops')).toEqual([]);
       expect(s3Grants(v, 'pageCommands')).toEqual([]);

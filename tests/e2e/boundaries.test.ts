@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody } from '#ingest/signature';
-import { GraphFake } from '#local/graph-sandbox';
 import { adminCall } from '#testkit/admin-http';
+import { GraphFake } from '#testkit/graph-faults';
 import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
 import { entry, metaJson, webhookBody } from '#testkit/webhooks';
 

@@ -7,13 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphFake } from '#local/graph-sandbox';
 import { type CliResult, emptyDataDir, removeDataDirs, runCli } from '#testkit/cli-process';
+import { GraphFake } from '#testkit/graph-faults';
 import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
 import { first, take } from '#testkit/pick';
+import { resignedAuthorization } from '#testkit/sigv4';
 import { withProgress } from '../../bin/cli/progress.js';
 import { regionOfHost, resolveTarget } from '../../bin/cli/target.js';
 
@@ -305,37 +304,8 @@ describe('pagewire --aws: SigV4', () => {
   });
 
   /** Signs the received request again with the same inputs; equal only if every signed part arrived intact. */
-  async function resign(r: Received, body = r.body): Promise<string> {
-    const auth = String(r.headers.authorization);
-    const signedNames = (/SignedHeaders=([^,]+)/.exec(auth)?.[1] ?? '').split(';');
-    const headers = Object.fromEntries(signedNames.map((n) => [n, String(r.headers[n])]));
-    const url = new URL(r.url, `http://${r.headers.host}`);
-    const date = String(r.headers['x-amz-date']).replace(
-      /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
-      '$1-$2-$3T$4:$5:$6Z',
-    );
-    const signer = new SignatureV4({
-      service: 'execute-api',
-      region: 'eu-west-1',
-      credentials: creds,
-      sha256: Sha256,
-      applyChecksum: false,
-    });
-    const signed = await signer.sign(
-      {
-        method: r.method,
-        protocol: 'http:',
-        hostname: url.hostname,
-        port: Number(url.port),
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers,
-        body: body || undefined,
-      },
-      { signingDate: new Date(date) },
-    );
-    return String(signed.headers.authorization);
-  }
+  const resign = (r: Received, body = r.body) =>
+    resignedAuthorization({ ...r, body }, { credentials: creds, region: 'eu-west-1' });
 
   it('signs a POST with a body (and a stage path) so that the signature verifies', async () => {
     const res = await runCli(

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody } from '#ingest/signature';
-import { GraphFake } from '#local/graph-sandbox';
+import { GraphFake } from '#testkit/graph-faults';
 import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
 import { redisServerAvailableOrSkip, startRedisServer, type TestRedisServer } from '#testkit/redis-server';
 import { entry, metaJson, webhookBody } from '#testkit/webhooks';

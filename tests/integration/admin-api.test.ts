@@ -10,11 +10,11 @@ import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
 import type { TimelineItem } from '#contracts/conversation-records';
 import { adminRoutes, pathOf } from '#contracts/routes';
 import { ConversationRepository } from '#conversations/conversation-repository';
-import { GraphFake } from '#local/graph-sandbox';
 import { PageRepository } from '#pages/page-repository';
 import { TokenUnsealError } from '#ports/token-errors';
 import { pageKey } from '#store/table';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
+import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
 import { only } from '#testkit/pick';
 

@@ -15,7 +15,6 @@ import { ContactRepository } from '#contacts/contact-repository';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
-import { GraphFake } from '#local/graph-sandbox';
 import { lambdaContext } from '#local/lambda-context';
 import { runBulkAction } from '#pages/bulk';
 import { createPageCommandsProcessor } from '#pages/command-consumer';
@@ -25,6 +24,7 @@ import { PageAccess } from '#pages/page-access';
 import type { PageRepository } from '#pages/page-repository';
 import { PageOperations } from '#pages/subscriptions';
 import { startTestTable, type TestTable } from '#testkit/dynamo';
+import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
 
 const APP_ID = '800000000000001';

@@ -8,11 +8,11 @@ import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { loadConfig } from '#app/config';
 import { pageOpsDeps } from '#app/page-ops';
-import { GraphFake } from '#local/graph-sandbox';
 import { lambdaContext } from '#local/lambda-context';
 import { createPageCommandsProcessor } from '#pages/command-consumer';
 import { createOps } from '#pages/run-ops';
 import { startTestTable, type TestTable } from '#testkit/dynamo';
+import { GraphFake } from '#testkit/graph-faults';
 import { at } from '#testkit/pick';
 
 const APP_ID = '700000000000001';

@@ -5,10 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQS_CANNOT_LIST } from '#adapters/aws/sqs-dead-letters';
+import { resignedAuthorization } from '#testkit/sigv4';
 import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 import { main } from '../../bin/cli/main.js';
 import { Output } from '../../bin/cli/output.js';
@@ -60,35 +59,11 @@ async function run(args: string[], env: Record<string, string> = awsEnv) {
 }
 
 /** Signs the received request again; equal only when method, path, query and headers arrived as signed. */
-async function resign(req: IncomingMessage): Promise<string> {
-  const auth = String(req.headers.authorization);
-  const names = (/SignedHeaders=([^,]+)/.exec(auth)?.[1] ?? '').split(';');
-  const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
-  const date = String(req.headers['x-amz-date']).replace(
-    /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
-    '$1-$2-$3T$4:$5:$6Z',
+const resign = (req: IncomingMessage) =>
+  resignedAuthorization(
+    { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers },
+    { credentials: creds, region: 'eu-west-1' },
   );
-  const signer = new SignatureV4({
-    service: 'execute-api',
-    region: 'eu-west-1',
-    credentials: creds,
-    sha256: Sha256,
-    applyChecksum: false,
-  });
-  const signed = await signer.sign(
-    {
-      method: req.method ?? 'GET',
-      protocol: 'http:',
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers: Object.fromEntries(names.map((n) => [n, String(req.headers[n])])),
-    },
-    { signingDate: new Date(date) },
-  );
-  return String(signed.headers.authorization);
-}
 
 describe('pagewire dead-letters', () => {
   it('list --aws: signs the query, prints the approximate count, why there is no list, and the last redrive', async () => {

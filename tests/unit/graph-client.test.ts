@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DEFAULT_SUBSCRIBED_FIELDS } from '#app/config';
 import { appSecretProof, GraphClient } from '#graph/graph-client';
 import { classifyGraphError, GraphError, type GraphErrorClass, regainAccessMs } from '#graph/graph-error';
-import { GraphFake } from '#local/graph-sandbox';
+import { GraphFake } from '#testkit/graph-faults';
 import { at, first, present, take } from '#testkit/pick';
 import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 

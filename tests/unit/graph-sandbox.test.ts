@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GraphFake, startSandbox } from '#local/graph-sandbox';
+import { startSandbox } from '#local/graph-sandbox/demo';
+import { GraphFake } from '#testkit/graph-faults';
 import { at, first, present } from '#testkit/pick';
 
 const APP_ID = '900000000000001';

@@ -8,9 +8,9 @@ import {
   type RetryPolicy,
   withRetry as withRetryPolicy,
 } from '#graph/retry-policy';
-import { GraphFake } from '#local/graph-sandbox';
 import { type Deadline, deadlineOf, withDeadline } from '#runtime/deadline';
 import { counters } from '#runtime/observability';
+import { GraphFake } from '#testkit/graph-faults';
 import { type TinyServer, tinyServer } from '#testkit/tiny-server';
 
 // ---- a fake clock: recorded sleeps, fixed jitter, a budget that shrinks as it sleeps -----------------

@@ -1,22 +1,40 @@
 /**
- * A Graph API fake on loopback that enforces the rules of Meta's real Graph API that Pagewire relies on
- * (SPEC §5): `appsecret_proof` on every token call, page tokens that work only for their own page,
- * page-scoped user ids, retired message tags, Meta's error shape. Tests point `GRAPH_API_URL` at it; the
- * local stack runs it in sandbox mode (`startSandbox`) so nobody needs a Facebook app to try Pagewire.
+ * A Graph API emulator on loopback that enforces the rules of Meta's real Graph API that Pagewire relies
+ * on (SPEC §5): `appsecret_proof` on every token call, page tokens that work only for their own page,
+ * page-scoped user ids, retired message tags, Meta's error shape. The local stack serves it with demo
+ * data in sandbox mode (demo.ts) so nobody needs a Facebook app to try Pagewire; tests point
+ * `GRAPH_API_URL` at it and add faults through its one hook, `intercept` (testkit/graph-faults.ts).
+ * Changes on Meta's side (a revoked page token, a silent unsubscribe) are the emulator's own.
  *
  * It never logs: tokens pass through it, and a fake that prints them teaches the wrong habit.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import {
+  type Answer,
+  asObject,
+  checkMessage,
+  checkMessagingType,
+  clamp,
+  cursor,
+  decodeCursor,
+  extractToken,
+  fail,
+  MetaError,
+  parseFields,
+  pick,
+  readBody,
+  renderError,
+  requirePageToken,
+  unsupported,
+} from './meta.js';
 
-export interface GraphFakeOptions {
+export interface GraphEmulatorOptions {
   appId: string;
   appSecret: string;
   appName?: string;
   /** `/me/accounts` page size when the caller sends no `limit` (default 25, as Meta). */
   pageSize?: number;
-  /** Delay every answer by this many ms. */
-  latencyMs?: number;
   /** When set, tokens are derived from it instead of random, so they survive a restart of the fake. */
   seed?: string;
 }
@@ -41,15 +59,8 @@ export interface SentMessage {
   messageId: string;
 }
 
-export interface ErrorMatch {
-  method?: string;
-  /** Compared with the path without the version: a string must equal it, a RegExp must match it. */
-  path: string | RegExp;
-  /** How many matching calls fail (default 1). */
-  times?: number;
-}
-
-export interface InjectedError {
+/** A Graph error for `intercept` to answer instead of the emulator, rendered in Meta's shape. */
+export interface GraphError {
   status: number;
   code: number;
   subcode?: number;
@@ -57,6 +68,12 @@ export interface InjectedError {
   type?: string;
   headers?: Record<string, string>;
 }
+
+/**
+ * Sees each call before the emulator does (the body read, the token's page known). Answering a
+ * `GraphError` makes the emulator answer that instead, before any check; its promise delays the answer.
+ */
+export type GraphIntercept = (call: GraphCall) => GraphError | undefined | Promise<GraphError | undefined>;
 
 export interface DemoPage {
   id: string;
@@ -76,28 +93,8 @@ interface Ctx {
   origin: string;
 }
 
-interface Answer {
-  status: number;
-  body: unknown;
-  headers: Record<string, string>;
-}
-
 const VERSION = /^v\d+\.\d+$/;
 const EXPIRES_IN = 5_184_000; // 60 days, what Meta answers for a long-lived user token
-const TEXT_LIMIT = 2000;
-const MESSAGING_TYPES = ['RESPONSE', 'UPDATE', 'MESSAGE_TAG'];
-const TAGS = ['HUMAN_AGENT', 'CUSTOMER_FEEDBACK'];
-const RETIRED_TAGS = ['ACCOUNT_UPDATE', 'CONFIRMED_EVENT_UPDATE', 'POST_PURCHASE_UPDATE'];
-/** Page webhook fields Meta accepts on `subscribed_fields` (Messenger's plus common Page ones). */
-const PAGE_FIELDS = new Set([
-  ...['messages', 'messaging_postbacks', 'message_deliveries', 'message_reads', 'message_echoes'],
-  ...['message_reactions', 'messaging_referrals', 'messaging_optins', 'messaging_handovers', 'standby'],
-  ...['message_edits', 'messaging_policy_enforcement', 'messaging_account_linking', 'messaging_optouts'],
-  ...['messaging_game_plays', 'messaging_payments', 'messaging_pre_checkouts', 'messaging_checkout_updates'],
-  ...['messaging_customer_information', 'messaging_feedback', 'response_feedback', 'inbox_labels'],
-  ...['feed', 'mention', 'name', 'picture', 'conversations', 'ratings', 'leadgen', 'live_videos'],
-]);
-/** What `/me/accounts` answers per page when the caller names no `fields`. */
 const ACCOUNT_FIELDS = ['access_token', 'category', 'name', 'tasks'];
 const PAGE_TASKS = ['ADVERTISE', 'ANALYZE', 'CREATE_CONTENT', 'MESSAGING', 'MODERATE', 'MANAGE'];
 const MSG_190_467 = 'Invalid OAuth access token - Cannot parse access token';
@@ -105,42 +102,7 @@ const MSG_190_460 =
   'Error validating access token: The session has been invalidated because the user changed their password ' +
   'or Facebook has changed the session for security reasons.';
 
-/** A Graph error as Meta answers it; thrown inside handlers, rendered once by `answer`. */
-class MetaError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly subcode?: number,
-    readonly type = 'OAuthException',
-    readonly status = 400,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-function fail(code: number, message: string, subcode?: number, type?: string): never {
-  throw new MetaError(code, message, subcode, type);
-}
-
-/** Meta's answer for an id that is unknown, or not visible with this token, or not on this method. */
-function unsupported(method: string, id: string): never {
-  const what = `Unsupported ${method.toLowerCase()} request. Object with ID '${id}' does not exist, cannot be loaded`;
-  const why = ' due to missing permissions, or does not support this operation. Please read the Graph API';
-  fail(
-    100,
-    `${what}${why} documentation at https://developers.facebook.com/docs/graph-api`,
-    33,
-    'GraphMethodException',
-  );
-}
-
-function requirePageToken(): never {
-  fail(210, '(#210) A page access token is required to request this resource.');
-}
-
-export class GraphFake {
-  readonly calls: GraphCall[] = [];
+export class GraphEmulator {
   private server?: Server;
   private baseUrl = '';
   private readonly appName: string;
@@ -152,16 +114,16 @@ export class GraphFake {
   private readonly persons = new Map<string, { first: string; last: string }>();
   private readonly subs = new Map<string, string[]>();
   private readonly outbox = new Map<string, SentMessage[]>();
-  private readonly injected: Array<{ match: ErrorMatch; error: InjectedError; left: number }> = [];
+  private interceptor?: GraphIntercept;
 
-  constructor(private readonly opts: GraphFakeOptions) {
+  constructor(private readonly opts: GraphEmulatorOptions) {
     this.appName = opts.appName ?? 'Pagewire';
     this.pageSize = opts.pageSize ?? 25;
   }
 
   /** Listens and resolves the base URL without a version, e.g. `http://127.0.0.1:PORT`. */
   start(port = 0, host = '127.0.0.1'): Promise<string> {
-    if (this.server) return Promise.reject(new Error('GraphFake already started'));
+    if (this.server) return Promise.reject(new Error('the Graph emulator is already started'));
     const server = createServer((req, res) => {
       void this.answer(req).then((a) => {
         res.writeHead(a.status, { 'content-type': 'application/json; charset=UTF-8', ...a.headers });
@@ -232,9 +194,9 @@ export class GraphFake {
     return [...(this.outbox.get(pageId) ?? [])];
   }
 
-  /** The next `times` calls matching answer this error before any other check. */
-  injectError(match: ErrorMatch, error: InjectedError): void {
-    this.injected.push({ match, error, left: match.times ?? 1 });
+  /** The one hook on every call (tests add faults through it); `undefined` removes it. */
+  intercept(hook: GraphIntercept | undefined): void {
+    this.interceptor = hook;
   }
 
   /**
@@ -304,7 +266,6 @@ export class GraphFake {
             );
       answer = renderError(e);
     }
-    if (this.opts.latencyMs) await new Promise((r) => setTimeout(r, this.opts.latencyMs));
     return answer;
   }
 
@@ -323,8 +284,9 @@ export class GraphFake {
       body: {},
       at: Date.now(),
     };
-    this.calls.push(call);
-    call.body = await readBody(req);
+    // A body Meta refuses is refused after the hook: the hook still sees the call.
+    const body = await readBody(req).catch((err: unknown) => err);
+    if (!(body instanceof Error)) call.body = body as Record<string, unknown>;
     const ctx: Ctx = {
       method,
       version: call.version,
@@ -336,22 +298,12 @@ export class GraphFake {
     };
     const who = ctx.token ? this.tokens.get(ctx.token) : undefined;
     if (who?.kind === 'page') call.tokenPageId = who.pageId;
-    const injected = this.takeInjected(call);
-    if (injected) return renderError(injected);
+    const intercepted = await this.interceptor?.(call);
+    if (intercepted) return renderError(metaErrorOf(intercepted));
+    if (body instanceof Error) throw body;
     if (!versioned) fail(100, `Unknown path components: ${url.pathname}`);
     const headers = { 'facebook-api-version': ctx.version };
     return { status: 200, body: this.route(ctx), headers };
-  }
-
-  private takeInjected(call: GraphCall): MetaError | undefined {
-    const hit = this.injected.find(({ match, left }) => {
-      if (left <= 0 || (match.method && match.method.toUpperCase() !== call.method)) return false;
-      return typeof match.path === 'string' ? match.path === call.path : match.path.test(call.path);
-    });
-    if (!hit) return undefined;
-    hit.left -= 1;
-    const e = hit.error;
-    return new MetaError(e.code, e.message, e.subcode, e.type, e.status, e.headers);
   }
 
   private route(c: Ctx): unknown {
@@ -532,183 +484,11 @@ export class GraphFake {
   }
 }
 
-// ---- helpers -------------------------------------------------------------------------------------
-
-function renderError(e: MetaError): Answer {
-  const fbtrace_id = randomBytes(8).toString('base64').slice(0, 11);
-  const error: Record<string, unknown> = { message: e.message, type: e.type, code: e.code };
-  if (e.subcode !== undefined) error.error_subcode = e.subcode;
-  error.fbtrace_id = fbtrace_id;
-  const headers: Record<string, string> = { 'x-fb-trace-id': fbtrace_id, ...e.headers };
-  // Meta also signals token errors the OAuth way.
-  if (e.code === 190)
-    headers['www-authenticate'] = `OAuth "Facebook Platform" "invalid_token" "${e.message}"`;
-  return { status: e.status, body: { error }, headers };
-}
-
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text) return {};
-  if ((req.headers['content-type'] ?? '').includes('json')) {
-    const parsed = safeJson(text);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-      return parsed as Record<string, unknown>;
-    fail(100, '(#100) The request body is not a valid JSON object');
-  }
-  return Object.fromEntries(new URLSearchParams(text));
-}
-
-function extractToken(
-  query: Record<string, string>,
-  body: Record<string, unknown>,
-  headers: IncomingHttpHeaders,
-): string | undefined {
-  const fromParams = query.access_token ?? body.access_token;
-  if (typeof fromParams === 'string' && fromParams) return fromParams;
-  const m = /^(?:Bearer|OAuth)\s+(\S+)$/i.exec(headers.authorization ?? '');
-  return m?.[1];
-}
-
 /** Meta merges query and body parameters. */
 function param(c: Ctx, name: string): unknown {
   return c.query[name] ?? c.body[name];
 }
 
-/** Form posts carry objects as JSON strings (`recipient={"id":"…"}`); JSON posts carry them as objects. */
-function asObject(v: unknown): Record<string, unknown> | undefined {
-  const parsed = typeof v === 'string' ? safeJson(v) : v;
-  return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
-    ? (parsed as Record<string, unknown>)
-    : undefined;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `subscribed_fields`: a comma-separated string, a JSON array string, or an array. */
-function parseFields(v: unknown): string[] {
-  const list = Array.isArray(v)
-    ? v
-    : typeof v === 'string' && v.trim().startsWith('[')
-      ? safeJson(v)
-      : String(v ?? '').split(',');
-  const fields = (Array.isArray(list) ? list : []).map((f) => String(f).trim()).filter(Boolean);
-  if (!fields.length) fail(100, '(#100) The parameter subscribed_fields is required');
-  fields.forEach((f, i) => {
-    if (!PAGE_FIELDS.has(f))
-      fail(
-        100,
-        `(#100) Param subscribed_fields[${i}] must be one of {${[...PAGE_FIELDS].join(', ')}} - got "${f}"`,
-      );
-  });
-  return [...new Set(fields)];
-}
-
-function checkMessagingType(type: unknown, tag: unknown): string {
-  if (!type) fail(100, '(#100) The parameter messaging_type is required');
-  const t = String(type);
-  if (!MESSAGING_TYPES.includes(t))
-    fail(100, `(#100) Param messaging_type must be one of {${MESSAGING_TYPES.join(', ')}} - got "${t}"`);
-  if (t !== 'MESSAGE_TAG') return t;
-  if (!tag) fail(100, '(#100) The parameter tag is required when messaging_type is MESSAGE_TAG');
-  const retired = RETIRED_TAGS.includes(String(tag)) ? ' (this tag was retired)' : '';
-  if (!TAGS.includes(String(tag)))
-    fail(100, `(#100) Param tag must be one of {${TAGS.join(', ')}} - got "${tag}"${retired}`);
-  return t;
-}
-
-function checkMessage(message: Record<string, unknown>): string | undefined {
-  const text = typeof message.text === 'string' ? message.text : undefined;
-  if (!text && !message.attachment)
-    fail(100, '(#100) Message cannot be empty, must provide valid attachment or text');
-  if (text && text.length > TEXT_LIMIT)
-    fail(100, `(#100) Length of param message[text] must be less than or equal to ${TEXT_LIMIT}`);
-  return text;
-}
-
-/** Meta returns only the fields asked for (plus `id`) and refuses unknown ones. */
-function pick(
-  node: Record<string, unknown>,
-  fields: string | undefined,
-  type: string,
-  fallback = ['name'],
-): Record<string, unknown> {
-  const wanted = fields
-    ? fields
-        .split(',')
-        .map((f) => f.trim())
-        .filter(Boolean)
-    : fallback;
-  const out: Record<string, unknown> = {};
-  for (const f of wanted) {
-    if (!(f in node)) fail(100, `(#100) Tried accessing nonexisting field (${f}) on node type (${type})`);
-    out[f] = node[f];
-  }
-  out.id = node.id;
-  return out;
-}
-
-function cursor(index: number): string {
-  return Buffer.from(`pagewire-sandbox:${index}`).toString('base64url');
-}
-
-function decodeCursor(c: string): number {
-  const m = /^pagewire-sandbox:(\d+)$/.exec(Buffer.from(c, 'base64url').toString('utf8'));
-  if (!m) fail(100, '(#100) Invalid cursor');
-  return Number(m[1]);
-}
-
-function clamp(n: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, Math.trunc(n)));
-}
-
-function randomDigits(n: number): string {
-  return [...randomBytes(n)].map((b, i) => (i === 0 ? (b % 9) + 1 : b % 10)).join('');
-}
-
-// ---- sandbox ---------------------------------------------------------------------------------------
-
-export interface Sandbox {
-  fake: GraphFake;
-  url: string;
-  appId: string;
-  appSecret: string;
-  /** A short-lived user token of the demo user, to paste into `POST /admin/pages/connect`. */
-  userToken: string;
-  pages: DemoPage[];
-  /** The demo person's key ("Ada Lovelace"). */
-  person: string;
-  /** The demo person's PSID on each demo page, by page id. */
-  psids: Record<string, string>;
-}
-
-export const DEMO_PAGES: readonly DemoPage[] = [
-  { id: '108374925610437', name: 'Pagewire Demo Café' },
-  { id: '112093847561029', name: 'Pagewire Demo Books' },
-];
-
-/**
- * The Graph API sandbox of the local stack: two demo pages, a user managing both, and Ada Lovelace with a
- * PSID on each. Tokens are derived from the app secret (generated or given), so page tokens stored by the
- * local stack stay valid when it restarts with the same persisted secret.
- */
-export async function startSandbox(
-  opts: { appId?: string; appSecret?: string; port?: number; host?: string } = {},
-): Promise<Sandbox> {
-  const appId = opts.appId ?? randomDigits(15);
-  const appSecret = opts.appSecret ?? randomBytes(16).toString('hex');
-  const fake = new GraphFake({ appId, appSecret, appName: 'Pagewire (sandbox)', seed: appSecret });
-  const pages = DEMO_PAGES.map((p) => ({ ...p }));
-  const { shortLivedToken } = fake.addUser({ name: 'Sandbox Admin', pages });
-  const person = fake.addPerson('Ada', 'Lovelace');
-  const psids = Object.fromEntries(pages.map((p) => [p.id, fake.psid(person, p.id)]));
-  const url = await fake.start(opts.port ?? 0, opts.host);
-  return { fake, url, appId, appSecret, userToken: shortLivedToken, pages, person, psids };
+function metaErrorOf(e: GraphError): MetaError {
+  return new MetaError(e.code, e.message, e.subcode, e.type, e.status, e.headers);
 }
