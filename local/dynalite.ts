@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClassicLevel } from 'classic-level';
 import dynalite from 'dynalite';
-import { documentClientConfig } from '#store/table';
+import { documentClientConfig, tableDefinition } from '#store/table';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -68,4 +68,26 @@ export function dynamoClients(endpoint: string, region = 'us-east-1'): DynamoCli
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   return { client, doc: DynamoDBDocumentClient.from(client, documentClientConfig) };
+}
+
+/**
+ * Creates the Pagewire table unless it exists, then waits (the SDK's waiter: DescribeTable until
+ * ACTIVE, which DynamoDB reports once the indexes created with the table are built too). Local stack
+ * and tests only: deployed tables are CloudFormation's.
+ */
+export async function createTableIfMissing(
+  client: DynamoDBClient,
+  tableName: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(tableDefinition(tableName)));
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceInUseException') throw error;
+  }
+  // The waiter asks at once; dynalite (createTableMs: 0) answers ACTIVE on that first call.
+  await waitUntilTableExists(
+    { client, maxWaitTime: timeoutMs / 1000, minDelay: 0.1, maxDelay: 2 },
+    { TableName: tableName },
+  );
 }

@@ -6,8 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { dynamoClients } from '#local/dynalite';
-import { createTableIfMissing } from '#store/table';
+import { createTableIfMissing, dynamoClients } from '#local/dynalite';
 import type { TestDynamo } from './dynamo.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

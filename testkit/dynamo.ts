@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { dynamoClients, startDynalite } from '#local/dynalite';
-import { createTableIfMissing } from '#store/table';
+import { createTableIfMissing, dynamoClients, startDynalite } from '#local/dynalite';
 
 export interface TestDynamo {
   endpoint: string;

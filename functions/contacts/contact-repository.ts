@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { ContactRecord } from '#contracts/contact-record';
+import { ContactRecord } from '#contracts/contact-record';
+import { recordOf } from '#store/records';
 import {
   BY_TIME_INDEX,
   contactKey,
@@ -7,7 +8,6 @@ import {
   pagePk,
   pendingContactKey,
   queryAll,
-  stripKeys,
   TSK,
 } from '#store/table';
 
@@ -21,7 +21,7 @@ export class ContactRepository {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: contactKey(pageId, userId), ConsistentRead: true }),
     );
-    return Item ? stripKeys<ContactRecord>(Item) : undefined;
+    return Item ? recordOf(ContactRecord, Item) : undefined;
   }
 
   /** Stores the contact; a pending one is also indexed (sparsely) so `listPending` reads only those. */
@@ -45,6 +45,6 @@ export class ContactRepository {
       ExpressionAttributeValues: { ':pk': pagePk(pageId), ':pending': PENDING_PREFIX },
       ConsistentRead: true,
     });
-    return items.map((item) => stripKeys<ContactRecord>(item));
+    return items.map((item) => recordOf(ContactRecord, item));
   }
 }

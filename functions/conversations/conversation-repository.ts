@@ -5,9 +5,10 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { ConversationRecord, TimelineItem } from '#contracts/conversation-records';
+import { ConversationRecord, ListedConversation, type TimelineItem } from '#contracts/conversation-records';
 import type { BlobStore } from '#ports/ports';
 import { decodeItem, encodeItem, fitItem, restoreParts } from '#store/item-codec';
+import { recordOf } from '#store/records';
 import { assertKeySizes, assertMarshallable } from '#store/storable';
 import {
   BY_TIME_INDEX,
@@ -18,7 +19,6 @@ import {
   itemTimeKey,
   pagePk,
   queryAll,
-  stripKeys,
   TSK,
   timelinePk,
 } from '#store/table';
@@ -144,7 +144,7 @@ export class ConversationRepository {
         ConsistentRead: true,
       }),
     );
-    return Item ? stripKeys<ConversationRecord>(Item) : undefined;
+    return Item ? recordOf(ConversationRecord, Item) : undefined;
   }
 
   /**
@@ -159,7 +159,7 @@ export class ConversationRepository {
    * conversations per page (10,000: ~500 read units, three query pages); beyond that it needs its own
    * index, e.g. a sparse GSI on a key that moves at most once a day.
    */
-  async list(pageId: string, opts: ListOptions = {}): Promise<ConversationRecord[]> {
+  async list(pageId: string, opts: ListOptions = {}): Promise<ListedConversation[]> {
     const items = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
@@ -168,7 +168,7 @@ export class ConversationRepository {
       ConsistentRead: true,
       Limit: opts.pageSize,
     });
-    const conversations = items.map((item) => stripKeys<ConversationRecord>(item));
+    const conversations = items.map((item) => recordOf(ListedConversation, item));
     conversations.sort(
       (a, b) => b.lastMessageAt - a.lastMessageAt || (a.userId < b.userId ? 1 : a.userId > b.userId ? -1 : 0),
     );
@@ -349,9 +349,9 @@ export class ConversationRepository {
     return this.update({ ...input, ConditionExpression: guard || 'attribute_exists(pk)' }, true);
   }
 
-  /** A stored item as a TimelineItem: without keys, its moved parts back, free-form parts decoded. */
+  /** A stored item as a TimelineItem: its moved parts back, free-form parts decoded, parsed. */
   private async toTimelineItem(stored: Record<string, unknown>): Promise<TimelineItem> {
-    return withoutUnreacts(decodeItem(await restoreParts(stripKeys(stored), this.blobs)));
+    return withoutUnreacts(decodeItem(await restoreParts(stored, this.blobs)));
   }
 
   /** Runs an update; with `conditional`, a failed condition answers false instead of throwing. */

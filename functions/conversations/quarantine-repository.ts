@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { QuarantineRecord } from '#contracts/quarantine-record';
+import { QuarantineRecord } from '#contracts/quarantine-record';
 import type { BlobStore } from '#ports/ports';
+import { recordOf } from '#store/records';
 import { itemBlobKey, keyPart } from '#store/storable';
 import {
   BY_TIME_INDEX,
@@ -15,7 +16,6 @@ import {
   QUARANTINED_EVENT_PREFIX,
   queryAll,
   SK,
-  stripKeys,
   TSK,
 } from '#store/table';
 
@@ -124,7 +124,7 @@ export class QuarantineRepository {
             opts.limit,
           );
     return items.map((item) => {
-      const { body: _body, bodyBlob: _blob, ...summary } = stripKeys<QuarantineRecord>(item);
+      const { body: _body, bodyBlob: _blob, ...summary } = recordOf(QuarantineRecord, item);
       return summary;
     });
   }
@@ -139,7 +139,7 @@ export class QuarantineRepository {
       }),
     );
     if (!Item) return undefined;
-    const record = stripKeys<QuarantineRecord>(Item);
+    const record = recordOf(QuarantineRecord, Item);
     if (record.body !== undefined || !record.bodyBlob) return record;
     const body = await this.blobs?.get(record.bodyBlob);
     return body ? { ...record, body: body.toString('utf8') } : record;

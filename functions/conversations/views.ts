@@ -1,4 +1,4 @@
-import type { ConversationRecord, TimelineItem } from '#contracts/conversation-records';
+import type { ConversationRecord, ListedConversation, TimelineItem } from '#contracts/conversation-records';
 import type { PageRecord } from '#contracts/page-record';
 import type { QuarantineRecord } from '#contracts/quarantine-record';
 import { outStatus } from './message-status.js';
@@ -10,7 +10,7 @@ export function pageView(p: PageRecord) {
   return { ...visible, subscribedFields: p.subscribedFields ?? [], lastCheckedAt: p.lastCheckedAt ?? null };
 }
 
-export function conversationView(c: ConversationRecord) {
+export function conversationView(c: ListedConversation) {
   return {
     userId: c.userId,
     name: c.name ?? null,

@@ -12,11 +12,13 @@
  * Items stored before this codec keep their maps and read as they were.
  */
 
-import type { TimelineItem } from '#contracts/conversation-records';
+import { TimelineItem } from '#contracts/conversation-records';
+import { isJsonObject } from '#contracts/json';
 import type { BlobStore } from '#ports/ports';
 import { logger } from '#runtime/observability';
+import { recordOf, UnreadableRecordError } from './records.js';
 import { DYNAMO_ITEM_LIMIT, itemBlobKey, itemSize, sha256 } from './storable.js';
-import { KEY_ATTRIBUTES } from './table.js';
+import { KEY_ATTRIBUTES, PK, SK } from './table.js';
 
 /**
  * Beyond this an item's large parts go to the blob store. Far above any real message (Meta caps text at
@@ -56,13 +58,18 @@ export function encodeItem(item: TimelineItem): Record<string, unknown> {
   return record;
 }
 
-/** A stored record (key attributes already stripped) as the item it was. */
+/**
+ * A stored item (as read, keys and all, its moved parts back) as the item it was: free-form parts
+ * decoded, then parsed (`recordOf`): an item that is not a timeline item throws, naming its key.
+ */
 export function decodeItem(stored: Record<string, unknown>): TimelineItem {
-  const { detailJson, attachments, overflow: _overflow, ...rest } = stored;
-  const item = rest as unknown as TimelineItem;
-  if (typeof detailJson === 'string') item.detail = JSON.parse(detailJson) as Record<string, unknown>;
-  if (Array.isArray(attachments)) item.attachments = attachments.map(decodeAttachment);
-  return item;
+  const { detailJson, attachments, ...rest } = stored;
+  const decoded: Record<string, unknown> = rest;
+  if (typeof detailJson === 'string') decoded.detail = jsonPart(detailJson, stored);
+  if (Array.isArray(attachments)) {
+    decoded.attachments = attachments.map((attachment) => decodeAttachment(attachment, stored));
+  } else if (attachments !== undefined) decoded.attachments = attachments;
+  return recordOf(TimelineItem, decoded, stored);
 }
 
 function encodeAttachment(attachment: Record<string, unknown>): Record<string, unknown> {
@@ -70,9 +77,21 @@ function encodeAttachment(attachment: Record<string, unknown>): Record<string, u
   return payload === undefined ? rest : { ...rest, payloadJson: JSON.stringify(payload) };
 }
 
-function decodeAttachment(stored: unknown): Record<string, unknown> {
-  const { payloadJson, ...rest } = stored as Record<string, unknown>;
-  return typeof payloadJson === 'string' ? { ...rest, payload: JSON.parse(payloadJson) } : rest;
+function decodeAttachment(stored: unknown, item: Record<string, unknown>): unknown {
+  if (!isJsonObject(stored)) return stored; // the parse says what is wrong
+  const { payloadJson, ...rest } = stored;
+  return typeof payloadJson === 'string' ? { ...rest, payload: jsonPart(payloadJson, item) } : rest;
+}
+
+/** A part kept as JSON text, read back; text that is not JSON is an unreadable record. */
+function jsonPart(text: string, item: Record<string, unknown>): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UnreadableRecordError(
+      `stored item ${String(item[PK])} / ${String(item[SK])} is not a valid record: a JSON part is not JSON`,
+    );
+  }
 }
 
 /**

@@ -24,14 +24,44 @@ const KEY_LIMITS: Record<string, number> = {
 /**
  * Throws a PoisonError unless the lib-dynamodb marshalling takes `values` (it refuses, for instance,
  * numbers beyond Number.MAX_SAFE_INTEGER and objects whose `constructor` key is not a function).
+ *
+ * The document client marshals every write anyway, so this does not marshal a second time: a walk that
+ * allocates nothing accepts what marshalling surely takes (strings, booleans, null, finite numbers
+ * within ±2^53, arrays, plain objects; undefined, which the client removes), and only a value it does
+ * not know (a Set, a Buffer, an unsafe number, an own `constructor` or `__proto__` key, …) is put to
+ * the marshaller itself, which decides. Same verdict as marshalling (tests/unit/storable.test.ts).
  */
 export function assertMarshallable(values: Record<string, unknown> | undefined): void {
-  if (!values) return;
+  if (!values || isPlainStorable(values)) return;
   try {
     marshall(values, documentClientConfig.marshallOptions);
   } catch (error) {
     throw new PoisonError('UnstorableValue', (error as Error).message, { cause: error });
   }
+}
+
+/** True when marshalling surely takes `value` as it is; false means "ask the marshaller". */
+function isPlainStorable(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER;
+    case 'object':
+      if (value === null) return true;
+      if (Array.isArray(value)) return value.every(isPlainStorable);
+      return isPlainObject(value) && Object.values(value).every(isPlainStorable);
+    default:
+      return false;
+  }
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  return !Object.hasOwn(value, 'constructor') && !Object.hasOwn(value, '__proto__');
 }
 
 /** Throws a PoisonError when a key attribute of `record` is longer than DynamoDB allows. */

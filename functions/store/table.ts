@@ -1,5 +1,6 @@
 /**
- * The single Pagewire table: key layout, its definition (local stack now, CDK later) and key helpers.
+ * The single Pagewire table: key layout, its definition (CDK, and local/dynalite.ts creates it locally)
+ * and key helpers.
  *
  * | record        | pk                       | sk                 | index attributes                             |
  * |---------------|--------------------------|--------------------|----------------------------------------------|
@@ -20,13 +21,7 @@
  * an index entry moved costs two more write units each time; the admin listing reads a page's
  * conversations from the table and sorts them itself.
  */
-import {
-  CreateTableCommand,
-  type CreateTableCommandInput,
-  DescribeTableCommand,
-  type DynamoDBClient,
-  type TableDescription,
-} from '@aws-sdk/client-dynamodb';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   paginateQuery,
@@ -80,13 +75,6 @@ export function paddedTime(timestamp: number): string {
 export const itemTimeKey = (timestamp: number, mid: string) => `${paddedTime(timestamp)}#${mid}`;
 export const pendingContactKey = (userId: string) => `${PENDING_PREFIX}${userId}`;
 
-/** A stored item without its key and index attributes. */
-export function stripKeys<T>(item: Record<string, unknown>): T {
-  const record: Record<string, unknown> = { ...item };
-  for (const name of KEY_ATTRIBUTES) delete record[name];
-  return record as T;
-}
-
 export function tableDefinition(tableName: string): CreateTableCommandInput {
   const string = (name: string) => ({ AttributeName: name, AttributeType: 'S' as const });
   return {
@@ -118,41 +106,6 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       },
     ],
   };
-}
-
-/** Creates the table unless it exists, then waits until it and its indexes are ACTIVE. */
-export async function createTableIfMissing(
-  client: DynamoDBClient,
-  tableName: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  if (!(await describeTable(client, tableName))) {
-    try {
-      await client.send(new CreateTableCommand(tableDefinition(tableName)));
-    } catch (error) {
-      if ((error as Error).name !== 'ResourceInUseException') throw error;
-    }
-  }
-  const deadline = Date.now() + timeoutMs;
-  while (!isActive(await describeTable(client, tableName))) {
-    if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function describeTable(client: DynamoDBClient, tableName: string) {
-  try {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return Table;
-  } catch (error) {
-    if ((error as Error).name === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
-}
-
-function isActive(table: TableDescription | undefined): boolean {
-  if (table?.TableStatus !== 'ACTIVE') return false;
-  return (table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE');
 }
 
 export function isConditionFailed(error: unknown): boolean {

@@ -8,9 +8,10 @@ import type { ContactRecord } from '#contracts/contact-record';
 import type { TimelineItem } from '#contracts/conversation-records';
 import type { PageRecord } from '#contracts/page-record';
 import { ConversationRepository } from '#conversations/conversation-repository';
+import { createTableIfMissing } from '#local/dynalite';
 import { connectRequested, disconnected, reauth, subscribed, tokenPromoted } from '#pages/page';
 import { PageRepository } from '#pages/page-repository';
-import { conversationKey, createTableIfMissing, itemKey, pageKey } from '#store/table';
+import { conversationKey, itemKey, pageKey } from '#store/table';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { at, first } from '#testkit/pick';
 

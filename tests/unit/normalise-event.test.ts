@@ -308,6 +308,22 @@ describe('normaliseEvent: other kinds', () => {
     });
   });
 
+  it('lets the first key of a kind decide: a kind object that does not parse makes the event unknown', () => {
+    expect(normaliseEvent(raw({ message: 'text', postback: { title: 'Start' } }))).toEqual({
+      pageId: PAGE_A,
+      userId: USER_A1,
+      timestamp: 5,
+      standby: false,
+      kind: 'unknown',
+      eventId: 'h:abc',
+      keys: ['message', 'postback'],
+    });
+    expect(normaliseEvent(raw({ read: { watermark: 7 }, delivery: { watermark: 6 } }))).toMatchObject({
+      kind: 'delivery',
+      watermark: 6,
+    });
+  });
+
   it('keeps standby on every kind', () => {
     expect(normaliseEvent(queued('standbyText', PAGE_B, 'standby'))).toMatchObject({
       kind: 'message',

@@ -85,6 +85,68 @@ describe('assertMarshallable and assertKeySizes', () => {
   });
 });
 
+describe('assertMarshallable without marshalling', () => {
+  const verdict = (check: () => void) => {
+    try {
+      check();
+      return 'takes';
+    } catch (error) {
+      return error instanceof PoisonError ? 'refuses' : `throws ${String(error)}`;
+    }
+  };
+  const marshalls = (values: Record<string, unknown>) =>
+    verdict(() => {
+      try {
+        marshall(values, { removeUndefinedValues: true });
+      } catch (error) {
+        throw new PoisonError('UnstorableValue', String(error));
+      }
+    });
+
+  it('gives the marshaller’s verdict on anything (JSON, exotic objects, sets, maps, binaries, big numbers)', () => {
+    const anything = fc.anything({
+      maxDepth: 3,
+      withBigInt: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withNullPrototype: true,
+      withObjectString: true,
+      withSparseArray: true,
+      withTypedArray: true,
+      key: fc.oneof(fc.string(), fc.constantFrom('constructor', '__proto__', 'name')),
+    });
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), anything, { maxKeys: 4 }), (values) => {
+        expect(verdict(() => assertMarshallable(values))).toBe(marshalls(values));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const odd of [
+      JSON.parse('{"constructor":{"name":"Object"}}'),
+      JSON.parse('{"__proto__":{"a":1}}'),
+      JSON.parse('{"constructor":1}'),
+      { constructor: 'x', a: 1 },
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER + 2,
+      -1e300,
+      Number.NaN,
+      new Set<string>(),
+      new Set([1, 2]),
+      Buffer.from('x'),
+      () => 1,
+      Symbol('s'),
+      new Date(0),
+      Array(3),
+    ]) {
+      expect(verdict(() => assertMarshallable({ a: odd, b: [odd], c: { d: odd } }))).toBe(
+        marshalls({ a: odd, b: [odd], c: { d: odd } }),
+      );
+    }
+  });
+});
+
 describe('keyPart', () => {
   it('keeps short well-formed ids, digests the rest (long, lone surrogates, look-alikes of a digest)', () => {
     expect(keyPart('104127259063412')).toBe('104127259063412');
