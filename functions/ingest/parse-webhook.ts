@@ -16,7 +16,13 @@ export interface RejectedEvent {
 }
 
 export type ParsedWebhook =
-  | { ok: true; events: QueuedEvent[]; rejected: RejectedEvent[] }
+  | {
+      ok: true;
+      events: QueuedEvent[];
+      /** Per event (same index), its own JSON text in the body, where it can be queued as it is. */
+      eventJson: Array<string | undefined>;
+      rejected: RejectedEvent[];
+    }
   | { ok: false; reason: 'invalid_json' | 'not_page' | 'invalid_envelope'; message: string };
 
 /** Far deeper than any Messenger event; keeps a later JSON.stringify off the stack limit. */
@@ -24,13 +30,6 @@ const MAX_DEPTH = 32;
 
 /** SQS FIFO group and deduplication ids: 1–128 printable ASCII characters other than space (length apart: cheaper). */
 const PRINTABLE = /^[!-~]+$/;
-
-/**
- * The raw JSON text of each event parseWebhook queued, as it stood in the body (event-slices.ts), for
- * toQueueMessage. Keyed by the QueuedEvent object parseWebhook returned: a copy or an event built
- * elsewhere has none and is stringified. The event must not be changed after parsing (none is).
- */
-const eventJson = new WeakMap<QueuedEvent, string>();
 
 /** Longest page id, user id or mid taken (contracts/limits.ts says why). */
 export { MAX_ID_LENGTH };
@@ -51,22 +50,25 @@ export function parseWebhook(rawBody: Buffer | string): ParsedWebhook {
       ? { ok: false, reason: 'invalid_envelope', message: 'entry is not an array' }
       : { ok: false, reason: 'not_page', message: 'object is not "page"' };
   }
-  const events: QueuedEvent[] = [];
-  const rejected: RejectedEvent[] = [];
+  const out: Output = { events: [], eventJson: [], rejected: [] };
   const source: RawBody = { text, slices: eventSlices(text) };
   envelope.data.entry.forEach((entry, entryIndex) => {
-    readEntry(entry, entryIndex, source, events, rejected);
+    readEntry(entry, entryIndex, source, out);
   });
-  return { ok: true, events, rejected };
+  return { ok: true, ...out };
+}
+
+/** The FIFO message for an event: grouped by conversation, deduplicated by event id. */
+export function toQueueMessage(e: QueuedEvent): QueueMessage {
+  return toQueueMessageWithText(e, undefined);
 }
 
 /**
- * The FIFO message for an event: grouped by conversation, deduplicated by event id. The body is the
- * QueuedEvent's JSON; for an event parseWebhook read, its `event` is the event's own text from the
- * body (JSON.parse gives the same event back; stringifying it again cost more than the rest).
+ * toQueueMessage, with the event's own text from the body (parseWebhook's `eventJson`) standing for
+ * `event` where there is one: JSON.parse gives the same event back, and stringifying it again cost the
+ * verifier more than the rest of its work.
  */
-export function toQueueMessage(e: QueuedEvent): QueueMessage {
-  const raw = eventJson.get(e);
+export function toQueueMessageWithText(e: QueuedEvent, raw: string | undefined): QueueMessage {
   return {
     groupId: sqsId(conversationGroupId(e.pageId, e.userId)),
     dedupId: sqsId(e.eventId),
@@ -106,13 +108,10 @@ interface RawBody {
   slices: EntrySlices | undefined;
 }
 
-function readEntry(
-  raw: unknown,
-  entryIndex: number,
-  body: RawBody,
-  events: QueuedEvent[],
-  rejected: RejectedEvent[],
-): void {
+type Output = Omit<Extract<ParsedWebhook, { ok: true }>, 'ok'>;
+
+function readEntry(raw: unknown, entryIndex: number, body: RawBody, out: Output): void {
+  const { rejected } = out;
   const entry = z.safeParse(WebhookEntry, raw);
   if (!entry.success) {
     rejected.push({ entryIndex, reason: 'entry_not_object' });
@@ -135,8 +134,12 @@ function readEntry(
       const at = sliced ? slices[eventIndex] : undefined;
       const source = at ? body.text.slice(at[0], at[1]) : undefined;
       const result = readEvent(entry.data, event, standby, source);
-      if (typeof result === 'string') rejected.push({ entryIndex, eventIndex, field, reason: result });
-      else events.push(result);
+      if (typeof result === 'string') {
+        rejected.push({ entryIndex, eventIndex, field, reason: result });
+        return;
+      }
+      out.events.push(result.queued);
+      out.eventJson.push(result.json);
     });
   }
 }
@@ -150,7 +153,7 @@ function readEvent(
   raw: unknown,
   standby: boolean,
   source: string | undefined,
-): QueuedEvent | string {
+): { queued: QueuedEvent; json: string | undefined } | string {
   const event = JsonObject.safeParse(raw);
   if (!event.success) return 'event_not_object';
   const shape = shapeOf(event.data, MAX_DEPTH);
@@ -169,8 +172,7 @@ function readEvent(
     return 'id_too_long';
   }
   const queued: QueuedEvent = { v: 1, pageId, userId, eventId, timestamp, standby, event: event.data };
-  if (source !== undefined && shape === PLAIN) eventJson.set(queued, source);
-  return queued;
+  return { queued, json: shape === PLAIN ? source : undefined };
 }
 
 /** Without entry.id: the page is the recipient, or the sender of an echo. */

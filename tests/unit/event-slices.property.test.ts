@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { eventSlices } from '#ingest/event-slices';
-import { parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
+import { parseWebhook, toQueueMessage, toQueueMessageWithText } from '#ingest/parse-webhook';
 
 /** A JSON value the serializer below writes; `dup` keys are written twice (JSON.parse keeps the last). */
 type Tree = null | boolean | number | string | Tree[] | { [key: string]: Tree };
@@ -142,10 +142,11 @@ describe('event-slices: raw event text queued in place of the stringified event'
         const parsed = parseWebhook(raw);
         expect(parsed.ok).toBe(true);
         if (!parsed.ok) return;
-        for (const e of parsed.events) {
-          const queued = toQueueMessage(e);
-          // A copy carries no raw text: the message JSON.stringify writes, as before.
-          const stringified = toQueueMessage({ ...e });
+        expect(parsed.eventJson).toHaveLength(parsed.events.length);
+        for (const [i, e] of parsed.events.entries()) {
+          const queued = toQueueMessageWithText(e, parsed.eventJson[i]);
+          // Without the raw text: the message JSON.stringify writes, as before.
+          const stringified = toQueueMessage(e);
           expect(queued.groupId).toBe(stringified.groupId);
           expect(queued.dedupId).toBe(stringified.dedupId);
           expect(queued.body).not.toMatch(/[\uFFFE\uFFFF]/);

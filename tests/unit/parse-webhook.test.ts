@@ -55,7 +55,12 @@ describe('parseWebhook: envelope', () => {
 
   it('accepts a Buffer and an empty entry list', () => {
     expect(parsed(Buffer.from(singleEventBody(EVENTS.text))).events).toHaveLength(1);
-    expect(parsed('{"object":"page","entry":[]}')).toEqual({ ok: true, events: [], rejected: [] });
+    expect(parsed('{"object":"page","entry":[]}')).toEqual({
+      ok: true,
+      events: [],
+      eventJson: [],
+      rejected: [],
+    });
   });
 });
 
