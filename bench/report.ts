@@ -54,14 +54,6 @@ export function summaryRows(r: Results): SummaryRow[] {
       target: v.targetRatio ? `≤ ${v.targetRatio}` : '',
       ok: mark(v.targetRatio ? v.ratio <= v.targetRatio : undefined),
     });
-    rows.push({
-      figure: `  prototype (bench/verifier-prototype.ts), ${v.events}`,
-      value: v.prototypeMicros,
-      reference: v.floorMicros,
-      ratio: v.prototypeRatio,
-      target: v.targetRatio ? `≤ ${v.targetRatio}` : '',
-      ok: mark(v.targetRatio ? v.prototypeRatio <= v.targetRatio : undefined),
-    });
   }
   const q = r.verifierQueue;
   for (const v of q?.rows ?? []) {
@@ -202,16 +194,7 @@ export function renderPerformance(r: Results): string {
     out.push('');
     out.push(
       table(
-        [
-          'events per POST',
-          'bytes',
-          'handler µs',
-          'floor µs',
-          'ratio',
-          'target',
-          'prototype µs',
-          'prototype ratio',
-        ],
+        ['events per POST', 'bytes', 'handler µs', 'floor µs', 'ratio', 'target'],
         r.verifier.rows.map((v) => [
           v.events,
           v.bytes,
@@ -219,8 +202,6 @@ export function renderPerformance(r: Results): string {
           v.floorMicros,
           v.ratio,
           v.targetRatio ? `≤ ${v.targetRatio}` : '',
-          v.prototypeMicros,
-          v.prototypeRatio,
         ]),
       ),
     );
@@ -229,8 +210,7 @@ export function renderPerformance(r: Results): string {
       out.push('');
       out.push(
         `At 1 event the handler alone takes ${at1.unwrappedMicros} µs; the deployed wrapper brings it to ` +
-          `${at1.handlerMicros} µs (the prototype's wrapper, with a time budget: ${at1.thinWrapperMicros} µs). Where the ` +
-          'time goes (CPU profile of the deployed handler, self time):',
+          `${at1.handlerMicros} µs. Where the time goes (CPU profile of the deployed handler, self time):`,
       );
       out.push('');
       out.push(
@@ -240,35 +220,6 @@ export function renderPerformance(r: Results): string {
         ),
       );
     }
-    out.push('');
-    out.push(
-      'The prototype (`bench/verifier-prototype.ts`, same answers and same queue messages, checked) changes ' +
-        'three things; each alone, in µs per POST (the wrapper column is its plain wrapper with a time budget; ' +
-        'the next two add one change each to it; the last has all three):',
-    );
-    out.push('');
-    out.push(
-      table(
-        [
-          'events',
-          'deployed',
-          'plain wrapper',
-          '+ queue bodies from raw bytes',
-          '+ plain metric counters',
-          'all three',
-          'floor',
-        ],
-        r.verifier.rows.map((v) => [
-          v.events,
-          v.handlerMicros,
-          v.thinWrapperMicros,
-          v.rawBodiesMicros,
-          v.plainCountersMicros,
-          v.prototypeMicros,
-          v.floorMicros,
-        ]),
-      ),
-    );
   }
 
   if (r.verifierQueue) {

@@ -1,9 +1,8 @@
 /**
  * Benchmark 1, the verifier's hot path: the deployed handler (hotPathLambda: Powertools log context and
  * metrics flush, the queue port writing to memory) beside the floor, HMAC-SHA256 + JSON.parse of the same
- * bytes. Also measured, to show where the time goes: the handler without any wrapper, with the
- * prototype's plain wrapper, and the
- * prototype of verifier-prototype.ts; plus a CPU profile of the deployed handler at 1 event.
+ * bytes. Also measured, to show where the time goes: the handler without any wrapper, and a CPU
+ * profile of the deployed handler at 1 event.
  */
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -20,7 +19,6 @@ import { hotPathLambda } from '#runtime/lambda';
 import { httpEvent } from '#testkit/http-events';
 import { metaJson } from '#testkit/webhooks';
 import { microsPerCall, ratio, round } from './stats.js';
-import { checkEquivalent, createFastVerifier, thinLambda } from './verifier-prototype.js';
 
 const SECRET = 'bench-app-secret';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -53,15 +51,6 @@ export interface VerifierRow {
   targetRatio?: number;
   /** createVerifier alone, no wrapper. */
   unwrappedMicros: number;
-  /** createVerifier in a plain wrapper (budget, logger context, metrics flush) instead of middy. */
-  thinWrapperMicros: number;
-  /** Thin wrapper + queue bodies from the raw bytes (Powertools counters kept). */
-  rawBodiesMicros: number;
-  /** Thin wrapper + plain counters (JSON.stringify bodies kept). */
-  plainCountersMicros: number;
-  /** verifier-prototype.ts: thin wrapper + raw-slice queue bodies + plain counters. */
-  prototypeMicros: number;
-  prototypeRatio: number;
 }
 
 export interface VerifierResult {
@@ -79,15 +68,10 @@ export async function verifierBench(): Promise<VerifierResult> {
   };
   const unwrapped = createVerifier(deps);
   const deployed = hotPathLambda(unwrapped);
-  const thin = thinLambda(unwrapped);
-  const prototype = thinLambda(createFastVerifier(deps));
-  const rawBodiesOnly = thinLambda(createFastVerifier(deps, { plainCounters: false }));
-  const plainCountersOnly = thinLambda(createFastVerifier(deps, { rawBodies: false }));
   const context = lambdaContext('bench-verifier');
   const rows: VerifierRow[] = [];
   for (const events of [1, 10, 100]) {
     const text = benchBody(events);
-    checkEquivalent(text);
     const raw = Buffer.from(text);
     const event = httpEvent('POST', '/webhooks/facebook', {
       body: raw,
@@ -111,10 +95,6 @@ export async function verifierBench(): Promise<VerifierResult> {
       n,
       call(async (e) => unwrapped(e)),
     );
-    const thinWrapperMicros = await microsPerCall(n, call(thin));
-    const rawBodiesMicros = await microsPerCall(n, call(rawBodiesOnly));
-    const plainCountersMicros = await microsPerCall(n, call(plainCountersOnly));
-    const prototypeMicros = await microsPerCall(n, call(prototype));
     rows.push({
       events,
       bytes: raw.length,
@@ -123,11 +103,6 @@ export async function verifierBench(): Promise<VerifierResult> {
       ratio: ratio(handler, floor),
       targetRatio: events === 1 ? 3 : events === 100 ? 1.5 : undefined,
       unwrappedMicros: round(unwrappedMicros),
-      thinWrapperMicros: round(thinWrapperMicros),
-      rawBodiesMicros: round(rawBodiesMicros),
-      plainCountersMicros: round(plainCountersMicros),
-      prototypeMicros: round(prototypeMicros),
-      prototypeRatio: ratio(prototypeMicros, floor),
     });
   }
   return { rows, profile: profileDeployed() };

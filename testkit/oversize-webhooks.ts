@@ -112,7 +112,7 @@ function severalLargeEvents(pageId: string, userId: string): OversizeCase {
   const events: OversizeCase['events'] = [];
   const raw: Buffer[] = [];
   for (let i = 0; i < 10; i++) {
-    const large = i % 3 === 0;
+    const large = i % 4 === 0;
     const mid = `m_several_${i}_AYs3b5v9Xq2kqYdF0sQ8y1K7tQz2Lw7lS9vN3dJYhbW9v4fB9rQe0u6Jm1o4pQ0`;
     const timestamp = TIME + 100 + i;
     const text = `part ${i}`;
@@ -123,7 +123,7 @@ function severalLargeEvents(pageId: string, userId: string): OversizeCase {
         mid,
         timestamp,
         b(text),
-        large ? numbersOf(240_000, ['1e20,', '9E20,']) : b('{}'),
+        large ? numbersOf(300_000, ['1e20,', '9E20,']) : b('{}'),
       ),
     );
     events.push({ userId, mid, timestamp, text });

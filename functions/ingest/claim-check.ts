@@ -3,7 +3,7 @@ import pMap from 'p-map';
 import { CLAIM_CHECK_ABOVE_BYTES } from '#contracts/limits';
 import { CLAIM_PREFIX, type ClaimCheck, type QueuedEvent, type QueueMessage } from '#contracts/queue';
 import type { BlobStore } from '#ports/ports';
-import { sqsSafeJson, toQueueMessage } from './parse-webhook.js';
+import { sqsSafeJson, toQueueMessageWithText } from './parse-webhook.js';
 
 /**
  * CLAIM_CHECK_ABOVE_BYTES (contracts/limits.ts): an event whose queue message would be larger travels as a claim check. SQS itself takes
@@ -23,24 +23,30 @@ export { CLAIM_CHECK_ABOVE_BYTES };
 const PUTS_IN_FLIGHT = 8;
 
 /**
- * The queue message of every event, in order: the event itself, or for one over
+ * The queue message of every event, in order (with `eventJson`, parseWebhook's raw event texts): the event itself, or for one over
  * CLAIM_CHECK_ABOVE_BYTES a claim check whose blob is stored before this resolves. Rejects when a
  * blob cannot be stored (nothing is queued then; a retried POST writes the same keys).
  */
 export async function toQueueMessages(
   events: QueuedEvent[],
   blobs: BlobStore,
+  eventJson: ReadonlyArray<string | undefined> = [],
 ): Promise<{ messages: QueueMessage[]; claimChecks: number }> {
-  const queued = events.map((event) => ({ event, message: toQueueMessage(event) }));
-  const large = queued.filter(({ message }) => isLarge(message.body));
+  const messages = events.map((event, index) => toQueueMessageWithText(event, eventJson[index]));
+  const large = events.flatMap((event, index) => {
+    const message = messages[index];
+    return message && isLarge(message.body) ? [{ event, message, index }] : [];
+  });
+  // Nearly every POST has none: no p-map machinery on the hot path then.
+  if (large.length === 0) return { messages, claimChecks: 0 };
   await pMap(
     large,
-    async (item) => {
-      item.message = await claimCheck(item.event, item.message, blobs);
+    async ({ event, message, index }) => {
+      messages[index] = await claimCheck(event, message, blobs);
     },
     { concurrency: PUTS_IN_FLIGHT },
   );
-  return { messages: queued.map(({ message }) => message), claimChecks: large.length };
+  return { messages, claimChecks: large.length };
 }
 
 /** The blob key of an event's bytes: content-addressed, so the same event always has the same key. */

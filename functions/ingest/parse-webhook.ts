@@ -4,6 +4,7 @@ import { JsonObject } from '#contracts/json';
 import { MAX_ID_LENGTH, SQS_ID_MAX } from '#contracts/limits';
 import { conversationGroupId, type QueuedEvent, type QueueMessage } from '#contracts/queue';
 import { EVENT_LISTS, EventList, EventRouting, WebhookEntry, WebhookEnvelope } from '#contracts/webhook';
+import { type EntrySlices, eventSlices } from './event-slices.js';
 
 /** An entry or event that could not be queued. Positions and a code only: it gets logged. */
 export interface RejectedEvent {
@@ -15,23 +16,30 @@ export interface RejectedEvent {
 }
 
 export type ParsedWebhook =
-  | { ok: true; events: QueuedEvent[]; rejected: RejectedEvent[] }
+  | {
+      ok: true;
+      events: QueuedEvent[];
+      /** Per event (same index), its own JSON text in the body, where it can be queued as it is. */
+      eventJson: Array<string | undefined>;
+      rejected: RejectedEvent[];
+    }
   | { ok: false; reason: 'invalid_json' | 'not_page' | 'invalid_envelope'; message: string };
 
 /** Far deeper than any Messenger event; keeps a later JSON.stringify off the stack limit. */
 const MAX_DEPTH = 32;
 
-/** SQS FIFO group and deduplication ids: 1–128 printable ASCII characters other than space. */
-const SQS_ID = new RegExp(`^[!-~]{1,${SQS_ID_MAX}}$`);
+/** SQS FIFO group and deduplication ids: 1–128 printable ASCII characters other than space (length apart: cheaper). */
+const PRINTABLE = /^[!-~]+$/;
 
 /** Longest page id, user id or mid taken (contracts/limits.ts says why). */
 export { MAX_ID_LENGTH };
 
 /** Flattens a Messenger webhook body into one `QueuedEvent` per event of every entry. Never throws. */
 export function parseWebhook(rawBody: Buffer | string): ParsedWebhook {
+  const text = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
   let body: unknown;
   try {
-    body = JSON.parse(typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     return { ok: false, reason: 'invalid_json', message: 'body is not JSON' };
   }
@@ -42,21 +50,38 @@ export function parseWebhook(rawBody: Buffer | string): ParsedWebhook {
       ? { ok: false, reason: 'invalid_envelope', message: 'entry is not an array' }
       : { ok: false, reason: 'not_page', message: 'object is not "page"' };
   }
-  const events: QueuedEvent[] = [];
-  const rejected: RejectedEvent[] = [];
+  const out: Output = { events: [], eventJson: [], rejected: [] };
+  const source: RawBody = { text, slices: eventSlices(text) };
   envelope.data.entry.forEach((entry, entryIndex) => {
-    readEntry(entry, entryIndex, events, rejected);
+    readEntry(entry, entryIndex, source, out);
   });
-  return { ok: true, events, rejected };
+  return { ok: true, ...out };
 }
 
 /** The FIFO message for an event: grouped by conversation, deduplicated by event id. */
 export function toQueueMessage(e: QueuedEvent): QueueMessage {
+  return toQueueMessageWithText(e, undefined);
+}
+
+/**
+ * toQueueMessage, with the event's own text from the body (parseWebhook's `eventJson`) standing for
+ * `event` where there is one: JSON.parse gives the same event back, and stringifying it again cost the
+ * verifier more than the rest of its work.
+ */
+export function toQueueMessageWithText(e: QueuedEvent, raw: string | undefined): QueueMessage {
   return {
     groupId: sqsId(conversationGroupId(e.pageId, e.userId)),
     dedupId: sqsId(e.eventId),
-    body: sqsSafeJson(e),
+    body: raw === undefined ? sqsSafeJson(e) : withRawEvent(e, raw),
   };
+}
+
+/** `sqsSafeJson(e)` with the event's raw text in place of its stringified form; same keys, same order. */
+function withRawEvent(e: QueuedEvent, raw: string): string {
+  const { v, pageId, userId, eventId, timestamp, standby } = e;
+  const head = JSON.stringify({ v, pageId, userId, eventId, timestamp, standby });
+  // Raw text may hold U+FFFE/U+FFFF, only ever inside strings (JSON allows them nowhere else).
+  return sqsSafeText(`${head.slice(0, -1)},"event":${raw}}`);
 }
 
 /**
@@ -65,7 +90,10 @@ export function toQueueMessage(e: QueuedEvent): QueueMessage {
  * (they only occur inside strings, where `\uFFFE` means the same).
  */
 export function sqsSafeJson(value: unknown): string {
-  const json = JSON.stringify(value);
+  return sqsSafeText(JSON.stringify(value));
+}
+
+function sqsSafeText(json: string): string {
   return NON_CHARACTERS.test(json)
     ? json.replace(NON_CHARACTERS_ALL, (c) => `\\u${c.charCodeAt(0).toString(16)}`)
     : json;
@@ -74,7 +102,16 @@ export function sqsSafeJson(value: unknown): string {
 const NON_CHARACTERS = /[\uFFFE\uFFFF]/;
 const NON_CHARACTERS_ALL = /[\uFFFE\uFFFF]/g;
 
-function readEntry(raw: unknown, entryIndex: number, events: QueuedEvent[], rejected: RejectedEvent[]): void {
+interface RawBody {
+  text: string;
+  /** Where each event stands in `text`; undefined when the scanner was unsure. */
+  slices: EntrySlices | undefined;
+}
+
+type Output = Omit<Extract<ParsedWebhook, { ok: true }>, 'ok'>;
+
+function readEntry(raw: unknown, entryIndex: number, body: RawBody, out: Output): void {
+  const { rejected } = out;
   const entry = z.safeParse(WebhookEntry, raw);
   if (!entry.success) {
     rejected.push({ entryIndex, reason: 'entry_not_object' });
@@ -91,19 +128,36 @@ function readEntry(raw: unknown, entryIndex: number, events: QueuedEvent[], reje
       rejected.push({ entryIndex, field, reason: 'not_an_array' });
       continue;
     }
+    const slices = body.slices?.[entryIndex]?.[field];
+    const sliced = slices !== undefined && slices.length === list.data.length;
     list.data.forEach((event, eventIndex) => {
-      const result = readEvent(entry.data, event, standby);
-      if (typeof result === 'string') rejected.push({ entryIndex, eventIndex, field, reason: result });
-      else events.push(result);
+      const at = sliced ? slices[eventIndex] : undefined;
+      const source = at ? body.text.slice(at[0], at[1]) : undefined;
+      const result = readEvent(entry.data, event, standby, source);
+      if (typeof result === 'string') {
+        rejected.push({ entryIndex, eventIndex, field, reason: result });
+        return;
+      }
+      out.events.push(result.queued);
+      out.eventJson.push(result.json);
     });
   }
 }
 
-/** The queued event, or the reason it cannot be queued. The raw event is queued as it came. */
-function readEvent(entry: WebhookEntry, raw: unknown, standby: boolean): QueuedEvent | string {
+/**
+ * The queued event, or the reason it cannot be queued. The raw event is queued as it came: `source`,
+ * its text in the body, unless it holds a number JSON.parse changed (see `shapeOf`).
+ */
+function readEvent(
+  entry: WebhookEntry,
+  raw: unknown,
+  standby: boolean,
+  source: string | undefined,
+): { queued: QueuedEvent; json: string | undefined } | string {
   const event = JsonObject.safeParse(raw);
   if (!event.success) return 'event_not_object';
-  if (tooDeep(event.data, MAX_DEPTH)) return 'too_deep';
+  const shape = shapeOf(event.data, MAX_DEPTH);
+  if (shape === TOO_DEEP) return 'too_deep';
   const routing = z.safeParse(EventRouting, event.data);
   if (!routing.success) return 'event_not_object';
   const r = routing.data;
@@ -117,7 +171,8 @@ function readEvent(entry: WebhookEntry, raw: unknown, standby: boolean): QueuedE
   if (pageId.length > MAX_ID_LENGTH || userId.length > MAX_ID_LENGTH || eventId.length > MAX_ID_LENGTH) {
     return 'id_too_long';
   }
-  return { v: 1, pageId, userId, eventId, timestamp, standby, event: event.data };
+  const queued: QueuedEvent = { v: 1, pageId, userId, eventId, timestamp, standby, event: event.data };
+  return { queued, json: shape === PLAIN ? source : undefined };
 }
 
 /** Without entry.id: the page is the recipient, or the sender of an echo. */
@@ -147,17 +202,29 @@ function userRef(value: string | undefined): string | undefined {
   return value === undefined ? undefined : `ref:${value}`;
 }
 
-function tooDeep(value: unknown, depthLeft: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (depthLeft === 0) return true;
+const PLAIN = 0;
+/** Deeper than the depth asked. */
+const TOO_DEEP = 1;
+/** Holds a number JSON.stringify writes as another value (`1e400` parsed is Infinity, written `null`; `-0`
+ * is written `0`): its raw text would not read back as the event stringified, so it is stringified. */
+const RENUMBERED = 2;
+
+/** One walk over the parsed event: too deep, renumbered, or plain. */
+function shapeOf(value: unknown, depthLeft: number): number {
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0) ? PLAIN : RENUMBERED;
+  if (typeof value !== 'object' || value === null) return PLAIN;
+  if (depthLeft === 0) return TOO_DEEP;
+  let shape = PLAIN;
   for (const key in value) {
-    if (tooDeep((value as Record<string, unknown>)[key], depthLeft - 1)) return true;
+    const inner = shapeOf((value as Record<string, unknown>)[key], depthLeft - 1);
+    if (inner === TOO_DEEP) return TOO_DEEP;
+    if (inner === RENUMBERED) shape = RENUMBERED;
   }
-  return false;
+  return shape;
 }
 
 function sqsId(value: string): string {
-  return SQS_ID.test(value) ? value : sha256(value);
+  return value.length <= SQS_ID_MAX && PRINTABLE.test(value) ? value : sha256(value);
 }
 
 function sha256(text: string): string {

@@ -34,18 +34,11 @@ export async function readQueueBody(body: string, blobs: BlobStore | undefined):
 }
 
 /**
- * The event a queue message stands for: the message itself, or for a claim check the event read back
- * from the blob store, checked against the hash its key names. Throws ClaimCheckError when that cannot
- * be done (the processor quarantines the message, keeping its body); the error names the key only,
- * never event content. A blob store that fails (S3 5xx) throws its own error: retried.
+ * The event a claim check stands for, read back from the blob store and checked against the hash its
+ * key names. Throws ClaimCheckError when that cannot be done (the processor quarantines the message,
+ * keeping its body); the error names the key only, never event content. A blob store that fails
+ * (S3 5xx) throws its own error: retried.
  */
-export async function readQueuedEvent(
-  message: QueuedEvent | ClaimCheck,
-  blobs: BlobStore | undefined,
-): Promise<QueuedEvent> {
-  return 'claim' in message ? redeem(message, blobs) : message;
-}
-
 async function redeem(message: unknown, blobs: BlobStore | undefined): Promise<QueuedEvent> {
   const parsed = ClaimCheck.safeParse(message);
   if (!parsed.success) throw new ClaimCheckError('malformed claim check message');

@@ -19,9 +19,8 @@ export function verifySignature(
   appSecret: string | undefined,
 ): boolean {
   if (typeof appSecret !== 'string' || appSecret === '' || typeof header !== 'string') return false;
-  const match = HEADER_FORMAT.exec(header);
-  if (!match) return false;
-  const [, hex = ''] = match;
+  const hex = HEADER_FORMAT.exec(header)?.[1];
+  if (hex === undefined) return false;
   const given = Buffer.from(hex, 'hex');
   const expected = createHmac('sha256', appSecret).update(rawBody).digest();
   return given.length === expected.length && timingSafeEqual(given, expected);

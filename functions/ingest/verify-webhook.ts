@@ -71,7 +71,7 @@ async function receive(event: HttpEvent, deps: VerifierDeps): Promise<HttpResult
   // A retry stores nothing twice: dedup ids and claim check keys derive from the events, and the
   // processor keeps each mid once.
   try {
-    const { messages, claimChecks } = await toQueueMessages(parsed.events, deps.blobs);
+    const { messages, claimChecks } = await toQueueMessages(parsed.events, deps.blobs, parsed.eventJson);
     count('EventsClaimChecked', claimChecks);
     await deps.queue.send(messages);
   } catch (err) {

@@ -9,7 +9,7 @@ import { MemoryBlobStore } from '#adapters/local/blob-store';
 import type { ClaimCheck, QueuedEvent } from '#contracts/queue';
 import { CLAIM_CHECK_ABOVE_BYTES, claimKey, toQueueMessages } from '#ingest/claim-check';
 import { parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
-import { ClaimCheckError, readQueueBody, readQueuedEvent } from '#ingest/read-queued-event';
+import { ClaimCheckError, readQueueBody } from '#ingest/read-queued-event';
 import type { BlobStore } from '#ports/ports';
 import { oversizeCases } from '#testkit/oversize-webhooks';
 import { at, first, only, present } from '#testkit/pick';
@@ -115,13 +115,13 @@ describe('toQueueMessages', () => {
       expect(claimChecks).toBeGreaterThan(0);
       for (const m of messages)
         expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(CLAIM_CHECK_ABOVE_BYTES);
-      const read = await Promise.all(messages.map((m) => readQueuedEvent(JSON.parse(m.body), blobs)));
+      const read = await Promise.all(messages.map((m) => readQueueBody(m.body, blobs)));
       expect(read).toEqual(events);
     },
   );
 });
 
-describe('readQueuedEvent', () => {
+describe('readQueueBody: claim checks', () => {
   async function claimed() {
     const event = first(eventsOf(at(CASES, 2, 'CASES').body), 'event');
     const blobs = new MemoryBlobStore();
@@ -130,25 +130,25 @@ describe('readQueuedEvent', () => {
     return { event, blobs, claim };
   }
 
-  it('answers an event that is not a claim check as it is', async () => {
-    const event = first(eventsOf(webhookBody(entry(PAGE_A, [EVENTS.text]))), 'event');
-    expect(await readQueuedEvent(event, undefined)).toBe(event);
-  });
+  /** A claim check message body, as the verifier sends it. */
+  const bodyOf = (claim: ClaimCheck) => JSON.stringify(claim);
 
   it('fails, naming the key and no content, when the blob is missing, altered or unreachable', async () => {
     const { blobs, claim } = await claimed();
-    const missing = await readQueuedEvent(claim, new MemoryBlobStore()).catch((e: Error) => e);
+    const missing = await readQueueBody(bodyOf(claim), new MemoryBlobStore()).catch((e: Error) => e);
     expect(missing).toBeInstanceOf(ClaimCheckError);
     expect((missing as Error).message).toBe(`claim check ${claim.claim}: no such blob`);
 
     const altered = new MemoryBlobStore();
     const bytes = (await blobs.get(claim.claim)) as Buffer;
     await altered.put(claim.claim, Buffer.concat([bytes.subarray(0, -2), Buffer.from(' }')]));
-    await expect(readQueuedEvent(claim, altered)).rejects.toThrow(`claim check ${claim.claim}: other bytes`);
+    await expect(readQueueBody(bodyOf(claim), altered)).rejects.toThrow(
+      `claim check ${claim.claim}: other bytes`,
+    );
 
-    await expect(readQueuedEvent(claim, undefined)).rejects.toThrow(/no blob store/);
+    await expect(readQueueBody(bodyOf(claim), undefined)).rejects.toThrow(/no blob store/);
     const unreachable: BlobStore = { put: failingStore.put, get: failingStore.put as never };
-    await expect(readQueuedEvent(claim, unreachable)).rejects.toThrow(/S3 is down/);
+    await expect(readQueueBody(bodyOf(claim), unreachable)).rejects.toThrow(/S3 is down/);
   });
 
   it.each([
@@ -159,7 +159,7 @@ describe('readQueuedEvent', () => {
   ])('refuses a malformed claim check: %s', async (_name, change) => {
     const { blobs, claim } = await claimed();
     const bad = { ...claim, ...change } as unknown as ClaimCheck;
-    await expect(readQueuedEvent(bad, blobs)).rejects.toThrow(ClaimCheckError);
+    await expect(readQueueBody(bodyOf(bad), blobs)).rejects.toThrow(ClaimCheckError);
   });
 });
 

@@ -56,7 +56,12 @@ describe('parseWebhook: envelope', () => {
 
   it('accepts a Buffer and an empty entry list', () => {
     expect(parsed(Buffer.from(singleEventBody(EVENTS.text))).events).toHaveLength(1);
-    expect(parsed('{"object":"page","entry":[]}')).toEqual({ ok: true, events: [], rejected: [] });
+    expect(parsed('{"object":"page","entry":[]}')).toEqual({
+      ok: true,
+      events: [],
+      eventJson: [],
+      rejected: [],
+    });
   });
 });
 
@@ -284,11 +289,9 @@ describe('parseWebhook: rejects bad events, keeps the rest', () => {
 describe('event ids and queue messages', () => {
   it('uses the message or postback mid as the dedup id', () => {
     const text = only(singleEventBody(EVENTS.text));
-    expect(toQueueMessage(text)).toEqual({
-      groupId: `${PAGE_A}:${USER_A1}`,
-      dedupId: MID.text,
-      body: JSON.stringify(text),
-    });
+    const message = toQueueMessage(text);
+    expect(message).toEqual({ groupId: `${PAGE_A}:${USER_A1}`, dedupId: MID.text, body: expect.any(String) });
+    expect(JSON.parse(message.body)).toEqual(text);
     expect(only(singleEventBody(EVENTS.postback)).eventId).toBe(MID.postback);
   });
 

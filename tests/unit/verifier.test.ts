@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBlobStore } from '#adapters/local/blob-store';
 import type { QueuedEvent, QueueMessage } from '#contracts/queue';
 import { CLAIM_CHECK_ABOVE_BYTES } from '#ingest/claim-check';
-import { readQueuedEvent } from '#ingest/read-queued-event';
+import { readQueueBody } from '#ingest/read-queued-event';
 import { signBody } from '#ingest/signature';
 import { createVerifier, MAX_BODY_BYTES } from '#ingest/verify-webhook';
 import type { AppCredentials, BlobStore, EventQueue } from '#ports/ports';
@@ -160,7 +160,7 @@ describe('verifier: events too large for a queue message (claim checks)', () => 
       expect(queue.sent.map((m) => m.dedupId)).toEqual(c.events.map((e) => e.mid));
       for (const m of queue.sent)
         expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(CLAIM_CHECK_ABOVE_BYTES);
-      const read = await Promise.all(queue.sent.map((m) => readQueuedEvent(JSON.parse(m.body), blobs)));
+      const read = await Promise.all(queue.sent.map((m) => readQueueBody(m.body, blobs)));
       expect(read.map((e) => [e.eventId, e.timestamp, (e.event.message as { text: string }).text])).toEqual(
         c.events.map((e) => [e.mid, e.timestamp, e.text]),
       );
