@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type ConversationLock, LockUnavailableError } from '#ports/conversation-lock';
 import { backoffMs, sleep } from '#runtime/backoff';
-import { type Deadline, deadlineOr } from '#runtime/deadline';
+import type { Deadline } from '#runtime/deadline';
 import { logger } from '#runtime/observability';
 
 /** The slice of a logger the lock writes to (the shared Powertools logger by default). */
@@ -86,8 +86,8 @@ export class RedisLock implements ConversationLock {
   }
 
   /** The wait for a contended lock never outlasts `deadline`. */
-  async withLock<T>(key: string, work: () => Promise<T>, deadline?: Deadline): Promise<T> {
-    const token = await this.acquire(key, deadlineOr(deadline));
+  async withLock<T>(key: string, work: () => Promise<T>, deadline: Deadline): Promise<T> {
+    const token = await this.acquire(key, deadline);
     const acquiredAt = this.clock.now();
     try {
       return await work();
@@ -112,7 +112,8 @@ export class RedisLock implements ConversationLock {
   private async acquire(key: string, invocation: Deadline): Promise<string> {
     const token = randomUUID();
     const started = this.clock.now();
-    const giveUpAt = started + Math.max(0, Math.min(this.options.waitMs ?? 5_000, invocation.remainingMs()));
+    const giveUpAt =
+      started + Math.max(0, Math.min(this.options.waitMs ?? 5_000, invocation.remainingMs(started)));
     for (let attempt = 1; ; attempt++) {
       let reply: string | null;
       try {
