@@ -45,7 +45,10 @@ export class PageOperations {
     this.fields = deps.fields ?? DEFAULT_SUBSCRIBED_FIELDS;
   }
 
-  /** `listed`: the page as a listing just read it, sparing a read (bulk runs); changes stay conditional on its token. */
+  /**
+   * `listed`: the page as a listing or the caller just read (or wrote) it, sparing a read (bulk runs,
+   * connect); changes stay conditional on its token.
+   */
   async subscribe(pageId: string, deadline: Deadline, listed?: PageRecord): Promise<PageOutcome> {
     const found = await this.usable(pageId, listed);
     if ('outcome' in found) return found.outcome;
@@ -79,7 +82,7 @@ export class PageOperations {
     const page = await this.deps.pages.get(pageId);
     if (!page?.pendingSealedToken) {
       // A redelivered connect whose token was already promoted: finish its subscribe.
-      if (page?.status === 'subscribing' && page.sealedToken) return this.subscribe(pageId, deadline);
+      if (page?.status === 'subscribing' && page.sealedToken) return this.subscribe(pageId, deadline, page);
       return { pageId, result: 'skipped', reason: 'no_pending_token' };
     }
     // Only the token this command read: a newer connect's token stays pending for its own command.
@@ -88,7 +91,8 @@ export class PageOperations {
       tokenPromoted({ ...page, pendingSealedToken: page.pendingSealedToken }),
     );
     this.deps.access.forget(pageId);
-    return promoted ? this.subscribe(pageId, deadline) : this.connect(pageId, deadline);
+    // The page as just stored is the one to subscribe: no second read before the Graph call.
+    return promoted ? this.subscribe(pageId, deadline, promoted) : this.connect(pageId, deadline);
   }
 
   /** Unsubscribes the app from the page, then forgets its token. Other pages are not touched. */

@@ -2,7 +2,9 @@
  * Page state under concurrent changes: commands of one page run in the order given, and a change
  * decided on one token never lands on a page that was disconnected or reconnected meanwhile.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
@@ -188,6 +190,34 @@ describe('a decision made on one token does not land on a changed page', () => {
     );
     expect(outcome).toEqual({ pageId: PAGE.id, result: 'done', status: 'active' });
     expect(subscribed).toEqual([PAGE.id]);
+  });
+});
+
+describe('reads before the Graph call', () => {
+  it('a connect command reads the page once, then subscribes the page it stored', async () => {
+    const deps = await seedActivePage('EAAold');
+    const pending = await keyring.seal(PAGE.id, 'EAAnew');
+    const stored = await deps.pages.get(PAGE.id);
+    if (!stored) throw new Error('the page was not seeded');
+    await deps.pages.put({ ...stored, pendingSealedToken: pending });
+    const sent = vi.spyOn(db.doc, 'send');
+    const getsBeforeGraph: number[] = [];
+    const tokens: string[] = [];
+    const graph = {
+      subscribeApp: async (_pageId: string, token: string) => {
+        getsBeforeGraph.push(sent.mock.calls.filter(([c]) => c instanceof GetCommand).length);
+        tokens.push(token);
+      },
+    } as unknown as GraphClient;
+    const access = new PageAccess(deps.pages, keyring, 0);
+    try {
+      const ops = new PageOperations({ pages: deps.pages, access, graph, appId: APP_ID });
+      expect(await ops.connect(PAGE.id, NO_DEADLINE)).toMatchObject({ result: 'done', status: 'active' });
+    } finally {
+      sent.mockRestore();
+    }
+    expect(getsBeforeGraph).toEqual([1]); // GetItem calls before subscribe
+    expect(tokens).toEqual(['EAAnew']); // the promoted token, as stored
   });
 });
 
