@@ -11,6 +11,7 @@ import { loadConfig } from '#app/config';
 import { pageOpsDeps } from '#app/page-ops';
 import { PageRepository } from '#pages/page-repository';
 import { createOps } from '#pages/run-ops';
+import { NO_DEADLINE } from '#runtime/deadline';
 import { startDynaliteProcess } from '#testkit/chaos-dynalite';
 import { GraphFake } from '#testkit/graph-faults';
 import { at } from '#testkit/pick';
@@ -104,7 +105,7 @@ export async function resubscribeAllBench(): Promise<{ rows: ResubscribeRow[]; s
       const ops = createOps(deps.bulk);
       const cpu = process.cpuUsage();
       const start = performance.now();
-      const report = await ops({ action: 'resubscribe-all' });
+      const report = await ops({ action: 'resubscribe-all' }, undefined, NO_DEADLINE);
       const wallSeconds = (performance.now() - start) / 1000;
       const used = process.cpuUsage(cpu);
       const floorSeconds = (PAGES * LATENCY_MS) / concurrency / 1000;

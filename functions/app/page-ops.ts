@@ -1,7 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContactProfiles } from '#contacts/contact-profiles';
 import { ContactRepository } from '#contacts/contact-repository';
-import type { PageRecord } from '#contracts/page-record';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import type { GraphClient } from '#graph/graph-client';
 import { inlineRunner, queuedRunner } from '#pages/commands';
@@ -40,7 +39,7 @@ export function pageOpsDeps(
     access,
     credentials,
     graph,
-    onHealthy: async (page) => void (await profiles.refreshPending(page, conversations)),
+    onHealthy: async (page, deadline) => void (await profiles.refreshPending(page, conversations, deadline)),
   });
   return {
     pages,
@@ -61,7 +60,7 @@ interface OperationsFactoryDeps {
   access: PageAccess;
   credentials: AppCredentialsSource;
   graph: () => Promise<GraphClient | undefined>;
-  onHealthy?: (page: PageRecord) => Promise<void>;
+  onHealthy?: ConstructorParameters<typeof PageOperations>[0]['onHealthy'];
 }
 
 /** PageOperations for the current app credentials (the app id decides which subscription is ours). */

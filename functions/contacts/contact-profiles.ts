@@ -4,6 +4,7 @@ import type { PageRecord } from '#contracts/page-record';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
 import type { PageAccess } from '#pages/page-access';
+import type { Deadline } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import type { ContactRepository } from './contact-repository.js';
 
@@ -53,7 +54,7 @@ export class ContactProfiles {
   async ensure(
     page: PageRecord,
     userId: string,
-    opts: { newContact?: boolean } = {},
+    opts: { newContact?: boolean; deadline: Deadline },
   ): Promise<string | undefined> {
     const key = `${page.pageId}:${userId}`;
     if (this.settled.has(key)) return this.settled.get(key);
@@ -76,7 +77,7 @@ export class ContactProfiles {
       if (!contact) await this.save(page.pageId, userId, 'pending');
       return undefined;
     }
-    const { status, name } = await this.fetch(page, userId, token, graph);
+    const { status, name } = await this.fetch(page, userId, token, graph, opts.deadline);
     return status === 'pending' ? undefined : this.remember(key, name);
   }
 
@@ -97,12 +98,16 @@ export class ContactProfiles {
    * After a page is connected again: fetch the profiles that could not be fetched while its token
    * was refused, and name their conversations. Returns how many were fetched.
    */
-  async refreshPending(page: PageRecord, conversations: ConversationNames): Promise<number> {
+  async refreshPending(
+    page: PageRecord,
+    conversations: ConversationNames,
+    deadline: Deadline,
+  ): Promise<number> {
     const [token, graph] = await Promise.all([this.deps.access.token(page), this.deps.graph()]);
     if (!token || !graph) return 0;
     let fetched = 0;
     for (const contact of await this.deps.contacts.listPending(page.pageId)) {
-      const { status, name } = await this.fetch(page, contact.userId, token, graph);
+      const { status, name } = await this.fetch(page, contact.userId, token, graph, deadline);
       if (status === 'pending') break; // the token or Graph is in trouble again: later
       if (name) await conversations.setName(page.pageId, contact.userId, name);
       if (status === 'fetched') fetched++;
@@ -115,10 +120,11 @@ export class ContactProfiles {
     userId: string,
     token: string,
     graph: GraphClient,
+    deadline: Deadline,
   ): Promise<{ status: ProfileStatus; name?: string }> {
     try {
       // One attempt: the message is already stored, and a pending profile is fetched on a later message.
-      const p = await graph.profile(userId, token, { once: true });
+      const p = await graph.profile(userId, token, { once: true, deadline });
       await this.save(page.pageId, userId, 'fetched', p);
       count('ProfilesFetched');
       return { status: 'fetched', name: fullName(p) };

@@ -3,6 +3,7 @@ import type { TimelineItem } from '#contracts/conversation-records';
 import type { PageRecord } from '#contracts/page-record';
 import type { QueuedEvent } from '#contracts/queue';
 import type { PageAccess } from '#pages/page-access';
+import type { Deadline } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import { PoisonError } from '#runtime/poison-error';
 import type { ConversationEvent } from './conversation-event.js';
@@ -46,7 +47,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
    * conversation the write finds named needs nothing more (no contact read); only a nameless one asks
    * for the profile, without reading the contact record when this is the contact's first inbound event.
    */
-  async function storeInbound(page: PageRecord, item: TimelineItem): Promise<void> {
+  async function storeInbound(page: PageRecord, item: TimelineItem, deadline: Deadline): Promise<void> {
     const known = deps.profiles.known(page.pageId, item.userId);
     const touched = await store(item, true, known.name);
     if (known.settled) return;
@@ -54,7 +55,10 @@ export function createEventApplier(deps: ApplyEventDeps) {
       deps.profiles.settle(page.pageId, item.userId, touched.name);
       return;
     }
-    const name = await deps.profiles.ensure(page, item.userId, { newContact: touched.firstInbound });
+    const name = await deps.profiles.ensure(page, item.userId, {
+      newContact: touched.firstInbound,
+      deadline,
+    });
     if (name) await conversations.setName(page.pageId, item.userId, name);
   }
 
@@ -65,7 +69,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
     ...(e.standby ? { standby: true } : {}),
   });
 
-  async function message(e: Event<'message'>, page: PageRecord): Promise<void> {
+  async function message(e: Event<'message'>, page: PageRecord, deadline: Deadline): Promise<void> {
     const item: TimelineItem = {
       ...base(e),
       mid: e.mid,
@@ -79,14 +83,14 @@ export function createEventApplier(deps: ApplyEventDeps) {
       status: e.direction === 'out' ? 'sent' : undefined,
       detail: e.referral ? { referral: e.referral } : undefined,
     };
-    if (e.direction === 'in') await storeInbound(page, item);
+    if (e.direction === 'in') await storeInbound(page, item, deadline);
     else await store(item, false);
   }
 
-  async function postback(e: Event<'postback'>, page: PageRecord): Promise<void> {
+  async function postback(e: Event<'postback'>, page: PageRecord, deadline: Deadline): Promise<void> {
     const detail = e.referral ? { referral: e.referral } : undefined;
     const item = { ...base(e), mid: e.mid, kind: 'postback' as const, direction: 'in' as const };
-    await storeInbound(page, { ...item, title: e.title, payload: e.payload, detail });
+    await storeInbound(page, { ...item, title: e.title, payload: e.payload, detail }, deadline);
   }
 
   async function reaction(e: Event<'reaction'>): Promise<void> {
@@ -104,7 +108,8 @@ export function createEventApplier(deps: ApplyEventDeps) {
     await store({ ...base(e), mid: eventId, kind, direction: 'in', detail }, false);
   }
 
-  return async function applyEvent(q: QueuedEvent): Promise<void> {
+  /** `deadline`: the invocation's; the contact's profile fetch stops before it. */
+  return async function applyEvent(q: QueuedEvent, deadline: Deadline): Promise<void> {
     const page = await deps.access.page(q.pageId);
     if (!page || page.status === 'disconnected') {
       count('EventsForUnknownPage');
@@ -119,9 +124,9 @@ export function createEventApplier(deps: ApplyEventDeps) {
     }
     switch (e.kind) {
       case 'message':
-        return message(e, page);
+        return message(e, page, deadline);
       case 'postback':
-        return postback(e, page);
+        return postback(e, page, deadline);
       case 'reaction':
         return reaction(e);
       case 'delivery':

@@ -5,6 +5,7 @@ import { readQueueBody } from '#ingest/read-queued-event';
 import type { ConversationLock } from '#ports/conversation-lock';
 import { NoLock } from '#ports/conversation-lock';
 import type { BlobStore } from '#ports/ports';
+import type { Deadline } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import { type ApplyEventDeps, createEventApplier } from './apply-event.js';
 import { classifyFailure, type Failure } from './failure-class.js';
@@ -25,32 +26,35 @@ export interface ProcessorDeps extends ApplyEventDeps {
 export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLock = new NoLock()) {
   const applyEvent = createEventApplier(deps);
 
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
-    let event: QueuedEvent | undefined;
-    try {
-      event = await queuedEventOf(record, deps.blobs);
-      const queued = event;
-      // With the optional lock, a conversation is also serialised across consumers (a DLQ redrive,
-      // a second deployment); a lock not taken in time fails the record, redelivered in order.
-      await lock.withLock(conversationGroupId(queued.pageId, queued.userId), () => applyEvent(queued));
-    } catch (err) {
-      const failure = classifyFailure(err, Number(record.attributes?.ApproximateReceiveCount) || 1);
-      if (failure.retry) {
-        logger.error('event failed; its conversation will be redelivered', {
-          pageId: event?.pageId,
-          receiveCount: record.attributes?.ApproximateReceiveCount,
-          error: err as Error,
-        });
-        throw err;
+  const recordHandler =
+    (deadline: Deadline) =>
+    async (record: SQSRecord): Promise<void> => {
+      let event: QueuedEvent | undefined;
+      try {
+        event = await queuedEventOf(record, deps.blobs);
+        const queued = event;
+        // With the optional lock, a conversation is also serialised across consumers (a DLQ redrive,
+        // a second deployment); a lock not taken in time fails the record, redelivered in order.
+        const key = conversationGroupId(queued.pageId, queued.userId);
+        await lock.withLock(key, () => applyEvent(queued, deadline), deadline);
+      } catch (err) {
+        const failure = classifyFailure(err, Number(record.attributes?.ApproximateReceiveCount) || 1);
+        if (failure.retry) {
+          logger.error('event failed; its conversation will be redelivered', {
+            pageId: event?.pageId,
+            receiveCount: record.attributes?.ApproximateReceiveCount,
+            error: err as Error,
+          });
+          throw err;
+        }
+        await quarantine(deps.quarantine, record, event, failure);
       }
-      await quarantine(deps.quarantine, record, event, failure);
-    }
-  };
+    };
 
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  return async (event: SQSEvent, context: Context, deadline: Deadline): Promise<SQSBatchResponse> => {
     const response = await processPartialResponse(
       event,
-      recordHandler,
+      recordHandler(deadline),
       new SqsFifoPartialProcessorAsync() /* per invocation: it holds the batch's state */,
       {
         context,

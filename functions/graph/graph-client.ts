@@ -10,7 +10,7 @@ import {
   TokenAnswer,
 } from '#contracts/graph';
 import { isGraphId } from '#contracts/ids';
-import { type Deadline, deadlineOr } from '#runtime/deadline';
+import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
 import { GraphError, GraphNotAttemptedError, regainAccessMs } from './graph-error.js';
 import { type RetryClock, type RetryPolicy, withRetry } from './retry-policy.js';
 
@@ -63,15 +63,20 @@ interface CallOptions {
   permanentCodes?: number[];
   /** One attempt only, whatever the client's retry policy. */
   once?: boolean;
-  /** The invocation's deadline; omitted, the ambient one (runtime/deadline.ts). */
-  deadline?: Deadline;
+  deadline: Deadline;
 }
 
 /** What a caller may add to one Graph call. */
 export interface GraphCallOptions {
-  /** The invocation's deadline: no attempt or retry starts that could not end before it. */
-  deadline?: Deadline;
+  /** The invocation's deadline (NO_DEADLINE outside one): no attempt or retry starts that could not end before it. */
+  deadline: Deadline;
 }
+
+/**
+ * Callers outside an invocation (tools, the admin API's send until it passes its deadline) may leave
+ * the options out; every invocation in pages/ and contacts/ passes its own deadline.
+ */
+const UNBOUNDED: GraphCallOptions = Object.freeze({ deadline: NO_DEADLINE });
 
 /** `appsecret_proof`: HMAC-SHA256 of the token keyed by the app secret, hex. */
 export function appSecretProof(token: string, appSecret: string): string {
@@ -93,7 +98,10 @@ export class GraphClient {
     this.root = `${opts.baseUrl.replace(/\/+$/, '')}/${opts.version}`;
   }
 
-  async exchangeUserToken(shortLivedToken: string, { deadline }: GraphCallOptions = {}): Promise<string> {
+  async exchangeUserToken(
+    shortLivedToken: string,
+    { deadline }: GraphCallOptions = UNBOUNDED,
+  ): Promise<string> {
     const answer = await this.call(TokenAnswer, 'GET', '/oauth/access_token', {
       operation: 'GET /oauth/access_token',
       query: {
@@ -110,7 +118,7 @@ export class GraphClient {
   }
 
   /** Every page the user manages, following `paging.next` (only ever back to our own Graph base). */
-  async listPages(userToken: string, { deadline }: GraphCallOptions = {}): Promise<GraphPage[]> {
+  async listPages(userToken: string, { deadline }: GraphCallOptions = UNBOUNDED): Promise<GraphPage[]> {
     const pages: GraphPage[] = [];
     let query: Params | undefined = { fields: 'id,name,access_token' };
     const seen = new Set<string>();
@@ -133,7 +141,7 @@ export class GraphClient {
     pageId: string,
     pageToken: string,
     fields: readonly string[],
-    { deadline }: GraphCallOptions = {},
+    { deadline }: GraphCallOptions = UNBOUNDED,
   ): Promise<void> {
     const operation = 'POST /{page-id}/subscribed_apps';
     await this.call(SuccessAnswer, 'POST', `/${pathId(pageId, operation)}/subscribed_apps`, {
@@ -147,7 +155,7 @@ export class GraphClient {
   async subscribedApps(
     pageId: string,
     pageToken: string,
-    { deadline }: GraphCallOptions = {},
+    { deadline }: GraphCallOptions = UNBOUNDED,
   ): Promise<Array<{ id: string; fields: string[] }>> {
     const operation = 'GET /{page-id}/subscribed_apps';
     const answer = await this.call(
@@ -162,7 +170,7 @@ export class GraphClient {
   async unsubscribeApp(
     pageId: string,
     pageToken: string,
-    { deadline }: GraphCallOptions = {},
+    { deadline }: GraphCallOptions = UNBOUNDED,
   ): Promise<void> {
     const operation = 'DELETE /{page-id}/subscribed_apps';
     await this.call(SuccessAnswer, 'DELETE', `/${pathId(pageId, operation)}/subscribed_apps`, {
@@ -176,7 +184,7 @@ export class GraphClient {
   async profile(
     psid: string,
     pageToken: string,
-    { once = false, deadline }: GraphCallOptions & { once?: boolean } = {},
+    { once = false, deadline }: GraphCallOptions & { once?: boolean } = UNBOUNDED,
   ): Promise<Profile> {
     const operation = 'GET /{psid}';
     const p = await this.call(ProfileAnswer, 'GET', `/${pathId(psid, operation)}`, {
@@ -195,7 +203,7 @@ export class GraphClient {
     psid: string,
     text: string,
     send: SendOptions,
-    { deadline }: GraphCallOptions = {},
+    { deadline }: GraphCallOptions = UNBOUNDED,
   ): Promise<{ messageId: string }> {
     const operation = 'POST /{page-id}/messages';
     // The recipient travels in the body, but an id that is not a PSID is no one to send to either.
@@ -249,10 +257,14 @@ export class GraphClient {
     o: CallOptions,
   ): Promise<z.output<S>> {
     const retry = this.opts.retry === false || o.once ? { maxAttempts: 1 } : this.opts.retry;
-    const deadline = deadlineOr(o.deadline);
     return withRetry(
-      () => this.attempt(answer, method, path, o, deadline),
-      { ...retry, attemptTimeoutMs: this.opts.timeoutMs, idempotent: o.idempotent ?? true, deadline },
+      () => this.attempt(answer, method, path, o),
+      {
+        ...retry,
+        attemptTimeoutMs: this.opts.timeoutMs,
+        idempotent: o.idempotent ?? true,
+        deadline: o.deadline,
+      },
       this.opts.clock,
     );
   }
@@ -262,7 +274,6 @@ export class GraphClient {
     method: string,
     path: string,
     o: CallOptions,
-    deadline: Deadline,
   ): Promise<z.output<S>> {
     const url = new URL(`${this.root}${path}`);
     const params: Params = { ...o.query };
@@ -273,7 +284,7 @@ export class GraphClient {
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     // An attempt never outlives the invocation: its timeout is cut to the time left, and none starts
     // without a useful slice of it (the message then goes back to the queue).
-    const budget = deadline.remainingMs();
+    const budget = o.deadline.remainingMs();
     if (budget < MIN_ATTEMPT_MS) throw new GraphNotAttemptedError(o.operation);
     const timeoutMs = Math.min(this.opts.timeoutMs, budget);
     const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), headers: {} };

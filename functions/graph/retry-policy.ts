@@ -9,7 +9,7 @@
  * each attempt's own timeout to the time left.)
  */
 import { backoffMs as backoff, sleep } from '#runtime/backoff';
-import { type Deadline, deadlineOr } from '#runtime/deadline';
+import type { Deadline } from '#runtime/deadline';
 import { count } from '#runtime/observability';
 import { GraphError } from './graph-error.js';
 
@@ -38,8 +38,8 @@ export interface RetryCallOptions {
    * (429, throttle codes, 5xx, 1, 2) are.
    */
   idempotent?: boolean;
-  /** The invocation's deadline; omitted, the ambient one (deadline.ts) until every caller passes it. */
-  deadline?: Deadline;
+  /** The invocation's deadline (NO_DEADLINE outside one): no retry is slept on that could not end before it. */
+  deadline: Deadline;
 }
 
 export interface RetryClock {
@@ -70,12 +70,12 @@ export function isRetryable(err: unknown, idempotent = true): err is GraphError 
  */
 export async function withRetry<T>(
   operation: () => Promise<T>,
-  policy: Partial<RetryPolicy> & RetryCallOptions = {},
+  policy: Partial<RetryPolicy> & RetryCallOptions,
   clock: Partial<RetryClock> = {},
 ): Promise<T> {
   const p = resolvePolicy(policy);
   const { sleep, random } = { ...SYSTEM_CLOCK, ...clock };
-  const deadline = deadlineOr(policy.deadline);
+  const { deadline } = policy;
   const attemptTimeoutMs = Math.max(0, policy.attemptTimeoutMs ?? 0);
   for (let attempt = 1; ; attempt++) {
     try {

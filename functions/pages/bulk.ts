@@ -1,6 +1,7 @@
 import type { BulkAction } from '#contracts/ops-event';
 import { pageCommand, pageCommandMessage } from '#contracts/page-command';
 import type { EventQueue } from '#ports/ports';
+import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
 import { type BulkReport, runForPages } from './bulk-run.js';
 import type { PageRepository } from './page-repository.js';
 import type { PageOperations } from './subscriptions.js';
@@ -20,11 +21,12 @@ export interface BulkDeps {
  * Resubscribe-all and the subscription health check over every connected page (every status but
  * `disconnected`). Small runs happen here with bounded concurrency; beyond `fanOutAbove` pages every
  * page becomes a command on the page-commands queue, so no single Lambda run has to outlast them all.
+ * `deadline`: the invocation's (the admin API does not pass its own yet: none).
  */
 export async function runBulkAction(
   deps: BulkDeps,
   action: BulkAction,
-  onProgress?: (done: number, total: number) => void,
+  deadline: Deadline = NO_DEADLINE,
 ): Promise<BulkReport> {
   const pages = (await deps.pages.list()).filter((p) => p.status !== 'disconnected');
   const pageIds = pages.map((p) => p.pageId);
@@ -39,7 +41,7 @@ export async function runBulkAction(
   const listed = new Map(pages.map((p) => [p.pageId, p]));
   const run =
     action === 'resubscribe-all'
-      ? (id: string) => ops.subscribe(id, listed.get(id))
-      : (id: string) => ops.check(id, action === 'check-and-repair', listed.get(id));
-  return runForPages(pageIds, run, { concurrency: deps.concurrency, onProgress });
+      ? (id: string) => ops.subscribe(id, deadline, listed.get(id))
+      : (id: string) => ops.check(id, action === 'check-and-repair', deadline, listed.get(id));
+  return runForPages(pageIds, run, { concurrency: deps.concurrency });
 }

@@ -1,6 +1,7 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PageCommand } from '#contracts/page-command';
+import type { Deadline } from '#runtime/deadline';
 import { logger } from '#runtime/observability';
 import { runCommand } from './commands.js';
 import { summaryOf } from './outcome.js';
@@ -19,26 +20,28 @@ export interface PageCommandsDeps {
  * outages fail the record, so SQS brings it back later, still in order.
  */
 export function createPageCommandsProcessor(deps: PageCommandsDeps) {
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
-    const command = commandOf(record.body);
-    const outcome = await runCommand(await deps.operations(), command);
-    if (outcome.result === 'retry')
-      throw new Error(`page ${command.pageId}: ${command.type} will be retried: ${outcome.reason}`);
-    const { ok, error } = summaryOf(outcome);
-    const lastCommand = { id: command.id, type: command.type, ok, error, at: new Date().toISOString() };
-    await deps.pages.apply(command.pageId, commandRecorded(lastCommand));
-    logger.info('page command done', {
-      pageId: command.pageId,
-      type: command.type,
-      ok,
-      error,
-    });
-  };
+  const recordHandler =
+    (deadline: Deadline) =>
+    async (record: SQSRecord): Promise<void> => {
+      const command = commandOf(record.body);
+      const outcome = await runCommand(await deps.operations(), command, deadline);
+      if (outcome.result === 'retry')
+        throw new Error(`page ${command.pageId}: ${command.type} will be retried: ${outcome.reason}`);
+      const { ok, error } = summaryOf(outcome);
+      const lastCommand = { id: command.id, type: command.type, ok, error, at: new Date().toISOString() };
+      await deps.pages.apply(command.pageId, commandRecorded(lastCommand));
+      logger.info('page command done', {
+        pageId: command.pageId,
+        type: command.type,
+        ok,
+        error,
+      });
+    };
 
-  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  return (event: SQSEvent, context: Context, deadline: Deadline): Promise<SQSBatchResponse> =>
     processPartialResponse(
       event,
-      recordHandler,
+      recordHandler(deadline),
       new SqsFifoPartialProcessorAsync() /* per invocation: it holds the batch's state */,
       {
         context,

@@ -6,22 +6,26 @@ import {
 } from '#contracts/page-command';
 import type { PageRecord } from '#contracts/page-record';
 import type { EventQueue } from '#ports/ports';
+import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
 import { type OutcomeSummary, type PageOutcome, summaryOf } from './outcome.js';
 import type { PageRepository } from './page-repository.js';
 import type { PageOperations } from './subscriptions.js';
 
 /**
  * Runs one page command and answers its summary (all a queued command leaves on its page);
- * `undefined` when it is queued but not finished within the wait.
+ * `undefined` when it is queued but not finished within the wait. `deadline`: the caller's invocation's
+ * (the admin API does not pass its own yet: none).
  */
 export type PageCommandRunner = (
   type: PageCommandType,
   pageId: string,
+  deadline?: Deadline,
 ) => Promise<OutcomeSummary | undefined>;
 
 /** Runs a command on the spot: for tests and tools that have no page-commands queue. */
 export function inlineRunner(operations: () => Promise<PageOperations>): PageCommandRunner {
-  return async (type, pageId) => summaryOf(await runCommand(await operations(), { type, pageId }));
+  return async (type, pageId, deadline = NO_DEADLINE) =>
+    summaryOf(await runCommand(await operations(), { type, pageId }, deadline));
 }
 
 /**
@@ -29,13 +33,13 @@ export function inlineRunner(operations: () => Promise<PageOperations>): PageCom
  * the page: commands of one page run one after the other, whoever sent them.
  */
 export function queuedRunner(queue: EventQueue, pages: PageRepository, waitMs: number): PageCommandRunner {
-  return async (type, pageId) => {
+  return async (type, pageId, deadline = NO_DEADLINE) => {
     const command = pageCommand(type, pageId);
     await queue.send([pageCommandMessage(command)]);
     const page = await waitFor(
       () => pages.get(pageId),
       (p) => p?.lastCommand?.id === command.id,
-      waitMs,
+      Math.min(waitMs, deadline.remainingMs()),
     );
     if (!page?.lastCommand) return undefined;
     const { ok, error } = page.lastCommand;
@@ -46,18 +50,19 @@ export function queuedRunner(queue: EventQueue, pages: PageRepository, waitMs: n
 export async function runCommand(
   ops: PageOperations,
   c: Pick<PageCommand, 'type' | 'pageId'>,
+  deadline: Deadline,
 ): Promise<PageOutcome> {
   switch (c.type) {
     case 'connect':
-      return ops.connect(c.pageId);
+      return ops.connect(c.pageId, deadline);
     case 'subscribe':
-      return ops.subscribe(c.pageId);
+      return ops.subscribe(c.pageId, deadline);
     case 'disconnect':
-      return ops.disconnect(c.pageId);
+      return ops.disconnect(c.pageId, deadline);
     case 'check':
-      return ops.check(c.pageId, false);
+      return ops.check(c.pageId, false, deadline);
     case 'check-and-repair':
-      return ops.check(c.pageId, true);
+      return ops.check(c.pageId, true, deadline);
   }
 }
 

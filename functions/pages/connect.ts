@@ -4,6 +4,7 @@ import type { PageStatus } from '#contracts/page-record';
 import type { GraphClient, GraphPage } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
 import type { TokenSealer } from '#ports/ports';
+import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import type { PageCommandRunner } from './commands.js';
 import { connectRequested, NOT_CONNECTED } from './page.js';
@@ -35,11 +36,12 @@ export async function connectPages(
   deps: ConnectDeps,
   userAccessToken: string,
   pageIds?: string[],
+  deadline: Deadline = NO_DEADLINE,
 ): Promise<ConnectedPage[]> {
-  const longLived = await asAdminError(deps.graph.exchangeUserToken(userAccessToken));
-  const available = await asAdminError(deps.graph.listPages(longLived));
+  const longLived = await asAdminError(deps.graph.exchangeUserToken(userAccessToken, { deadline }));
+  const available = await asAdminError(deps.graph.listPages(longLived, { deadline }));
   const chosen = choose(available, pageIds);
-  return pMap(chosen, (p) => connectOne(deps, p), { concurrency: CONNECT_CONCURRENCY });
+  return pMap(chosen, (p) => connectOne(deps, p, deadline), { concurrency: CONNECT_CONCURRENCY });
 }
 
 function choose(available: GraphPage[], pageIds?: string[]): GraphPage[] {
@@ -52,7 +54,7 @@ function choose(available: GraphPage[], pageIds?: string[]): GraphPage[] {
   return [...new Set(pageIds)].map((id) => byId.get(id) as GraphPage);
 }
 
-async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPage> {
+async function connectOne(deps: ConnectDeps, p: GraphPage, deadline: Deadline): Promise<ConnectedPage> {
   if (!p.accessToken) {
     const error = 'Facebook gave no page token: the user has no task on this page that allows messaging';
     return { pageId: p.id, name: p.name, status: NOT_CONNECTED, error };
@@ -71,7 +73,7 @@ async function connectOne(deps: ConnectDeps, p: GraphPage): Promise<ConnectedPag
   }
   // The new token waits on the page; the connect command, in the page's turn, makes it the page's token.
   await storePendingToken(deps.pages, p, pendingSealedToken);
-  const outcome = await deps.runCommand('connect', p.id);
+  const outcome = await deps.runCommand('connect', p.id, deadline);
   if (outcome?.ok) count('PagesConnected');
   return { pageId: p.id, name: p.name, status: outcome?.status ?? 'subscribing', error: outcome?.error };
 }

@@ -15,7 +15,7 @@ import {
   pageKey,
   queryAll,
 } from '#store/table';
-import type { Guard, Page, PageChange, PageFields, RemovableField } from './page.js';
+import type { Guard, Page, PageChange } from './page.js';
 
 export interface PageList {
   pages: PageRecord[];
@@ -82,25 +82,6 @@ export class PageRepository {
       if (isConditionFailed(error)) return undefined;
       throw error;
     }
-  }
-
-  /**
-   * @deprecated A compatibility shim for tests that set fields directly (tests/integration/admin-api);
-   * code changes pages by transitions (`apply`). Conditional on `ifSealedToken` when given.
-   */
-  async update(
-    pageId: string,
-    changes: Partial<PageFields>,
-    opts: { removeToken?: boolean; remove?: RemovableField[]; ifSealedToken?: string } = {},
-  ): Promise<Page | undefined> {
-    const remove: RemovableField[] = [
-      ...(opts.remove ?? []),
-      ...(opts.removeToken ? ['sealedToken' as const] : []),
-    ];
-    const guard: Guard = opts.ifSealedToken
-      ? { name: 'holdsToken', token: opts.ifSealedToken }
-      : { name: 'pageExists' };
-    return this.apply(pageId, { set: changes, remove, guard });
   }
 
   /** Every page, in pageId order. */

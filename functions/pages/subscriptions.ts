@@ -2,6 +2,7 @@ import { DEFAULT_SUBSCRIBED_FIELDS } from '#contracts/config';
 import type { PageRecord } from '#contracts/page-record';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
+import type { Deadline } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import type { PageOutcome } from './outcome.js';
 import {
@@ -29,12 +30,13 @@ export interface PageOperationsDeps {
   appId: string;
   fields?: readonly string[];
   /** Called when a page is known subscribed with a working token (fetch the profiles that waited). */
-  onHealthy?: (page: PageRecord) => Promise<void>;
+  onHealthy?: (page: PageRecord, deadline: Deadline) => Promise<void>;
 }
 
 /**
  * What can be done to one page's subscription, always by the page's own id with its own token. Each
  * operation settles the page's status and never throws for a Graph refusal: bulk runs report it.
+ * `deadline` is the invocation's: no Graph attempt or retry starts that could not end before it.
  */
 export class PageOperations {
   private readonly fields: readonly string[];
@@ -43,13 +45,16 @@ export class PageOperations {
     this.fields = deps.fields ?? DEFAULT_SUBSCRIBED_FIELDS;
   }
 
-  /** `listed`: the page as a listing just read it, sparing a read (bulk runs); changes stay conditional on its token. */
-  async subscribe(pageId: string, listed?: PageRecord): Promise<PageOutcome> {
+  /**
+   * `listed`: the page as a listing or the caller just read (or wrote) it, sparing a read (bulk runs,
+   * connect); changes stay conditional on its token.
+   */
+  async subscribe(pageId: string, deadline: Deadline, listed?: PageRecord): Promise<PageOutcome> {
     const found = await this.usable(pageId, listed);
     if ('outcome' in found) return found.outcome;
     const { page, token } = found;
     try {
-      await this.deps.graph.subscribeApp(pageId, token, this.fields);
+      await this.deps.graph.subscribeApp(pageId, token, this.fields, { deadline });
     } catch (err) {
       return this.refused(page, err, { onSubscribe: true });
     }
@@ -61,11 +66,11 @@ export class PageOperations {
       // and a page disconnected meanwhile must not stay subscribed at Meta.
       const now = await this.deps.pages.get(pageId);
       if (now?.status === 'disconnected')
-        await this.deps.graph.unsubscribeApp(pageId, token).catch(() => undefined);
+        await this.deps.graph.unsubscribeApp(pageId, token, { deadline }).catch(() => undefined);
       return { pageId, result: 'skipped', reason: 'superseded' };
     }
     // Back from trouble: fetch what waited for its token (the hourly check catches the rest).
-    if (page.status !== 'active') await this.deps.onHealthy?.(active);
+    if (page.status !== 'active') await this.deps.onHealthy?.(active, deadline);
     return { pageId, result: 'done', status: statusAfter(page, change) };
   }
 
@@ -73,11 +78,11 @@ export class PageOperations {
    * The second half of a connect, run in the page's turn: the token the connect left waiting becomes
    * the page's token, then the page is subscribed with it.
    */
-  async connect(pageId: string): Promise<PageOutcome> {
+  async connect(pageId: string, deadline: Deadline): Promise<PageOutcome> {
     const page = await this.deps.pages.get(pageId);
     if (!page?.pendingSealedToken) {
       // A redelivered connect whose token was already promoted: finish its subscribe.
-      if (page?.status === 'subscribing' && page.sealedToken) return this.subscribe(pageId);
+      if (page?.status === 'subscribing' && page.sealedToken) return this.subscribe(pageId, deadline, page);
       return { pageId, result: 'skipped', reason: 'no_pending_token' };
     }
     // Only the token this command read: a newer connect's token stays pending for its own command.
@@ -86,11 +91,12 @@ export class PageOperations {
       tokenPromoted({ ...page, pendingSealedToken: page.pendingSealedToken }),
     );
     this.deps.access.forget(pageId);
-    return promoted ? this.subscribe(pageId) : this.connect(pageId);
+    // The page as just stored is the one to subscribe: no second read before the Graph call.
+    return promoted ? this.subscribe(pageId, deadline, promoted) : this.connect(pageId, deadline);
   }
 
   /** Unsubscribes the app from the page, then forgets its token. Other pages are not touched. */
-  async disconnect(pageId: string): Promise<PageOutcome> {
+  async disconnect(pageId: string, deadline: Deadline): Promise<PageOutcome> {
     const page = await this.deps.pages.get(pageId);
     if (!page) return { pageId, result: 'skipped', reason: 'unknown_page' };
     if (page.status === 'disconnected') return { pageId, result: 'done', status: page.status };
@@ -98,7 +104,7 @@ export class PageOperations {
     let warning: string | undefined;
     if (token) {
       try {
-        await this.deps.graph.unsubscribeApp(pageId, token);
+        await this.deps.graph.unsubscribeApp(pageId, token, { deadline });
       } catch (err) {
         if (!(err instanceof GraphError) || err.errorClass === 'throttle' || err.errorClass === 'transient')
           throw err;
@@ -116,14 +122,19 @@ export class PageOperations {
   }
 
   /** Compares Meta's view of the subscription with ours; with `repair`, subscribes again what is missing. */
-  async check(pageId: string, repair: boolean, listed?: PageRecord): Promise<PageOutcome> {
+  async check(
+    pageId: string,
+    repair: boolean,
+    deadline: Deadline,
+    listed?: PageRecord,
+  ): Promise<PageOutcome> {
     const found = await this.usable(pageId, listed);
     if ('outcome' in found) return found.outcome;
     const { page, token } = found;
     let apps: Array<{ id: string; fields: string[] }>;
     const checkedAt = new Date().toISOString();
     try {
-      apps = await this.deps.graph.subscribedApps(pageId, token);
+      apps = await this.deps.graph.subscribedApps(pageId, token, { deadline });
     } catch (err) {
       return this.refused(page, err, { checkedAt });
     }
@@ -135,7 +146,7 @@ export class PageOperations {
       const change = checked(page, { found: 'healthy', fields: ours.fields }, checkedAt);
       await this.deps.pages.apply(pageId, change);
       // Profiles that waited on an outage are fetched here too, not only when the contact writes again.
-      await this.deps.onHealthy?.(page);
+      await this.deps.onHealthy?.(page, deadline);
       return { pageId, result: 'done', status: statusAfter(page, change) };
     }
     count('SubscriptionsMissing');
@@ -150,7 +161,7 @@ export class PageOperations {
       return { pageId, result: 'missing', status: statusAfter(page, change), reason: problem };
     }
     await this.deps.pages.apply(pageId, checked(page, { found: 'repairing', fields }, checkedAt));
-    const again = await this.subscribe(pageId);
+    const again = await this.subscribe(pageId, deadline);
     count(again.result === 'done' ? 'SubscriptionsRepaired' : 'SubscriptionRepairsFailed');
     return again.result === 'done' ? { pageId, result: 'repaired', status: again.status } : again;
   }

@@ -12,14 +12,14 @@ import type { Deadline } from '#runtime/deadline';
 export interface ConversationLock {
   /**
    * Runs `work` while holding the lock on `key`; resolves or rejects with the work's own outcome. The
-   * wait for the lock ends before `deadline` (omitted: the invocation's, runtime/deadline.ts).
+   * wait for the lock ends before `deadline`, the invocation's (NO_DEADLINE outside one).
    */
-  withLock<T>(key: string, work: () => Promise<T>, deadline?: Deadline): Promise<T>;
+  withLock<T>(key: string, work: () => Promise<T>, deadline: Deadline): Promise<T>;
 }
 
 /** No lock (the default): the FIFO group alone serialises a conversation. */
 export class NoLock implements ConversationLock {
-  withLock<T>(_key: string, work: () => Promise<T>, _deadline?: Deadline): Promise<T> {
+  withLock<T>(_key: string, work: () => Promise<T>, _deadline: Deadline): Promise<T> {
     return work();
   }
 

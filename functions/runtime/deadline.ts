@@ -1,5 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 /**
  * How long an invocation may still spend. The Lambda wrapper (lambda.ts) makes one from the context and
  * passes it down explicitly, so retries with back-off stop in time and the message goes back to the
@@ -31,30 +29,13 @@ export function deadlineOf(
   return deadlineAt(now + Math.max(0, remaining - SAFETY_MARGIN_MS));
 }
 
-/*
- * The ambient fallback, until every call site takes its deadline as a parameter (issue 9, WP6): code
- * whose caller does not pass one yet (conversations/, pages/, contacts/) still stops in time, because
- * the wrapper also runs the invocation under its deadline here. Invocations that run side by side in
- * one process (the local stack) keep their own.
+/**
+ * @deprecated Kept only for bench/verifier-prototype.ts (being deleted): the deadline is no longer
+ * ambient, so this only runs `work`; entries get their deadline from lambda.ts as a parameter.
  */
-const ambient = new AsyncLocalStorage<Deadline>();
-
-/** Runs `work` with `deadline` as the ambient one (lambda.ts). */
-export function withDeadline<T>(deadline: Deadline, work: () => Promise<T>): Promise<T> {
-  return ambient.run(deadline, work);
-}
-
-/** The deadline passed in, else the current invocation's, else none. */
-export function deadlineOr(given?: Deadline): Deadline {
-  return given ?? ambient.getStore() ?? NO_DEADLINE;
-}
-
-/** @deprecated Compatibility (bench/verifier-prototype.ts): `withDeadline(deadlineOf(context), work)`. */
 export function withInvocationBudget<T>(
-  remainingMs: number | undefined,
+  _remainingMs: number | undefined,
   work: () => Promise<T>,
-  now = Date.now(),
 ): Promise<T> {
-  const context = remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => remainingMs };
-  return withDeadline(deadlineOf(context, now), work);
+  return work();
 }

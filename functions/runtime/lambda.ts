@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type Deadline, deadlineOf, withDeadline } from './deadline.js';
+import { type Deadline, deadlineOf } from './deadline.js';
 import { logger, metrics } from './observability.js';
 
 /**
@@ -21,13 +21,9 @@ export type Entry<E, R> = (event: E, context: Context, deadline: Deadline) => Pr
  * Every Lambda entry point: the plain handler given its deadline (from the context, less a safety
  * margin), plus Powertools' context logging and metrics flush. Events are never logged, whatever the
  * environment says (`POWERTOOLS_LOGGER_LOG_EVENT`): they hold user tokens and people's messages.
- * The deadline is also ambient for the call sites that do not take it yet (deadline.ts).
  */
 export function lambda<E, R>(fn: Entry<E, R>) {
-  const budgeted = (event: E, context: Context) => {
-    const deadline = deadlineOf(context);
-    return withDeadline(deadline, () => fn(event, context, deadline));
-  };
+  const budgeted = (event: E, context: Context) => fn(event, context, deadlineOf(context));
   return middy(budgeted)
     .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(flushMetrics);

@@ -10,6 +10,7 @@ import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
 import type { TimelineItem } from '#contracts/conversation-records';
 import { adminRoutes, pathOf } from '#contracts/routes';
 import { ConversationRepository } from '#conversations/conversation-repository';
+import type { Guard } from '#pages/page';
 import { PageRepository } from '#pages/page-repository';
 import { TokenUnsealError } from '#ports/token-errors';
 import { pageKey } from '#store/table';
@@ -17,6 +18,9 @@ import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
 import { only } from '#testkit/pick';
+
+/** Fields set on a stored page directly, as a test seeds it (code changes pages by transitions). */
+const EXISTS: Guard = { name: 'pageExists' };
 
 const APP_ID = '900000000000042';
 const APP_SECRET = 'admin-api-test-secret-0123456789abcdef';
@@ -264,7 +268,11 @@ describe('POST /admin/pages/connect', () => {
 
   it('a reconnect after reauth_required makes the page active again', async () => {
     await connect();
-    await pages.update(PAGE_A.id, { status: 'reauth_required', lastError: 'token refused' });
+    await pages.apply(PAGE_A.id, {
+      set: { status: 'reauth_required', lastError: 'token refused' },
+      remove: [],
+      guard: EXISTS,
+    });
     await connect({ userAccessToken: userToken, pageIds: [PAGE_A.id] });
     const page = await pages.get(PAGE_A.id);
     expect(page?.status).toBe('active');
@@ -681,14 +689,18 @@ describe('POST /admin/pages/{pageId}/conversations/{userId}/messages', () => {
 
   it('a disconnected page → 404', async () => {
     await seed(HOUR);
-    await pages.update(PAGE_A.id, { status: 'disconnected' }, { removeToken: true });
+    await pages.apply(PAGE_A.id, { set: { status: 'disconnected' }, remove: ['sealedToken'], guard: EXISTS });
     expectError(await send(), 404, 'page_not_found');
     expect(fake.sent(PAGE_A.id)).toEqual([]);
   });
 
   it('a page that needs reauth → 409 reauth_required, nothing sent', async () => {
     await seed(HOUR);
-    await pages.update(PAGE_A.id, { status: 'reauth_required', lastError: 'token refused' });
+    await pages.apply(PAGE_A.id, {
+      set: { status: 'reauth_required', lastError: 'token refused' },
+      remove: [],
+      guard: EXISTS,
+    });
     expectError(await send(), 409, 'reauth_required');
     expect(fake.sent(PAGE_A.id)).toEqual([]);
     expect(fake.calls.filter((c) => c.path.endsWith('/messages'))).toEqual([]);

@@ -5,6 +5,7 @@
  * and `me` fetched the page itself as the contact.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { NO_DEADLINE } from '#runtime/deadline';
 import { counters } from '#runtime/observability';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { createProcessorWorld, type ProcessorWorld } from '#testkit/processor-harness';
@@ -66,7 +67,7 @@ describe('a sender id that is not a Facebook id', () => {
     for (const userId of ['..', ada])
       await w.contacts.put({ pageId: PAGE_A, userId, profileStatus: 'pending', updatedAt });
 
-    const fetched = await w.deps.profiles.refreshPending(page, w.conversations);
+    const fetched = await w.deps.profiles.refreshPending(page, w.conversations, NO_DEADLINE);
 
     expect(fetched).toBe(1);
     expect(w.fake.calls.map((c) => c.path)).toEqual([`/${ada}`]);

@@ -2,7 +2,9 @@
  * Page state under concurrent changes: commands of one page run in the order given, and a change
  * decided on one token never lands on a page that was disconnected or reconnected meanwhile.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
@@ -12,6 +14,7 @@ import { loadConfig } from '#app/config';
 import { graphFactory } from '#app/graph';
 import { pageOpsDeps } from '#app/page-ops';
 import { ContactRepository } from '#contacts/contact-repository';
+import { pageCommand, pageCommandMessage } from '#contracts/page-command';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
@@ -23,9 +26,12 @@ import { disconnected } from '#pages/page';
 import { PageAccess } from '#pages/page-access';
 import type { PageRepository } from '#pages/page-repository';
 import { PageOperations } from '#pages/subscriptions';
+import { NO_DEADLINE } from '#runtime/deadline';
+import { lambda } from '#runtime/lambda';
 import { startTestTable, type TestTable } from '#testkit/dynamo';
 import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
+import { sqsEvent, sqsRecord } from '#testkit/processor-harness';
 
 const APP_ID = '800000000000001';
 const APP_SECRET = 'order-test-app-secret';
@@ -82,7 +88,7 @@ function world(commandWaitMs: number) {
   const consumer = createPageCommandsProcessor({ pages: ops.pages, operations: ops.bulk.operations });
   const commands = new LocalFifoQueue({
     name: 'page-commands.fifo',
-    handler: (event) => consumer(event, lambdaContext('page-commands')),
+    handler: (event) => consumer(event, lambdaContext('page-commands'), NO_DEADLINE),
   });
   queues.push(commands);
   const api = createAdminApi(adminDeps(config, db.doc, keyring, credentials, commands));
@@ -160,7 +166,10 @@ describe('a decision made on one token does not land on a changed page', () => {
       },
       unsubscribeApp: async (pageId: string) => void unsubscribed.push(pageId),
     } as unknown as GraphClient;
-    const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).subscribe(PAGE.id);
+    const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).subscribe(
+      PAGE.id,
+      NO_DEADLINE,
+    );
     expect(outcome).toEqual({ pageId: PAGE.id, result: 'skipped', reason: 'superseded' });
     expect(await pages.get(PAGE.id)).toMatchObject({ status: 'disconnected' });
     expect(unsubscribed).toEqual([PAGE.id]); // and Meta's side is undone
@@ -175,9 +184,40 @@ describe('a decision made on one token does not land on a changed page', () => {
     const graph = {
       subscribeApp: async (pageId: string) => void subscribed.push(pageId),
     } as unknown as GraphClient;
-    const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).connect(PAGE.id);
+    const outcome = await new PageOperations({ pages, access, graph, appId: APP_ID }).connect(
+      PAGE.id,
+      NO_DEADLINE,
+    );
     expect(outcome).toEqual({ pageId: PAGE.id, result: 'done', status: 'active' });
     expect(subscribed).toEqual([PAGE.id]);
+  });
+});
+
+describe('reads before the Graph call', () => {
+  it('a connect command reads the page once, then subscribes the page it stored', async () => {
+    const deps = await seedActivePage('EAAold');
+    const pending = await keyring.seal(PAGE.id, 'EAAnew');
+    const stored = await deps.pages.get(PAGE.id);
+    if (!stored) throw new Error('the page was not seeded');
+    await deps.pages.put({ ...stored, pendingSealedToken: pending });
+    const sent = vi.spyOn(db.doc, 'send');
+    const getsBeforeGraph: number[] = [];
+    const tokens: string[] = [];
+    const graph = {
+      subscribeApp: async (_pageId: string, token: string) => {
+        getsBeforeGraph.push(sent.mock.calls.filter(([c]) => c instanceof GetCommand).length);
+        tokens.push(token);
+      },
+    } as unknown as GraphClient;
+    const access = new PageAccess(deps.pages, keyring, 0);
+    try {
+      const ops = new PageOperations({ pages: deps.pages, access, graph, appId: APP_ID });
+      expect(await ops.connect(PAGE.id, NO_DEADLINE)).toMatchObject({ result: 'done', status: 'active' });
+    } finally {
+      sent.mockRestore();
+    }
+    expect(getsBeforeGraph).toEqual([1]); // GetItem calls before subscribe
+    expect(tokens).toEqual(['EAAnew']); // the promoted token, as stored
   });
 });
 
@@ -219,7 +259,7 @@ describe('the health check', () => {
       updatedAt: new Date().toISOString(),
     });
 
-    await (await deps.bulk.operations()).subscribe(PAGE.id); // subscribed at Meta, nothing to repair
+    await (await deps.bulk.operations()).subscribe(PAGE.id, NO_DEADLINE); // subscribed at Meta, nothing to repair
     expect((await contacts.get(PAGE.id, grace))?.profileStatus).toBe('pending');
 
     await runBulkAction(deps.bulk, 'check');
@@ -234,12 +274,29 @@ describe('resubscribe-all from a stale listing', () => {
     const deps = await seedActivePage(fake.pageToken(PAGE.id));
     const stale = await deps.pages.get(PAGE.id);
     const ops = await deps.bulk.operations();
-    await ops.disconnect(PAGE.id); // after the listing was read
+    await ops.disconnect(PAGE.id, NO_DEADLINE); // after the listing was read
     expect(fake.subscriptions(PAGE.id)).toBeUndefined();
 
-    const outcome = await ops.subscribe(PAGE.id, stale);
+    const outcome = await ops.subscribe(PAGE.id, NO_DEADLINE, stale);
     expect(outcome).toEqual({ pageId: PAGE.id, result: 'skipped', reason: 'superseded' });
     expect(await deps.pages.get(PAGE.id)).toMatchObject({ status: 'disconnected' });
     expect(fake.subscriptions(PAGE.id)).toBeUndefined();
+  });
+});
+
+describe('the invocation deadline reaches the Graph calls', () => {
+  it('a page command whose invocation has no time left calls no Graph API and is retried', async () => {
+    const deps = await seedActivePage(fake.pageToken(PAGE.id));
+    const consumer = lambda(
+      createPageCommandsProcessor({ pages: deps.pages, operations: deps.bulk.operations }),
+    );
+    const before = fake.calls.length;
+    // 2.1 s left less the 2 s safety margin: too little for any Graph attempt.
+    const context = { ...lambdaContext('page-commands'), getRemainingTimeInMillis: () => 2_100 };
+    const message = pageCommandMessage(pageCommand('check-and-repair', PAGE.id));
+    // Its only record failed (the check is retried later): the whole batch goes back to the queue.
+    await expect(consumer(sqsEvent([sqsRecord(message)]), context)).rejects.toThrow(/All records failed/);
+    expect(fake.calls.length).toBe(before);
+    expect(await deps.pages.get(PAGE.id)).toMatchObject({ status: 'active' });
   });
 });

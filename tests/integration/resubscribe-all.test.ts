@@ -11,6 +11,7 @@ import { pageOpsDeps } from '#app/page-ops';
 import { lambdaContext } from '#local/lambda-context';
 import { createPageCommandsProcessor } from '#pages/command-consumer';
 import { createOps } from '#pages/run-ops';
+import { NO_DEADLINE } from '#runtime/deadline';
 import { startTestTable, type TestTable } from '#testkit/dynamo';
 import { GraphFake } from '#testkit/graph-faults';
 import { at } from '#testkit/pick';
@@ -72,7 +73,7 @@ describe('resubscribe-all over 2,000 pages', () => {
     fake.revokePageToken(revoked);
     const ops = createOps(pageOpsDeps(config(), db.doc, keyring, credentials).bulk);
     const started = performance.now();
-    const report = await ops({ action: 'resubscribe-all' });
+    const report = await ops({ action: 'resubscribe-all' }, undefined, NO_DEADLINE);
     const seconds = (performance.now() - started) / 1000;
     console.info(`resubscribe-all: ${COUNT} pages in ${seconds.toFixed(1)} s at concurrency 16`);
 
@@ -94,11 +95,15 @@ describe('resubscribe-all over 2,000 pages', () => {
     const consumer = createPageCommandsProcessor({ pages: deps.pages, operations: deps.bulk.operations });
     const commands = new LocalFifoQueue({
       name: 'page-commands.fifo',
-      handler: (event) => consumer(event, lambdaContext('page-commands')),
+      handler: (event) => consumer(event, lambdaContext('page-commands'), NO_DEADLINE),
       concurrency: 8,
     });
     commands.start();
-    const report = await createOps({ ...deps.bulk, commands })({ action: 'check-and-repair' });
+    const report = await createOps({ ...deps.bulk, commands })(
+      { action: 'check-and-repair' },
+      undefined,
+      NO_DEADLINE,
+    );
     // The revoked page is reauth_required: still connected, so it is checked (and fails) too.
     expect(report).toMatchObject({ total: COUNT, queued: COUNT });
     await commands.idle();

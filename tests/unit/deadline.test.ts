@@ -1,14 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { lambdaContext } from '#local/lambda-context';
-import {
-  type Deadline,
-  deadlineAt,
-  deadlineOf,
-  deadlineOr,
-  NO_DEADLINE,
-  withDeadline,
-} from '#runtime/deadline';
+import { type Deadline, deadlineAt, deadlineOf, NO_DEADLINE } from '#runtime/deadline';
 import { lambda } from '#runtime/lambda';
 import { only } from '#testkit/pick';
 
@@ -25,36 +18,28 @@ describe('Deadline', () => {
     expect(deadlineOf(undefined)).toBe(NO_DEADLINE);
     expect(deadlineOf({})).toBe(NO_DEADLINE);
     expect(NO_DEADLINE.remainingMs()).toBe(Number.POSITIVE_INFINITY);
-    expect(deadlineOr()).toBe(NO_DEADLINE);
   });
 
-  it('deadlineOr: the one passed in wins, else the ambient one', async () => {
-    const ambient = deadlineAt(5_000);
-    const given = deadlineAt(9_000);
-    await withDeadline(ambient, async () => {
-      expect(deadlineOr(given)).toBe(given);
-      expect(deadlineOr()).toBe(ambient);
-    });
+  it('deadlineAt: the time left before an instant, negative once it passed', () => {
+    expect(deadlineAt(5_000).remainingMs(3_000)).toBe(2_000);
+    expect(deadlineAt(5_000).remainingMs(6_000)).toBe(-1_000);
   });
 });
 
 describe('lambda()', () => {
-  it('passes the invocation’s deadline to the entry, and makes it the ambient one', async () => {
-    const seen: Array<{ given: Deadline; ambient: Deadline; context: Context }> = [];
+  it('passes the invocation’s deadline to the entry', async () => {
+    const seen: Array<{ given: Deadline; context: Context }> = [];
     const handler = lambda(async (_event: unknown, context: Context, deadline: Deadline) => {
-      seen.push({ given: deadline, ambient: deadlineOr(), context });
+      seen.push({ given: deadline, context });
       return 'done';
     });
     const context = { ...lambdaContext('pagewire-test', 60_000), getRemainingTimeInMillis: () => 60_000 };
     expect(await handler({}, context)).toBe('done');
     expect(seen).toHaveLength(1);
-    const { given, ambient } = only(seen, 'call');
-    expect(ambient).toBe(given);
+    const given = only(seen, 'call').given as Deadline;
     const now = Date.now();
     // 60 s less the margin, measured from the start of the invocation: at most 58 s from now.
     expect(given.remainingMs(now)).toBeLessThanOrEqual(58_000);
     expect(given.remainingMs(now)).toBeGreaterThan(0);
-    // The deadline is the invocation's own: nothing is left behind once it is over.
-    expect(deadlineOr()).toBe(NO_DEADLINE);
   });
 });

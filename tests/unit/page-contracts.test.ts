@@ -12,6 +12,7 @@ import type { Page } from '#pages/page';
 import type { PageRepository } from '#pages/page-repository';
 import { createOps } from '#pages/run-ops';
 import type { PageOperations } from '#pages/subscriptions';
+import { NO_DEADLINE } from '#runtime/deadline';
 import { sqsEvent, sqsRecord } from '#testkit/processor-harness';
 
 const page: Page = {
@@ -52,14 +53,18 @@ function world() {
 describe('the ops event', () => {
   it('runs the action asked for', async () => {
     const w = world();
-    const report = await createOps(w.bulk)({ action: 'resubscribe-all' });
+    const report = await createOps(w.bulk)({ action: 'resubscribe-all' }, undefined, NO_DEADLINE);
     expect(report).toMatchObject({ total: 1, succeeded: 1 });
     expect(w.ran).toEqual(['subscribe 1']);
   });
 
   it('runs check-and-repair on the schedule', async () => {
     const w = world();
-    await createOps(w.bulk)({ 'detail-type': 'Scheduled Event', source: 'aws.events' });
+    await createOps(w.bulk)(
+      { 'detail-type': 'Scheduled Event', source: 'aws.events' },
+      undefined,
+      NO_DEADLINE,
+    );
     expect(w.ran).toEqual(['check-and-repair 1']);
   });
 
@@ -67,7 +72,7 @@ describe('the ops event', () => {
     'refuses %o, naming the actions that exist',
     async (event) => {
       const w = world();
-      await expect(createOps(w.bulk)(event)).rejects.toThrow(
+      await expect(createOps(w.bulk)(event, undefined, NO_DEADLINE)).rejects.toThrow(
         /^unknown action .*: use one of resubscribe-all, check, check-and-repair$/,
       );
       expect(w.ran).toEqual([]);
@@ -80,7 +85,11 @@ describe('page commands', () => {
     const w = world();
     const consumer = createPageCommandsProcessor({ pages: w.bulk.pages, operations: w.bulk.operations });
     const message = pageCommandMessage(pageCommand('check-and-repair', '1'));
-    const answer = await consumer(sqsEvent([sqsRecord(message)]), lambdaContext('page-commands'));
+    const answer = await consumer(
+      sqsEvent([sqsRecord(message)]),
+      lambdaContext('page-commands'),
+      NO_DEADLINE,
+    );
     expect(answer.batchItemFailures).toEqual([]);
     expect(w.ran).toEqual(['check-and-repair 1']);
     expect(w.applied).toEqual(['1']);
@@ -95,7 +104,7 @@ describe('page commands', () => {
     const consumer = createPageCommandsProcessor({ pages: w.bulk.pages, operations: w.bulk.operations });
     const bad = sqsRecord({ groupId: 'page:1', dedupId: 'd1', body });
     const good = sqsRecord(pageCommandMessage(pageCommand('check', '2')));
-    const answer = await consumer(sqsEvent([bad, good]), lambdaContext('page-commands'));
+    const answer = await consumer(sqsEvent([bad, good]), lambdaContext('page-commands'), NO_DEADLINE);
     expect(answer.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
     expect(w.ran).toEqual(['check 2']); // another page's command runs all the same
     expect(w.applied).toEqual(['2']);

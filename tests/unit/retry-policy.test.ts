@@ -8,7 +8,7 @@ import {
   type RetryPolicy,
   withRetry as withRetryPolicy,
 } from '#graph/retry-policy';
-import { type Deadline, deadlineOf, withDeadline } from '#runtime/deadline';
+import { type Deadline, deadlineOf, NO_DEADLINE } from '#runtime/deadline';
 import { counters } from '#runtime/observability';
 import { GraphFake } from '#testkit/graph-faults';
 import { type TinyServer, tinyServer } from '#testkit/tiny-server';
@@ -42,10 +42,10 @@ function fakeClock(o: { random?: number; budgetMs?: number } = {}): FakeClock {
 /** withRetry with the fake clock's deadline passed in, as the Graph client passes the invocation's. */
 function withRetry<T>(
   operation: () => Promise<T>,
-  policy: Partial<RetryPolicy> & RetryCallOptions = {},
+  policy: Partial<RetryPolicy> & Partial<RetryCallOptions> = {},
   clock: Partial<FakeClock> = {},
 ): Promise<T> {
-  return withRetryPolicy(operation, { deadline: clock.deadline, ...policy }, clock);
+  return withRetryPolicy(operation, { ...policy, deadline: clock.deadline ?? NO_DEADLINE }, clock);
 }
 
 const OP = 'GET /{psid}';
@@ -254,19 +254,11 @@ describe('X-Business-Use-Case-Usage estimated_time_to_regain_access', () => {
     expect(sleeps).toEqual([]);
   });
 
-  it('without one, the ambient deadline of the invocation (until every caller passes it)', async () => {
+  it('NO_DEADLINE (tools, tests) leaves only the policy to stop the retries', async () => {
     const sleeps: number[] = [];
     const clock = { sleep: async (ms: number) => void sleeps.push(ms), random: () => 0.5 };
-    await withDeadline(deadlineOf({ getRemainingTimeInMillis: () => 32_000 }), async () => {
-      const op = failing(graphError(400, 613, 'throttled', 60_000));
-      await rejection(withRetryPolicy(op, {}, clock));
-    });
-    expect(sleeps).toEqual([]);
-
-    // outside an invocation: no deadline
-    await expect(
-      withRetryPolicy(failing(graphError(400, 613, 'throttled', 60_000)), {}, clock),
-    ).resolves.toBe('ok');
+    const op = failing(graphError(400, 613, 'throttled', 60_000));
+    await expect(withRetryPolicy(op, { deadline: NO_DEADLINE }, clock)).resolves.toBe('ok');
     expect(sleeps).toEqual([60_000]);
   });
 });

@@ -1,5 +1,6 @@
 import type { ConversationLock } from '#ports/conversation-lock';
 import { NoLock } from '#ports/conversation-lock';
+import type { RedisLockOptions } from './redis-lock.js';
 
 /** The lock's own settings, from the function's parsed environment (contracts/env.ts). */
 export interface LockSettings {
@@ -15,9 +16,10 @@ export interface LockSettings {
  */
 export async function lockFromUrl(
   settings: LockSettings = {},
+  options: RedisLockOptions = {},
 ): Promise<ConversationLock & { close(): Promise<void> }> {
   const url = settings.url?.trim();
   if (!url) return new NoLock();
-  const { redisLockFromUrl, DEFAULT_LOCK_TTL_MS } = await import('./redis-lock.js');
-  return redisLockFromUrl(url, { ttlMs: settings.ttlMs ?? DEFAULT_LOCK_TTL_MS });
+  const { redisLockFromUrl } = await import('./redis-lock.js');
+  return redisLockFromUrl(url, { ...options, ttlMs: settings.ttlMs ?? options.ttlMs });
 }
