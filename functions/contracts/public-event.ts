@@ -49,7 +49,7 @@ const common = {
   channel: z.enum(PUBLIC_EVENT_CHANNELS),
 };
 
-export const ConversationEvent = z.object({
+export const PublicConversationEvent = z.object({
   ...common,
   type: z.enum(CONVERSATION_EVENT_TYPES),
   userId: z.string().check(z.minLength(1)),
@@ -57,7 +57,7 @@ export const ConversationEvent = z.object({
   seq: z.int().check(z.positive()),
   data: Data,
 });
-export type ConversationEvent = z.infer<typeof ConversationEvent>;
+export type PublicConversationEvent = z.infer<typeof PublicConversationEvent>;
 
 /** Page events must not carry the conversation fields (a `never` rejects them instead of dropping them). */
 const noConversation = { userId: z.optional(z.never()), seq: z.optional(z.never()) };
@@ -77,12 +77,12 @@ export const PageWarningEvent = z.object({
 });
 
 export const PublicEvent = z.discriminatedUnion('type', [
-  ConversationEvent,
+  PublicConversationEvent,
   PageStatusChangedEvent,
   PageWarningEvent,
 ]);
 export type PublicEvent = z.infer<typeof PublicEvent>;
-export type PageEvent = z.infer<typeof PageStatusChangedEvent> | z.infer<typeof PageWarningEvent>;
+export type PublicPageEvent = z.infer<typeof PageStatusChangedEvent> | z.infer<typeof PageWarningEvent>;
 
 /** The identity of one stored change: the same change stored again (a redelivery) gives the same id. */
 export interface ChangeIdentity {

@@ -19,6 +19,7 @@ const ENTRIES = ['admin', 'verifier', 'processor', 'ops', 'page-commands'].map((
 const DOMAIN = [
   'ingest',
   'conversations',
+  'events',
   'contacts',
   'pages',
   'graph',

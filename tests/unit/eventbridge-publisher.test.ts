@@ -17,7 +17,7 @@ import {
   entrySize,
   MAX_PUT_EVENTS_BYTES,
 } from '#adapters/aws/eventbridge-publisher';
-import { type ConversationEvent, eventId, type PublicEvent } from '#contracts/public-event';
+import { type PublicConversationEvent, eventId, type PublicEvent } from '#contracts/public-event';
 import { EventTooLargeError, MAX_EVENT_JSON_BYTES, PublishError } from '#ports/event-publisher';
 import { NO_DEADLINE } from '#runtime/deadline';
 
@@ -31,7 +31,7 @@ const publisher = (maxAttempts = 3) =>
     backoff: { baseMs: 0, maxMs: 0, jitter: 'none' },
   });
 
-function event(seq: number, text = `secret user text ${seq}`): ConversationEvent {
+function event(seq: number, text = `secret user text ${seq}`): PublicConversationEvent {
   return {
     id: eventId({ pageId: '111', userId: '222', changeKey: `m_${seq}`, type: 'message.received' }),
     type: 'message.received',

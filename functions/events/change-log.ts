@@ -1,0 +1,186 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PublicEvent, type PublicEventType } from '#contracts/public-event';
+import { keyPart, sha256 } from '#store/storable';
+import { isConditionFailed, timelinePk } from '#store/table';
+
+/**
+ * The change log: one public event per stored change of a conversation (SPEC §8), numbered by `seq`.
+ *
+ * | record | pk                       | sk                       | holds               |
+ * |--------|--------------------------|--------------------------|---------------------|
+ * | event  | `CONV#{pageId}#{userId}` | `EVENT#{15-digit seq}`   | `key`, `event` JSON |
+ * | change | `CONV#{pageId}#{userId}` | `CHANGE#{keyPart(key)}`  | `seq`               |
+ *
+ * Neither has a `tsk`, so the timeline (LSI byTime) never lists them.
+ *
+ * Why it is gapless without transactions (dynalite has none, and they cost double): a conversation's
+ * changes are recorded by one writer at a time, the processor, in FIFO order per conversation (admin
+ * sends are recorded from their echo). A seq is claimed by a conditional put of its event record, so
+ * two changes never share one; the change record, written after it, finds a change again on a late
+ * duplicate. A crash between the two puts is redelivered before anything else of the conversation,
+ * finds its own event as the last one and completes it.
+ */
+export interface Change {
+  pageId: string;
+  userId: string;
+  /** The change's identity: the same stored change always has the same key (e.g. `message:{mid}`). */
+  key: string;
+  type: PublicEventType;
+  /** When the change happened (the webhook event's timestamp), epoch ms. */
+  at: number;
+  channel?: PublicEvent['channel'];
+  data: Record<string, unknown>;
+}
+
+/** EventBridge takes 256 KB per entry: larger data is replaced by a pointer the admin API resolves. */
+export const MAX_DATA_BYTES = 200 * 1024;
+const EVENT_PREFIX = 'EVENT#';
+const CHANGE_PREFIX = 'CHANGE#';
+const CLAIM_ATTEMPTS = 5;
+
+export class ChangeLog {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /**
+   * The change's public event, recorded once: a redelivery answers the event recorded the first time
+   * (same id, seq and time). `known`: the change was applied before (a duplicate), so it may be
+   * recorded already; a change applied for the first time now cannot be, and skips that read.
+   */
+  async record(change: Change, { known }: { known: boolean }): Promise<PublicEvent> {
+    if (known) {
+      const recorded = await this.recorded(change);
+      if (recorded) return recorded;
+    }
+    for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
+      const last = await this.last(change.pageId, change.userId);
+      if (last?.key === change.key) {
+        // A delivery that claimed the seq and stopped before its change record: complete it.
+        await this.putChange(change, last.event.seq ?? 0);
+        return last.event;
+      }
+      const event = eventOf(change, (last?.event.seq ?? 0) + 1);
+      if (await this.claim(change, event)) {
+        await this.putChange(change, event.seq ?? 0);
+        return event;
+      }
+    }
+    throw new Error(`change log of conversation ${change.pageId}: seq contended ${CLAIM_ATTEMPTS} times`);
+  }
+
+  /** The conversation's events after `afterSeq`, oldest first. */
+  async list(pageId: string, userId: string, afterSeq = 0, limit = 100): Promise<PublicEvent[]> {
+    const { Items = [] } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': timelinePk(pageId, userId),
+          ':from': seqKey(afterSeq + 1),
+          ':to': `${EVENT_PREFIX}~`,
+        },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => parseEvent(item.event));
+  }
+
+  private async recorded(change: Change): Promise<PublicEvent | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: this.changeKey(change), ConsistentRead: true }),
+    );
+    if (typeof Item?.seq !== 'number') return undefined;
+    const { Item: stored } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: timelinePk(change.pageId, change.userId), sk: seqKey(Item.seq) },
+        ConsistentRead: true,
+      }),
+    );
+    return stored ? parseEvent(stored.event) : undefined;
+  }
+
+  private async last(pageId: string, userId: string) {
+    const { Items = [] } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': timelinePk(pageId, userId), ':prefix': EVENT_PREFIX },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: 1,
+      }),
+    );
+    const item = Items[0];
+    return item ? { key: String(item.key), event: parseEvent(item.event) } : undefined;
+  }
+
+  /** Takes the event's seq unless another change has it; false then. */
+  private async claim(change: Change, event: PublicEvent): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: timelinePk(change.pageId, change.userId),
+            sk: seqKey(event.seq ?? 0),
+            key: change.key,
+            event: JSON.stringify(event),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  private putChange(change: Change, seq: number) {
+    return this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...this.changeKey(change), seq } }),
+    );
+  }
+
+  private changeKey(change: Change) {
+    return { pk: timelinePk(change.pageId, change.userId), sk: `${CHANGE_PREFIX}${keyPart(change.key)}` };
+  }
+}
+
+/** A stable id for a change: a redelivery of it publishes the same id, so consumers dedupe on it. */
+export function eventIdOf(pageId: string, userId: string | undefined, key: string): string {
+  return sha256(JSON.stringify([pageId, userId ?? null, key])).slice(0, 32);
+}
+
+function eventOf(change: Change, seq: number): PublicEvent {
+  return {
+    id: eventIdOf(change.pageId, change.userId, change.key),
+    type: change.type,
+    time: new Date(change.at).toISOString(),
+    version: 1,
+    pageId: change.pageId,
+    channel: change.channel ?? 'messenger',
+    userId: change.userId,
+    seq,
+    data: fitData(change),
+  };
+}
+
+/** Data too large for one EventBridge entry becomes a pointer: what changed, and that it was cut. */
+function fitData(change: Change): Record<string, unknown> {
+  if (Buffer.byteLength(JSON.stringify(change.data), 'utf8') <= MAX_DATA_BYTES) return change.data;
+  const { mid } = change.data;
+  return { ...(typeof mid === 'string' ? { mid } : {}), truncated: true };
+}
+
+function seqKey(seq: number): string {
+  return `${EVENT_PREFIX}${String(seq).padStart(15, '0')}`;
+}
+
+function parseEvent(text: unknown): PublicEvent {
+  return PublicEvent.parse(JSON.parse(String(text)));
+}
