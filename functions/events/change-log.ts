@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { PublicEvent, type PublicEventType } from '#contracts/public-event';
-import { keyPart, sha256 } from '#store/storable';
+import { type ConversationEventType, eventId, PublicConversationEvent } from '#contracts/public-event';
+import { keyPart } from '#store/storable';
 import { isConditionFailed, timelinePk } from '#store/table';
 
 /**
@@ -25,10 +25,10 @@ export interface Change {
   userId: string;
   /** The change's identity: the same stored change always has the same key (e.g. `message:{mid}`). */
   key: string;
-  type: PublicEventType;
+  type: ConversationEventType;
   /** When the change happened (the webhook event's timestamp), epoch ms. */
   at: number;
-  channel?: PublicEvent['channel'];
+  channel?: PublicConversationEvent['channel'];
   data: Record<string, unknown>;
 }
 
@@ -49,7 +49,7 @@ export class ChangeLog {
    * (same id, seq and time). `known`: the change was applied before (a duplicate), so it may be
    * recorded already; a change applied for the first time now cannot be, and skips that read.
    */
-  async record(change: Change, { known }: { known: boolean }): Promise<PublicEvent> {
+  async record(change: Change, { known }: { known: boolean }): Promise<PublicConversationEvent> {
     if (known) {
       const recorded = await this.recorded(change);
       if (recorded) return recorded;
@@ -58,12 +58,12 @@ export class ChangeLog {
       const last = await this.last(change.pageId, change.userId);
       if (last?.key === change.key) {
         // A delivery that claimed the seq and stopped before its change record: complete it.
-        await this.putChange(change, last.event.seq ?? 0);
+        await this.putChange(change, last.event.seq);
         return last.event;
       }
       const event = eventOf(change, (last?.event.seq ?? 0) + 1);
       if (await this.claim(change, event)) {
-        await this.putChange(change, event.seq ?? 0);
+        await this.putChange(change, event.seq);
         return event;
       }
     }
@@ -71,7 +71,7 @@ export class ChangeLog {
   }
 
   /** The conversation's events after `afterSeq`, oldest first. */
-  async list(pageId: string, userId: string, afterSeq = 0, limit = 100): Promise<PublicEvent[]> {
+  async list(pageId: string, userId: string, afterSeq = 0, limit = 100): Promise<PublicConversationEvent[]> {
     const { Items = [] } = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -88,7 +88,7 @@ export class ChangeLog {
     return Items.map((item) => parseEvent(item.event));
   }
 
-  private async recorded(change: Change): Promise<PublicEvent | undefined> {
+  private async recorded(change: Change): Promise<PublicConversationEvent | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: this.changeKey(change), ConsistentRead: true }),
     );
@@ -119,14 +119,14 @@ export class ChangeLog {
   }
 
   /** Takes the event's seq unless another change has it; false then. */
-  private async claim(change: Change, event: PublicEvent): Promise<boolean> {
+  private async claim(change: Change, event: PublicConversationEvent): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
             pk: timelinePk(change.pageId, change.userId),
-            sk: seqKey(event.seq ?? 0),
+            sk: seqKey(event.seq),
             key: change.key,
             event: JSON.stringify(event),
           },
@@ -151,14 +151,9 @@ export class ChangeLog {
   }
 }
 
-/** A stable id for a change: a redelivery of it publishes the same id, so consumers dedupe on it. */
-export function eventIdOf(pageId: string, userId: string | undefined, key: string): string {
-  return sha256(JSON.stringify([pageId, userId ?? null, key])).slice(0, 32);
-}
-
-function eventOf(change: Change, seq: number): PublicEvent {
+function eventOf(change: Change, seq: number): PublicConversationEvent {
   return {
-    id: eventIdOf(change.pageId, change.userId, change.key),
+    id: eventId({ pageId: change.pageId, userId: change.userId, changeKey: change.key, type: change.type }),
     type: change.type,
     time: new Date(change.at).toISOString(),
     version: 1,
@@ -181,6 +176,6 @@ function seqKey(seq: number): string {
   return `${EVENT_PREFIX}${String(seq).padStart(15, '0')}`;
 }
 
-function parseEvent(text: unknown): PublicEvent {
-  return PublicEvent.parse(JSON.parse(String(text)));
+function parseEvent(text: unknown): PublicConversationEvent {
+  return PublicConversationEvent.parse(JSON.parse(String(text)));
 }

@@ -1,6 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Change, ChangeLog, eventIdOf, MAX_DATA_BYTES } from '#events/change-log';
+import { eventId } from '#contracts/public-event';
+import { type Change, ChangeLog, MAX_DATA_BYTES } from '#events/change-log';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 
 let dynamo: TestDynamo;
@@ -36,7 +37,7 @@ describe('ChangeLog', () => {
     const c = await log.record(change('m3'), { known: false });
     expect([a.seq, b.seq, c.seq, other.seq]).toEqual([1, 2, 3, 1]);
     expect(a).toEqual({
-      id: eventIdOf('p1', 'u1', 'm1'),
+      id: eventId({ pageId: 'p1', userId: 'u1', changeKey: 'm1', type: 'message.received' }),
       type: 'message.received',
       time: '2026-12-01T10:00:00.000Z',
       version: 1,
@@ -68,7 +69,12 @@ describe('ChangeLog', () => {
   it('completes a delivery that claimed its seq and stopped before its change record', async () => {
     const first = await log.record(change('m1'), { known: false });
     // The crash: an event record for m2 (seq 2) and no change record.
-    const claimed = { ...first, id: eventIdOf('p1', 'u1', 'm2'), seq: 2, data: { mid: 'm2' } };
+    const claimed = {
+      ...first,
+      id: eventId({ pageId: 'p1', userId: 'u1', changeKey: 'm2', type: 'message.received' }),
+      seq: 2,
+      data: { mid: 'm2' },
+    };
     await dynamo.doc.send(
       new PutCommand({
         TableName: tableName,
