@@ -32,6 +32,7 @@ import { captureOutput } from '#testkit/chaos-harness';
 import { makeTraffic, sendInOrder } from '#testkit/chaos-traffic';
 import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
+import { memoryPublisher } from '#testkit/memory-publisher';
 import { first } from '#testkit/pick';
 import { seedPages } from '#testkit/seed';
 import { billedReceive, CountingSealer, meteredDocClient, meteredSqsClient } from './aws-meter.js';
@@ -122,9 +123,12 @@ export async function costBench(): Promise<CostResult> {
     const config = loadConfig({ TABLE_NAME: tableName, GRAPH_API_URL: graphUrl, GRAPH_API_VERSION: 'v24.0' });
     // Claim checks (none in this workload: its events are small).
     const blobs = new MemoryBlobStore();
+    const publisher = memoryPublisher();
     const containers = Array.from({ length: CONTAINERS }, () => ({
       busy: false,
-      handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials, blobs))),
+      handler: lambda(
+        createEventsProcessor(processorDeps(config, { table: doc, sealer, credentials, blobs, publisher })),
+      ),
     }));
     const processor = {
       invocations: 0,

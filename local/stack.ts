@@ -135,6 +135,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     commandsQueue: commands,
     blobs,
     lock,
+    publisher: events,
     deadLetters: new LocalDeadLetters({ events: queue, 'page-commands': commands }),
   });
   const restored = store

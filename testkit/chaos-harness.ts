@@ -40,6 +40,7 @@ import type { EventQueue, TokenSealer } from '#ports/ports';
 import { lambda } from '#runtime/lambda';
 import { logger } from '#runtime/observability';
 import { GraphFake } from '#testkit/graph-faults';
+import { memoryPublisher } from '#testkit/memory-publisher';
 import {
   conversationKey,
   expectedState,
@@ -281,9 +282,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     GRAPH_API_VERSION: 'v24.0',
     GRAPH_TIMEOUT_MS: '5000',
   });
+  const publisher = memoryPublisher();
   const pool = Array.from({ length: containers }, () => ({
     busy: false,
-    handler: lambda(createEventsProcessor(processorDeps(config, doc, sealer, credentials, blobs))),
+    handler: lambda(
+      createEventsProcessor(processorDeps(config, { table: doc, sealer, credentials, blobs, publisher })),
+    ),
   }));
   const invoke = async (event: SQSEvent): Promise<SQSBatchResponse | undefined> => {
     const container = pool.find((c) => !c.busy) ?? first(pool, 'processor container');

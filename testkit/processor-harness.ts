@@ -26,6 +26,7 @@ import type { TokenSealer } from '#ports/ports';
 import { TokenUnsealError } from '#ports/token-errors';
 import { lambda } from '#runtime/lambda';
 import { type GraphCall, GraphFake } from '#testkit/graph-faults';
+import { type MemoryPublisher, memoryPublisher } from '#testkit/memory-publisher';
 import type { TestDynamo } from './dynamo.js';
 import { only } from './pick.js';
 import { type TappedCall, tappedDocClient } from './sdk-tap.js';
@@ -237,6 +238,8 @@ export interface ProcessorWorld {
   /** Another container: same table, fake and sealer, empty caches. */
   coldHandler(): EventsHandler;
   run(event: SQSEvent, handler?: EventsHandler): Promise<SQSBatchResponse>;
+  /** The public events the processor published (SPEC §8). */
+  publisher: MemoryPublisher;
   /** Every event of the bodies in one batch. */
   deliver(...bodies: string[]): Promise<SQSBatchResponse>;
   /** The profile calls (`GET /{psid}?fields=…`) the fake received, optionally for one PSID. */
@@ -268,7 +271,8 @@ export async function createProcessorWorld(
     FB_VERIFY_TOKEN: 'verify-me',
   });
   const blobs = new MemoryBlobStore();
-  const deps = processorDeps(config, doc, sealer, credentials, blobs);
+  const publisher = memoryPublisher();
+  const deps = processorDeps(config, { table: doc, sealer, credentials, blobs, publisher });
   // Wrapped as every deployed entry point is (context logging, metrics, the invocation's time budget).
   const wrap = (d: ProcessorDeps): EventsHandler => lambda(createEventsProcessor(d));
   const handler = wrap(deps);
@@ -286,6 +290,7 @@ export async function createProcessorWorld(
     failNext,
     deps,
     blobs,
+    publisher,
     handler,
     pages,
     conversations: new ConversationRepository(dynamo.doc, tableName, blobs),
@@ -314,7 +319,7 @@ export async function createProcessorWorld(
       if (!listed.some((p) => p.id === pageId)) throw new Error(`page ${pageId} not listed`);
       return world.seedPage(pageId);
     },
-    coldHandler: () => wrap(processorDeps(config, doc, sealer, credentials, blobs)),
+    coldHandler: () => wrap(processorDeps(config, { table: doc, sealer, credentials, blobs, publisher })),
     run: (event, h = handler) => h(event, lambdaContext('pagewire-processor', invocationMs)),
     deliver: (...bodies) => world.run(sqsEvent(recordsOf(...bodies))),
     profileCalls: (psid) =>

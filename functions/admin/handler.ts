@@ -1,4 +1,5 @@
 import { dynamoTable } from '#adapters/aws/dynamodb';
+import { eventBridgePublisher } from '#adapters/aws/eventbridge-publisher';
 import { kmsSealer } from '#adapters/aws/kms-token-sealer';
 import { s3Blobs } from '#adapters/aws/s3-blobs';
 import { secretsCredentials } from '#adapters/aws/secrets-credentials';
@@ -16,4 +17,5 @@ export const handler = composeAdmin(configOf(env), {
   commandsQueue: sqsQueue(env.PAGE_COMMANDS_QUEUE_URL),
   blobs: s3Blobs(env.BLOB_BUCKET),
   deadLetters: sqsDeadLetters(),
+  publisher: eventBridgePublisher(env.EVENT_BUS_NAME),
 });

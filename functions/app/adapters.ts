@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeadLetterQueues } from '#contracts/dead-letters';
 import type { ConversationLock } from '#ports/conversation-lock';
+import type { EventPublisher } from '#ports/event-publisher';
 import type { AppCredentialsSource, BlobStore, EventQueue, TokenSealer } from '#ports/ports';
 
 /**
@@ -18,16 +19,18 @@ export interface Adapters {
   commandsQueue?: EventQueue;
   blobs: BlobStore;
   lock: ConversationLock;
+  /** Where public events go (SPEC §8): EventBridge on AWS, the local event log and forwarder locally. */
+  publisher: EventPublisher;
   /** The queues' dead letters, for the admin API (SQS's on AWS, the local queues' own locally). */
   deadLetters?: DeadLetterQueues;
 }
 
 interface Needs {
   verifier: 'eventsQueue' | 'credentials' | 'blobs';
-  processor: 'table' | 'sealer' | 'credentials' | 'blobs' | 'lock';
-  admin: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'blobs' | 'deadLetters';
-  ops: 'table' | 'sealer' | 'credentials' | 'commandsQueue';
-  pageCommands: 'table' | 'sealer' | 'credentials';
+  processor: 'table' | 'sealer' | 'credentials' | 'blobs' | 'lock' | 'publisher';
+  admin: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'blobs' | 'deadLetters' | 'publisher';
+  ops: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'publisher';
+  pageCommands: 'table' | 'sealer' | 'credentials' | 'publisher';
 }
 
 export type AdaptersFor<E extends keyof Needs> = Pick<Adapters, Needs[E]>;

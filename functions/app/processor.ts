@@ -1,12 +1,11 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContactProfiles } from '#contacts/contact-profiles';
 import { ContactRepository } from '#contacts/contact-repository';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import { createEventsProcessor, type ProcessorDeps } from '#conversations/process-events';
 import { QuarantineRepository } from '#conversations/quarantine-repository';
+import { ChangeLog } from '#events/change-log';
 import { PageAccess } from '#pages/page-access';
 import { PageRepository } from '#pages/page-repository';
-import type { AppCredentialsSource, BlobStore, TokenSealer } from '#ports/ports';
 import { lambda } from '#runtime/lambda';
 import type { AdaptersFor } from './adapters.js';
 import type { Config } from './config.js';
@@ -14,26 +13,21 @@ import { graphFactory } from './graph.js';
 
 /** The events queue consumer, wrapped for Lambda (and the local stack's queue). */
 export function composeProcessor(config: Config, a: AdaptersFor<'processor'>) {
-  return lambda(
-    createEventsProcessor(processorDeps(config, a.table, a.sealer, a.credentials, a.blobs), a.lock),
-  );
+  return lambda(createEventsProcessor(processorDeps(config, a), a.lock));
 }
 
 /**
  * The processor's collaborators, the same on AWS and locally; only the adapters passed in differ.
  * `blobs` keeps claim-checked events, the parts of oversize items and the bodies of large quarantined events.
  */
-export function processorDeps(
-  config: Config,
-  doc: DynamoDBDocumentClient,
-  sealer: TokenSealer,
-  credentials: AppCredentialsSource,
-  blobs: BlobStore,
-): ProcessorDeps {
+export function processorDeps(config: Config, a: Omit<AdaptersFor<'processor'>, 'lock'>): ProcessorDeps {
+  const { table: doc, sealer, credentials, blobs, publisher } = a;
   const access = new PageAccess(new PageRepository(doc, config.tableName), sealer, config.pageCacheTtlMs);
   const conversations = new ConversationRepository(doc, config.tableName, blobs);
   const contacts = new ContactRepository(doc, config.tableName);
   const profiles = new ContactProfiles({ contacts, access, graph: graphFactory(config, credentials) });
   const quarantine = new QuarantineRepository(doc, config.tableName, blobs);
-  return { access, conversations, profiles, quarantine, blobs };
+  const changes = new ChangeLog(doc, config.tableName);
+  const appId = async () => (await credentials.get())?.appId;
+  return { access, conversations, profiles, quarantine, blobs, changes, appId, publisher };
 }

@@ -55,7 +55,14 @@ export type ConfigEnv = z.infer<typeof ConfigEnv>;
 export const VerifierEnv = z.object({ EVENTS_QUEUE_URL: set, APP_SECRET_NAME: set, BLOB_BUCKET: set });
 export type VerifierEnv = z.infer<typeof VerifierEnv>;
 
-export const PageCommandsEnv = z.object({ TABLE_NAME: set, KMS_KEY_ID: set, APP_SECRET_NAME: set, ...graph });
+export const PageCommandsEnv = z.object({
+  TABLE_NAME: set,
+  KMS_KEY_ID: set,
+  APP_SECRET_NAME: set,
+  /** The EventBridge bus public events go to (SPEC §8); every function that stores a change publishes. */
+  EVENT_BUS_NAME: set,
+  ...graph,
+});
 export type PageCommandsEnv = z.infer<typeof PageCommandsEnv>;
 
 export const ProcessorEnv = z.object({

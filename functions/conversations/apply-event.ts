@@ -1,11 +1,14 @@
 import type { ContactProfiles } from '#contacts/contact-profiles';
 import type { TimelineItem } from '#contracts/conversation-records';
 import type { PageRecord } from '#contracts/page-record';
+import type { PublicConversationEvent } from '#contracts/public-event';
 import type { QueuedEvent } from '#contracts/queue';
+import type { Change, ChangeLog } from '#events/change-log';
 import type { PageAccess } from '#pages/page-access';
 import type { Deadline } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import { PoisonError } from '#runtime/poison-error';
+import { contactChange, itemChange, reactionChange, statusChange } from './changes.js';
 import type { ConversationEvent } from './conversation-event.js';
 import type { ConversationRepository, TouchResult } from './conversation-repository.js';
 import { normaliseEvent } from './normalise-event.js';
@@ -14,6 +17,10 @@ export interface ApplyEventDeps {
   access: PageAccess;
   conversations: ConversationRepository;
   profiles: ContactProfiles;
+  /** Where each stored change becomes its public event (SPEC §8), numbered per conversation. */
+  changes: ChangeLog;
+  /** This app's id: an echo carrying it was sent through Pagewire (`data.source`). */
+  appId(): Promise<string | undefined>;
 }
 
 type Event<K extends ConversationEvent['kind']> = Extract<ConversationEvent, { kind: K }>;
@@ -25,7 +32,21 @@ type Event<K extends ConversationEvent['kind']> = Extract<ConversationEvent, { k
 export function createEventApplier(deps: ApplyEventDeps) {
   const { conversations } = deps;
 
-  async function store(item: TimelineItem, inbound: boolean, name?: string): Promise<TouchResult> {
+  /**
+   * The public events of one applied webhook event, recorded in the change log in the order they were
+   * stored. `known`: the change may have been stored by an earlier delivery, so its event may exist.
+   */
+  type Recorded = PublicConversationEvent[];
+  async function note(out: Recorded, change: Change, known: boolean): Promise<void> {
+    out.push(await deps.changes.record(change, { known }));
+  }
+
+  async function store(
+    out: Recorded,
+    item: TimelineItem,
+    inbound: boolean,
+    name?: string,
+  ): Promise<TouchResult> {
     // Checked, encoded and fitted first (oversize parts to the blob store): an item the store cannot
     // hold fails here, before the conversation is touched for a message it would never show.
     const prepared = await conversations.prepareItem(item);
@@ -38,6 +59,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
     });
     const outcome = await conversations.putPrepared(prepared);
     count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
+    await note(out, itemChange(item, await deps.appId()), outcome === 'duplicate');
     return touched;
   }
 
@@ -47,9 +69,14 @@ export function createEventApplier(deps: ApplyEventDeps) {
    * conversation the write finds named needs nothing more (no contact read); only a nameless one asks
    * for the profile, without reading the contact record when this is the contact's first inbound event.
    */
-  async function storeInbound(page: PageRecord, item: TimelineItem, deadline: Deadline): Promise<void> {
+  async function storeInbound(
+    out: Recorded,
+    page: PageRecord,
+    item: TimelineItem,
+    deadline: Deadline,
+  ): Promise<void> {
     const known = deps.profiles.known(page.pageId, item.userId);
-    const touched = await store(item, true, known.name);
+    const touched = await store(out, item, true, known.name);
     if (known.settled) return;
     if (touched.name !== undefined) {
       deps.profiles.settle(page.pageId, item.userId, touched.name);
@@ -59,7 +86,10 @@ export function createEventApplier(deps: ApplyEventDeps) {
       newContact: touched.firstInbound,
       deadline,
     });
-    if (name) await conversations.setName(page.pageId, item.userId, name);
+    if (name && (await conversations.setName(page.pageId, item.userId, name))) {
+      // Known: a crash after the name was set comes back here only if the profile is asked again.
+      await note(out, contactChange(page.pageId, item.userId, name, item.timestamp), true);
+    }
   }
 
   const base = (e: ConversationEvent) => ({
@@ -69,7 +99,12 @@ export function createEventApplier(deps: ApplyEventDeps) {
     ...(e.standby ? { standby: true } : {}),
   });
 
-  async function message(e: Event<'message'>, page: PageRecord, deadline: Deadline): Promise<void> {
+  async function message(
+    out: Recorded,
+    e: Event<'message'>,
+    page: PageRecord,
+    deadline: Deadline,
+  ): Promise<void> {
     const item: TimelineItem = {
       ...base(e),
       mid: e.mid,
@@ -83,69 +118,104 @@ export function createEventApplier(deps: ApplyEventDeps) {
       status: e.direction === 'out' ? 'sent' : undefined,
       detail: e.referral ? { referral: e.referral } : undefined,
     };
-    if (e.direction === 'in') await storeInbound(page, item, deadline);
-    else await store(item, false);
+    if (e.direction === 'in') await storeInbound(out, page, item, deadline);
+    else await store(out, item, false);
   }
 
-  async function postback(e: Event<'postback'>, page: PageRecord, deadline: Deadline): Promise<void> {
+  async function postback(
+    out: Recorded,
+    e: Event<'postback'>,
+    page: PageRecord,
+    deadline: Deadline,
+  ): Promise<void> {
     const detail = e.referral ? { referral: e.referral } : undefined;
     const item = { ...base(e), mid: e.mid, kind: 'postback' as const, direction: 'in' as const };
-    await storeInbound(page, { ...item, title: e.title, payload: e.payload, detail }, deadline);
+    await storeInbound(out, page, { ...item, title: e.title, payload: e.payload, detail }, deadline);
   }
 
-  async function reaction(e: Event<'reaction'>): Promise<void> {
+  async function reaction(out: Recorded, e: Event<'reaction'>): Promise<void> {
     // An unreact is stored as a bare timestamp, so an older react that arrives late cannot revive it.
     const value =
       e.action === 'react'
         ? { reaction: e.reaction, emoji: e.emoji, timestamp: e.timestamp }
         : { timestamp: e.timestamp };
-    const found = await conversations.setReaction(e.pageId, e.userId, e.targetMid, e.userId, value);
-    if (!found) logger.info('reaction to a message we do not have: skipped', { pageId: e.pageId });
+    const outcome = await conversations.setReaction(e.pageId, e.userId, e.targetMid, e.userId, value);
+    if (outcome === 'missing')
+      logger.info('reaction to a message we do not have: skipped', { pageId: e.pageId });
+    if (outcome !== 'applied') return;
+    const { pageId, userId, targetMid: mid, action, reaction, emoji, timestamp: at } = e;
+    // Known: the same reaction applies again on a redelivery (the timestamp condition lets it).
+    await note(out, reactionChange({ pageId, userId, mid, action, reaction, emoji, at }), true);
   }
 
-  async function record(e: Event<'referral' | 'optin' | 'handover'>): Promise<void> {
+  async function record(out: Recorded, e: Event<'referral' | 'optin' | 'handover'>): Promise<void> {
     const { pageId, userId, timestamp, standby, kind, eventId, ...detail } = e;
-    await store({ ...base(e), mid: eventId, kind, direction: 'in', detail }, false);
+    await store(out, { ...base(e), mid: eventId, kind, direction: 'in', detail }, false);
   }
 
-  /** `deadline`: the invocation's; the contact's profile fetch stops before it. */
-  return async function applyEvent(q: QueuedEvent, deadline: Deadline): Promise<void> {
+  async function watermark(out: Recorded, e: Event<'delivery' | 'read'>): Promise<void> {
+    const status = e.kind === 'read' ? 'read' : 'delivered';
+    const raised = await conversations.raiseWatermark(e.pageId, e.userId, status, e.watermark);
+    // The watermark covers every message sent up to it (message-status.ts derives `delivered` from
+    // it): marking each mid as well would only cost writes. Only a delivery without one marks them.
+    const mids = e.kind === 'delivery' ? e.mids : [];
+    const marked =
+      e.watermark <= 0 && mids.length ? await conversations.markDelivered(e.pageId, e.userId, mids) : 0;
+    if (raised === 'older' && marked === 0) return;
+    const change = statusChange({
+      pageId: e.pageId,
+      userId: e.userId,
+      status,
+      watermark: e.watermark,
+      mids,
+      at: e.timestamp,
+    });
+    await note(out, change, raised !== 'raised');
+  }
+
+  /**
+   * Applies one webhook event and answers the public events of what it stored (none for an event that
+   * changed nothing), to be published once this resolves. `deadline`: the invocation's; the contact's
+   * profile fetch stops before it.
+   */
+  return async function applyEvent(q: QueuedEvent, deadline: Deadline): Promise<Recorded> {
+    const out: Recorded = [];
     const page = await deps.access.page(q.pageId);
     if (!page || page.status === 'disconnected') {
       count('EventsForUnknownPage');
       logger.info('event for a page that is not connected: dropped', { pageId: q.pageId });
-      return;
+      return out;
     }
     const e = interpret(q);
     if (e.userId === e.pageId) {
       // Page-level events (app_roles) concern no conversation: a timeline with the page itself would be noise.
       logger.info('page-level event recorded in the log only', { pageId: e.pageId, kind: e.kind });
-      return;
+      return out;
     }
     switch (e.kind) {
       case 'message':
-        return message(e, page, deadline);
+        await message(out, e, page, deadline);
+        break;
       case 'postback':
-        return postback(e, page, deadline);
+        await postback(out, e, page, deadline);
+        break;
       case 'reaction':
-        return reaction(e);
+        await reaction(out, e);
+        break;
       case 'delivery':
-        await conversations.raiseWatermark(e.pageId, e.userId, 'delivered', e.watermark);
-        // The watermark covers every message sent up to it (message-status.ts derives `delivered` from
-        // it): marking each mid as well would only cost writes. Only a delivery without one marks them.
-        if (e.watermark <= 0 && e.mids.length) await conversations.markDelivered(e.pageId, e.userId, e.mids);
-        return;
       case 'read':
-        await conversations.raiseWatermark(e.pageId, e.userId, 'read', e.watermark);
-        return;
+        await watermark(out, e);
+        break;
       case 'referral':
       case 'optin':
       case 'handover':
-        return record(e);
+        await record(out, e);
+        break;
       default:
         count('UnknownEventsSkipped');
         logger.info('unknown event kind: skipped', { pageId: e.pageId, keys: e.keys });
     }
+    return out;
   };
 }
 

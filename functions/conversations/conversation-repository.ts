@@ -123,17 +123,18 @@ export class ConversationRepository {
     userId: string,
     which: 'delivered' | 'read',
     watermark: number,
-  ): Promise<void> {
-    await this.update(
-      {
-        Key: conversationKey(pageId, userId),
-        UpdateExpression: 'SET #field = :value, pageId = :pageId, userId = :userId',
-        ConditionExpression: 'attribute_not_exists(#field) OR #field < :value',
-        ExpressionAttributeNames: { '#field': WATERMARK_FIELDS[which] },
-        ExpressionAttributeValues: { ':value': watermark, ':pageId': pageId, ':userId': userId },
-      },
-      true,
-    );
+  ): Promise<'raised' | 'same' | 'older'> {
+    const field = WATERMARK_FIELDS[which];
+    // `<=`: a redelivery applies again and says `same`, so its public event is found and sent again.
+    const old = await this.updateReturningOld({
+      Key: conversationKey(pageId, userId),
+      UpdateExpression: 'SET #field = :value, pageId = :pageId, userId = :userId',
+      ConditionExpression: 'attribute_not_exists(#field) OR #field <= :value',
+      ExpressionAttributeNames: { '#field': field },
+      ExpressionAttributeValues: { ':value': watermark, ':pageId': pageId, ':userId': userId },
+    });
+    if (!old) return 'older';
+    return old[field] === watermark ? 'same' : 'raised';
   }
 
   async get(pageId: string, userId: string): Promise<ConversationRecord | undefined> {
@@ -258,8 +259,8 @@ export class ConversationRepository {
   }
 
   /**
-   * Sets (or with `undefined` removes) one person's reaction on an existing item; false when the item
-   * does not exist. A reaction older than the stored one for that person is ignored.
+   * Sets (or with `undefined` removes) one person's reaction on an existing item: `missing` when the
+   * item does not exist, `stale` when a newer reaction of that person is stored (ignored).
    */
   async setReaction(
     pageId: string,
@@ -267,30 +268,31 @@ export class ConversationRepository {
     targetMid: string,
     reactorId: string,
     reaction: ReactionValue | undefined,
-  ): Promise<boolean> {
+  ): Promise<'applied' | 'stale' | 'missing'> {
     const Key = itemKey(pageId, userId, targetMid);
     const exists = await this.updateIfExists({
       Key,
       UpdateExpression: 'SET reactions = if_not_exists(reactions, :empty)',
       ExpressionAttributeValues: { ':empty': {} },
     });
-    if (!exists) return false;
+    if (!exists) return 'missing';
     const names = { '#reactor': reactorId };
     if (!reaction) {
-      return this.updateIfExists({
+      const removed = await this.updateIfExists({
         Key,
         UpdateExpression: 'REMOVE reactions.#reactor',
         ExpressionAttributeNames: names,
       });
+      return removed ? 'applied' : 'missing';
     }
-    await this.updateIfExists({
+    const applied = await this.updateIfExists({
       Key,
       UpdateExpression: 'SET reactions.#reactor = :reaction',
       ConditionExpression: 'attribute_not_exists(reactions.#reactor) OR reactions.#reactor.#ts <= :ts',
       ExpressionAttributeNames: { ...names, '#ts': 'timestamp' },
       ExpressionAttributeValues: { ':reaction': reaction, ':ts': reaction.timestamp },
     });
-    return true;
+    return applied ? 'applied' : 'stale';
   }
 
   /**

@@ -67,6 +67,7 @@ function isTransient(err: unknown, name: string): boolean {
   return typeof code === 'string' && NETWORK_CODES.has(code);
 }
 
+// PublishError: the change is stored, its event must still go out; the DLQ and a redrive keep it.
 const TRANSIENT_NAMES =
-  /Throttl|ThroughputExceeded|RequestLimitExceeded|InternalServer|ServiceUnavailable|Timeout|TimedOut|LockUnavailable|SlowDown/;
+  /Throttl|ThroughputExceeded|RequestLimitExceeded|InternalServer|ServiceUnavailable|Timeout|TimedOut|LockUnavailable|SlowDown|PublishError/;
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);

@@ -4,6 +4,7 @@ import { conversationGroupId, type QueuedEvent } from '#contracts/queue';
 import { readQueueBody } from '#ingest/read-queued-event';
 import type { ConversationLock } from '#ports/conversation-lock';
 import { NoLock } from '#ports/conversation-lock';
+import type { EventPublisher } from '#ports/event-publisher';
 import type { BlobStore } from '#ports/ports';
 import type { Deadline } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
@@ -12,6 +13,8 @@ import { classifyFailure, type Failure } from './failure-class.js';
 import type { QuarantineRepository } from './quarantine-repository.js';
 
 export interface ProcessorDeps extends ApplyEventDeps {
+  /** Public events go out once their changes are stored; a failed publish fails the record. */
+  publisher: EventPublisher;
   quarantine: QuarantineRepository;
   /** Where the verifier puts events too large for a queue message (claim checks). */
   blobs: BlobStore;
@@ -36,7 +39,10 @@ export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLoc
         // With the optional lock, a conversation is also serialised across consumers (a DLQ redrive,
         // a second deployment); a lock not taken in time fails the record, redelivered in order.
         const key = conversationGroupId(queued.pageId, queued.userId);
-        await lock.withLock(key, () => applyEvent(queued, deadline), deadline);
+        const events = await lock.withLock(key, () => applyEvent(queued, deadline), deadline);
+        // Outside the lock: the changes are stored and their events recorded. A failed publish fails
+        // the record; its redelivery finds every change stored and publishes the same events again.
+        if (events.length) await deps.publisher.publish(events, deadline);
       } catch (err) {
         const failure = classifyFailure(err, Number(record.attributes?.ApproximateReceiveCount) || 1);
         if (failure.retry) {

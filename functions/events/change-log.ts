@@ -167,7 +167,9 @@ function eventOf(change: Change, seq: number): PublicConversationEvent {
 
 /** Data too large for one EventBridge entry becomes a pointer: what changed, and that it was cut. */
 function fitData(change: Change): Record<string, unknown> {
-  if (Buffer.byteLength(JSON.stringify(change.data), 'utf8') <= MAX_DATA_BYTES) return change.data;
+  // As JSON, as it will be read back: the first publish and a redelivery's must be the same object.
+  const json = JSON.stringify(change.data);
+  if (Buffer.byteLength(json, 'utf8') <= MAX_DATA_BYTES) return JSON.parse(json);
   const { mid } = change.data;
   return { ...(typeof mid === 'string' ? { mid } : {}), truncated: true };
 }

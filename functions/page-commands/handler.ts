@@ -1,4 +1,5 @@
 import { dynamoTable } from '#adapters/aws/dynamodb';
+import { eventBridgePublisher } from '#adapters/aws/eventbridge-publisher';
 import { kmsSealer } from '#adapters/aws/kms-token-sealer';
 import { secretsCredentials } from '#adapters/aws/secrets-credentials';
 import { configOf } from '#app/config';
@@ -10,4 +11,5 @@ export const handler = composePageCommands(configOf(env), {
   table: dynamoTable(),
   sealer: kmsSealer(env.KMS_KEY_ID),
   credentials: secretsCredentials(env.APP_SECRET_NAME),
+  publisher: eventBridgePublisher(env.EVENT_BUS_NAME),
 });

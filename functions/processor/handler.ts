@@ -1,4 +1,5 @@
 import { dynamoTable } from '#adapters/aws/dynamodb';
+import { eventBridgePublisher } from '#adapters/aws/eventbridge-publisher';
 import { kmsSealer } from '#adapters/aws/kms-token-sealer';
 import { s3Blobs } from '#adapters/aws/s3-blobs';
 import { secretsCredentials } from '#adapters/aws/secrets-credentials';
@@ -14,4 +15,5 @@ export const handler = composeProcessor(configOf(env), {
   credentials: secretsCredentials(env.APP_SECRET_NAME),
   blobs: s3Blobs(env.BLOB_BUCKET),
   lock: await lockFromUrl({ url: env.LOCK_REDIS_URL, ttlMs: env.LOCK_TTL_MS }),
+  publisher: eventBridgePublisher(env.EVENT_BUS_NAME),
 });

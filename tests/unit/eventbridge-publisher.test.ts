@@ -17,7 +17,7 @@ import {
   entrySize,
   MAX_PUT_EVENTS_BYTES,
 } from '#adapters/aws/eventbridge-publisher';
-import { type PublicConversationEvent, eventId, type PublicEvent } from '#contracts/public-event';
+import { eventId, type PublicConversationEvent, type PublicEvent } from '#contracts/public-event';
 import { EventTooLargeError, MAX_EVENT_JSON_BYTES, PublishError } from '#ports/event-publisher';
 import { NO_DEADLINE } from '#runtime/deadline';
 
