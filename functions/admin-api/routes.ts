@@ -37,6 +37,7 @@ import type { PageAccess } from '#pages/page-access';
 import type { PageOpsDeps } from '#pages/page-ops-deps';
 import type { PageRepository } from '#pages/page-repository';
 import type { TokenSealer } from '#ports/ports';
+import { type Deadline, deadlineOf } from '#runtime/deadline';
 import type { HttpEvent, HttpResult } from '#runtime/http';
 import { AdminRouter, json, parseBody, queryOf } from './admin-router.js';
 
@@ -88,23 +89,30 @@ const ConversationUserId = z
  */
 export function createAdminApi(deps: AdminDeps) {
   const router = new AdminRouter({ pageId: GraphId, userId: ConversationUserId })
-    .on(adminRoutes.connectPages, async (_, { req }) => {
-      const body = await parseBody(req, ConnectBody);
+    .on(adminRoutes.connectPages, async (_, reqCtx) => {
+      const body = await parseBody(reqCtx.req, ConnectBody);
       const pages = await connectPages(
         { pages: deps.pages, sealer: deps.sealer, graph: await graph(deps), runCommand: deps.ops.runCommand },
         body.userAccessToken,
         body.pageIds,
+        deadlineOf(reqCtx.context),
       );
       return json(200, { pages });
     })
     .on(adminRoutes.listPages, async () => json(200, { pages: (await deps.pages.list()).map(pageView) }))
-    .on(adminRoutes.subscribePage, async ({ pageId }) => pageCommand(deps, 'subscribe', param(pageId)))
-    .on(adminRoutes.disconnectPage, async ({ pageId }) => pageCommand(deps, 'disconnect', param(pageId)))
-    .on(adminRoutes.checkSubscriptions, async (_, { req }) => {
-      const repair = (await parseBody(req, CheckBody))?.repair === true;
-      return bulk(deps, repair ? 'check-and-repair' : 'check');
+    .on(adminRoutes.subscribePage, async ({ pageId }, reqCtx) =>
+      pageCommand(deps, 'subscribe', param(pageId), deadlineOf(reqCtx.context)),
+    )
+    .on(adminRoutes.disconnectPage, async ({ pageId }, reqCtx) =>
+      pageCommand(deps, 'disconnect', param(pageId), deadlineOf(reqCtx.context)),
+    )
+    .on(adminRoutes.checkSubscriptions, async (_, reqCtx) => {
+      const repair = (await parseBody(reqCtx.req, CheckBody))?.repair === true;
+      return bulk(deps, repair ? 'check-and-repair' : 'check', deadlineOf(reqCtx.context));
     })
-    .on(adminRoutes.resubscribeAll, async () => bulk(deps, 'resubscribe-all'))
+    .on(adminRoutes.resubscribeAll, async (_, reqCtx) =>
+      bulk(deps, 'resubscribe-all', deadlineOf(reqCtx.context)),
+    )
     .on(adminRoutes.listDeadLetters, async (_, reqCtx) => {
       const queue = queueOf(queryOf(reqCtx, 'queue'));
       const list = deadLetters(deps).list({ queue, limit: limitOf(reqCtx, DEAD_LETTERS_LIST_DEFAULT) });
@@ -129,13 +137,17 @@ export function createAdminApi(deps: AdminDeps) {
       ]);
       return json(200, { messages: items.map((i) => messageView(i, conversation)) });
     })
-    .on(adminRoutes.sendMessage, async (params, { req }) => {
+    .on(adminRoutes.sendMessage, async (params, { req, context }) => {
       const [pageId, userId] = [param(params.pageId), param(params.userId)];
       if (!isGraphId(userId))
         throw new AdminError(400, 'invalid_path', 'userId: a ref: user ref is no PSID: replies go to a PSID');
       const { text } = await parseBody(req, SendBody);
       const sendDeps = { ...deps, graph: await graph(deps) };
-      const { item, conversation, warning } = await sendMessage(sendDeps, pageId, userId, text);
+      const { item, conversation, warning } = await sendMessage(
+        sendDeps,
+        { pageId, userId, text },
+        deadlineOf(context),
+      );
       if (warning) return json(202, { ...messageView(item, conversation), warning });
       return json(201, messageView(item, conversation));
     })
@@ -181,10 +193,15 @@ async function graph(deps: AdminDeps): Promise<GraphClient> {
 }
 
 /** A single-page command, run in order with the page's other commands; answers the page as it ends up. */
-async function pageCommand(deps: AdminDeps, type: PageCommandType, pageId: string): Promise<Response> {
+async function pageCommand(
+  deps: AdminDeps,
+  type: PageCommandType,
+  pageId: string,
+  deadline: Deadline,
+): Promise<Response> {
   await knownPage(deps, pageId);
   await graph(deps);
-  const outcome = await deps.ops.runCommand(type, pageId);
+  const outcome = await deps.ops.runCommand(type, pageId, deadline);
   if (!outcome)
     return json(202, { pageId, status: 'queued', message: `${type} is queued for page ${pageId}` });
   const page = await deps.pages.get(pageId);
@@ -198,9 +215,9 @@ async function pageCommand(deps: AdminDeps, type: PageCommandType, pageId: strin
   });
 }
 
-async function bulk(deps: AdminDeps, action: BulkAction): Promise<Response> {
+async function bulk(deps: AdminDeps, action: BulkAction, deadline: Deadline): Promise<Response> {
   await graph(deps);
-  return json(200, await runBulkAction(deps.ops.bulk, action));
+  return json(200, await runBulkAction(deps.ops.bulk, action, deadline));
 }
 
 /** `?limit=N` (1–LIST_LIMIT_MAX, default LIST_LIMIT_DEFAULT): lists answer the newest N, so an answer stays far below Lambda's 6 MB. */

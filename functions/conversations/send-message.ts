@@ -6,6 +6,7 @@ import type { PageRecord } from '#contracts/page-record';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError, GraphNotAttemptedError } from '#graph/graph-error';
 import type { PageAccess } from '#pages/page-access';
+import type { Deadline } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import type { ConversationRepository } from './conversation-repository.js';
 import { replyPolicy } from './messaging-window.js';
@@ -23,7 +24,11 @@ export interface SendDeps {
  * window. The sent message is stored at once as `out`/`sent`; its echo later is the same `mid`,
  * so it is dropped as a duplicate, and delivery/read watermarks move its status on.
  */
-export async function sendMessage(deps: SendDeps, pageId: string, userId: string, text: string) {
+export async function sendMessage(
+  deps: SendDeps,
+  { pageId, userId, text }: { pageId: string; userId: string; text: string },
+  deadline: Deadline,
+) {
   const now = (deps.now ?? Date.now)();
   const page = await deps.access.page(pageId);
   if (!page || page.status === 'disconnected')
@@ -54,7 +59,7 @@ export async function sendMessage(deps: SendDeps, pageId: string, userId: string
     timestamp: now,
   };
   try {
-    const { messageId } = await deps.graph.sendText(pageId, token, userId, text, policy);
+    const { messageId } = await deps.graph.sendText(pageId, token, userId, text, policy, { deadline });
     item.mid = messageId;
     item.status = 'sent';
   } catch (err) {
