@@ -14,6 +14,7 @@ import { lockFromUrl } from '#adapters/redis/lock-from-url';
 import { createApp } from '#app/app';
 import { loadConfig } from '#app/config';
 import { LocalEnv, readEnv } from '#contracts/env';
+import { HEALTH_PATH } from '#contracts/routes';
 import { createTableIfMissing } from '#local/dynalite';
 import { sleep } from '#runtime/backoff';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '#runtime/http';
@@ -160,7 +161,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
 
   const gateway = async (event: HttpEvent): Promise<HttpResult> => {
     const path = event.rawPath;
-    if (path === '/health')
+    if (path === HEALTH_PATH)
       return json(200, {
         status: 'ok',
         mode: sandbox ? 'sandbox' : 'facebook',

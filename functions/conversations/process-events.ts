@@ -34,7 +34,7 @@ export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLoc
     async (record: SQSRecord): Promise<void> => {
       let event: QueuedEvent | undefined;
       try {
-        event = await queuedEventOf(record, deps.blobs);
+        event = await readQueueBody(record.body, deps.blobs);
         const queued = event;
         // With the optional lock, a conversation is also serialised across consumers (a DLQ redrive,
         // a second deployment); a lock not taken in time fails the record, redelivered in order.
@@ -75,15 +75,6 @@ export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLoc
     }
     return response;
   };
-}
-
-/**
- * The queued event a message carries (contracts/queue.ts), read back from the blob store when the
- * message is a claim check. A body the verifier cannot have written, or a claim check that cannot be
- * redeemed, is a PoisonError.
- */
-export function queuedEventOf(record: SQSRecord, blobs: BlobStore): Promise<QueuedEvent> {
-  return readQueueBody(record.body, blobs);
 }
 
 /**

@@ -28,14 +28,3 @@ export function deadlineOf(
   if (remaining === undefined) return NO_DEADLINE;
   return deadlineAt(now + Math.max(0, remaining - SAFETY_MARGIN_MS));
 }
-
-/**
- * @deprecated Kept only for bench/verifier-prototype.ts (being deleted): the deadline is no longer
- * ambient, so this only runs `work`; entries get their deadline from lambda.ts as a parameter.
- */
-export function withInvocationBudget<T>(
-  _remainingMs: number | undefined,
-  work: () => Promise<T>,
-): Promise<T> {
-  return work();
-}

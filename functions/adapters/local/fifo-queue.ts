@@ -1,6 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { MAX_RECEIVE_COUNT, SQS_MAX_PAYLOAD_BYTES as MAX_SQS_PAYLOAD_BYTES } from '#contracts/limits';
+import {
+  MAX_RECEIVE_COUNT,
+  SQS_MAX_PAYLOAD_BYTES as MAX_SQS_PAYLOAD_BYTES,
+  SQS_ID_MAX,
+} from '#contracts/limits';
 import type { QueueMessage } from '#contracts/queue';
 import type { EventQueue } from '#ports/ports';
 import type { PersistedDeadLetter, PersistedMessage, QueueChanges, QueueJournal } from './queue-store.js';
@@ -60,7 +64,6 @@ export interface LocalFifoQueueStats {
   delivered: number;
 }
 
-const MAX_ID_LENGTH = 128;
 const ACCOUNT = '000000000000';
 
 /** A queue without O(n) `shift()`: reads advance a head index, the array is compacted now and then. */
@@ -583,8 +586,8 @@ function checkMessage(message: QueueMessage, index: number): void {
     ['groupId', message.groupId],
     ['dedupId', message.dedupId],
   ] as const) {
-    if (!value || value.length > MAX_ID_LENGTH) {
-      throw new Error(`Message ${index}: ${field} must be 1 to ${MAX_ID_LENGTH} characters`);
+    if (!value || value.length > SQS_ID_MAX) {
+      throw new Error(`Message ${index}: ${field} must be 1 to ${SQS_ID_MAX} characters`);
     }
   }
   const bytes = Buffer.byteLength(message.body, 'utf8');
