@@ -2,9 +2,11 @@
  * Meters for the AWS calls a workload makes through the real handlers: a document client that counts
  * calls and DynamoDB capacity units (asking dynalite with `ReturnConsumedCapacity: 'TOTAL'`, adding the
  * index writes dynalite does not count), an SQS client that hands batches to the LocalFifoQueue and
- * counts billed requests, and a token sealer that counts KMS calls.
+ * counts billed requests, an EventBridge client that accepts every entry and counts PutEvents calls,
+ * entries and billed events, and a token sealer that counts KMS calls.
  */
 
+import type { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   type DynamoDBDocumentClient,
@@ -13,12 +15,15 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { entrySize } from '#adapters/aws/eventbridge-publisher';
 import type { EventQueue, TokenSealer } from '#ports/ports';
 import { GSI1_PK, TSK } from '#store/table';
 import { tappedDocClient } from '#testkit/sdk-tap';
 
 export interface DynamoMeter {
   calls: Record<string, number>;
+  /** Calls by operation and record kind: `Put EVENT`, `Query EVENT`, `Get PAGE`, … */
+  callsBy: Record<string, number>;
   /** Read request units (strongly consistent ≤ 4 KB = 1). */
   rru: number;
   /** Write request units: the table plus every index write (LSI byTime, GSI byType). */
@@ -30,6 +35,8 @@ export interface DynamoMeter {
   getsByKind: Record<string, number>;
   /** Write units by operation: `Put ITEM`, `Update CONV`, … (index writes included). */
   wruBy: Record<string, number>;
+  /** Read units by operation: `Get PAGE`, `Query EVENT` (a query by the sort key prefix it asks for), … */
+  rruBy: Record<string, number>;
   /** Sum of local call latencies (ms). */
   localMs: number;
 }
@@ -43,21 +50,24 @@ export function meteredDocClient(endpoint: string): {
 } {
   const meter: DynamoMeter = {
     calls: {},
+    callsBy: {},
     rru: 0,
     wru: 0,
     indexWru: 0,
     conditionalFailures: 0,
     getsByKind: {},
     wruBy: {},
+    rruBy: {},
     localMs: 0,
   };
   const doc = tappedDocClient(endpoint, async ({ name: commandName, command, input }, send) => {
     const name = commandName.replace(/Command$/, '');
     meter.calls[name] = (meter.calls[name] ?? 0) + 1;
-    const sk = String(((input.Key ?? input.Item) as { sk?: string } | undefined)?.sk ?? '');
+    const sk = String(((input.Key ?? input.Item) as { sk?: string } | undefined)?.sk ?? querySk(input));
     const [kind = ''] = sk.split('#');
     if (command instanceof GetCommand) meter.getsByKind[kind] = (meter.getsByKind[kind] ?? 0) + 1;
     const label = `${name} ${kind}`;
+    meter.callsBy[label] = (meter.callsBy[label] ?? 0) + 1;
     input.ReturnConsumedCapacity = 'TOTAL';
     const isWrite = command instanceof PutCommand || command instanceof UpdateCommand;
     // The old item tells which index entries a write replaced; the caller never sees it (unless it asked
@@ -71,7 +81,10 @@ export function meteredDocClient(endpoint: string): {
       const units = Number(
         (out.ConsumedCapacity as { CapacityUnits?: number } | undefined)?.CapacityUnits ?? 0,
       );
-      if (command instanceof GetCommand || command instanceof QueryCommand) meter.rru += units;
+      if (command instanceof GetCommand || command instanceof QueryCommand) {
+        meter.rru += units;
+        meter.rruBy[label] = (meter.rruBy[label] ?? 0) + units;
+      }
       if (isWrite) {
         const old = (oldKnown ? out.Attributes : undefined) as Record<string, unknown> | undefined;
         const indexWrites = indexWritesOf(command, input, old, oldKnown);
@@ -98,6 +111,13 @@ export function meteredDocClient(endpoint: string): {
     }
   });
   return { doc, meter };
+}
+
+/** A query's sort key condition value (`EVENT#` for `begins_with(sk, :prefix)`), '' when it has none. */
+function querySk(input: Record<string, unknown>): string {
+  const values = (input.ExpressionAttributeValues ?? {}) as Record<string, unknown>;
+  const sk = Object.entries(values).find(([k, v]) => k !== ':pk' && typeof v === 'string');
+  return String(sk?.[1] ?? '');
 }
 
 /** How many index entries a write put or removed (each costs as many units as the item). */
@@ -161,6 +181,66 @@ export function meteredSqsClient(target: EventQueue): { client: SQSClient; meter
       return { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] };
     },
   } as unknown as SQSClient;
+  return { client, meter };
+}
+
+export interface EventBridgeMeter {
+  putEventsCalls: number;
+  entries: number;
+  /** Custom events as billed: each entry is charged per 64 KB chunk (entrySize, as the publisher counts it). */
+  billedEvents: number;
+  /** The entries' sizes as entrySize counts them. */
+  bytes: number;
+  /** The events as the bus delivers them (envelope and detail): what the archive and the log rule store. */
+  deliveredBytes: number;
+}
+
+/** The envelope EventBridge wraps around `detail` on delivery; ids, account and time at their real lengths. */
+function envelopeBytes(detailType: string, source: string): number {
+  const envelope = {
+    version: '0',
+    id: '00000000-0000-0000-0000-000000000000',
+    'detail-type': detailType,
+    source,
+    account: '123456789012',
+    time: '2026-01-01T00:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: null,
+  };
+  return Buffer.byteLength(JSON.stringify(envelope)) - 'null'.length;
+}
+
+/**
+ * An EventBridgeClient for the real EventBridgePublisher (so its batching, ≤ 10 entries and 256 KB a
+ * call, is what gets counted) that accepts every entry as EventBridge would answer it.
+ */
+export function meteredEventBridgeClient(): { client: EventBridgeClient; meter: EventBridgeMeter } {
+  const meter: EventBridgeMeter = {
+    putEventsCalls: 0,
+    entries: 0,
+    billedEvents: 0,
+    bytes: 0,
+    deliveredBytes: 0,
+  };
+  const client = {
+    async send(command: PutEventsCommand) {
+      const entries = command.input.Entries ?? [];
+      meter.putEventsCalls++;
+      meter.entries += entries.length;
+      for (const entry of entries) {
+        const size = entrySize(entry);
+        meter.bytes += size;
+        meter.deliveredBytes +=
+          envelopeBytes(entry.DetailType ?? '', entry.Source ?? '') + Buffer.byteLength(entry.Detail ?? '');
+        meter.billedEvents += Math.max(1, Math.ceil(size / SIXTY_FOUR_KB));
+      }
+      return {
+        FailedEntryCount: 0,
+        Entries: entries.map(() => ({ EventId: `bench-${meter.entries}` })),
+      };
+    },
+  } as unknown as EventBridgeClient;
   return { client, meter };
 }
 

@@ -2,8 +2,10 @@
  * Benchmark 3, AWS requests and cost per million inbound messages: 100 pages, 1,000 conversations, 10,000
  * inbound messages plus the echoes, deliveries and reads around them, in POSTs of 1–5 entries, through the
  * real verifier handler (→ the real SqsEventQueue → LocalFifoQueue) and the real processor handler in
- * CONTAINERS warm containers, against dynalite (own process) and the local keyring. Every SQS, DynamoDB
- * (calls and capacity units), KMS and Graph call is counted, then priced (prices.ts), beside the same
+ * CONTAINERS warm containers, against dynalite (own process) and the local keyring; the processor
+ * publishes through the real EventBridgePublisher to a client that accepts every entry. Every SQS,
+ * DynamoDB (calls and capacity units), KMS, EventBridge (PutEvents calls, entries, billed 64 KB chunks)
+ * and Graph call is counted, then priced (prices.ts), beside the same
  * workload costed for a naive design: per event a page lookup and a Redis lock (SET NX + DEL), per inbound
  * message also a KMS decrypt and a profile fetch, everything inside the webhook call.
  *
@@ -14,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { EventBridgePublisher } from '#adapters/aws/eventbridge-publisher';
 import { SqsEventQueue } from '#adapters/aws/sqs-event-queue';
 import { MemoryBlobStore } from '#adapters/local/blob-store';
 import { EnvCredentials } from '#adapters/local/env-credentials';
@@ -32,10 +35,16 @@ import { captureOutput } from '#testkit/chaos-harness';
 import { makeTraffic, sendInOrder } from '#testkit/chaos-traffic';
 import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
-import { memoryPublisher } from '#testkit/memory-publisher';
 import { first } from '#testkit/pick';
 import { seedPages } from '#testkit/seed';
-import { billedReceive, CountingSealer, meteredDocClient, meteredSqsClient } from './aws-meter.js';
+import {
+  billedReceive,
+  CountingSealer,
+  type DynamoMeter,
+  meteredDocClient,
+  meteredEventBridgeClient,
+  meteredSqsClient,
+} from './aws-meter.js';
 import { DEPLOYMENT, LATENCY_MS, PRICES } from './prices.js';
 import { ratio, sig } from './stats.js';
 
@@ -67,8 +76,31 @@ interface CostFigure {
   designOnly: { pagewire: number; naive: number; ratio: number };
 }
 
-/** Line items both designs pay alike. */
-const SHARED = ['apiGateway', 'dynamoWrites', 'secretsManager'];
+/** Line items both designs pay alike (a naive design publishing the same events pays the same for them). */
+const SHARED = ['apiGateway', 'dynamoWrites', 'secretsManager', 'eventBridge', 'eventArchive', 'eventLog'];
+/** Record kinds of the change log (functions/events/change-log.ts): its DynamoDB calls, by meter label. */
+const CHANGE_LOG_KINDS = ['EVENT', 'CHANGE'];
+
+/** What publishing events adds, USD per million inbound messages (burst), by line. */
+export interface EventsAdded {
+  total: number;
+  /** The share of Pagewire's total (burst). */
+  shareOfTotal: number;
+  lines: {
+    /** PutEvents: custom events billed. */
+    eventBridge: number;
+    /** The bus archive (processing, and storage for the archive's retention). */
+    eventArchive: number;
+    /** The log rule: every event ingested into the tail log group. */
+    eventLog: number;
+    /** The change log's DynamoDB writes and reads. */
+    changeLogDynamo: number;
+    /** Lambda time waiting on PutEvents and the change log's calls (assumed latencies; CPU not split out). */
+    lambdaWaits: number;
+  };
+  /** Per inbound message: DynamoDB with and without the change log (same run). */
+  dynamo: Record<'calls' | 'readUnits' | 'writeUnits', { total: number; changeLog: number; without: number }>;
+}
 
 export interface CostResult {
   workload: Record<string, number>;
@@ -82,6 +114,8 @@ export interface CostResult {
     };
     /** Not in the totals: both designs would pay them alike, or they are fixed monthly costs. */
     notIncluded: Record<string, number | string>;
+    /** Burst, by line; and the totals the same counts give steady and for the naive design. */
+    eventsAdded: EventsAdded & { steadyTotal: number; naiveTotal: number };
   };
   assumptions: Record<string, unknown>;
   measured: Record<string, number>;
@@ -123,7 +157,9 @@ export async function costBench(): Promise<CostResult> {
     const config = loadConfig({ TABLE_NAME: tableName, GRAPH_API_URL: graphUrl, GRAPH_API_VERSION: 'v24.0' });
     // Claim checks (none in this workload: its events are small).
     const blobs = new MemoryBlobStore();
-    const publisher = memoryPublisher();
+    // The real publisher, so its batching (≤ 10 entries, 256 KB a call) is what gets counted.
+    const { client: eventBridge, meter: eventsMeter } = meteredEventBridgeClient();
+    const publisher = new EventBridgePublisher(eventBridge, 'pagewire-bench-pagewire');
     const containers = Array.from({ length: CONTAINERS }, () => ({
       busy: false,
       handler: lambda(
@@ -212,6 +248,7 @@ export async function costBench(): Promise<CostResult> {
     // ---- counts ----------------------------------------------------------------------------------------------
     const dynamoCalls = Object.values(dynamoMeter.calls).reduce((a, b) => a + b, 0);
     const writeCalls = (dynamoMeter.calls.Put ?? 0) + (dynamoMeter.calls.Update ?? 0);
+    const queryCalls = dynamoMeter.calls.Query ?? 0;
     const graphCalls = fake.calls.length;
     const eventsTotal = events.length;
     const secretCallsPerMonth = (1 + CONTAINERS) * ((30 * 86_400) / DEPLOYMENT.secretMaxAgeSeconds);
@@ -230,6 +267,10 @@ export async function costBench(): Promise<CostResult> {
       graph: graphCalls,
       secret: secretCalls,
       redis: 0,
+      putEvents: eventsMeter.putEventsCalls,
+      eventEntries: eventsMeter.entries,
+      eventsBilled: eventsMeter.billedEvents,
+      eventBytesDelivered: eventsMeter.deliveredBytes,
       lambdaMs:
         verifierCpuMs +
         sqsMeter.sendBatchCalls * LATENCY_MS.sqsSendBatch +
@@ -238,6 +279,7 @@ export async function costBench(): Promise<CostResult> {
         dynamoCalls * LATENCY_MS.dynamo +
         sealer.unseals * LATENCY_MS.kmsDecrypt +
         graphCalls * LATENCY_MS.graphCall +
+        eventsMeter.putEventsCalls * LATENCY_MS.eventBridgePutEvents +
         processor.invocations * 0.5,
       logBytes:
         ourLogBytes.verifier +
@@ -265,23 +307,29 @@ export async function costBench(): Promise<CostResult> {
     };
     // The naive design: everything inside the webhook call. Per event a page lookup (GetItem, eventually
     // consistent: ½ RRU) and a lock (two Redis calls); per inbound message a KMS decrypt and a profile
-    // fetch; the same writes as Pagewire; the same compute.
+    // fetch; the same writes and change log as Pagewire; the same compute; the same events published,
+    // one PutEvents per webhook call (a POST's changes fit one call).
     const naive: Counts = {
       posts: posts.length,
       processorInvocations: 0,
       sqs: 0,
       dynamoCalls: dynamoCalls - (dynamoMeter.calls.Get ?? 0) + eventsTotal,
-      rru: eventsTotal * 0.5,
+      rru: eventsTotal * 0.5 + ofChangeLog(dynamoMeter.rruBy),
       wru: dynamoMeter.wru,
       kms: inbound,
       graph: inbound,
       secret: secretCalls,
       redis: eventsTotal * 2,
+      putEvents: Math.min(posts.length, eventsMeter.putEventsCalls),
+      eventEntries: eventsMeter.entries,
+      eventsBilled: eventsMeter.billedEvents,
+      eventBytesDelivered: eventsMeter.deliveredBytes,
       lambdaMs:
         verifierCpuMs +
         processorCpuMs +
         eventsTotal * (LATENCY_MS.dynamo + 2 * LATENCY_MS.redisCall) +
-        writeCalls * LATENCY_MS.dynamo +
+        (writeCalls + queryCalls) * LATENCY_MS.dynamo +
+        Math.min(posts.length, eventsMeter.putEventsCalls) * LATENCY_MS.eventBridgePutEvents +
         inbound * (LATENCY_MS.kmsDecrypt + LATENCY_MS.graphCall) +
         posts.length * 0.5,
       logBytes:
@@ -301,6 +349,9 @@ export async function costBench(): Promise<CostResult> {
       graphCalls: c.graph / inbound,
       redisCalls: c.redis / inbound,
       secretsManagerCalls: c.secret / inbound,
+      eventBridgePutEventsCalls: c.putEvents / inbound,
+      eventBridgeEntries: c.eventEntries / inbound,
+      eventBridgeBilledEvents: c.eventsBilled / inbound,
     });
     const targets: Record<string, number> = { kmsRequests: 0.01, dynamoReadUnits: 0.1 };
     const requests = (c: Counts) => {
@@ -363,6 +414,12 @@ export async function costBench(): Promise<CostResult> {
       PRICES.xrayTraceRecorded.usd;
     const valkeyMinimumPerMonth = 0.1 * 730 * PRICES.elastiCacheServerlessValkeyGbHour.usd;
     const steadyCost = cost(steady);
+    const burstCost = cost(burst);
+    const eventsAdded = {
+      ...eventsAddedBy(burst, dynamoMeter, inbound, burstCost.pagewire),
+      steadyTotal: eventsAddedBy(steady, dynamoMeter, inbound, steadyCost.pagewire).total,
+      naiveTotal: eventsAddedBy(naive, dynamoMeter, inbound, burstCost.naive).total,
+    };
 
     return {
       workload: {
@@ -381,7 +438,7 @@ export async function costBench(): Promise<CostResult> {
       },
       awsRequestsPerMessage: requests(burst),
       costPerMillion: {
-        ...cost(burst),
+        ...burstCost,
         steady: {
           ...steadyCost,
           awsRequestsPerMessage: requests(steady),
@@ -395,7 +452,10 @@ export async function costBench(): Promise<CostResult> {
           naiveValkeyStorageMinimumPerMonth: sig(valkeyMinimumPerMonth, 3),
           fixedMonthly:
             'KMS key $1, Secrets Manager secret $0.40, CloudWatch alarms and dashboard: alike for both',
+          forwardUrl:
+            'with context forwardUrl: API destination invocations, $0.20 per million events (eventBridge entries × 0.2)',
         },
+        eventsAdded,
       },
       assumptions: {
         latencyMs: LATENCY_MS,
@@ -429,8 +489,15 @@ export async function costBench(): Promise<CostResult> {
         ...Object.fromEntries(Object.entries(dynamoMeter.calls).map(([k, v]) => [`dynamo${k}`, v])),
         ...Object.fromEntries(Object.entries(dynamoMeter.getsByKind).map(([k, v]) => [`dynamoGet${k}`, v])),
         ...Object.fromEntries(Object.entries(dynamoMeter.wruBy).map(([k, v]) => [`wru ${k}`, Math.round(v)])),
+        ...Object.fromEntries(Object.entries(dynamoMeter.rruBy).map(([k, v]) => [`rru ${k}`, sig(v, 4)])),
+        ...Object.fromEntries(Object.entries(dynamoMeter.callsBy).map(([k, v]) => [`calls ${k}`, v])),
         kmsDecrypts: sealer.unseals,
         graphCalls,
+        putEventsCalls: eventsMeter.putEventsCalls,
+        eventEntries: eventsMeter.entries,
+        eventsBilled: eventsMeter.billedEvents,
+        meanEntryBytes: Math.round(eventsMeter.bytes / Math.max(1, eventsMeter.entries)),
+        meanDeliveredEventBytes: Math.round(eventsMeter.deliveredBytes / Math.max(1, eventsMeter.entries)),
       },
     };
   } finally {
@@ -451,6 +518,11 @@ interface Counts {
   graph: number;
   secret: number;
   redis: number;
+  /** EventBridge PutEvents calls, entries, custom events billed (64 KB chunks), bytes as delivered. */
+  putEvents: number;
+  eventEntries: number;
+  eventsBilled: number;
+  eventBytesDelivered: number;
   /** Billed Lambda milliseconds, every function. */
   lambdaMs: number;
   logBytes: number;
@@ -471,6 +543,59 @@ function priced(c: Counts) {
     secretsManager: c.secret * PRICES.secretsManagerApiCall.usd,
     redis: c.redis * PRICES.elastiCacheServerlessValkeyEcpu.usd,
     cloudWatchLogs: (c.logBytes / GIB) * PRICES.cloudWatchLogsIngestedGb.usd,
+    eventBridge: c.eventsBilled * PRICES.eventBridgeCustomEvent.usd,
+    eventArchive: (c.eventBytesDelivered / GIB) * ARCHIVE_USD_PER_GB,
+    eventLog: (c.eventBytesDelivered / GIB) * PRICES.cloudWatchLogsIngestedGb.usd,
+  };
+}
+
+/** Archiving a GB: processing, plus storage for the retention (a steady stream keeps days/30 of a month's). */
+const ARCHIVE_USD_PER_GB =
+  PRICES.eventBridgeArchiveGb.usd + (DEPLOYMENT.eventArchiveDays / 30) * PRICES.eventBridgeArchiveGbMonth.usd;
+
+/** The change log's share of a meter's figures by label (`Put EVENT`, `Query EVENT`, `Get CHANGE`, …). */
+function ofChangeLog(by: Record<string, number>): number {
+  return Object.entries(by)
+    .filter(([label]) => CHANGE_LOG_KINDS.includes(label.split(' ')[1] ?? ''))
+    .reduce((n, [, v]) => n + v, 0);
+}
+
+/** What the events feature adds (burst), beside Pagewire's total. */
+function eventsAddedBy(c: Counts, meter: DynamoMeter, inbound: number, totalPerMillion: number): EventsAdded {
+  const wru = ofChangeLog(meter.wruBy);
+  const rru = ofChangeLog(meter.rruBy);
+  const calls = ofChangeLog(meter.callsBy);
+  const lines = priced(c);
+  const perMillion = (usd: number) => sig((usd / inbound) * 1e6, 4);
+  const waitsMs = c.putEvents * LATENCY_MS.eventBridgePutEvents + calls * LATENCY_MS.dynamo;
+  const added = {
+    eventBridge: lines.eventBridge,
+    eventArchive: lines.eventArchive,
+    eventLog: lines.eventLog,
+    changeLogDynamo: wru * PRICES.dynamoWriteRequestUnit.usd + rru * PRICES.dynamoReadRequestUnit.usd,
+    lambdaWaits: (waitsMs / 1000) * GB * PRICES.lambdaArmGbSecond.usd,
+  };
+  const total = Object.values(added).reduce((a, b) => a + b, 0);
+  const per = (all: number, log: number) => ({
+    total: sig(all / inbound, 3),
+    changeLog: sig(log / inbound, 3),
+    without: sig((all - log) / inbound, 3),
+  });
+  return {
+    total: perMillion(total),
+    shareOfTotal: sig(perMillion(total) / totalPerMillion, 2),
+    lines: {
+      eventBridge: perMillion(added.eventBridge),
+      eventArchive: perMillion(added.eventArchive),
+      eventLog: perMillion(added.eventLog),
+      changeLogDynamo: perMillion(added.changeLogDynamo),
+      lambdaWaits: perMillion(added.lambdaWaits),
+    },
+    dynamo: {
+      calls: per(c.dynamoCalls, calls),
+      readUnits: per(c.rru, rru),
+      writeUnits: per(c.wru, wru),
+    },
   };
 }
 

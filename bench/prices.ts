@@ -60,6 +60,25 @@ export const PRICES = {
     source: 'https://aws.amazon.com/secrets-manager/pricing/',
     asOf: '2026-05',
   },
+  eventBridgeCustomEvent: {
+    usd: 1.0 / 1e6,
+    per: 'EventBridge custom event published (PutEvents); each 64 KB chunk of an entry is billed as one event',
+    source: 'https://aws.amazon.com/eventbridge/pricing/',
+    asOf: '2026-12',
+    note: 'delivery to targets is free except API destinations ($0.20 per million, only with forwardUrl)',
+  },
+  eventBridgeArchiveGb: {
+    usd: 0.1,
+    per: 'GB of events archived (archive processing; storage billed apart, eventBridgeArchiveGbMonth)',
+    source: 'https://aws.amazon.com/eventbridge/pricing/',
+    asOf: '2026-12',
+  },
+  eventBridgeArchiveGbMonth: {
+    usd: 0.023,
+    per: 'GB-month of archived events stored',
+    source: 'https://aws.amazon.com/eventbridge/pricing/',
+    asOf: '2026-12',
+  },
   cloudWatchLogsIngestedGb: {
     usd: 0.5,
     per: 'GB of CloudWatch Logs ingested (Standard class)',
@@ -98,6 +117,7 @@ export const LATENCY_MS = {
   graphCall: 150,
   redisCall: 1,
   secretsManager: 15,
+  eventBridgePutEvents: 20,
 };
 
 /** Deployment facts the cost uses (lib/pagewire-function.ts, lib/processing.ts). */
@@ -112,4 +132,6 @@ export const DEPLOYMENT = {
   /** X-Ray's default sampling rule: the first request each second, then 5 %. */
   xrayReservoirPerSecond: 1,
   xrayRate: 0.05,
+  /** Days the bus archive keeps events (lib/events.ts, context `eventArchiveDays` default). */
+  eventArchiveDays: 14,
 };

@@ -104,6 +104,16 @@ export function summaryRows(r: Results): SummaryRow[] {
       target: '≤ 0.5',
       ok: mark(c.steady.ok),
     });
+    if (c.eventsAdded) {
+      rows.push({
+        figure: 'USD per million added by public events, burst (vs Pagewire total)',
+        value: c.eventsAdded.total,
+        reference: c.pagewire,
+        ratio: c.eventsAdded.shareOfTotal,
+        target: 'information',
+        ok: '',
+      });
+    }
   }
   for (const s of r.resubscribeAll?.rows ?? []) {
     rows.push({
@@ -148,6 +158,31 @@ export function summaryRows(r: Results): SummaryRow[] {
     });
   }
   return rows;
+}
+
+type EventsAdded = NonNullable<Results['costPerMillion']>['eventsAdded'];
+
+/** Footnote ² of the cost table: what publishing events adds, by line, and the change log's DynamoDB share. */
+function eventsAddedText(e: EventsAdded): string[] {
+  const l = e.lines;
+  const d = e.dynamo;
+  return [
+    `² Public events (SPEC §8) add ${usd(e.total)} per million inbound messages (burst; ` +
+      `${Math.round(e.shareOfTotal * 100)} % of the total): EventBridge custom events ${usd(l.eventBridge)}, ` +
+      `the bus archive ${usd(l.eventArchive)}, the tail log ${usd(l.eventLog)}, the change log's DynamoDB ` +
+      `reads and writes ${usd(l.changeLogDynamo)}, Lambda time waiting on PutEvents and the change log ` +
+      `${usd(l.lambdaWaits)} (CPU not split out). With context \`forwardUrl\`, API destination invocations add ` +
+      '$0.20 per million events.',
+    '',
+    table(
+      ['DynamoDB per inbound message', 'total', 'change log', 'without the change log'],
+      [
+        ['calls', d.calls.total, d.calls.changeLog, d.calls.without],
+        ['read units', d.readUnits.total, d.readUnits.changeLog, d.readUnits.without],
+        ['write units', d.writeUnits.total, d.writeUnits.changeLog, d.writeUnits.without],
+      ],
+    ),
+  ];
 }
 
 const kb = (bytes: number) => `${Math.round(bytes / 1024)} KB`;
@@ -314,7 +349,10 @@ export function renderPerformance(r: Results): string {
           `entries, through the real verifier and processor handlers (${w.processorContainers} processor ` +
           'containers) against dynalite, the local FIFO queue and the keyring, every call counted. The naive ' +
           'design does all the work inside the webhook call: per event a page lookup and a Redis lock (2 calls), ' +
-          'per inbound message also a KMS decrypt and a profile fetch, and the same writes.',
+          'per inbound message also a KMS decrypt and a profile fetch, and the same writes, change log and ' +
+          'public events (one PutEvents per webhook call). The processor publishes through the real ' +
+          '`EventBridgePublisher` (≤ 10 entries and 256 KB a call) to a client that accepts every entry; ' +
+          'EventBridge bills each entry per 64 KB chunk (billed events).',
       );
       out.push('');
     }
@@ -364,21 +402,34 @@ export function renderPerformance(r: Results): string {
             usd(c.designOnly.naive),
           ],
           ['its ratio to naive', String(c.designOnly.ratio), String(c.steady.designOnly.ratio), '1'],
+          ...(c.eventsAdded
+            ? [
+                [
+                  'of the total: added by public events²',
+                  usd(c.eventsAdded.total),
+                  usd(c.eventsAdded.steadyTotal),
+                  usd(c.eventsAdded.naiveTotal),
+                ],
+              ]
+            : []),
         ],
       ),
     );
     out.push('');
     out.push(
-      '¹ API Gateway, the DynamoDB writes (the same data model for both) and the secret reads: what is left is ' +
-        'the cost of the design itself (queue, functions, lookups, KMS, lock, logs).',
+      '¹ API Gateway, the DynamoDB writes (the same data model for both), the secret reads and the public ' +
+        'events (EventBridge, its archive, the tail log): what is left is the cost of the design itself (queue, ' +
+        'functions, lookups, KMS, lock, logs).',
     );
+    if (c.eventsAdded) out.push('', ...eventsAddedText(c.eventsAdded));
     out.push('');
     out.push(
       `Not in the totals: X-Ray tracing (on in the stack) would add about ${usd(Number(c.notIncluded.xrayAtOneMillionPerMonth))} ` +
         `per million messages at 1 M messages a month; the naive design's Valkey cache meters at least 100 MB ` +
         `(${usd(Number(c.notIncluded.naiveValkeyStorageMinimumPerMonth))} a month), which at that volume puts the ` +
         `steady ratio at ${c.steady.ratioWithValkeyMinimum}. Lambda time is the CPU time measured per phase plus, per ` +
-        'AWS call, an assumed AWS latency (DynamoDB 5 ms, SQS send 12 ms, KMS 8 ms, Graph 150 ms), at 512 MB arm64.',
+        'AWS call, an assumed AWS latency (DynamoDB 5 ms, SQS send 12 ms, KMS 8 ms, Graph 150 ms, PutEvents ' +
+        '20 ms), at 512 MB arm64.',
     );
     out.push('');
     out.push('Prices (us-east-1, on-demand, before free tiers):');
