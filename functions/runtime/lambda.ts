@@ -2,17 +2,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type Deadline, deadlineOf } from './deadline.js';
-import { logger, metrics } from './observability.js';
+import { logger, publishCounts } from './observability.js';
 
 /**
- * Flushes the invocation's metrics as one EMF line. Powertools' own middleware warns on every
- * invocation that counted nothing (a health check, a handshake); this one stays quiet then.
+ * Flushes the invocation's metrics as one EMF line (observability.ts). Powertools' own middleware warns
+ * on every invocation that counted nothing (a health check, a handshake); this one stays quiet then.
  */
-function publishMetrics(): void {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-}
-
-const flushMetrics: MiddlewareObj = { after: publishMetrics, onError: publishMetrics };
+const flushMetrics: MiddlewareObj = { after: publishCounts, onError: publishCounts };
 
 /** A Lambda entry's own code: the event, the context, and the invocation's deadline (deadline.ts). */
 export type Entry<E, R> = (event: E, context: Context, deadline: Deadline) => Promise<R>;
@@ -40,7 +36,7 @@ export function hotPathLambda<E, R>(fn: (event: E, context: Context) => Promise<
     try {
       return await fn(event, context);
     } finally {
-      publishMetrics();
+      publishCounts();
     }
   };
 }
