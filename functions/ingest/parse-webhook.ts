@@ -83,12 +83,30 @@ export function toQueueMessageWithText(e: QueuedEvent, raw: string | undefined):
   };
 }
 
-/** `sqsSafeJson(e)` with the event's raw text in place of its stringified form; same keys, same order. */
+/**
+ * `sqsSafeJson(e)` with the event's raw text in place of its stringified form; same keys, same order
+ * (tests/unit/event-slices.property.test.ts). Written by hand: JSON.stringify of the envelope cost
+ * ~0.7 µs per event, most of it escaping ids that need no escaping.
+ */
 function withRawEvent(e: QueuedEvent, raw: string): string {
-  const { v, pageId, userId, eventId, timestamp, standby } = e;
-  const head = JSON.stringify({ v, pageId, userId, eventId, timestamp, standby });
+  const head =
+    `{"v":${e.v},"pageId":${jsonString(e.pageId)},"userId":${jsonString(e.userId)},` +
+    `"eventId":${jsonString(e.eventId)},"timestamp":${jsonNumber(e.timestamp)},"standby":${e.standby}`;
   // Raw text may hold U+FFFE/U+FFFF, only ever inside strings (JSON allows them nowhere else).
-  return sqsSafeText(`${head.slice(0, -1)},"event":${raw}}`);
+  return sqsSafeText(`${head},"event":${raw}}`);
+}
+
+/** Printable ASCII but `"` and `\`: what JSON writes as it is, between quotes (ids nearly always are). */
+const PLAIN_JSON_STRING = /^[ !#-[\]-~]*$/;
+
+/** JSON.stringify of a string, without its cost for the ids that need no escaping. */
+function jsonString(value: string): string {
+  return PLAIN_JSON_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+/** JSON.stringify of a number: finite ones as `String` writes them (`-0` as `0`), others as null. */
+function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
 }
 
 /**
