@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { fastObject, JsonObject } from './json.js';
+import { fastObject, isJsonObject, JsonObject } from './json.js';
 
 /**
  * What Meta POSTs to the webhook (SPEC §6), as far as Pagewire reads it. Every reader of a webhook
@@ -77,6 +77,54 @@ export const EventRouting = fastObject({
   app_roles: OptionalObject,
 });
 export type EventRouting = z.infer<typeof EventRouting>;
+
+/**
+ * `EventRouting`'s fast twin for the verifier's hot path: the same verdict and the same values as
+ * `z.safeParse(EventRouting, value)` (undefined where that fails), in plain property checks. zod took
+ * ~0.6 µs per event, a seventh of the verifier's CPU at 100 events; this allocates only its result.
+ * The schema stays the contract (JSON Schema, docs); tests/unit/event-routing.property.test.ts fails
+ * the moment the two disagree on any input, so a change to one must be made to both.
+ */
+export function readRouting(value: unknown): EventRouting | undefined {
+  return isJsonObject(value) ? routingOf(value) : undefined;
+}
+
+/** `readRouting` of a value already known to be an object (it never fails then). */
+export function routingOf(value: JsonObject): EventRouting {
+  const { message, postback, optin, app_roles } = value;
+  return {
+    sender: party(value.sender),
+    recipient: party(value.recipient),
+    timestamp: finite(value.timestamp),
+    message: isJsonObject(message)
+      ? {
+          mid: nonEmpty(message.mid),
+          is_echo: typeof message.is_echo === 'boolean' ? message.is_echo : undefined,
+        }
+      : undefined,
+    postback: isJsonObject(postback) ? { mid: nonEmpty(postback.mid) } : undefined,
+    optin: isJsonObject(optin) ? { user_ref: nonEmpty(optin.user_ref) } : undefined,
+    app_roles: isJsonObject(app_roles) ? app_roles : undefined,
+  };
+}
+
+function party(value: unknown): EventRouting['sender'] {
+  return isJsonObject(value) ? { id: id(value.id), user_ref: nonEmpty(value.user_ref) } : undefined;
+}
+
+/** `IdString` read leniently: a non-empty string, or a finite number as `String` writes it. */
+function id(value: unknown): string | undefined {
+  return typeof value === 'number' ? (Number.isFinite(value) ? String(value) : undefined) : nonEmpty(value);
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** `z.number()`: finite numbers only. */
+function finite(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
 
 // ---- Event kinds: what the processor interprets ------------------------------------------------
 

@@ -32,11 +32,13 @@ export async function toQueueMessages(
   blobs: BlobStore,
   eventJson: ReadonlyArray<string | undefined> = [],
 ): Promise<{ messages: QueueMessage[]; claimChecks: number }> {
-  const messages = events.map((event, index) => toQueueMessageWithText(event, eventJson[index]));
-  const large = events.flatMap((event, index) => {
-    const message = messages[index];
-    return message && isLarge(message.body) ? [{ event, message, index }] : [];
-  });
+  const messages: QueueMessage[] = [];
+  const large: Array<{ event: QueuedEvent; message: QueueMessage; index: number }> = [];
+  for (const [index, event] of events.entries()) {
+    const message = toQueueMessageWithText(event, eventJson[index]);
+    messages.push(message);
+    if (isLarge(message.body)) large.push({ event, message, index });
+  }
   // Nearly every POST has none: no p-map machinery on the hot path then.
   if (large.length === 0) return { messages, claimChecks: 0 };
   await pMap(

@@ -152,6 +152,8 @@ describe('event-slices: raw event text queued in place of the stringified event'
           expect(queued.body).not.toMatch(/[\uFFFE\uFFFF]/);
           expect(JSON.stringify(JSON.parse(queued.body))).toBe(JSON.stringify(JSON.parse(stringified.body)));
           expect(JSON.parse(queued.body)).toEqual(JSON.parse(stringified.body));
+          // The envelope written by hand around the raw text is JSON.stringify's, byte for byte.
+          expect(toQueueMessageWithText(e, JSON.stringify(e.event)).body).toBe(stringified.body);
           if (queued.body !== stringified.body) rawBodies++;
         }
       }),

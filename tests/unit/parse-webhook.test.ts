@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { conversationGroupId, type QueuedEvent } from '#contracts/queue';
-import { type ParsedWebhook, parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
+import {
+  type ParsedWebhook,
+  parseWebhook,
+  toQueueMessage,
+  toQueueMessageWithText,
+} from '#ingest/parse-webhook';
 import { at, first } from '#testkit/pick';
 import {
   EVENTS,
@@ -287,6 +292,24 @@ describe('parseWebhook: rejects bad events, keeps the rest', () => {
 });
 
 describe('event ids and queue messages', () => {
+  it("writes the envelope around an event's raw text as JSON.stringify writes it, for any ids and timestamp", () => {
+    const ids = ['1001', 'a"b', 'c\\d', 'x\uffffy', '\ud800', 'é', ' ', ''];
+    const times = [1_700_000_000_000, -0, 1e21, 0.5, Number.NaN, Number.POSITIVE_INFINITY];
+    for (const id of ids)
+      for (const timestamp of times) {
+        const e: QueuedEvent = {
+          v: 1,
+          pageId: id,
+          userId: `u${id}`,
+          eventId: `m${id}`,
+          timestamp,
+          standby: true,
+          event: { a: id },
+        };
+        expect(toQueueMessageWithText(e, JSON.stringify(e.event)).body).toBe(toQueueMessage(e).body);
+      }
+  });
+
   it('uses the message or postback mid as the dedup id', () => {
     const text = only(singleEventBody(EVENTS.text));
     const message = toQueueMessage(text);
