@@ -16,6 +16,7 @@ const processor = {
   KMS_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/k',
   APP_SECRET_NAME: 'pagewire/app',
   BLOB_BUCKET: 'blobs',
+  EVENT_BUS_NAME: 'Pagewire-pagewire',
 };
 
 function problemsOf(work: () => unknown): string[] {
@@ -60,6 +61,7 @@ describe('readEnv', () => {
     expect(problemsOf(() => readEnv(PageCommandsEnv, { TABLE_NAME: 't' }))).toEqual([
       'KMS_KEY_ID is not set',
       'APP_SECRET_NAME is not set',
+      'EVENT_BUS_NAME is not set',
     ]);
     expect(problemsOf(() => readEnv(OpsEnv, { ...processor }))).toEqual([
       'PAGE_COMMANDS_QUEUE_URL is not set',
