@@ -25,6 +25,7 @@ const LAMBDA_ENV = {
   APP_SECRET_NAME: 'pagewire/facebook-app',
   TABLE_NAME: 'pagewire',
   BLOB_BUCKET: 'pagewire-blobs',
+  EVENT_BUS_NAME: 'Pagewire-pagewire',
   AWS_REGION: 'us-east-1',
   POWERTOOLS_SERVICE_NAME: 'pagewire',
   POWERTOOLS_METRICS_NAMESPACE: 'Pagewire',
