@@ -64,6 +64,12 @@ export function createEventApplier(deps: ApplyEventDeps) {
   }
 
   /**
+   * Contacts whose name this container fetched but has not yet written with its contact.updated event
+   * (a failure came between): their name must not ride on a touch, or it would be stored eventless.
+   */
+  const unnamed = new Set<string>();
+
+  /**
    * An inbound event: stored first, the contact's profile fetched after, so a slow or failing Graph
    * API can delay a name but never the message. A known contact's name rides on the same write; a
    * conversation the write finds named needs nothing more (no contact read); only a nameless one asks
@@ -75,10 +81,12 @@ export function createEventApplier(deps: ApplyEventDeps) {
     item: TimelineItem,
     deadline: Deadline,
   ): Promise<void> {
-    const known = deps.profiles.known(page.pageId, item.userId);
+    const contact = `${page.pageId}:${item.userId}`;
+    const pending = unnamed.has(contact);
+    const known = pending ? { settled: false } : deps.profiles.known(page.pageId, item.userId);
     const touched = await store(out, item, true, known.name);
     if (known.settled) return;
-    if (touched.name !== undefined) {
+    if (touched.name !== undefined && !pending) {
       deps.profiles.settle(page.pageId, item.userId, touched.name);
       return;
     }
@@ -86,10 +94,16 @@ export function createEventApplier(deps: ApplyEventDeps) {
       newContact: touched.firstInbound,
       deadline,
     });
-    if (name && (await conversations.setName(page.pageId, item.userId, name))) {
-      // Known: a crash after the name was set comes back here only if the profile is asked again.
-      await note(out, contactChange(page.pageId, item.userId, name, item.timestamp), true);
-    }
+    if (!name) return;
+    // The event is recorded before the name is written, so a stored name always has its event: after a
+    // failure between the two, the redelivery gets the same name (from the contact record, or from
+    // this container) and finds the same event (known).
+    unnamed.add(contact);
+    const event = await deps.changes.record(contactChange(page.pageId, item.userId, name, item.timestamp), {
+      known: true,
+    });
+    if (await conversations.setName(page.pageId, item.userId, name)) out.push(event);
+    unnamed.delete(contact);
   }
 
   const base = (e: ConversationEvent) => ({
