@@ -46,7 +46,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
     item: TimelineItem,
     inbound: boolean,
     name?: string,
-  ): Promise<TouchResult> {
+  ): Promise<TouchResult & { duplicate: boolean }> {
     // Checked, encoded and fitted first (oversize parts to the blob store): an item the store cannot
     // hold fails here, before the conversation is touched for a message it would never show.
     const prepared = await conversations.prepareItem(item);
@@ -60,7 +60,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
     const outcome = await conversations.putPrepared(prepared);
     count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
     await note(out, itemChange(item, await deps.appId()), outcome === 'duplicate');
-    return touched;
+    return { ...touched, duplicate: outcome === 'duplicate' };
   }
 
   /**
@@ -85,9 +85,17 @@ export function createEventApplier(deps: ApplyEventDeps) {
     const pending = unnamed.has(contact);
     const known = pending ? { settled: false } : deps.profiles.known(page.pageId, item.userId);
     const touched = await store(out, item, true, known.name);
-    if (known.settled) return;
-    if (touched.name !== undefined && !pending) {
-      deps.profiles.settle(page.pageId, item.userId, touched.name);
+    if (known.settled || (touched.name !== undefined && !pending)) {
+      const name = known.settled ? known.name : touched.name;
+      if (!known.settled && name !== undefined) deps.profiles.settle(page.pageId, item.userId, name);
+      // A redelivery of the event that named the contact publishes its contact.updated again: the
+      // publish that failed may have been the one carrying it (the name is stored, so nothing else will).
+      if (touched.duplicate && name !== undefined) {
+        const named = await deps.changes.recorded(
+          contactChange(page.pageId, item.userId, name, item.timestamp),
+        );
+        if (named?.time === new Date(item.timestamp).toISOString()) out.push(named);
+      }
       return;
     }
     const name = await deps.profiles.ensure(page, item.userId, {

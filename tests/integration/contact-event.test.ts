@@ -75,4 +75,30 @@ describe('contact.updated when the change log fails around the name', () => {
       await expectNamedAndPublished(w, psid);
     },
   );
+
+  // The warm cases failed before the fix: the redelivery found the contact known and the conversation
+  // named, and published only the message's event; the contact's was never published.
+  it.each([
+    ['whole', 'warm', 0],
+    ['whole', 'cold', 0],
+    ['after accepting the message', 'warm', 1],
+    ['after accepting the message', 'cold', 1],
+  ] as const)(
+    'the publish fails (%s): the redelivery to a %s container publishes the contact again',
+    async (_, container, accepted) => {
+      const { w, psid, body } = await adaWorld();
+      w.publisher.failNext(1, { accepted });
+      await expect(w.deliver(body)).rejects.toThrow(/All records failed/);
+      expect(w.publisher.events.map((e) => e.type)).toEqual(accepted ? ['message.received'] : []);
+      const handler = container === 'warm' ? w.handler : w.coldHandler();
+      expect((await w.run(sqsEvent(recordsOf(body)), handler)).batchItemFailures).toEqual([]);
+      await expectNamedAndPublished(w, psid);
+      // A later duplicate of another message does not publish the contact again.
+      const again = w.publisher.events.length;
+      const next = webhookBody(entry(PAGE_A, [EVENTS.echo.replaceAll(USER_A1, psid)]));
+      await w.deliver(next);
+      await w.deliver(next);
+      expect(w.publisher.events.slice(again).map((e) => e.type)).toEqual(['message.sent', 'message.sent']);
+    },
+  );
 });
