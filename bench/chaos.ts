@@ -13,6 +13,14 @@ export interface ChaosResult {
   sent: ChaosReport['sent'];
   processor: ChaosReport['processor'];
   scanned: ChaosReport['scanned'];
+  /** Public events (SPEC §8): published, distinct, published again after a redelivery, logged. */
+  publicEvents: {
+    published: number;
+    distinct: number;
+    duplicates: number;
+    logged: number;
+    publishCalls: number;
+  };
   events: number;
   posts: number;
   pages: number;
@@ -38,7 +46,13 @@ export async function chaosBench(): Promise<ChaosResult> {
       quarantined: { value: r.quarantined.poison, reference: poison },
       unexpectedQuarantined: { value: r.quarantined.unexpected.length, reference: 0 },
       secretsLeaked: { value: r.leaks.length, reference: 0 },
+      eventsUnpublished: { value: r.publicEvents.unpublished.length, reference: 0 },
+      eventsNotStored: { value: r.publicEvents.notStored.length, reference: 0 },
+      eventIdsUnstable: { value: r.publicEvents.unstableIds.length, reference: 0 },
+      eventSeqViolations: { value: r.publicEvents.seqViolations.length, reference: 0 },
+      changesWithoutEvent: { value: r.publicEvents.missingEvents.length, reference: 0 },
     };
+    const { published, distinct, duplicates, logged, publishCalls } = r.publicEvents;
     return {
       figures: Object.fromEntries(
         Object.entries(figures).map(([k, f]) => [k, { ...f, ok: f.value === f.reference }]),
@@ -47,6 +61,7 @@ export async function chaosBench(): Promise<ChaosResult> {
       sent: r.sent,
       processor: r.processor,
       scanned: r.scanned,
+      publicEvents: { published, distinct, duplicates, logged, publishCalls },
       events: r.events,
       posts: r.posts,
       pages: r.pages,
@@ -62,6 +77,11 @@ export async function chaosBench(): Promise<ChaosResult> {
         ...r.deadLetters.unexpected,
         ...r.quarantined.unexpected,
         ...r.leaks,
+        ...r.publicEvents.unpublished,
+        ...r.publicEvents.notStored,
+        ...r.publicEvents.unstableIds,
+        ...r.publicEvents.seqViolations,
+        ...r.publicEvents.missingEvents,
       ].slice(0, 10),
     };
   } finally {

@@ -8,10 +8,13 @@
  * - processor invocations crashing part-way through a batch, or after it, before answering,
  * - SQS sends failing before or after the messages were taken (the verifier answers 500; Meta retries),
  * - POSTs delivered again, at the same time or later (past the queue's deduplication window),
- * - a few poison messages put on the queue directly (to be quarantined, not retried).
+ * - a few poison messages put on the queue directly (to be quarantined, not retried),
+ * - public event publishes rejected, whole or after accepting the first events of the call, and
+ *   containers dying after a publish went out, before they answer (the record comes back).
  *
  * It then reads the whole table back and reports what was lost, stored twice or reordered, which
- * messages reached the dead letters or the quarantine, and whether the app secret or any page token appears in a log
+ * messages reached the dead letters or the quarantine, whether the published events match the change
+ * log (SPEC §8), and whether the app secret or any page token appears in a log
  * line (stdout and stderr captured), an HTTP answer, an error, a queued message or a DynamoDB request.
  *
  * For the log scan to mean something, load this module with `POWERTOOLS_LOG_LEVEL=DEBUG`: the
@@ -27,15 +30,19 @@ import { LocalFifoQueue } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { loadConfig } from '#app/config';
 import { processorDeps } from '#app/processor';
+import type { ConversationRecord, TimelineItem } from '#contracts/conversation-records';
+import type { PublicConversationEvent, PublicEvent } from '#contracts/public-event';
 import type { QueueMessage } from '#contracts/queue';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import { outStatus } from '#conversations/message-status';
 import { createEventsProcessor } from '#conversations/process-events';
 import { QuarantineRepository } from '#conversations/quarantine-repository';
+import { ChangeLog } from '#events/change-log';
 import { signBody } from '#ingest/signature';
 import { createVerifier } from '#ingest/verify-webhook';
 import { lambdaContext } from '#local/lambda-context';
 import { PageRepository } from '#pages/page-repository';
+import type { EventPublisher } from '#ports/event-publisher';
 import type { EventQueue, TokenSealer } from '#ports/ports';
 import { lambda } from '#runtime/lambda';
 import { logger } from '#runtime/observability';
@@ -47,6 +54,7 @@ import {
   makeTraffic,
   prng,
   sendInOrder,
+  type TrafficEvent,
   type TrafficPost,
 } from './chaos-traffic.js';
 import type { TestDynamo } from './dynamo.js';
@@ -68,6 +76,10 @@ export interface ChaosFaults {
   redeliver: number;
   /** Share of SQS sends that fail (half before the messages are taken, half after). */
   queueFailure: number;
+  /** Share of publish calls rejected (PublishError); half of those holding 2+ events accept some first. */
+  publishFailure: number;
+  /** Share of accepted publish calls after which the container dies, before it answers the batch. */
+  crashAfterPublish: number;
 }
 
 export const CHAOS_FAULTS: ChaosFaults = {
@@ -76,6 +88,8 @@ export const CHAOS_FAULTS: ChaosFaults = {
   crash: 0.02,
   redeliver: 0.1,
   queueFailure: 0.02,
+  publishFailure: 0.02,
+  crashAfterPublish: 0.005,
 };
 
 export interface ChaosOptions {
@@ -116,6 +130,10 @@ export interface ChaosReport {
     crashes: number;
     queueFailuresBefore: number;
     queueFailuresAfter: number;
+    publishFailures: number;
+    /** Of the publish failures, those that accepted the first events of the call. */
+    partialPublishFailures: number;
+    crashesAfterPublish: number;
   };
   processor: { invocations: number; records: number; redeliveredRecords: number; maxReceiveCount: number };
   /** mids generated but not stored. */
@@ -141,6 +159,7 @@ export interface ChaosReport {
     responses: number;
     dynamoRequests: number;
   };
+  publicEvents: PublicEventsReport;
   namedConversations: number;
   /** The Powertools log level the run logged at. */
   logLevel: string;
@@ -210,6 +229,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     crashes: 0,
     queueFailuresBefore: 0,
     queueFailuresAfter: 0,
+    publishFailures: 0,
+    partialPublishFailures: 0,
+    crashesAfterPublish: 0,
   };
   const processor = { invocations: 0, records: 0, redeliveredRecords: 0, maxReceiveCount: 0 };
   const sent = { requests: 0, concurrentDuplicates: 0, lateDuplicates: 0, retriesAfter5xx: 0 };
@@ -282,16 +304,39 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     GRAPH_API_VERSION: 'v24.0',
     GRAPH_TIMEOUT_MS: '5000',
   });
+  // ---- public events: one memory publisher behind each container's faulty one ---------------------------
   const publisher = memoryPublisher();
-  const pool = Array.from({ length: containers }, () => ({
-    busy: false,
-    handler: lambda(
-      createEventsProcessor(processorDeps(config, { table: doc, sealer, credentials, blobs, publisher })),
-    ),
-  }));
+  const pool = Array.from({ length: containers }, () => {
+    const life = { crashed: false };
+    const faulty: EventPublisher = {
+      async publish(batch, deadline) {
+        if (chance(faults.publishFailure)) {
+          injected.publishFailures++;
+          const accepted =
+            batch.length > 1 && chance(0.5) ? 1 + Math.floor(random() * (batch.length - 1)) : 0;
+          if (accepted > 0) injected.partialPublishFailures++;
+          // Taken by the very next publish call: the memory publisher plans and fails synchronously.
+          publisher.failNext(1, { accepted });
+        }
+        await publisher.publish(batch, deadline);
+        if (chance(faults.crashAfterPublish)) {
+          // The events went out; the container dies before it answers, so the record comes back.
+          injected.crashesAfterPublish++;
+          life.crashed = true;
+        }
+      },
+    };
+    const handler = lambda(
+      createEventsProcessor(
+        processorDeps(config, { table: doc, sealer, credentials, blobs, publisher: faulty }),
+      ),
+    );
+    return { busy: false, life, handler };
+  });
   const invoke = async (event: SQSEvent): Promise<SQSBatchResponse | undefined> => {
     const container = pool.find((c) => !c.busy) ?? first(pool, 'processor container');
     container.busy = true;
+    container.life.crashed = false;
     try {
       processor.invocations++;
       for (const r of event.Records) {
@@ -308,7 +353,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         if (done > 0) await container.handler({ Records: event.Records.slice(0, done) }, context);
         throw new Error(`processor crashed after ${done} of ${event.Records.length} records (injected)`);
       }
-      return await container.handler(event, context);
+      const response = await container.handler(event, context);
+      if (container.life.crashed)
+        throw new Error('processor crashed after a publish, before answering (injected)');
+      return response;
     } finally {
       container.busy = false;
     }
@@ -421,16 +469,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
   // ---- what the store holds ---------------------------------------------------------------------------------
   const repo = new ConversationRepository(opts.dynamo.doc, tableName);
+  const changeLog = new ChangeLog(opts.dynamo.doc, tableName);
+  const eventCheck = publicEventCheck(publisher.events, events);
   const lost: string[] = [];
   const unexpected: string[] = [];
   const orderViolations: string[] = [];
   const stateMismatches: string[] = [];
   let namedConversations = 0;
   for (const [key, exp] of expected) {
-    const [items, conversation] = await Promise.all([
+    const [items, conversation, logged] = await Promise.all([
       repo.listItems(exp.pageId, exp.userId),
       repo.get(exp.pageId, exp.userId),
+      changeLogOf(changeLog, exp.pageId, exp.userId),
     ]);
+    eventCheck.conversation(key, { items, conversation, logged });
     const stored = new Map(items.map((i) => [i.mid, i]));
     for (const mid of exp.items.keys()) if (!stored.has(mid)) lost.push(`${key} ${mid}`);
     for (const mid of stored.keys()) if (!exp.items.has(mid)) unexpected.push(`${key} ${mid}`);
@@ -532,9 +584,215 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       responses: responses.length,
       dynamoRequests: dynamoRequests.length,
     },
+    publicEvents: { ...eventCheck.done(), publishCalls: publisher.calls },
     namedConversations,
     logLevel: logger.getLevelName(),
     wallMs: Math.round(wallMs),
+  };
+}
+
+/** The published events against the change log and the store (SPEC §8); each list names what failed. */
+export interface PublicEventsReport {
+  /** Events accepted by the publisher, redeliveries' included. */
+  published: number;
+  /** Distinct ids among them (what a deduping consumer sees). */
+  distinct: number;
+  /** Events published again (redeliveries after a failed publish or a crash): published − distinct. */
+  duplicates: number;
+  /** Events in the change logs of all conversations. */
+  logged: number;
+  publishCalls: number;
+  /** Change-log events never published. */
+  unpublished: string[];
+  /** Published events not in the change log, or not identical to it, or naming nothing stored. */
+  notStored: string[];
+  /** Ids published with different contents (seq, type, time, data) across redeliveries. */
+  unstableIds: string[];
+  /** Conversations whose seqs are not exactly 1..n, one id each (in the log or as published). */
+  seqViolations: string[];
+  /** Stored changes (items, watermarks, reactions, names) without exactly one event of their own. */
+  missingEvents: string[];
+}
+
+const ITEM_EVENT_TYPES = new Set([
+  'message.received',
+  'message.sent',
+  'postback',
+  'referral',
+  'optin',
+  'handover',
+]);
+
+/** The whole change log of one conversation, page after page. */
+async function changeLogOf(
+  log: ChangeLog,
+  pageId: string,
+  userId: string,
+): Promise<PublicConversationEvent[]> {
+  const all: PublicConversationEvent[] = [];
+  for (;;) {
+    const page = await log.list(pageId, userId, all.at(-1)?.seq ?? 0, 100);
+    all.push(...page);
+    if (page.length < 100) return all;
+  }
+}
+
+/** JSON with keys sorted at every level: the same event parsed or built compares equal. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function itemEventType(item: TimelineItem): string {
+  if (item.kind !== 'message') return item.kind;
+  return item.direction === 'out' ? 'message.sent' : 'message.received';
+}
+
+/**
+ * Checks the published events conversation by conversation against what is stored: its change log,
+ * timeline, watermarks, reactions and name; and, for watermarks and reactions, every change the
+ * traffic made (each conversation's receipts and reactions arrive in order, so each one applies).
+ */
+function publicEventCheck(published: readonly PublicEvent[], traffic: readonly TrafficEvent[]) {
+  const report: PublicEventsReport = {
+    published: published.length,
+    distinct: 0,
+    duplicates: 0,
+    logged: 0,
+    publishCalls: 0,
+    unpublished: [],
+    notStored: [],
+    unstableIds: [],
+    seqViolations: [],
+    missingEvents: [],
+  };
+  const byId = new Map<string, { event: PublicEvent; forms: Set<string> }>();
+  const byConversation = new Map<string, PublicEvent[]>();
+  for (const event of published) {
+    const seen = byId.get(event.id);
+    if (seen) seen.forms.add(canonical(event));
+    else {
+      byId.set(event.id, { event, forms: new Set([canonical(event)]) });
+      const key = conversationKey(event.pageId, event.userId ?? '');
+      byConversation.set(key, [...(byConversation.get(key) ?? []), event]);
+    }
+  }
+  report.distinct = byId.size;
+  report.duplicates = published.length - byId.size;
+  for (const [id, { forms }] of byId)
+    if (forms.size > 1) report.unstableIds.push(`${id}: ${forms.size} forms`);
+  const receipts = new Map<string, string[]>();
+  for (const e of traffic) {
+    const change =
+      e.kind === 'delivery' || e.kind === 'read'
+        ? `${e.kind === 'read' ? 'read' : 'delivered'} ${e.watermark}`
+        : e.kind === 'reaction'
+          ? `reaction ${e.refs?.[0]} ${new Date(e.timestamp).toISOString()}`
+          : undefined;
+    const key = conversationKey(e.pageId, e.userId);
+    if (change) receipts.set(key, [...(receipts.get(key) ?? []), change]);
+  }
+  const checked = new Set<string>();
+
+  return {
+    conversation(
+      key: string,
+      stored: { items: TimelineItem[]; conversation?: ConversationRecord; logged: PublicConversationEvent[] },
+    ): void {
+      const { items, conversation, logged } = stored;
+      checked.add(key);
+      report.logged += logged.length;
+      const logById = new Map<string, PublicConversationEvent>();
+      for (const [i, event] of logged.entries()) {
+        if (event.seq !== i + 1) report.seqViolations.push(`${key}: change log seq ${event.seq} at ${i + 1}`);
+        const twin = logById.get(event.id);
+        if (twin)
+          report.seqViolations.push(
+            `${key}: ${event.type} ${event.id} logged at seq ${twin.seq} and ${event.seq} (${canonical(twin.data)}) ${twin.time}`,
+          );
+        logById.set(event.id, event);
+        if (!byId.has(event.id)) report.unpublished.push(`${key} ${event.seq} ${event.type} ${event.id}`);
+      }
+      // Nothing published that the change log does not hold, identically (every acceptance compared).
+      const out = byConversation.get(key) ?? [];
+      for (const event of out) {
+        const logEvent = logById.get(event.id);
+        const forms = byId.get(event.id)?.forms ?? new Set<string>();
+        if (!logEvent)
+          report.notStored.push(`${key} ${event.seq} ${event.type} ${event.id}: not in the change log`);
+        else if ([...forms].some((form) => form !== canonical(logEvent)))
+          report.notStored.push(`${key} ${event.seq} ${event.type} ${event.id}: differs from the change log`);
+      }
+      // As a consumer sees them: distinct seqs exactly 1..n, one id each.
+      const seqs = new Map<number, number>();
+      for (const event of out) seqs.set(event.seq ?? 0, (seqs.get(event.seq ?? 0) ?? 0) + 1);
+      for (const [seq, ids] of seqs)
+        if (ids > 1) report.seqViolations.push(`${key}: seq ${seq} published with ${ids} ids`);
+      for (let seq = 1; seq <= Math.max(logged.length, ...seqs.keys()); seq++) {
+        if (!seqs.has(seq)) report.seqViolations.push(`${key}: seq ${seq} never published`);
+      }
+      // Every stored item has exactly one item event, of its kind; every item event names a stored item.
+      const itemEvents = new Map<string, PublicConversationEvent[]>();
+      for (const event of logged) {
+        if (!ITEM_EVENT_TYPES.has(event.type)) continue;
+        const mid = String(event.data.mid);
+        itemEvents.set(mid, [...(itemEvents.get(mid) ?? []), event]);
+      }
+      const mids = new Set(items.map((item) => item.mid));
+      for (const item of items) {
+        const events = itemEvents.get(item.mid) ?? [];
+        if (events.length !== 1 || events[0]?.type !== itemEventType(item))
+          report.missingEvents.push(
+            `${key} ${item.mid}: ${events.map((e) => e.type).join(',') || 'no'} item event`,
+          );
+      }
+      for (const mid of itemEvents.keys()) {
+        if (!mids.has(mid)) report.notStored.push(`${key} ${mid}: item event, no stored item`);
+      }
+      // Every watermark raised and reaction applied has one message.status / message.reaction event.
+      const changes = new Map<string, number>();
+      for (const event of logged) {
+        const d = event.data;
+        const change =
+          event.type === 'message.status'
+            ? `${d.status} ${d.watermark}`
+            : event.type === 'message.reaction'
+              ? `reaction ${d.mid} ${event.time}`
+              : event.type === 'contact.updated'
+                ? `name ${d.name}`
+                : undefined;
+        if (change) changes.set(change, (changes.get(change) ?? 0) + 1);
+      }
+      const wanted = [...(receipts.get(key) ?? [])];
+      if (conversation?.readWatermark !== undefined) wanted.push(`read ${conversation.readWatermark}`);
+      if (conversation?.deliveredWatermark !== undefined)
+        wanted.push(`delivered ${conversation.deliveredWatermark}`);
+      for (const item of items) {
+        const ts = item.reactions?.[item.userId]?.timestamp;
+        if (ts !== undefined) wanted.push(`reaction ${item.mid} ${new Date(ts).toISOString()}`);
+      }
+      if (conversation?.name !== undefined) wanted.push(`name ${conversation.name}`);
+      for (const change of new Set(wanted)) {
+        const n = changes.get(change) ?? 0;
+        if (n !== 1) report.missingEvents.push(`${key} ${change}: ${n} events`);
+      }
+      for (const change of changes.keys()) {
+        if (!wanted.includes(change)) report.notStored.push(`${key} ${change}: event, no such change stored`);
+      }
+    },
+    done(): PublicEventsReport {
+      for (const [key, events] of byConversation) {
+        if (!checked.has(key))
+          report.notStored.push(`${key}: ${events.length} events of a conversation never sent`);
+      }
+      return report;
+    },
   };
 }
 

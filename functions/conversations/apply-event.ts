@@ -46,7 +46,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
     item: TimelineItem,
     inbound: boolean,
     name?: string,
-  ): Promise<TouchResult> {
+  ): Promise<TouchResult & { duplicate: boolean }> {
     // Checked, encoded and fitted first (oversize parts to the blob store): an item the store cannot
     // hold fails here, before the conversation is touched for a message it would never show.
     const prepared = await conversations.prepareItem(item);
@@ -60,8 +60,14 @@ export function createEventApplier(deps: ApplyEventDeps) {
     const outcome = await conversations.putPrepared(prepared);
     count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
     await note(out, itemChange(item, await deps.appId()), outcome === 'duplicate');
-    return touched;
+    return { ...touched, duplicate: outcome === 'duplicate' };
   }
+
+  /**
+   * Contacts whose name this container fetched but has not yet written with its contact.updated event
+   * (a failure came between): their name must not ride on a touch, or it would be stored eventless.
+   */
+  const unnamed = new Set<string>();
 
   /**
    * An inbound event: stored first, the contact's profile fetched after, so a slow or failing Graph
@@ -75,21 +81,37 @@ export function createEventApplier(deps: ApplyEventDeps) {
     item: TimelineItem,
     deadline: Deadline,
   ): Promise<void> {
-    const known = deps.profiles.known(page.pageId, item.userId);
+    const contact = `${page.pageId}:${item.userId}`;
+    const pending = unnamed.has(contact);
+    const known = pending ? { settled: false } : deps.profiles.known(page.pageId, item.userId);
     const touched = await store(out, item, true, known.name);
-    if (known.settled) return;
-    if (touched.name !== undefined) {
-      deps.profiles.settle(page.pageId, item.userId, touched.name);
+    if (known.settled || (touched.name !== undefined && !pending)) {
+      const name = known.settled ? known.name : touched.name;
+      if (!known.settled && name !== undefined) deps.profiles.settle(page.pageId, item.userId, name);
+      // A redelivery of the event that named the contact publishes its contact.updated again: the
+      // publish that failed may have been the one carrying it (the name is stored, so nothing else will).
+      if (touched.duplicate && name !== undefined) {
+        const named = await deps.changes.recorded(
+          contactChange(page.pageId, item.userId, name, item.timestamp),
+        );
+        if (named?.time === new Date(item.timestamp).toISOString()) out.push(named);
+      }
       return;
     }
     const name = await deps.profiles.ensure(page, item.userId, {
       newContact: touched.firstInbound,
       deadline,
     });
-    if (name && (await conversations.setName(page.pageId, item.userId, name))) {
-      // Known: a crash after the name was set comes back here only if the profile is asked again.
-      await note(out, contactChange(page.pageId, item.userId, name, item.timestamp), true);
-    }
+    if (!name) return;
+    // The event is recorded before the name is written, so a stored name always has its event: after a
+    // failure between the two, the redelivery gets the same name (from the contact record, or from
+    // this container) and finds the same event (known).
+    unnamed.add(contact);
+    const event = await deps.changes.record(contactChange(page.pageId, item.userId, name, item.timestamp), {
+      known: true,
+    });
+    if (await conversations.setName(page.pageId, item.userId, name)) out.push(event);
+    unnamed.delete(contact);
   }
 
   const base = (e: ConversationEvent) => ({

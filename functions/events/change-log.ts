@@ -88,7 +88,8 @@ export class ChangeLog {
     return Items.map((item) => parseEvent(item.event));
   }
 
-  private async recorded(change: Change): Promise<PublicConversationEvent | undefined> {
+  /** The change's event if it is recorded (completely: seq claimed and change record written). */
+  async recorded(change: Change): Promise<PublicConversationEvent | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: this.changeKey(change), ConsistentRead: true }),
     );

@@ -1,8 +1,10 @@
 /**
  * Nothing lost, nothing stored twice, nothing reordered, no secret leaked: 2,000 webhook events over 50
  * pages and 500 conversations through the real verifier and processor handlers while DynamoDB throttles,
- * the Graph API fails, the processor crashes mid-batch, SQS sends fail and Meta delivers POSTs again
- * (testkit/chaos-harness.ts; `npm run bench` runs the same with 10,000 events).
+ * the Graph API fails, the processor crashes mid-batch, SQS sends fail, Meta delivers POSTs again and
+ * public event publishes fail (whole or in part) or the processor dies right after one; and every
+ * stored change published, with a stable id and gapless seq (SPEC §8) (testkit/chaos-harness.ts;
+ * `npm run bench` runs the same with 10,000 events).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChaosReport } from '#testkit/chaos-harness';
@@ -36,6 +38,9 @@ describe('fault injection: 2,000 events, 50 pages, 500 conversations', () => {
     expect(report.sent.concurrentDuplicates).toBeGreaterThan(0);
     expect(report.sent.lateDuplicates).toBeGreaterThan(0);
     expect(report.processor.redeliveredRecords).toBeGreaterThan(0);
+    expect(report.injected.publishFailures).toBeGreaterThan(0);
+    expect(report.injected.partialPublishFailures).toBeGreaterThan(0);
+    expect(report.injected.crashesAfterPublish).toBeGreaterThan(0);
     // Meta only ever saw 200 or, when SQS failed, 500 (and then delivered again).
     expect(Object.keys(report.statuses).sort()).toEqual(report.statuses['500'] ? ['200', '500'] : ['200']);
   });
@@ -57,6 +62,27 @@ describe('fault injection: 2,000 events, 50 pages, 500 conversations', () => {
   it('quarantined the poison messages, and only them; nothing reached the dead letters', () => {
     expect(report.quarantined).toEqual({ total: 4, poison: 4, unexpected: [] });
     expect(report.deadLetters).toEqual({ total: 0, poison: 0, unexpected: [] });
+  });
+
+  it('published every stored change, and nothing that was not stored', () => {
+    const { published, distinct, duplicates, logged } = report.publicEvents;
+    console.info(
+      `public events: ${published} published, ${distinct} distinct, ${duplicates} again after a redelivery; ` +
+        `publish faults: ${report.injected.publishFailures} rejected (${report.injected.partialPublishFailures} ` +
+        `in part), ${report.injected.crashesAfterPublish} crashes after a publish`,
+    );
+    // Every stored item, watermark, reaction and name has its event: more events than items.
+    expect(logged).toBeGreaterThan(report.events);
+    expect(distinct).toBe(logged);
+    expect(duplicates).toBeGreaterThan(0);
+    expect(report.publicEvents.unpublished).toEqual([]);
+    expect(report.publicEvents.notStored).toEqual([]);
+    expect(report.publicEvents.missingEvents).toEqual([]);
+  });
+
+  it('kept each event id the same across redeliveries, and each conversation’s seq without gaps', () => {
+    expect(report.publicEvents.unstableIds).toEqual([]);
+    expect(report.publicEvents.seqViolations).toEqual([]);
   });
 
   it('never wrote the app secret or a page token to a log line, an answer, an error, a message or a request', () => {
