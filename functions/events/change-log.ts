@@ -37,6 +37,8 @@ export const MAX_DATA_BYTES = 200 * 1024;
 const EVENT_PREFIX = 'EVENT#';
 const CHANGE_PREFIX = 'CHANGE#';
 const CLAIM_ATTEMPTS = 5;
+/** Events read back per claim: a few hundred bytes each, so four still fit in one read unit. */
+const LOOK_BACK = 4;
 
 export class ChangeLog {
   constructor(
@@ -55,13 +57,16 @@ export class ChangeLog {
       if (recorded) return recorded;
     }
     for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
-      const last = await this.last(change.pageId, change.userId);
-      if (last?.key === change.key) {
-        // A delivery that claimed the seq and stopped before its change record: complete it.
-        await this.putChange(change, last.event.seq);
-        return last.event;
+      const recent = await this.recent(change.pageId, change.userId);
+      const mine = recent.find((r) => r.key === change.key);
+      if (mine) {
+        // A delivery that claimed the seq and stopped before its change record: complete it. Looking
+        // back a few changes (as cheap as one: one 4 KB read unit) also finds it when the conversation
+        // went on meanwhile (that record went to the dead letters, a duplicate brings it back).
+        await this.putChange(change, mine.event.seq);
+        return mine.event;
       }
-      const event = eventOf(change, (last?.event.seq ?? 0) + 1);
+      const event = eventOf(change, (recent[0]?.event.seq ?? 0) + 1);
       if (await this.claim(change, event)) {
         await this.putChange(change, event.seq);
         return event;
@@ -104,7 +109,8 @@ export class ChangeLog {
     return stored ? parseEvent(stored.event) : undefined;
   }
 
-  private async last(pageId: string, userId: string) {
+  /** The conversation's last few events, newest first, with their change keys. */
+  private async recent(pageId: string, userId: string) {
     const { Items = [] } = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -112,11 +118,10 @@ export class ChangeLog {
         ExpressionAttributeValues: { ':pk': timelinePk(pageId, userId), ':prefix': EVENT_PREFIX },
         ScanIndexForward: false,
         ConsistentRead: true,
-        Limit: 1,
+        Limit: LOOK_BACK,
       }),
     );
-    const item = Items[0];
-    return item ? { key: String(item.key), event: parseEvent(item.event) } : undefined;
+    return Items.map((item) => ({ key: String(item.key), event: parseEvent(item.event) }));
   }
 
   /** Takes the event's seq unless another change has it; false then. */

@@ -89,6 +89,27 @@ describe('ChangeLog', () => {
     expect((await log.list('p1', 'u1')).map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 
+  it('finds its own claim a few changes back: a record that left the queue half-done, then its duplicate', async () => {
+    await log.record(change('m1'), { known: false });
+    const claimed = {
+      ...(await log.record(change('m1'), { known: true })),
+      id: eventId({ pageId: 'p1', userId: 'u1', changeKey: 'm2', type: 'message.received' }),
+      seq: 2,
+      data: { mid: 'm2' },
+    };
+    await dynamo.doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: 'CONV#p1#u1', sk: 'EVENT#000000000000002', key: 'm2', event: JSON.stringify(claimed) },
+      }),
+    );
+    // The conversation went on (m2's record was dead-lettered), then m2 comes back as a duplicate.
+    await log.record(change('m3'), { known: false });
+    await log.record(change('m4'), { known: false });
+    expect(await log.record(change('m2'), { known: true })).toEqual(claimed);
+    expect((await log.list('p1', 'u1')).map((e) => e.data.mid)).toEqual(['m1', 'm2', 'm3', 'm4']);
+  });
+
   it('never gives one seq to two changes, even when two writers race', async () => {
     const events = await Promise.all(
       Array.from({ length: 4 }, (_, i) => log.record(change(`m${i}`), { known: false })),
