@@ -20,6 +20,7 @@ import {
   queryAll,
 } from '#store/table';
 import type { Guard, Page, PageChange } from './page.js';
+import { PageChanges } from './page-cache.js';
 import { statusChangedEvent } from './page-events.js';
 
 /**
@@ -31,6 +32,11 @@ import { statusChangedEvent } from './page-events.js';
 export const OUTBOX_PREFIX = 'outbox_';
 
 export interface PageRepositoryOptions {
+  /**
+   * The page changes every PageCache over this repository checks (page-cache.ts). Default: the ones
+   * of the composition the table client belongs to (`PageChanges.of(doc)`).
+   */
+  changes?: PageChanges;
   /**
    * Where a page's outbox goes after each write. Without one, events wait in the outbox for a
    * repository that has one (the next write, or the sweep of a bulk run).
@@ -54,6 +60,8 @@ export interface PageList {
 
 export class PageRepository {
   private readonly publisher?: EventPublisher;
+  /** What the page caches over this repository check before trusting a copy. */
+  readonly changes: PageChanges;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -61,6 +69,7 @@ export class PageRepository {
     options: PageRepositoryOptions = {},
   ) {
     this.publisher = options.publisher;
+    this.changes = options.changes ?? PageChanges.of(doc);
   }
 
   async get(pageId: string): Promise<PageRecord | undefined> {
