@@ -14,9 +14,11 @@ import { loadConfig } from '#app/config';
 import { pageOpsDeps } from '#app/page-ops';
 import { pageCommand, pageCommandMessage } from '#contracts/page-command';
 import { type PublicEvent, PublicEvent as PublicEventSchema } from '#contracts/public-event';
+import { GraphError } from '#graph/graph-error';
 import { lambdaContext } from '#local/lambda-context';
 import { createPageCommandsProcessor } from '#pages/command-consumer';
 import { OUTBOX_PREFIX } from '#pages/page-repository';
+import { markReauthRequired } from '#pages/reauth';
 import { createOps } from '#pages/run-ops';
 import { NO_DEADLINE } from '#runtime/deadline';
 import { pageKey } from '#store/table';
@@ -162,6 +164,35 @@ describe('page.status_changed', () => {
         from: 'active',
         to: 'subscription_failed',
         reason: 'the app is not subscribed to this page',
+      },
+    ]);
+  });
+});
+
+describe('page.status_changed from a cached page', () => {
+  it('a reauth decided on a copy whose status is behind is stored, and says the status it really left', async () => {
+    const page = newPage();
+    await connect(page);
+    const { pages } = pageOpsDeps(config(), { table: db.doc, sealer: keyring, credentials, publisher });
+    const stored = await pages.get(page.id);
+    if (!stored) throw new Error('the page was not stored');
+    publisher.clear();
+    // The processor cached the page while it was still subscribing; Meta now refuses its token.
+    const cached = { ...stored, status: 'subscribing' as const };
+    const error = new GraphError({
+      operation: 'POST /{page-id}/messages',
+      status: 400,
+      code: 190,
+      message: 'Error validating access token',
+    });
+    expect(await markReauthRequired(pages, cached, error)).toBe(true);
+    expect((await pages.get(page.id))?.status).toBe('reauth_required');
+    expect(changesOf(page.id)).toEqual([
+      {
+        type: 'page.status_changed',
+        from: 'active',
+        to: 'reauth_required',
+        reason: 'Error validating access token',
       },
     ]);
   });
