@@ -14,6 +14,7 @@ import { createOps } from '#pages/run-ops';
 import { NO_DEADLINE } from '#runtime/deadline';
 import { startDynaliteProcess } from '#testkit/chaos-dynalite';
 import { GraphFake } from '#testkit/graph-faults';
+import { memoryPublisher } from '#testkit/memory-publisher';
 import { at } from '#testkit/pick';
 import { seedPages } from '#testkit/seed';
 import { meteredDocClient } from './aws-meter.js';
@@ -98,7 +99,12 @@ export async function resubscribeAllBench(): Promise<{ rows: ResubscribeRow[]; s
         GRAPH_API_VERSION: 'v24.0',
         PAGE_OPS_CONCURRENCY: String(concurrency),
       });
-      const deps = pageOpsDeps(config, doc, keyring, credentials);
+      const deps = pageOpsDeps(config, {
+        table: doc,
+        sealer: keyring,
+        credentials,
+        publisher: memoryPublisher(),
+      });
       const listStart = performance.now();
       await deps.pages.list();
       const listSeconds = (performance.now() - listStart) / 1000;

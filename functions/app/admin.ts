@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AdminDeps, createAdminApi } from '#admin-api/routes';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import { QuarantineRepository } from '#conversations/quarantine-repository';
+import type { EventPublisher } from '#ports/event-publisher';
 import type { AppCredentialsSource, BlobStore, EventQueue, TokenSealer } from '#ports/ports';
 import { lambda } from '#runtime/lambda';
 import type { AdaptersFor } from './adapters.js';
@@ -11,14 +12,15 @@ import { pageOpsDeps } from './page-ops.js';
 
 /** `/admin/*`, wrapped for Lambda (and the local stack's gateway). */
 export function composeAdmin(config: Config, a: AdaptersFor<'admin'>) {
-  const deps = adminDeps(config, a.table, a.sealer, a.credentials, a.commandsQueue, a.blobs);
+  const deps = adminDeps(config, a.table, a.sealer, a.credentials, a.commandsQueue, a.blobs, a.publisher);
   return lambda(createAdminApi({ ...deps, deadLetters: a.deadLetters }));
 }
 
 /**
  * The admin API's collaborators, the same on AWS and locally; only the adapters passed in differ.
  * Without a page-commands queue, page commands run inline (tests, tools). `blobs` holds the moved parts
- * of oversize items and large quarantined bodies: without it those read as unavailable.
+ * of oversize items and large quarantined bodies: without it those read as unavailable. `publisher`:
+ * where page status changes go (without one they wait in the pages' outboxes).
  */
 export function adminDeps(
   config: Config,
@@ -27,8 +29,9 @@ export function adminDeps(
   credentials: AppCredentialsSource,
   commands?: EventQueue,
   blobs?: BlobStore,
+  publisher?: EventPublisher,
 ): AdminDeps {
-  const ops = pageOpsDeps(config, doc, sealer, credentials, commands);
+  const ops = pageOpsDeps(config, { table: doc, sealer, credentials, commandsQueue: commands, publisher });
   return {
     config,
     pages: ops.pages,

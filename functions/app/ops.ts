@@ -6,5 +6,5 @@ import { pageOpsDeps } from './page-ops.js';
 
 /** The ops function: bulk runs by direct invoke, and the scheduled health check. */
 export function composeOps(config: Config, a: AdaptersFor<'ops'>) {
-  return lambda(createOps(pageOpsDeps(config, a.table, a.sealer, a.credentials, a.commandsQueue).bulk));
+  return lambda(createOps(pageOpsDeps(config, a).bulk));
 }

@@ -6,6 +6,7 @@ import { pageOpsDeps } from './page-ops.js';
 
 /** The page-commands queue consumer: subscribe, disconnect, check, one page at a time. */
 export function composePageCommands(config: Config, a: AdaptersFor<'pageCommands'>) {
-  const deps = pageOpsDeps(config, a.table, a.sealer, a.credentials);
+  // No commands queue here: this is its consumer.
+  const deps = pageOpsDeps(config, { ...a, commandsQueue: undefined });
   return lambda(createPageCommandsProcessor({ pages: deps.pages, operations: deps.bulk.operations }));
 }

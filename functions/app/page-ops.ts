@@ -8,24 +8,35 @@ import { PageAccess } from '#pages/page-access';
 import type { PageOpsDeps } from '#pages/page-ops-deps';
 import { PageRepository } from '#pages/page-repository';
 import { PageOperations } from '#pages/subscriptions';
+import type { EventPublisher } from '#ports/event-publisher';
 import type { AppCredentialsSource, EventQueue, TokenSealer } from '#ports/ports';
 import type { Config } from './config.js';
 import { graphFactory } from './graph.js';
 
 export type { PageOpsDeps };
 
+/** The adapters page operations use (the composers' AdaptersFor, or a test's own). */
+export interface PageOpsAdapters {
+  table: DynamoDBDocumentClient;
+  sealer: TokenSealer;
+  credentials: AppCredentialsSource;
+  /**
+   * Page status changes go out through it once stored (SPEC §8). Every composer passes one; without
+   * one (tests and tools that do not look at events) they wait in the pages' outboxes.
+   */
+  publisher?: EventPublisher;
+  /** Without one, page commands run inline (tests, tools). */
+  commandsQueue?: EventQueue;
+}
+
 /**
  * Everything that changes page subscriptions, wired once for the admin API, the ops function and the
  * page-commands consumer. A page that becomes active again gets the contact profiles that waited.
+ * Every page write publishes the page's outbox (`page.status_changed`) through `a.publisher`.
  */
-export function pageOpsDeps(
-  config: Config,
-  doc: DynamoDBDocumentClient,
-  sealer: TokenSealer,
-  credentials: AppCredentialsSource,
-  commands?: EventQueue,
-): PageOpsDeps {
-  const pages = new PageRepository(doc, config.tableName);
+export function pageOpsDeps(config: Config, a: PageOpsAdapters): PageOpsDeps {
+  const { table: doc, sealer, credentials, commandsQueue: commands } = a;
+  const pages = new PageRepository(doc, config.tableName, { publisher: a.publisher });
   const access = new PageAccess(pages, sealer, 0);
   const graph = graphFactory(config, credentials);
   const conversations = new ConversationRepository(doc, config.tableName);

@@ -2,6 +2,7 @@ import type { BulkAction } from '#contracts/ops-event';
 import { pageCommand, pageCommandMessage } from '#contracts/page-command';
 import type { EventQueue } from '#ports/ports';
 import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
+import { logger } from '#runtime/observability';
 import { type BulkReport, runForPages } from './bulk-run.js';
 import type { PageRepository } from './page-repository.js';
 import type { PageOperations } from './subscriptions.js';
@@ -19,7 +20,7 @@ export interface BulkDeps {
 
 /**
  * Resubscribe-all and the subscription health check over every connected page (every status but
- * `disconnected`). Small runs happen here with bounded concurrency; beyond `fanOutAbove` pages every
+ * `disconnected`), after a sweep of every page's event outbox. Small runs happen here with bounded concurrency; beyond `fanOutAbove` pages every
  * page becomes a command on the page-commands queue, so no single Lambda run has to outlast them all.
  * `deadline`: the invocation's (the admin API does not pass its own yet: none).
  */
@@ -28,6 +29,10 @@ export async function runBulkAction(
   action: BulkAction,
   deadline: Deadline = NO_DEADLINE,
 ): Promise<BulkReport> {
+  // First the page events a failed publish left in an outbox (SPEC §8: never skipped), then the run.
+  const sweep = await deps.pages.publishOutboxes(deadline);
+  if (sweep.published || sweep.failedPages.length)
+    logger.info('page outboxes swept', { published: sweep.published, failedPages: sweep.failedPages.length });
   const pages = (await deps.pages.list()).filter((p) => p.status !== 'disconnected');
   const pageIds = pages.map((p) => p.pageId);
   if (deps.commands && pageIds.length > deps.fanOutAbove) {

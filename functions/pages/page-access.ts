@@ -51,7 +51,7 @@ export class PageAccess {
     return this.throttles.throttled(pageId);
   }
 
-  /** The page changed (connected, disconnected, reauth): no PageAccess of this process trusts its copy. */
+  /** The page changed (connected, disconnected, reauth): no PageAccess of the composition trusts its copy. */
   forget(pageId: string): void {
     this.cache.forget(pageId);
     this.tokens.forget(pageId);

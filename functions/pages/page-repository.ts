@@ -6,6 +6,10 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { PageRecord } from '#contracts/page-record';
+import { type PublicEvent, PublicEvent as PublicEventSchema } from '#contracts/public-event';
+import type { EventPublisher } from '#ports/event-publisher';
+import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
+import { count, logger } from '#runtime/observability';
 import {
   BY_TYPE_INDEX,
   GSI1_PK,
@@ -16,6 +20,37 @@ import {
   queryAll,
 } from '#store/table';
 import type { Guard, Page, PageChange } from './page.js';
+import { PageChanges } from './page-cache.js';
+import { statusChangedEvent } from './page-events.js';
+
+/**
+ * The page outbox: a `page.status_changed` event is stored in the page item, as a top-level attribute
+ * `outbox_{eventId}` holding the event's JSON, by the same conditional write that changes the status
+ * (top-level attributes, not a map: one update cannot SET a map and a path inside it, and a page's
+ * first write would have to). It is removed once published; the schema drops it on reads.
+ */
+export const OUTBOX_PREFIX = 'outbox_';
+
+export interface PageRepositoryOptions {
+  /**
+   * The page changes every PageCache over this repository checks (page-cache.ts). Default: the ones
+   * of the composition the table client belongs to (`PageChanges.of(doc)`).
+   */
+  changes?: PageChanges;
+  /**
+   * Where a page's outbox goes after each write. Without one, events wait in the outbox for a
+   * repository that has one (the next write, or the sweep of a bulk run).
+   */
+  publisher?: EventPublisher;
+}
+
+/** What a sweep of the outboxes did. */
+export interface OutboxSweep {
+  /** Events published (and removed from their outbox). */
+  published: number;
+  /** Pages whose events could not be published: they stay, for the next write or sweep. */
+  failedPages: string[];
+}
 
 export interface PageList {
   pages: PageRecord[];
@@ -24,10 +59,18 @@ export interface PageList {
 }
 
 export class PageRepository {
+  private readonly publisher?: EventPublisher;
+  /** What the page caches over this repository check before trusting a copy. */
+  readonly changes: PageChanges;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    options: PageRepositoryOptions = {},
+  ) {
+    this.publisher = options.publisher;
+    this.changes = options.changes ?? PageChanges.of(doc);
+  }
 
   async get(pageId: string): Promise<PageRecord | undefined> {
     const { Item } = await this.doc.send(
@@ -45,11 +88,24 @@ export class PageRepository {
    * Writes one transition (pages/page.ts) under its guard and answers the page as stored; `undefined`
    * when the guard failed (the page changed since it was read, or is not there, or already is).
    * `updatedAt` is set to now unless the change sets it. The only write of a page besides seeding.
+   *
+   * A change of status also holds the page at the status it was computed from, and stores its
+   * `page.status_changed` event in the page's outbox in the same write: the event exists exactly when
+   * the change does. Once written, the outbox (with anything an earlier failed publish left) is
+   * published and emptied; a failed publish leaves it for the next write or sweep (at least once,
+   * same id) and does not fail the change, which is stored. `deadline` bounds the publish.
    */
-  async apply(pageId: string, change: PageChange): Promise<Page | undefined> {
+  async apply(
+    pageId: string,
+    change: PageChange,
+    deadline: Deadline = NO_DEADLINE,
+  ): Promise<Page | undefined> {
     const created = change.guard.name === 'pageIsNew';
-    const set: Record<string, unknown> = { updatedAt: new Date().toISOString(), ...change.set };
+    const updatedAt = change.set.updatedAt ?? new Date().toISOString();
+    const set: Record<string, unknown> = { ...change.set, updatedAt };
     if (created) Object.assign(set, { pageId, [GSI1_PK]: PAGE_TYPE, [GSI1_SK]: pageId });
+    const event = statusChangedEvent(pageId, change, updatedAt);
+    if (event) set[`${OUTBOX_PREFIX}${event.id}`] = JSON.stringify(event);
     const removed = new Set<string>(change.remove);
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
@@ -64,7 +120,8 @@ export class PageRepository {
       names[`#r${i}`] = name;
       return `#r${i}`;
     });
-    const guard = conditionOf(change.guard);
+    const guard = withStatus(conditionOf(change.guard), change);
+    let stored: Record<string, unknown> | undefined;
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
@@ -77,11 +134,69 @@ export class PageRepository {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return Attributes ? pageOf(Attributes) : undefined;
+      stored = Attributes;
     } catch (error) {
       if (isConditionFailed(error)) return undefined;
       throw error;
     }
+    if (!stored) return undefined;
+    await this.publishOutbox(pageId, stored, deadline);
+    return pageOf(stored);
+  }
+
+  /**
+   * Publishes every page's outbox (the sweep the health check and bulk runs make first): events a
+   * failed publish left behind go out with their ids. One page's failure does not stop the others.
+   */
+  async publishOutboxes(deadline: Deadline = NO_DEADLINE): Promise<OutboxSweep> {
+    const sweep: OutboxSweep = { published: 0, failedPages: [] };
+    if (!this.publisher) return sweep;
+    for (const item of await queryAll(this.doc, this.byTypeQuery())) {
+      const pageId = String(item.pageId);
+      if (outboxOf(item).length === 0) continue;
+      const published = await this.publishOutbox(pageId, item, deadline);
+      if (published === undefined) sweep.failedPages.push(pageId);
+      else sweep.published += published;
+    }
+    return sweep;
+  }
+
+  /**
+   * Publishes the outbox of `item` (the page as stored) and removes what was published. Answers how
+   * many events went out, or undefined when the publish failed and they stay.
+   */
+  private async publishOutbox(
+    pageId: string,
+    item: Record<string, unknown>,
+    deadline: Deadline,
+  ): Promise<number | undefined> {
+    const events = outboxOf(item);
+    if (events.length === 0 || !this.publisher) return 0;
+    try {
+      await this.publisher.publish(events, deadline);
+    } catch (error) {
+      // The change is stored and its event kept: the next write of this page or the next sweep sends it.
+      count('PageEventsPublishFailed');
+      logger.warn('page events left in the outbox', { pageId, events: events.length, error: error as Error });
+      return undefined;
+    }
+    const names = Object.fromEntries(events.map((e, i) => [`#o${i}`, `${OUTBOX_PREFIX}${e.id}`]));
+    await this.doc
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: pageKey(pageId),
+          UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
+          // Never recreate a page that is gone; removing an entry another writer removed first is harmless.
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: names,
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailed(error)) throw error;
+      });
+    count('PageEventsPublished', events.length);
+    return events.length;
   }
 
   /** Every page, in pageId order. */
@@ -156,6 +271,27 @@ const awaitsToken = (token: string): Condition => ({
   names: { '#guardPending': 'pendingSealedToken' },
   values: { ':guardPending': token },
 });
+
+/**
+ * A change of status lands only on the page at the status it was computed from, so the event it stores
+ * says the truth about `from` (a page created by the change is held by `pageIsNew` already).
+ */
+function withStatus(condition: Condition, change: PageChange): Condition {
+  if (change.set.status === undefined || change.from == null) return condition;
+  return {
+    expression: `${condition.expression} AND #guardStatus = :guardStatus`,
+    names: { ...condition.names, '#guardStatus': 'status' },
+    values: { ...condition.values, ':guardStatus': change.from },
+  };
+}
+
+/** The events waiting in a stored page item's outbox, oldest first. */
+function outboxOf(item: Record<string, unknown>): PublicEvent[] {
+  return Object.entries(item)
+    .filter(([name]) => name.startsWith(OUTBOX_PREFIX))
+    .map(([, json]) => PublicEventSchema.parse(JSON.parse(String(json))))
+    .sort((a, b) => a.time.localeCompare(b.time));
+}
 
 function conditionOf(guard: Guard): Condition {
   switch (guard.name) {

@@ -31,6 +31,12 @@ export interface PageChange {
   set: Partial<PageFields>;
   remove: RemovableField[];
   guard: Guard;
+  /**
+   * The status of the page the change was computed from (`null`: there was no page). Required when the
+   * change sets `status`: the write then also holds the page at that status (so the `from` of the
+   * `page.status_changed` event it stores is true) and, when the status differs, stores the event.
+   */
+  from?: PageStatus | null;
 }
 
 const pageIsNew: Guard = { name: 'pageIsNew' };
@@ -61,7 +67,7 @@ export function connectRequested(
       connectedAt: at,
       updatedAt: at,
     };
-    return { set, remove: [], guard: pageIsNew };
+    return { set, remove: [], guard: pageIsNew, from: null };
   }
   const again = existing.status === 'disconnected' ? { connectedAt: at } : {};
   return { set: { name, pendingSealedToken, ...again }, remove: [], guard: pageExists };
@@ -73,6 +79,7 @@ export function tokenPromoted(page: Page & { pendingSealedToken: string }): Page
     set: { status: 'subscribing', sealedToken: page.pendingSealedToken },
     remove: ['pendingSealedToken', 'lastError'],
     guard: { name: 'awaitsToken', token: page.pendingSealedToken },
+    from: page.status,
   };
 }
 
@@ -82,6 +89,7 @@ export function subscribed(page: Page, fields: readonly string[]): PageChange {
     set: { status: 'active', subscribedFields: [...fields] },
     remove: ['lastError'],
     guard: holdsToken(page),
+    from: page.status,
   };
 }
 
@@ -100,12 +108,14 @@ export function checked(page: Page, result: CheckResult, at: string): PageChange
         set: { ...seen, status: 'active' },
         remove: page.status === 'active' ? [] : ['lastError'],
         guard: holdsToken(page),
+        from: page.status,
       };
     case 'missing':
       return {
         set: { ...seen, status: 'subscription_failed', lastError: result.problem },
         remove: [],
         guard: holdsToken(page),
+        from: page.status,
       };
     case 'repairing':
       return { set: seen, remove: [], guard: holdsToken(page) };
@@ -117,8 +127,9 @@ export function checked(page: Page, result: CheckResult, at: string): PageChange
  * `subscription_failed`; a refused check keeps its status.
  */
 export function refused(page: Page, error: Refusal, onSubscribe: boolean): PageChange {
-  const status = onSubscribe ? { status: 'subscription_failed' as const } : {};
-  return { set: { ...status, lastError: error.message }, remove: [], guard: holdsToken(page) };
+  const change: PageChange = { set: { lastError: error.message }, remove: [], guard: holdsToken(page) };
+  if (!onSubscribe) return change;
+  return { ...change, set: { status: 'subscription_failed', ...change.set }, from: page.status };
 }
 
 /** Throttled or an outage: worth trying later; the status stays, the error is noted. */
@@ -135,15 +146,17 @@ export function reauth(page: Page, error: Refusal): PageChange {
     set: { status: 'reauth_required', lastError: error.message },
     remove: [],
     guard: holdsToken(page),
+    from: page.status,
   };
 }
 
 /** The page is cut off: its token erased, its fields emptied; `warning` says what Meta may still hold. */
-export function disconnected(warning?: string): PageChange {
+export function disconnected(page: Page, warning?: string): PageChange {
   return {
     set: { status: 'disconnected', subscribedFields: [], ...(warning ? { lastError: warning } : {}) },
     remove: warning ? ['sealedToken'] : ['sealedToken', 'lastError'],
     guard: pageExists,
+    from: page.status,
   };
 }
 

@@ -2,7 +2,7 @@ import { DEFAULT_SUBSCRIBED_FIELDS } from '#contracts/config';
 import type { PageRecord } from '#contracts/page-record';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
-import type { Deadline } from '#runtime/deadline';
+import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import type { PageOutcome } from './outcome.js';
 import {
@@ -56,11 +56,11 @@ export class PageOperations {
     try {
       await this.deps.graph.subscribeApp(pageId, token, this.fields, { deadline });
     } catch (err) {
-      return this.refused(page, err, { onSubscribe: true });
+      return this.refused(page, err, { onSubscribe: true, deadline });
     }
     this.deps.access.forget(pageId);
     const change = subscribed(page, this.fields);
-    const active = await this.deps.pages.apply(pageId, change);
+    const active = await this.deps.pages.apply(pageId, change, deadline);
     if (!active) {
       // Disconnected or reconnected while Meta answered: the newer command decides the page's state,
       // and a page disconnected meanwhile must not stay subscribed at Meta.
@@ -89,6 +89,7 @@ export class PageOperations {
     const promoted = await this.deps.pages.apply(
       pageId,
       tokenPromoted({ ...page, pendingSealedToken: page.pendingSealedToken }),
+      deadline,
     );
     this.deps.access.forget(pageId);
     // The page as just stored is the one to subscribe: no second read before the Graph call.
@@ -114,11 +115,24 @@ export class PageOperations {
     } else {
       warning = 'the page token is refused: the app may still be subscribed at Meta';
     }
-    const change = disconnected(warning);
-    await this.deps.pages.apply(pageId, change);
+    await this.cutOff(page, warning, deadline);
     this.deps.access.forget(pageId);
     count('PagesDisconnected');
-    return { pageId, result: 'done', status: statusAfter(page, change), warning };
+    return { pageId, result: 'done', status: 'disconnected', warning };
+  }
+
+  /**
+   * Stores the disconnect whatever the page's status became while Meta answered (a disconnect always
+   * wins): the change holds the status it was computed from, so a page changed meanwhile is read again.
+   */
+  private async cutOff(page: Page, warning: string | undefined, deadline: Deadline): Promise<void> {
+    let current: Page | undefined = page;
+    for (let attempt = 0; attempt < 5 && current && current.status !== 'disconnected'; attempt++) {
+      if (await this.deps.pages.apply(page.pageId, disconnected(current, warning), deadline)) return;
+      current = await this.deps.pages.get(page.pageId);
+    }
+    if (current && current.status !== 'disconnected')
+      throw new Error(`page ${page.pageId} changed under every disconnect attempt`);
   }
 
   /** Compares Meta's view of the subscription with ours; with `repair`, subscribes again what is missing. */
@@ -136,7 +150,7 @@ export class PageOperations {
     try {
       apps = await this.deps.graph.subscribedApps(pageId, token, { deadline });
     } catch (err) {
-      return this.refused(page, err, { checkedAt });
+      return this.refused(page, err, { checkedAt, deadline });
     }
     count('SubscriptionsChecked');
     const ours = apps.find((a) => a.id === this.deps.appId);
@@ -144,7 +158,7 @@ export class PageOperations {
     if (ours && absent.length === 0) {
       // Meta shows it subscribed: a page left `subscription_failed` or `subscribing` is active after all.
       const change = checked(page, { found: 'healthy', fields: ours.fields }, checkedAt);
-      await this.deps.pages.apply(pageId, change);
+      await this.deps.pages.apply(pageId, change, deadline);
       // Profiles that waited on an outage are fetched here too, not only when the contact writes again.
       await this.deps.onHealthy?.(page, deadline);
       return { pageId, result: 'done', status: statusAfter(page, change) };
@@ -157,10 +171,10 @@ export class PageOperations {
     const fields = ours?.fields ?? [];
     if (!repair) {
       const change = checked(page, { found: 'missing', fields, problem }, checkedAt);
-      await this.deps.pages.apply(pageId, change);
+      await this.deps.pages.apply(pageId, change, deadline);
       return { pageId, result: 'missing', status: statusAfter(page, change), reason: problem };
     }
-    await this.deps.pages.apply(pageId, checked(page, { found: 'repairing', fields }, checkedAt));
+    await this.deps.pages.apply(pageId, checked(page, { found: 'repairing', fields }, checkedAt), deadline);
     const again = await this.subscribe(pageId, deadline);
     count(again.result === 'done' ? 'SubscriptionsRepaired' : 'SubscriptionRepairsFailed');
     return again.result === 'done' ? { pageId, result: 'repaired', status: again.status } : again;
@@ -191,22 +205,23 @@ export class PageOperations {
   private async refused(
     page: Page,
     err: unknown,
-    opts: { onSubscribe?: boolean; checkedAt?: string } = {},
+    opts: { onSubscribe?: boolean; checkedAt?: string; deadline?: Deadline } = {},
   ): Promise<PageOutcome> {
     if (!(err instanceof GraphError)) throw err;
     const { pageId } = page;
+    const deadline = opts.deadline ?? NO_DEADLINE;
     const at = (change: PageChange) => (opts.checkedAt ? withCheckedAt(change, opts.checkedAt) : change);
     if (err.errorClass === 'auth') {
       await this.deps.access.markReauthRequired(page, err, opts.checkedAt);
       return { pageId, result: 'refused', status: statusAfter(page, reauth(page, err)), reason: err.message };
     }
     if (err.errorClass === 'throttle' || err.errorClass === 'transient') {
-      await this.deps.pages.apply(pageId, at(deferred(page, err)));
+      await this.deps.pages.apply(pageId, at(deferred(page, err)), deadline);
       return { pageId, result: 'retry', status: page.status, reason: err.message };
     }
     // Only on the page as it was when refused: a page disconnected or reconnected meanwhile keeps its state.
     const change = refused(page, err, opts.onSubscribe === true);
-    await this.deps.pages.apply(pageId, at(change));
+    await this.deps.pages.apply(pageId, at(change), deadline);
     logger.warn('page operation refused by Meta', { pageId, graphError: err.toJSON() });
     return { pageId, result: 'refused', status: statusAfter(page, change), reason: err.message };
   }

@@ -93,6 +93,13 @@ describe('page operations over HTTP', () => {
     expect(fake.subscriptions(P5)).toBeUndefined();
     for (const id of [P1, P2, P3, P4]) expect(fake.subscriptions(id)?.appId).toBe(APP_ID);
     expect((await page(P1)).status).toBe('active');
+    // Every status the page went through reached the stack's publisher (SPEC §8), once each.
+    const events = (await admin('GET', `/admin/events?pageId=${P5}`)).json.events;
+    expect(events.map((e: { type: string; data: unknown }) => [e.type, e.data])).toEqual([
+      ['page.status_changed', { from: 'none', to: 'subscribing' }],
+      ['page.status_changed', { from: 'subscribing', to: 'active' }],
+      ['page.status_changed', { from: 'active', to: 'disconnected' }],
+    ]);
   });
 
   it('drops events for a disconnected page', async () => {

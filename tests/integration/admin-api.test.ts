@@ -272,6 +272,7 @@ describe('POST /admin/pages/connect', () => {
       set: { status: 'reauth_required', lastError: 'token refused' },
       remove: [],
       guard: EXISTS,
+      from: 'active',
     });
     await connect({ userAccessToken: userToken, pageIds: [PAGE_A.id] });
     const page = await pages.get(PAGE_A.id);
@@ -689,7 +690,12 @@ describe('POST /admin/pages/{pageId}/conversations/{userId}/messages', () => {
 
   it('a disconnected page → 404', async () => {
     await seed(HOUR);
-    await pages.apply(PAGE_A.id, { set: { status: 'disconnected' }, remove: ['sealedToken'], guard: EXISTS });
+    await pages.apply(PAGE_A.id, {
+      set: { status: 'disconnected' },
+      remove: ['sealedToken'],
+      guard: EXISTS,
+      from: 'active',
+    });
     expectError(await send(), 404, 'page_not_found');
     expect(fake.sent(PAGE_A.id)).toEqual([]);
   });
@@ -700,6 +706,7 @@ describe('POST /admin/pages/{pageId}/conversations/{userId}/messages', () => {
       set: { status: 'reauth_required', lastError: 'token refused' },
       remove: [],
       guard: EXISTS,
+      from: 'active',
     });
     expectError(await send(), 409, 'reauth_required');
     expect(fake.sent(PAGE_A.id)).toEqual([]);

@@ -63,7 +63,7 @@ afterAll(async () => {
 /** The page stored `active` with this page token sealed, and page operations wired to the Graph fake. */
 async function seedActivePage(token: string) {
   const config = loadConfig({ TABLE_NAME: db.tableName, GRAPH_API_URL: fake.url });
-  const deps = pageOpsDeps(config, db.doc, keyring, credentials);
+  const deps = pageOpsDeps(config, { table: db.doc, sealer: keyring, credentials });
   const now = new Date().toISOString();
   await deps.pages.put({
     pageId: PAGE.id,
@@ -84,7 +84,7 @@ function world(commandWaitMs: number) {
     GRAPH_API_URL: fake.url,
     COMMAND_WAIT_MS: String(commandWaitMs),
   });
-  const ops = pageOpsDeps(config, db.doc, keyring, credentials);
+  const ops = pageOpsDeps(config, { table: db.doc, sealer: keyring, credentials });
   const consumer = createPageCommandsProcessor({ pages: ops.pages, operations: ops.bulk.operations });
   const commands = new LocalFifoQueue({
     name: 'page-commands.fifo',
@@ -162,7 +162,8 @@ describe('a decision made on one token does not land on a changed page', () => {
     const unsubscribed: string[] = [];
     const graph = {
       subscribeApp: async () => {
-        await pages.apply(PAGE.id, disconnected());
+        const now = await pages.get(PAGE.id);
+        if (now) await pages.apply(PAGE.id, disconnected(now));
       },
       unsubscribeApp: async (pageId: string) => void unsubscribed.push(pageId),
     } as unknown as GraphClient;

@@ -14,6 +14,7 @@ import { createOps } from '#pages/run-ops';
 import { NO_DEADLINE } from '#runtime/deadline';
 import { startTestTable, type TestTable } from '#testkit/dynamo';
 import { GraphFake } from '#testkit/graph-faults';
+import { memoryPublisher } from '#testkit/memory-publisher';
 import { at } from '#testkit/pick';
 
 const APP_ID = '700000000000001';
@@ -43,7 +44,12 @@ beforeAll(async () => {
   fake = new GraphFake({ appId: APP_ID, appSecret: APP_SECRET });
   await fake.start();
   fake.addUser({ pages: PAGES });
-  const { pages } = pageOpsDeps(config(), db.doc, keyring, credentials);
+  const { pages } = pageOpsDeps(config(), {
+    table: db.doc,
+    sealer: keyring,
+    credentials,
+    publisher: memoryPublisher(),
+  });
   const now = new Date().toISOString();
   for (let i = 0; i < COUNT; i += 100) {
     await Promise.all(
@@ -71,7 +77,10 @@ describe('resubscribe-all over 2,000 pages', () => {
   it('subscribes every page by its own id, isolating the one whose token is revoked', async () => {
     const revoked = at(PAGES, 777, 'PAGES').id;
     fake.revokePageToken(revoked);
-    const ops = createOps(pageOpsDeps(config(), db.doc, keyring, credentials).bulk);
+    const ops = createOps(
+      pageOpsDeps(config(), { table: db.doc, sealer: keyring, credentials, publisher: memoryPublisher() })
+        .bulk,
+    );
     const started = performance.now();
     const report = await ops({ action: 'resubscribe-all' }, undefined, NO_DEADLINE);
     const seconds = (performance.now() - started) / 1000;
@@ -91,7 +100,12 @@ describe('resubscribe-all over 2,000 pages', () => {
 
   it('fans out as page commands beyond the threshold, and the queue finishes the job', async () => {
     for (const p of PAGES.slice(0, 50)) fake.unsubscribeSilently(p.id);
-    const deps = pageOpsDeps(config({ PAGE_OPS_FAN_OUT_ABOVE: '500' }), db.doc, keyring, credentials);
+    const deps = pageOpsDeps(config({ PAGE_OPS_FAN_OUT_ABOVE: '500' }), {
+      table: db.doc,
+      sealer: keyring,
+      credentials,
+      publisher: memoryPublisher(),
+    });
     const consumer = createPageCommandsProcessor({ pages: deps.pages, operations: deps.bulk.operations });
     const commands = new LocalFifoQueue({
       name: 'page-commands.fifo',

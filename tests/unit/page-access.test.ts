@@ -1,14 +1,16 @@
 /**
- * PageAccess's page cache and a disconnect (issue 8): a change made through any PageAccess of the process
+ * PageAccess's page cache and a disconnect (issue 8): a change made through any PageAccess of the composition
  * (the page commands' disconnect) reaches every other one (the processor's) at once, also a read that was
  * in flight while the change happened. No timers: the cache TTL is far longer than the test (the TTL
  * test moves a faked clock). Also the parts PageAccess is made of: cache TTL, tokens, throttles.
  */
+
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PageRecord } from '#contracts/page-record';
 import { PageAccess } from '#pages/page-access';
-import { PageCache } from '#pages/page-cache';
-import type { PageRepository } from '#pages/page-repository';
+import { PageCache, PageChanges } from '#pages/page-cache';
+import { PageRepository } from '#pages/page-repository';
 import { PageThrottles } from '#pages/page-throttles';
 import { PageTokens } from '#pages/page-tokens';
 import type { TokenSealer } from '#ports/ports';
@@ -17,12 +19,13 @@ const HOUR = 3_600_000;
 let seq = 0;
 
 /** The page table as PageAccess reads it: a record per page, every read counted, reads can be held. */
-function table(record: PageRecord) {
+function table(record: PageRecord, changes = new PageChanges()) {
   let current = record;
   const gets: string[] = [];
   let held: { release: () => void; arrived: Promise<void> } | undefined;
   let arrive = () => {};
   const repository = {
+    changes,
     async get(pageId: string) {
       gets.push(pageId);
       const answer = current;
@@ -129,6 +132,34 @@ describe('page cache', () => {
     new PageAccess(ta.repository, sealer, 0).forget(a.pageId);
     await onB.page(b.pageId);
     expect(tb.gets).toHaveLength(1);
+  });
+});
+
+describe('page changes, one per composition', () => {
+  it('two compositions in one process share nothing: a change in one leaves the other’s copy alone', async () => {
+    const p = page();
+    const [one, two] = [table(p, new PageChanges()), table(p, new PageChanges())];
+    const processorOne = new PageAccess(one.repository, sealer, HOUR);
+    const processorTwo = new PageAccess(two.repository, sealer, HOUR);
+    await processorOne.page(p.pageId);
+    await processorTwo.page(p.pageId);
+
+    new PageAccess(one.repository, sealer, 0).forget(p.pageId); // stack one's page commands
+    await processorOne.page(p.pageId);
+    await processorTwo.page(p.pageId);
+    expect(one.gets).toHaveLength(2);
+    expect(two.gets).toHaveLength(1);
+  });
+
+  it('repositories built apart over one table client (processor, page commands) share the changes', () => {
+    const doc = {} as DynamoDBDocumentClient;
+    const other = {} as DynamoDBDocumentClient;
+    const processor = new PageRepository(doc, 'pagewire');
+    const commands = new PageRepository(doc, 'pagewire');
+    expect(processor.changes).toBe(commands.changes);
+    expect(new PageRepository(other, 'pagewire').changes).not.toBe(processor.changes);
+    const own = new PageChanges();
+    expect(new PageRepository(doc, 'pagewire', { changes: own }).changes).toBe(own);
   });
 });
 

@@ -40,6 +40,10 @@ function world() {
     disconnect: async (id: string) => done('disconnect', id),
   } as unknown as PageOperations;
   const pages = {
+    publishOutboxes: async () => {
+      ran.push('sweep outboxes');
+      return { published: 0, failedPages: [] };
+    },
     list: async () => [page],
     apply: async (pageId: string) => {
       applied.push(pageId);
@@ -55,7 +59,7 @@ describe('the ops event', () => {
     const w = world();
     const report = await createOps(w.bulk)({ action: 'resubscribe-all' }, undefined, NO_DEADLINE);
     expect(report).toMatchObject({ total: 1, succeeded: 1 });
-    expect(w.ran).toEqual(['subscribe 1']);
+    expect(w.ran).toEqual(['sweep outboxes', 'subscribe 1']);
   });
 
   it('runs check-and-repair on the schedule', async () => {
@@ -65,7 +69,7 @@ describe('the ops event', () => {
       undefined,
       NO_DEADLINE,
     );
-    expect(w.ran).toEqual(['check-and-repair 1']);
+    expect(w.ran).toEqual(['sweep outboxes', 'check-and-repair 1']);
   });
 
   it.each([{ action: 'drop-table' }, {}, null, 'check', { 'detail-type': 'Other Event' }])(

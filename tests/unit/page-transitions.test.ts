@@ -48,6 +48,7 @@ const rows: Array<[string, PageChange, PageChange]> = [
       },
       remove: [],
       guard: { name: 'pageIsNew' },
+      from: null,
     },
   ],
   [
@@ -75,6 +76,7 @@ const rows: Array<[string, PageChange, PageChange]> = [
       set: { status: 'subscribing', sealedToken: 'sealed-pending' },
       remove: ['pendingSealedToken', 'lastError'],
       guard: { name: 'awaitsToken', token: 'sealed-pending' },
+      from: 'reauth_required',
     },
   ],
   [
@@ -84,6 +86,7 @@ const rows: Array<[string, PageChange, PageChange]> = [
       set: { status: 'active', subscribedFields: ['messages', 'messaging_postbacks'] },
       remove: ['lastError'],
       guard: holdsCurrent,
+      from: 'subscription_failed',
     },
   ],
   [
@@ -93,6 +96,7 @@ const rows: Array<[string, PageChange, PageChange]> = [
       set: { lastCheckedAt: AT, subscribedFields: ['messages'], status: 'active' },
       remove: ['lastError'],
       guard: holdsCurrent,
+      from: 'subscription_failed',
     },
   ],
   [
@@ -102,6 +106,7 @@ const rows: Array<[string, PageChange, PageChange]> = [
       set: { lastCheckedAt: AT, subscribedFields: ['messages'], status: 'active' },
       remove: [],
       guard: holdsCurrent,
+      from: 'active',
     },
   ],
   [
@@ -116,6 +121,7 @@ const rows: Array<[string, PageChange, PageChange]> = [
       },
       remove: [],
       guard: holdsCurrent,
+      from: 'active',
     },
   ],
   [
@@ -131,7 +137,12 @@ const rows: Array<[string, PageChange, PageChange]> = [
   [
     'refused on subscribe: → subscription_failed',
     refused(pageIn('subscribing'), err, true),
-    { set: { status: 'subscription_failed', lastError: 'Meta said no' }, remove: [], guard: holdsCurrent },
+    {
+      set: { status: 'subscription_failed', lastError: 'Meta said no' },
+      remove: [],
+      guard: holdsCurrent,
+      from: 'subscribing',
+    },
   ],
   [
     'refused on check: status kept',
@@ -146,7 +157,12 @@ const rows: Array<[string, PageChange, PageChange]> = [
   [
     'reauth: → reauth_required, only on the refused token',
     reauth(pageIn('active'), err),
-    { set: { status: 'reauth_required', lastError: 'Meta said no' }, remove: [], guard: holdsCurrent },
+    {
+      set: { status: 'reauth_required', lastError: 'Meta said no' },
+      remove: [],
+      guard: holdsCurrent,
+      from: 'active',
+    },
   ],
   [
     'reauth of a page without a token: only while it still has none',
@@ -155,24 +171,27 @@ const rows: Array<[string, PageChange, PageChange]> = [
       set: { status: 'reauth_required', lastError: 'Meta said no' },
       remove: [],
       guard: { name: 'holdsToken', token: undefined },
+      from: 'active',
     },
   ],
   [
     'disconnected: any → disconnected, token and error erased (a pending token stays)',
-    disconnected(),
+    disconnected(pageIn('reauth_required')),
     {
       set: { status: 'disconnected', subscribedFields: [] },
       remove: ['sealedToken', 'lastError'],
       guard: { name: 'pageExists' },
+      from: 'reauth_required',
     },
   ],
   [
     'disconnected(warning): the warning kept as the error',
-    disconnected('could not unsubscribe at Meta'),
+    disconnected(pageIn('active'), 'could not unsubscribe at Meta'),
     {
       set: { status: 'disconnected', subscribedFields: [], lastError: 'could not unsubscribe at Meta' },
       remove: ['sealedToken'],
       guard: { name: 'pageExists' },
+      from: 'active',
     },
   ],
   [

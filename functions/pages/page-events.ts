@@ -1,0 +1,36 @@
+import { eventId, type PublicPageEvent } from '#contracts/public-event';
+import type { PageChange } from './page.js';
+
+export type PageStatusChanged = Extract<PublicPageEvent, { type: 'page.status_changed' }>;
+
+/** `data.from` of the event of a page's first status (there was no page before). */
+export const NO_STATUS = 'none';
+
+/**
+ * The `page.status_changed` event (SPEC §8) of `change` landing at `updatedAt`, or undefined when the
+ * change leaves the status as it was. Its id names the change (page, from, to, when), so the event
+ * stored in the outbox, its retries and a sweep's publish all carry the same id. `reason`: the error the
+ * change records (Meta's message or our own words, never a token).
+ */
+export function statusChangedEvent(
+  pageId: string,
+  change: PageChange,
+  updatedAt: string,
+): PageStatusChanged | undefined {
+  const to = change.set.status;
+  if (to === undefined) return undefined;
+  if (change.from === undefined) throw new Error(`a change of page ${pageId} to ${to} does not say its from`);
+  if (change.from === to) return undefined;
+  const from = change.from ?? NO_STATUS;
+  const reason = change.remove.includes('lastError') ? undefined : change.set.lastError;
+  const type = 'page.status_changed';
+  return {
+    id: eventId({ pageId, changeKey: `status:${from}>${to}@${updatedAt}`, type }),
+    type,
+    time: new Date(updatedAt).toISOString(),
+    version: 1,
+    pageId,
+    channel: 'messenger',
+    data: { from, to, ...(reason === undefined ? {} : { reason }) },
+  };
+}
