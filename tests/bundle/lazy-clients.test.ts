@@ -67,6 +67,8 @@ function evaluatedOnImport(file: string): string[] {
       APP_SECRET_NAME: 'pagewire/facebook-app',
       TABLE_NAME: 'pagewire',
       BLOB_BUCKET: 'pagewire-blobs',
+      // The processor publishes its events there (lib/events.ts grantPublish sets it).
+      EVENT_BUS_NAME: 'Pagewire-pagewire',
       AWS_REGION: 'us-east-1',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
