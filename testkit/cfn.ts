@@ -132,6 +132,8 @@ export class ResolvedTemplate {
         return secretArn(id);
       case 'AWS::S3::Bucket':
         return bucketName(id);
+      case 'AWS::Events::EventBus':
+        return this.busName(id, r);
       default:
         return id;
     }
@@ -151,11 +153,22 @@ export class ResolvedTemplate {
         return keyArn(id);
       case 'AWS::S3::Bucket Arn':
         return `arn:aws:s3:::${bucketName(id)}`;
+      case 'AWS::Events::EventBus Arn':
+        return busArn(this.busName(id, r));
+      case 'AWS::Events::EventBus Name':
+        return this.busName(id, r);
       default:
         if (attribute === 'Arn')
           return `arn:aws:${(r.Type.split('::')[1] ?? '').toLowerCase()}:${REGION}:${ACCOUNT}:${id}`;
         throw new Error(`cfn.ts does not resolve Fn::GetAtt ${id}.${attribute} (${r.Type})`);
     }
+  }
+
+  /** A custom bus is named by its `Name` property (required by CloudFormation). */
+  private busName(id: string, r: CfnResource): string {
+    const name = this.resolve(r.Properties?.Name);
+    if (typeof name !== 'string' || !name) throw new Error(`the event bus ${id} has no Name`);
+    return name;
   }
 
   /** Every Lambda function with its bundle, resolved environment and role policy. */
@@ -187,6 +200,9 @@ function queueName(id: string, r: CfnResource): string {
 
 export const tableName = (id: string) => `pagewire-${id}`;
 export const bucketName = (id: string) => `pagewire-${id.toLowerCase()}`;
+
+/** An event bus's ARN from its name (`default` for the account's default bus). */
+export const busArn = (name: string) => `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${name}`;
 
 /** A stable fake key id (a UUID) per logical id. */
 export function keyId(id: string): string {

@@ -4,7 +4,7 @@
  * the resource (wildcards) and every condition. Condition operators it does not know make the
  * statement not match (fail closed), so a new operator in the stack shows up here instead of passing.
  */
-import type { PolicyStatement } from './cfn.js';
+import { busArn, type PolicyStatement } from './cfn.js';
 
 /** One authorization IAM makes for a call: one action on one resource, with its request context. */
 export interface Authorization {
@@ -92,4 +92,26 @@ export function authorize(statements: PolicyStatement[], auth: Authorization): V
     ? ` (unsupported condition operators: ${[...new Set(unknown)].join(', ')})`
     : '';
   return { allowed: false, why: `no Allow statement matches${note}` };
+}
+
+/** One PutEvents entry as IAM reads it: the bus it names and the request's condition keys. */
+export interface PutEventsEntryInput {
+  EventBusName?: string;
+  Source?: string;
+  DetailType?: string;
+}
+
+/**
+ * `events:PutEvents` is authorized once per entry, on the bus the entry names (a name or an ARN; none is
+ * the account's `default` bus), with the entry's `events:source` and `events:detail-type` as context.
+ */
+export function putEventsAuthorizations(entries: readonly PutEventsEntryInput[]): Authorization[] {
+  return entries.map((entry) => {
+    const bus = entry.EventBusName || 'default';
+    return {
+      action: 'events:PutEvents',
+      resource: bus.startsWith('arn:') ? bus : busArn(bus),
+      context: { 'events:source': entry.Source ?? '', 'events:detail-type': entry.DetailType ?? '' },
+    };
+  });
 }

@@ -18,6 +18,7 @@ import { type DeployedFunction, keyArn, ResolvedTemplate, secretArn } from '../c
 import { type GraphCall, GraphFaults } from '../graph-faults.js';
 import { authorize } from '../iam.js';
 import { type FakeSqsMessage, SqsFake } from '../sqs-fake.js';
+import { EventBridgeFake } from './eventbridge.js';
 import { type AwsCall, AwsGateway } from './gateway.js';
 import { KmsFake } from './kms.js';
 import { DynamoProxy, SqsProxy } from './proxy.js';
@@ -34,6 +35,8 @@ export interface Deployment {
   gateway: AwsGateway;
   sqs: SqsFake;
   s3: S3Fake;
+  /** The template's event buses; records every PutEvents and fails entries on demand. */
+  events: EventBridgeFake;
   graph: Sandbox;
   /** Every call the bundles made to the Graph emulator. */
   graphCalls: GraphCall[];
@@ -85,12 +88,16 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
       return !!f && authorize(f.statements, auth).allowed;
     },
   });
+  const events = new EventBridgeFake(
+    template.resourcesOfType('AWS::Events::EventBus').map(([id]) => String(template.resolve({ Ref: id }))),
+  );
   Object.assign(services, {
     dynamodb: new DynamoProxy(dynalite.endpoint),
     sqs: new SqsProxy(sqs.url),
     kms: new KmsFake(template.resourcesOfType('AWS::KMS::Key').map(([id]) => keyArn(id))),
     secretsmanager: new SecretsFake(secrets),
     s3,
+    events,
   });
 
   const dynamo = new DynamoDBClient({
@@ -112,6 +119,7 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
     gateway,
     sqs,
     s3,
+    events,
     graph,
     graphCalls,
     dynamo,
@@ -135,6 +143,8 @@ export async function deploy(outdir: string, stackName = 'Pagewire'): Promise<De
         AWS_ACCESS_KEY_ID: principalOf(fn),
         AWS_SECRET_ACCESS_KEY: 'bundle-test-secret',
         AWS_ENDPOINT_URL: gatewayUrl,
+        // Named as well: the EventBridge client's endpoint rules differ from the other services'.
+        AWS_ENDPOINT_URL_EVENTBRIDGE: gatewayUrl,
         AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PublicEvent } from '#contracts/public-event';
 import {
   type BundleProcess,
   type Deployment,
@@ -21,6 +22,8 @@ import {
   sqsEventOf,
   VERIFY_TOKEN,
 } from '#testkit/aws-fakes/deployment';
+import type { PutEventsEntry } from '#testkit/aws-fakes/eventbridge';
+import { busArn } from '#testkit/cfn';
 import { httpEvent } from '#testkit/http-events';
 import { first, present } from '#testkit/pick';
 import { plainSynth } from '#testkit/plain-synth';
@@ -161,6 +164,84 @@ describe('the deployed stack, bundle by bundle', () => {
     );
     expect(conversations.conversations).toMatchObject([{ userId: psid, name: 'Ada Lovelace' }]);
     expect(processor.output).not.toContain(d.graph.fake.pageToken(page.id));
+
+    // What it stored went out on the template's bus, as the SPEC §8 event, through an allowed call.
+    const entries = publishedBy(PROCESSOR);
+    expect(entries.map(publicEventOf)).toMatchObject([
+      {
+        type: 'message.received',
+        pageId: page.id,
+        userId: psid,
+        seq: 1,
+        data: { mid: 'm_bundle-test-1', text: 'Hola, ¿está abierto?' },
+      },
+      { type: 'contact.updated', pageId: page.id, userId: psid, seq: 2, data: { name: 'Ada Lovelace' } },
+    ]);
+    const puts = d.gateway.callsBy(principalOf(d.fn(PROCESSOR))).filter((c) => c.service === 'events');
+    expect(puts.map((c) => [c.operation, c.status])).toEqual([['PutEvents', 200]]);
+    // One authorization per entry, each on the bus (its ARN, which the role's grant names).
+    expect(first(puts, 'PutEvents').authorizations).toMatchObject(
+      entries.map(() => ({ action: 'events:PutEvents', resource: busArn(templateBus()) })),
+    );
+    expect(d.denied(d.fn(PROCESSOR))).toEqual([]);
+  });
+
+  it('a publish EventBridge fails fails its record, and the redelivery publishes the same event ids', async () => {
+    const verifier = await bundle(VERIFIER);
+    const before = d.sqs.messages(eventsQueue()).length;
+    for (const [mid, text] of [
+      ['m_bundle-test-published', '¿Y mañana?'],
+      ['m_bundle-test-unpublished', '¿A qué hora?'],
+    ] as const) {
+      const body = WEBHOOK(mid, text);
+      const post = await verifier.invoke(
+        httpEvent('POST', '/webhooks/facebook', {
+          body,
+          headers: {
+            'x-hub-signature-256': sign(body, d.graph.appSecret),
+            'content-type': 'application/json',
+          },
+        }),
+      );
+      expect(post.result).toMatchObject({ statusCode: 200 });
+    }
+    const queued = d.sqs.messages(eventsQueue()).slice(before);
+    expect(queued).toHaveLength(2);
+    const failing = present(queued[1], 'second queued message');
+
+    // EventBridge fails every entry of the second message (each attempt of the publisher's retries).
+    const processor = await bundle(PROCESSOR);
+    const url = present(d.fn(VERIFIER).environment.EVENTS_QUEUE_URL, 'EVENTS_QUEUE_URL');
+    const acceptedBefore = d.events.accepted.length;
+    const failedBefore = d.events.failed.length;
+    d.events.failEntries('InternalFailure', (e) => String(e.Detail).includes('m_bundle-test-unpublished'));
+    let firstRun: Awaited<ReturnType<BundleProcess['invoke']>>;
+    try {
+      firstRun = await processor.invoke(sqsEventOf(queued, queueArn(url)));
+    } finally {
+      d.events.heal();
+    }
+    // Stored but not published: that record fails, so SQS delivers it again; the first one is done.
+    expect(firstRun).toEqual({ result: { batchItemFailures: [{ itemIdentifier: failing.messageId }] } });
+    expect(d.events.accepted.slice(acceptedBefore).map(publicEventOf)).toMatchObject([
+      { type: 'message.received', seq: 3, data: { mid: 'm_bundle-test-published' } },
+    ]);
+    const tried = d.events.failed.slice(failedBefore).map(publicEventOf);
+    // The publisher retried it (the same event each time) before giving the record up.
+    const triedEvent = first(tried, 'tried event');
+    expect(tried.length).toBeGreaterThan(1);
+    for (const attempt of tried) expect(attempt).toEqual(triedEvent);
+
+    const acceptedBeforeRedelivery = d.events.accepted.length;
+    const redelivered = await processor.invoke(sqsEventOf([failing], queueArn(url)));
+    expect(redelivered).toEqual({ result: { batchItemFailures: [] } });
+    const published = d.events.accepted.slice(acceptedBeforeRedelivery).map(publicEventOf);
+    // The same event (id, seq, time, data) the failed publish tried, once.
+    expect(published).toEqual([triedEvent]);
+    expect(published).toMatchObject([
+      { type: 'message.received', seq: 4, data: { mid: 'm_bundle-test-unpublished' } },
+    ]);
+    expect(d.denied(d.fn(PROCESSOR))).toEqual([]);
   });
 
   it('a large event travels as a claim check: verifier S3 PutObject claims/, processor GetObject', async () => {
@@ -249,7 +330,9 @@ describe('the deployed stack, bundle by bundle', () => {
       [PROCESSOR]: [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Query',
         'dynamodb:UpdateItem',
+        'events:PutEvents',
         'kms:Decrypt',
         's3:GetObject',
         's3:PutObject',
@@ -317,6 +400,33 @@ function WEBHOOK(mid = 'm_bundle-test-1', text = 'Hola, ¿está abierto?'): stri
 
 /** Now, so the reply below falls inside Messenger's 24-hour window. */
 const SENT_AT = Date.now();
+
+/** The template's one event bus, by name. */
+function templateBus(): string {
+  const [bus, ...more] = d.template.resourcesOfType('AWS::Events::EventBus');
+  if (!bus || more.length)
+    throw new Error(`expected one event bus in the template, found ${more.length + 1}`);
+  return String(d.template.resolve({ Ref: bus[0] }));
+}
+
+/** The PutEvents entries EventBridge accepted from the function, each checked to be a Pagewire event. */
+function publishedBy(prefix: string): PutEventsEntry[] {
+  const principal = principalOf(d.fn(prefix));
+  const entries = d.events.calls
+    .filter((c) => c.principal === principal)
+    .flatMap((c) => c.entries.filter((e) => e.EventId !== undefined));
+  for (const entry of entries) {
+    expect(entry).toMatchObject({ Source: 'pagewire', EventBusName: templateBus() });
+  }
+  return entries;
+}
+
+/** An entry's detail, parsed with the contract; the entry's detail-type is the event's type. */
+function publicEventOf(entry: PutEventsEntry): PublicEvent {
+  const event = PublicEvent.parse(JSON.parse(present(entry.Detail, 'Detail')));
+  expect(entry.DetailType).toBe(event.type);
+  return event;
+}
 
 const eventsQueue = () => queueOf(present(d.fn(VERIFIER).environment.EVENTS_QUEUE_URL, 'EVENTS_QUEUE_URL'));
 

@@ -1,7 +1,7 @@
 /** testkit/iam.ts: the policy evaluation the bundle test relies on, on hand-written statements. */
 import { describe, expect, it } from 'vitest';
 import type { PolicyStatement } from '#testkit/cfn';
-import { authorize } from '#testkit/iam';
+import { authorize, putEventsAuthorizations } from '#testkit/iam';
 
 const KEY = 'arn:aws:kms:us-east-1:000000000000:key/1234';
 const TABLE = 'arn:aws:dynamodb:us-east-1:000000000000:table/pagewire';
@@ -87,5 +87,33 @@ describe('authorize', () => {
       allowed: false,
       why: 'explicitly denied',
     });
+  });
+
+  it('authorizes PutEvents once per entry on the bus it names (a name, an ARN, or none: the default bus)', () => {
+    const BUS = 'arn:aws:events:us-east-1:000000000000:event-bus/Pagewire-pagewire';
+    const grant: PolicyStatement[] = [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: BUS }];
+    const auths = putEventsAuthorizations([
+      { EventBusName: 'Pagewire-pagewire', Source: 'pagewire', DetailType: 'message.received' },
+      { EventBusName: BUS, Source: 'pagewire', DetailType: 'message.status' },
+      { Source: 'pagewire', DetailType: 'message.sent' },
+    ]);
+    expect(auths).toEqual([
+      {
+        action: 'events:PutEvents',
+        resource: BUS,
+        context: { 'events:source': 'pagewire', 'events:detail-type': 'message.received' },
+      },
+      {
+        action: 'events:PutEvents',
+        resource: BUS,
+        context: { 'events:source': 'pagewire', 'events:detail-type': 'message.status' },
+      },
+      {
+        action: 'events:PutEvents',
+        resource: 'arn:aws:events:us-east-1:000000000000:event-bus/default',
+        context: { 'events:source': 'pagewire', 'events:detail-type': 'message.sent' },
+      },
+    ]);
+    expect(auths.map((auth) => authorize(grant, auth).allowed)).toEqual([true, true, false]);
   });
 });
