@@ -265,8 +265,9 @@ describe('ConversationRepository: conversations', () => {
     expect(await repo().list('p1')).toEqual([]);
     await repo().touch('p1', 'u1', { timestamp: 1, inbound: true });
     expect((await repo().list('p1')).map((c) => c.userId)).toEqual(['u1']);
-    await repo().raiseWatermark('p1', 'u1', 'read', 300);
-    await repo().raiseWatermark('p1', 'u1', 'read', 200);
+    expect(await repo().raiseWatermark('p1', 'u1', 'read', 300)).toBe('raised');
+    expect(await repo().raiseWatermark('p1', 'u1', 'read', 200)).toBe('older');
+    expect(await repo().raiseWatermark('p1', 'u1', 'read', 300)).toBe('same');
     await repo().raiseWatermark('p1', 'u1', 'delivered', 250);
     await Promise.all(
       shuffle([10, 400, 350, 20]).map((w) => repo().raiseWatermark('p1', 'u1', 'delivered', w)),
@@ -470,19 +471,21 @@ describe('ConversationRepository: timeline', () => {
     await repo().putItem(item('m.1', 1, { direction: 'out', status: 'sent' }));
     expect(
       await repo().setReaction('p1', 'u1', 'm.1', 'u1', { reaction: 'love', emoji: '❤', timestamp: 10 }),
-    ).toBe(true);
+    ).toBe('applied');
     expect((await repo().getItem('p1', 'u1', 'm.1'))?.reactions).toEqual({
       u1: { reaction: 'love', emoji: '❤', timestamp: 10 },
     });
     await repo().setReaction('p1', 'u1', 'm.1', 'u1', { reaction: 'smile', emoji: '😆', timestamp: 20 });
-    await repo().setReaction('p1', 'u1', 'm.1', 'u1', { reaction: 'angry', emoji: '😡', timestamp: 15 });
+    expect(
+      await repo().setReaction('p1', 'u1', 'm.1', 'u1', { reaction: 'angry', emoji: '😡', timestamp: 15 }),
+    ).toBe('stale');
     await repo().setReaction('p1', 'u1', 'm.1', 'u2', { reaction: 'like', timestamp: 5 });
     expect((await repo().getItem('p1', 'u1', 'm.1'))?.reactions).toEqual({
       u1: { reaction: 'smile', emoji: '😆', timestamp: 20 },
       u2: { reaction: 'like', timestamp: 5 },
     });
 
-    expect(await repo().setReaction('p1', 'u1', 'm.1', 'u2', undefined)).toBe(true);
+    expect(await repo().setReaction('p1', 'u1', 'm.1', 'u2', undefined)).toBe('applied');
     // An unreact recorded with its timestamp: hidden, and it outranks an older react arriving late.
     await repo().setReaction('p1', 'u1', 'm.1', 'u1', { timestamp: 30 });
     await repo().setReaction('p1', 'u1', 'm.1', 'u1', { reaction: 'wow', timestamp: 25 });
@@ -494,9 +497,9 @@ describe('ConversationRepository: timeline', () => {
     });
 
     expect(await repo().setReaction('p1', 'u1', 'm.missing', 'u1', { reaction: 'love', timestamp: 1 })).toBe(
-      false,
+      'missing',
     );
-    expect(await repo().setReaction('p1', 'u1', 'm.missing', 'u1', undefined)).toBe(false);
+    expect(await repo().setReaction('p1', 'u1', 'm.missing', 'u1', undefined)).toBe('missing');
     const raw = await dynamo.doc.send(
       new GetCommand({ TableName: tableName, Key: itemKey('p1', 'u1', 'm.missing') }),
     );
