@@ -22,7 +22,9 @@ export function composeProcessor(config: Config, a: AdaptersFor<'processor'>) {
  */
 export function processorDeps(config: Config, a: Omit<AdaptersFor<'processor'>, 'lock'>): ProcessorDeps {
   const { table: doc, sealer, credentials, blobs, publisher } = a;
-  const access = new PageAccess(new PageRepository(doc, config.tableName), sealer, config.pageCacheTtlMs);
+  // With the publisher, a page the processor marks reauth_required publishes its status change at once.
+  const pages = new PageRepository(doc, config.tableName, { publisher });
+  const access = new PageAccess(pages, sealer, config.pageCacheTtlMs);
   const conversations = new ConversationRepository(doc, config.tableName, blobs);
   const contacts = new ContactRepository(doc, config.tableName);
   const profiles = new ContactProfiles({ contacts, access, graph: graphFactory(config, credentials) });

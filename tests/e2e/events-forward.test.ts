@@ -243,14 +243,7 @@ describe('events forwarded by npm start (FORWARD_URL)', () => {
     expect(all).not.toContain(KEY);
   });
 
-  // TODO(lead, issue 10): page.status_changed is being added in pages/ (not on main yet). When it
-  // lands, pin the connect's page events in the first test (the `others` check) and script a page
-  // going reauth_required: the sandbox runs inside the child here, so either start the stack with an
-  // external GraphFake (testkit/graph-faults.ts, as webhook-spine.test.ts does) and call
-  // `revokePageToken(pageId)`, then send a webhook whose handling calls the Graph API with the page
-  // token (a new person, so the profile is fetched), and expect `page.status_changed`
-  // {from: 'active', to: 'reauth_required'} (no userId, no seq) forwarded with the key.
-  it.todo('a page going reauth_required reaches the consumer as page.status_changed');
+  // A page going reauth_required, forwarded as page.status_changed: tests/e2e/page-status-forward.test.ts.
 });
 
 async function healthOf(s: StackProcess) {
