@@ -14,7 +14,7 @@ import { lockFromUrl } from '#adapters/redis/lock-from-url';
 import { createApp } from '#app/app';
 import { loadConfig } from '#app/config';
 import { LocalEnv, readEnv } from '#contracts/env';
-import { HEALTH_PATH } from '#contracts/routes';
+import { HEALTH_PATH, WEBHOOK_PATH } from '#contracts/routes';
 import { createTableIfMissing } from '#local/dynalite';
 import { sleep } from '#runtime/backoff';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '#runtime/http';
@@ -185,6 +185,8 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
   commands.start();
   forwarder?.start();
   const { server, url } = await serveHttp(gateway, localEnv.PORT ?? 3000, localEnv.HOST ?? '127.0.0.1');
+  // The doctor's expected callback (SPEC §9): PUBLIC_URL (a tunnel) or the address just bound, + the path.
+  config.webhookUrl ??= `${(localEnv.PUBLIC_URL ?? url).replace(/\/+$/, '')}${WEBHOOK_PATH}`;
   if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, sandbox);
 
   return {

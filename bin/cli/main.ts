@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { GLOBAL_OPTIONS, type ParsedArgs, parseCommandLine, UsageError } from './args.js';
 import type { Command, CommandGroup } from './command.js';
 import { deadLetters } from './dead-letters.js';
+import { doctor } from './doctor.js';
 import { events } from './events.js';
 import { AdminClient, CliError } from './http-client.js';
 import { Output } from './output.js';
@@ -15,7 +16,10 @@ import { sigV4Signer } from './sigv4.js';
 import { subscriptions } from './subscriptions.js';
 import { resolveTarget } from './target.js';
 
-const GROUPS: CommandGroup[] = [pages, subscriptions, quarantine, deadLetters, events];
+const GROUPS: CommandGroup[] = [pages, subscriptions, quarantine, deadLetters, events, doctor];
+
+/** A group of one command named as the group (`pagewire doctor`): its name alone runs it. */
+const isSingle = (g: CommandGroup) => g.commands.length === 1 && g.commands[0]?.name === g.name;
 
 const GLOBAL_HELP = [
   '--url <base>       admin API base URL (PAGEWIRE_URL; default: the url in $DATA_DIR/sandbox.json,',
@@ -60,6 +64,10 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   if (!groupName) return help ? shown(output, usage()) : usageError(output, undefined, usage());
   const group = GROUPS.find((g) => g.name === groupName);
   if (!group) return usageError(output, `unknown command '${groupName}'`, usage());
+  if (isSingle(group)) {
+    args = commandName === undefined ? args : [commandName, ...args];
+    commandName = group.name;
+  }
   if (!commandName)
     return help ? shown(output, groupUsage(group)) : usageError(output, undefined, groupUsage(group));
   const command = group.commands.find((c) => c.name === commandName);
@@ -71,11 +79,11 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     (o) => o !== 'version' && !GLOBAL_OPTIONS.includes(o) && !command.options.includes(o),
   );
   if (misplaced.length) {
-    const what = `${group.name} ${command.name}`;
+    const what = isSingle(group) ? group.name : `${group.name} ${command.name}`;
     return usageError(output, `${what} does not take --${misplaced[0]}`, shortUsage(group, command));
   }
   if (args.length !== command.args.length) {
-    const what = `${group.name} ${command.name}`;
+    const what = isSingle(group) ? group.name : `${group.name} ${command.name}`;
     const message =
       args.length < command.args.length
         ? `${what} needs ${command.args.join(' ')}`
@@ -115,7 +123,9 @@ function usageError(output: Output, message: string | undefined, text: string): 
 }
 
 function synopsis(group: CommandGroup, c: Command): string {
-  return [`${group.name} ${c.name}`, c.synopsis ?? c.args.join(' ')].filter(Boolean).join(' ');
+  return [isSingle(group) ? group.name : `${group.name} ${c.name}`, c.synopsis ?? c.args.join(' ')]
+    .filter(Boolean)
+    .join(' ');
 }
 
 function commandLines(groups: CommandGroup[]): string[] {
@@ -159,7 +169,7 @@ function groupUsage(group: CommandGroup): string {
 }
 
 function shortUsage(group: CommandGroup, command: Command): string {
-  const name = `${group.name} ${command.name}`;
+  const name = isSingle(group) ? group.name : `${group.name} ${command.name}`;
   return `usage: pagewire ${synopsis(group, command)} [options]\nrun \`pagewire ${name} --help\` for more`;
 }
 

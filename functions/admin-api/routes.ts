@@ -9,6 +9,7 @@ import {
   QueueName,
   RedriveBody,
 } from '#contracts/dead-letters';
+import { DoctorReport } from '#contracts/doctor';
 import { GraphId, isGraphId } from '#contracts/ids';
 import {
   DEAD_LETTERS_LIST_DEFAULT,
@@ -30,13 +31,14 @@ import {
   quarantinedEventView,
   quarantineView,
 } from '#conversations/views';
+import { runDoctor } from '#doctor/doctor';
 import type { GraphClient } from '#graph/graph-client';
 import { type BulkAction, runBulkAction } from '#pages/bulk';
 import { connectPages } from '#pages/connect';
 import type { PageAccess } from '#pages/page-access';
 import type { PageOpsDeps } from '#pages/page-ops-deps';
 import type { PageRepository } from '#pages/page-repository';
-import type { TokenSealer } from '#ports/ports';
+import type { AppCredentialsSource, TokenSealer } from '#ports/ports';
 import { type Deadline, deadlineOf } from '#runtime/deadline';
 import type { HttpEvent, HttpResult } from '#runtime/http';
 import { AdminRouter, json, parseBody, queryOf } from './admin-router.js';
@@ -52,6 +54,8 @@ export interface AdminDeps {
   ops: PageOpsDeps;
   /** The queues' dead letters: the local stack's own, or SQS's on AWS. */
   deadLetters?: DeadLetterQueues;
+  /** The app credentials, for the verify token the doctor's app-webhook repair hands to Meta. */
+  credentials?: AppCredentialsSource;
 }
 
 const ConnectBody = z.object({
@@ -171,7 +175,9 @@ export function createAdminApi(deps: AdminDeps) {
       if (!record)
         throw new AdminError(404, 'not_quarantined', `no quarantined event ${eventId} of page ${pageId}`);
       return json(200, quarantinedEventView(record));
-    });
+    })
+    .on(adminRoutes.doctor, async (_, reqCtx) => doctor(deps, false, deadlineOf(reqCtx.context)))
+    .on(adminRoutes.repairDoctor, async (_, reqCtx) => doctor(deps, true, deadlineOf(reqCtx.context)));
 
   // Tests and tools call it without a Lambda context; no route reads the context.
   return (event: HttpEvent, context: Context = NO_CONTEXT): Promise<HttpResult> =>
@@ -218,6 +224,24 @@ async function pageCommand(
 async function bulk(deps: AdminDeps, action: BulkAction, deadline: Deadline): Promise<Response> {
   await graph(deps);
   return json(200, await runBulkAction(deps.ops.bulk, action, deadline));
+}
+
+/** SPEC §9: the app webhook and every connected page checked (and with `repair`, repaired). */
+async function doctor(deps: AdminDeps, repair: boolean, deadline: Deadline): Promise<Response> {
+  const client = await graph(deps);
+  const report = await runDoctor(
+    {
+      graph: client,
+      pages: deps.pages,
+      access: deps.access,
+      operations: await deps.ops.bulk.operations(),
+      verifyToken: (await deps.credentials?.get())?.verifyToken ?? '',
+      webhookUrl: deps.config.webhookUrl,
+      concurrency: deps.ops.bulk.concurrency,
+    },
+    { repair, deadline },
+  );
+  return json(200, DoctorReport.parse(report));
 }
 
 /** `?limit=N` (1–LIST_LIMIT_MAX, default LIST_LIMIT_DEFAULT): lists answer the newest N, so an answer stays far below Lambda's 6 MB. */

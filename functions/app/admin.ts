@@ -43,6 +43,7 @@ export function adminDeps(
     // A factory of its own beside the one inside pageOpsDeps (PageOpsDeps does not hand its out): both are
     // graph.ts's graphFactory, each caching one client per app secret.
     graph: graphFactory(config, credentials),
+    credentials,
     ops,
   };
 }

@@ -20,6 +20,7 @@ export function configOf(env: ConfigEnv): Config {
     pageOpsConcurrency: env.PAGE_OPS_CONCURRENCY ?? 16,
     pageOpsFanOutAbove: env.PAGE_OPS_FAN_OUT_ABOVE ?? 1_000,
     commandWaitMs: env.COMMAND_WAIT_MS ?? 10_000,
+    webhookUrl: env.WEBHOOK_URL,
   };
 }
 

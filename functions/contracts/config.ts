@@ -39,4 +39,6 @@ export interface Config {
   pageOpsFanOutAbove: number;
   /** How long an admin route waits for its page command before answering 202. */
   commandWaitMs: number;
+  /** This deployment's webhook URL (WEBHOOK_URL; locally PUBLIC_URL + path), checked by the doctor. */
+  webhookUrl?: string;
 }

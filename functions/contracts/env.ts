@@ -49,6 +49,8 @@ export const ConfigEnv = z.object({
   PAGE_OPS_CONCURRENCY: z.optional(positiveInt),
   PAGE_OPS_FAN_OUT_ABOVE: z.optional(positiveInt),
   COMMAND_WAIT_MS: z.optional(positiveInt),
+  /** This deployment's public webhook URL, which the doctor expects Meta to call (SPEC §9). */
+  WEBHOOK_URL: z.optional(httpUrl),
 });
 export type ConfigEnv = z.infer<typeof ConfigEnv>;
 
@@ -109,6 +111,8 @@ export const LocalEnv = z.object({
   FORWARD_URL: z.optional(httpUrl),
   /** Sent as `x-pagewire-key` with every forwarded event; never printed. */
   FORWARD_API_KEY: z.optional(set),
+  /** The stack's public base URL (a tunnel); its webhook URL is this + /webhooks/facebook. */
+  PUBLIC_URL: z.optional(httpUrl),
 });
 export type LocalEnv = z.infer<typeof LocalEnv>;
 

@@ -49,3 +49,31 @@ export const GraphErrorBody = z.object({
     fbtrace_id: z.optional(z.string()),
   }),
 });
+
+/** `GET /{app-id}/subscriptions` (app token): the app's webhook per object. */
+export const AppSubscriptionsAnswer = z.object({
+  data: z.optional(
+    z.array(
+      z.object({
+        object: z.string(),
+        callback_url: z.optional(z.string()),
+        active: z.optional(z.boolean()),
+        fields: z.optional(z.array(z.object({ name: z.string(), version: z.optional(z.string()) }))),
+      }),
+    ),
+  ),
+});
+
+/**
+ * `GET /debug_token?input_token=…` (app token). An invalid token still answers 200, with `is_valid`
+ * false (and `data.error`); `expires_at` 0 is "never"; `data_access_expires_at` is in epoch seconds.
+ */
+export const DebugTokenAnswer = z.object({
+  data: z.object({
+    is_valid: z.boolean(),
+    scopes: z.optional(z.array(z.string())),
+    expires_at: z.optional(z.number()),
+    data_access_expires_at: z.optional(z.number()),
+    error: z.optional(z.object({ code: z.optional(z.number()), message: z.optional(z.string()) })),
+  }),
+});

@@ -35,6 +35,8 @@ export const adminRoutes = {
   sendMessage: route('POST', '/pages/{pageId}/conversations/{userId}/messages'),
   listQuarantine: route('GET', '/quarantine'),
   getQuarantined: route('GET', '/quarantine/{pageId}/{eventId}'),
+  doctor: route('GET', '/doctor'),
+  repairDoctor: route('POST', '/doctor/repair'),
 } as const satisfies Record<string, AdminRoute>;
 
 /** True for a path the admin API serves. */

@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 import type * as z from 'zod/mini';
 import {
   AccountsAnswer,
+  AppSubscriptionsAnswer,
+  DebugTokenAnswer,
   GraphErrorBody,
   ProfileAnswer,
   SendAnswer,
@@ -41,6 +43,24 @@ export interface Profile {
   firstName?: string;
   lastName?: string;
   profilePic?: string;
+}
+
+/** The app's webhook for one object (`page`), as `GET /{app-id}/subscriptions` lists it. */
+export interface AppSubscription {
+  object: string;
+  callbackUrl?: string;
+  active: boolean;
+  fields: string[];
+}
+
+/** What `/debug_token` says of a token; times in epoch seconds (`expiresAt` 0 = never). */
+export interface TokenInfo {
+  isValid: boolean;
+  scopes: string[];
+  expiresAt?: number;
+  dataAccessExpiresAt?: number;
+  /** Meta's reason when the token is not valid. */
+  error?: string;
 }
 
 export interface SendOptions {
@@ -178,6 +198,76 @@ export class GraphClient {
       token: pageToken,
       deadline,
     });
+  }
+
+  /** The app's webhooks (`GET /{app-id}/subscriptions`), read with the app token. */
+  async appSubscriptions({ deadline }: GraphCallOptions = UNBOUNDED): Promise<AppSubscription[]> {
+    const operation = 'GET /{app-id}/subscriptions';
+    const answer = await this.call(
+      AppSubscriptionsAnswer,
+      'GET',
+      `/${pathId(this.opts.appId, operation)}/subscriptions`,
+      {
+        operation,
+        token: this.appToken(),
+        deadline,
+      },
+    );
+    return (answer.data ?? []).map((s) => ({
+      object: s.object,
+      callbackUrl: s.callback_url,
+      active: s.active === true,
+      fields: (s.fields ?? []).map((f) => f.name),
+    }));
+  }
+
+  /**
+   * Subscribes the app's `page` webhook (`POST /{app-id}/subscriptions`, app token). Meta calls the
+   * callback's handshake with `verifyToken` before it accepts; named apart from `subscribeApp`, which
+   * subscribes the app to one page.
+   */
+  async subscribeAppWebhook(
+    {
+      callbackUrl,
+      verifyToken,
+      fields,
+    }: { callbackUrl: string; verifyToken: string; fields: readonly string[] },
+    { deadline }: GraphCallOptions = UNBOUNDED,
+  ): Promise<void> {
+    const operation = 'POST /{app-id}/subscriptions';
+    await this.call(SuccessAnswer, 'POST', `/${pathId(this.opts.appId, operation)}/subscriptions`, {
+      operation,
+      token: this.appToken(),
+      form: {
+        object: 'page',
+        callback_url: callbackUrl,
+        verify_token: verifyToken,
+        fields: fields.join(','),
+      },
+      deadline,
+    });
+  }
+
+  /** Introspects a page token (`GET /debug_token`, app token): validity, scopes, data-access expiry. */
+  async debugToken(pageToken: string, { deadline }: GraphCallOptions = UNBOUNDED): Promise<TokenInfo> {
+    const { data } = await this.call(DebugTokenAnswer, 'GET', '/debug_token', {
+      operation: 'GET /debug_token',
+      token: this.appToken(),
+      query: { input_token: pageToken },
+      deadline,
+    });
+    return {
+      isValid: data.is_valid,
+      scopes: data.scopes ?? [],
+      expiresAt: data.expires_at,
+      dataAccessExpiresAt: data.data_access_expires_at,
+      error: data.error?.message,
+    };
+  }
+
+  /** `{app-id}|{app-secret}`: it holds the secret, so it is redacted like any token (see `attempt`). */
+  private appToken(): string {
+    return `${this.opts.appId}|${this.opts.appSecret}`;
   }
 
   /** `once`: a single attempt, for callers that would rather try again later than wait now. */
@@ -331,6 +421,8 @@ export class GraphClient {
         o.token,
         params.appsecret_proof,
         o.query?.fb_exchange_token,
+        o.query?.input_token,
+        o.form?.verify_token,
         this.opts.appSecret,
       ]),
       code: e?.code,

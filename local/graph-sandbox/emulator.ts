@@ -75,6 +75,19 @@ export interface GraphError {
  */
 export type GraphIntercept = (call: GraphCall) => GraphError | undefined | Promise<GraphError | undefined>;
 
+/** The app's `page` webhook as Meta keeps it (`/{app-id}/subscriptions`). */
+export interface AppWebhook {
+  callbackUrl: string;
+  fields: string[];
+  active: boolean;
+}
+
+/** What `/debug_token` tells of a page token; `dataAccessExpiresAt` in epoch seconds. */
+export interface PageTokenInfo {
+  scopes: string[];
+  dataAccessExpiresAt: number;
+}
+
 export interface DemoPage {
   id: string;
   name: string;
@@ -97,6 +110,10 @@ const VERSION = /^v\d+\.\d+$/;
 const EXPIRES_IN = 5_184_000; // 60 days, what Meta answers for a long-lived user token
 const ACCOUNT_FIELDS = ['access_token', 'category', 'name', 'tasks'];
 const PAGE_TASKS = ['ADVERTISE', 'ANALYZE', 'CREATE_CONTENT', 'MESSAGING', 'MODERATE', 'MANAGE'];
+/** What a page token of a Messenger app holds after Facebook Login with the usual permissions. */
+const PAGE_SCOPES = ['pages_show_list', 'pages_messaging', 'pages_manage_metadata', 'pages_read_engagement'];
+const DATA_ACCESS_SECONDS = 90 * 86_400;
+const HANDSHAKE_TIMEOUT_MS = 5_000;
 const MSG_190_467 = 'Invalid OAuth access token - Cannot parse access token';
 const MSG_190_460 =
   'Error validating access token: The session has been invalidated because the user changed their password ' +
@@ -114,6 +131,8 @@ export class GraphEmulator {
   private readonly persons = new Map<string, { first: string; last: string }>();
   private readonly subs = new Map<string, string[]>();
   private readonly outbox = new Map<string, SentMessage[]>();
+  private readonly tokenInfo = new Map<string, PageTokenInfo>();
+  private webhook?: AppWebhook;
   private interceptor?: GraphIntercept;
 
   constructor(private readonly opts: GraphEmulatorOptions) {
@@ -212,11 +231,51 @@ export class GraphEmulator {
     this.subs.delete(pageId);
   }
 
+  /** The app's `page` webhook, or undefined when the app has none. */
+  appWebhook(): AppWebhook | undefined {
+    return this.webhook ? { ...this.webhook, fields: [...this.webhook.fields] } : undefined;
+  }
+
+  /**
+   * Sets Meta's side of the app's webhook directly, without the handshake (undefined: none), e.g. to
+   * play a callback Meta disabled (`active: false`) or a field missing.
+   */
+  setAppWebhook(webhook: AppWebhook | undefined): void {
+    this.webhook = webhook ? { ...webhook, fields: [...webhook.fields] } : undefined;
+  }
+
+  /** What `/debug_token` tells of the page's current token. */
+  tokenDetails(pageId: string): PageTokenInfo {
+    const info = this.info(pageId);
+    return { ...info, scopes: [...info.scopes] };
+  }
+
+  /** Changes what `/debug_token` tells of the page's token (a scope dropped, an expiry near). */
+  setTokenDetails(pageId: string, change: Partial<PageTokenInfo>): void {
+    this.tokenInfo.set(pageId, { ...this.info(pageId), ...change });
+  }
+
+  /** The user removed one permission from the app: the page token keeps working without it. */
+  dropScope(pageId: string, scope: string): void {
+    const info = this.info(pageId);
+    this.setTokenDetails(pageId, { scopes: info.scopes.filter((s) => s !== scope) });
+  }
+
   private addPage(p: DemoPage): void {
     if (this.pages.has(p.id)) return;
     const token = this.newToken(`page:${p.id}:0`);
     this.pages.set(p.id, { ...p, token, generation: 0 });
     this.tokens.set(token, { kind: 'page', pageId: p.id });
+  }
+
+  private info(pageId: string): PageTokenInfo {
+    this.page(pageId);
+    let info = this.tokenInfo.get(pageId);
+    if (!info) {
+      info = { scopes: [...PAGE_SCOPES], dataAccessExpiresAt: nowSeconds() + DATA_ACCESS_SECONDS };
+      this.tokenInfo.set(pageId, info);
+    }
+    return info;
   }
 
   private page(pageId: string) {
@@ -232,6 +291,8 @@ export class GraphEmulator {
       page.generation += 1;
       page.token = this.newToken(`page:${pageId}:${page.generation}`);
       this.tokens.set(page.token, { kind: 'page', pageId });
+      // A new login grants the app's permissions again and restarts the 90 days of data access.
+      this.tokenInfo.delete(pageId);
     }
     return page.token;
   }
@@ -303,7 +364,7 @@ export class GraphEmulator {
     if (body instanceof Error) throw body;
     if (!versioned) fail(100, `Unknown path components: ${url.pathname}`);
     const headers = { 'facebook-api-version': ctx.version };
-    return { status: 200, body: this.route(ctx), headers };
+    return { status: 200, body: await this.route(ctx), headers };
   }
 
   private route(c: Ctx): unknown {
@@ -311,6 +372,8 @@ export class GraphEmulator {
     const unknownPath: () => never = () => fail(100, `Unknown path components: /${c.segments.join('/')}`);
     if (!node || extra.length) unknownPath();
     if (node === 'oauth') return edge === 'access_token' ? this.exchange(c) : unknownPath();
+    if (node === 'debug_token' && !edge) return this.debugToken(c);
+    if (node === this.opts.appId && edge === 'subscriptions') return this.appSubscriptions(c);
     if (edge && !['accounts', 'subscribed_apps', 'messages'].includes(edge)) unknownPath();
     const who = this.authenticate(c);
     // `/me` is whoever the token belongs to: the user, or the page for a page token (as on Meta).
@@ -341,6 +404,90 @@ export class GraphEmulator {
     if (!who) fail(190, MSG_190_467, 467);
     if (this.revoked.has(token)) fail(190, MSG_190_460, 460);
     return who;
+  }
+
+  /**
+   * The app token `{app-id}|{app-secret}` with its proof; a user or page token is refused with #15,
+   * a wrong secret with 190, as Meta does.
+   */
+  private authenticateApp(c: Ctx): void {
+    const token = c.token;
+    if (!token) fail(104, 'An access token is required to request this resource.');
+    // An app token signed with another secret is refused before its proof, which no one could check.
+    const appToken = token.includes('|');
+    if (appToken && token !== `${this.opts.appId}|${this.opts.appSecret}`)
+      fail(190, 'Invalid OAuth access token signature.');
+    const proof = param(c, 'appsecret_proof');
+    if (typeof proof !== 'string' || proof !== this.proof(token)) {
+      fail(100, 'Invalid appsecret_proof provided in the API argument', undefined, 'GraphMethodException');
+    }
+    if (appToken) return;
+    if (this.tokens.has(token)) fail(15, '(#15) This method must be called with an app access_token.');
+    fail(190, MSG_190_467);
+  }
+
+  /** `/{app-id}/subscriptions`: GET lists the app's webhooks; POST subscribes `page` after the handshake. */
+  private async appSubscriptions(c: Ctx): Promise<unknown> {
+    this.authenticateApp(c);
+    if (c.method === 'GET') {
+      const w = this.webhook;
+      if (!w) return { data: [] };
+      const fields = w.fields.map((name) => ({ name, version: c.version }));
+      return { data: [{ object: 'page', callback_url: w.callbackUrl, active: w.active, fields }] };
+    }
+    if (c.method !== 'POST') unsupported(c.method, this.opts.appId);
+    if (param(c, 'object') !== 'page') fail(100, '(#100) Param object must be one of {page} - got other');
+    const callbackUrl = param(c, 'callback_url');
+    const verifyToken = param(c, 'verify_token');
+    if (typeof callbackUrl !== 'string' || !/^https?:\/\//.test(callbackUrl))
+      fail(100, '(#100) Param callback_url must be a valid URL');
+    if (typeof verifyToken !== 'string' || !verifyToken)
+      fail(100, '(#100) The parameter verify_token is required');
+    const fields = parseFields(param(c, 'fields'));
+    await verifyCallback(callbackUrl, verifyToken);
+    // Meta adds the fields named to those already subscribed; the callback is replaced and enabled.
+    const kept = this.webhook?.fields ?? [];
+    this.webhook = { callbackUrl, fields: [...new Set([...kept, ...fields])], active: true };
+    return { success: true };
+  }
+
+  /** `GET /debug_token?input_token=…` with the app token: 200 even for a token that no longer works. */
+  private debugToken(c: Ctx): unknown {
+    if (c.method !== 'GET') unsupported(c.method, 'debug_token');
+    this.authenticateApp(c);
+    const input = param(c, 'input_token');
+    if (typeof input !== 'string' || !input) fail(100, '(#100) The parameter input_token is required');
+    const who = this.tokens.get(input);
+    const base = { app_id: this.opts.appId, application: this.appName };
+    if (!who)
+      return { data: { ...base, is_valid: false, scopes: [], error: { code: 190, message: MSG_190_467 } } };
+    if (this.revoked.has(input)) {
+      const error = { code: 190, subcode: 460, message: MSG_190_460 };
+      return { data: { ...base, type: 'PAGE', is_valid: false, scopes: [], error } };
+    }
+    if (who.kind === 'user')
+      return {
+        data: {
+          ...base,
+          type: 'USER',
+          is_valid: true,
+          user_id: who.userId,
+          expires_at: 0,
+          scopes: PAGE_SCOPES,
+        },
+      };
+    const info = this.info(who.pageId);
+    return {
+      data: {
+        ...base,
+        type: 'PAGE',
+        is_valid: true,
+        profile_id: who.pageId,
+        expires_at: 0,
+        data_access_expires_at: info.dataAccessExpiresAt,
+        scopes: [...info.scopes],
+      },
+    };
   }
 
   /** `GET /oauth/access_token?grant_type=fb_exchange_token…`: app credentials instead of a proof. */
@@ -481,6 +628,38 @@ export class GraphEmulator {
       }
     }
     return undefined;
+  }
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * Meta's check before it accepts a callback: `GET callback?hub.mode=subscribe&hub.verify_token&hub.challenge`
+ * must answer 200 with exactly the challenge (error 2200 otherwise).
+ */
+async function verifyCallback(callbackUrl: string, verifyToken: string): Promise<void> {
+  const challenge = String(randomBytes(4).readUInt32BE(0));
+  const url = new URL(callbackUrl);
+  url.searchParams.set('hub.mode', 'subscribe');
+  url.searchParams.set('hub.verify_token', verifyToken);
+  url.searchParams.set('hub.challenge', challenge);
+  let status = 0;
+  let text = '';
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS) });
+    status = res.status;
+    text = await res.text();
+  } catch {
+    fail(2200, "(#2200) callback verification failed: Couldn't connect to server");
+  }
+  if (status !== 200 || text !== challenge) {
+    const why = status === 200 ? 'The response does not match the challenge' : `HTTP Status Code = ${status}`;
+    fail(
+      2200,
+      `(#2200) callback verification failed: Callback verification failed with the following errors: ${why}`,
+    );
   }
 }
 

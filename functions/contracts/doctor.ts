@@ -1,0 +1,52 @@
+import * as z from 'zod/mini';
+
+/*
+ * The doctor's answer (SPEC §9): `GET /admin/doctor`, `POST /admin/doctor/repair` and
+ * `npx pagewire doctor --json` all speak it. A check says what it looked at, whether it is fine, what
+ * it found, and (when not fine) what to do.
+ */
+
+export const DoctorCheck = z.object({
+  name: z.string(),
+  ok: z.boolean(),
+  detail: z.string(),
+  fix: z.optional(z.string()),
+});
+export type DoctorCheck = z.infer<typeof DoctorCheck>;
+
+export const DoctorPage = z.object({ pageId: z.string(), name: z.string(), checks: z.array(DoctorCheck) });
+export type DoctorPage = z.infer<typeof DoctorPage>;
+
+export const DoctorReport = z.object({
+  ok: z.boolean(),
+  app: z.array(DoctorCheck),
+  pages: z.array(DoctorPage),
+});
+export type DoctorReport = z.infer<typeof DoctorReport>;
+
+/** The permissions a page token needs: sending (`pages_messaging`) and subscribing (`pages_manage_metadata`). */
+export const REQUIRED_SCOPES = ['pages_messaging', 'pages_manage_metadata'] as const;
+
+/** Data access that lapses sooner than this is worth a warning (SPEC §9). */
+export const DATA_ACCESS_WARN_DAYS = 14;
+
+/** The names of the checks, each with the warning (SPEC §9) its failure stands for, when it has one. */
+export const CHECK = {
+  appWebhook: 'app_webhook',
+  appCallbackUrl: 'app_callback_url',
+  appFields: 'app_fields',
+  subscription: 'subscription',
+  token: 'token',
+  permission: (scope: string) => `permission:${scope}`,
+  dataAccess: 'data_access',
+} as const;
+
+/** A failed check's warning as `GET /admin/pages` is to list it (SPEC §9), or undefined. */
+export function warningOf(check: DoctorCheck): string | undefined {
+  if (check.ok) return undefined;
+  if (check.name === CHECK.dataAccess) return 'token_expires_soon';
+  if (check.name.startsWith('permission:'))
+    return `missing_permission:${check.name.slice('permission:'.length)}`;
+  if (check.name === CHECK.appWebhook) return 'app_subscription_missing';
+  return undefined;
+}

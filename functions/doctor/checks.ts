@@ -1,0 +1,152 @@
+/**
+ * The doctor's checks as pure functions of what Meta and the page records say (SPEC §9): no I/O here,
+ * so every verdict and its wording is tested without a Graph API.
+ */
+import { CHECK, DATA_ACCESS_WARN_DAYS, type DoctorCheck, REQUIRED_SCOPES } from '#contracts/doctor';
+import type { AppSubscription, TokenInfo } from '#graph/graph-client';
+import type { PageOutcome } from '#pages/outcome';
+
+const DAY_SECONDS = 86_400;
+const REPAIR = 'npx pagewire doctor --repair';
+const RECONNECT = 'connect the page again with a fresh user token (POST /admin/pages/connect)';
+
+export interface AppExpectation {
+  /** This deployment's webhook URL; undefined when it is not configured. */
+  callbackUrl?: string;
+  fields: readonly string[];
+}
+
+/** The app's `page` webhook against this deployment: present and active, our callback, every field. */
+export function appChecks(subscriptions: readonly AppSubscription[], want: AppExpectation): DoctorCheck[] {
+  const page = subscriptions.find((s) => s.object === 'page');
+  if (!page) {
+    const none = 'the app has no page webhook';
+    return [
+      { name: CHECK.appWebhook, ok: false, detail: `${none}: Meta delivers no page event`, fix: REPAIR },
+      { name: CHECK.appCallbackUrl, ok: false, detail: none, fix: REPAIR },
+      { name: CHECK.appFields, ok: false, detail: none, fix: REPAIR },
+    ];
+  }
+  return [webhookCheck(page), callbackCheck(page, want.callbackUrl), fieldsCheck(page, want.fields)];
+}
+
+function webhookCheck(page: AppSubscription): DoctorCheck {
+  if (page.active) return { name: CHECK.appWebhook, ok: true, detail: 'page webhook active' };
+  return {
+    name: CHECK.appWebhook,
+    ok: false,
+    detail: 'Meta disabled the page webhook (deliveries failed for too long)',
+    fix: REPAIR,
+  };
+}
+
+function callbackCheck(page: AppSubscription, expected: string | undefined): DoctorCheck {
+  const name = CHECK.appCallbackUrl;
+  const actual = page.callbackUrl ?? '(none)';
+  if (!expected)
+    return {
+      name,
+      ok: false,
+      detail: `callback ${actual}; this deployment's webhook URL is not configured`,
+      fix: 'set WEBHOOK_URL (PUBLIC_URL locally) to the public URL of /webhooks/facebook',
+    };
+  if (page.callbackUrl === expected) return { name, ok: true, detail: `callback ${expected}` };
+  return { name, ok: false, detail: `callback ${actual}, not this deployment's ${expected}`, fix: REPAIR };
+}
+
+function fieldsCheck(page: AppSubscription, fields: readonly string[]): DoctorCheck {
+  const missing = fields.filter((f) => !page.fields.includes(f));
+  if (!missing.length) return { name: CHECK.appFields, ok: true, detail: 'every default field' };
+  return { name: CHECK.appFields, ok: false, detail: `missing ${missing.join(', ')}`, fix: REPAIR };
+}
+
+/** The app webhook could not be read at all (credentials refused, Meta down). */
+export function appUnreadable(message: string, auth: boolean): DoctorCheck[] {
+  const fix = auth
+    ? 'check FB_APP_ID and FB_APP_SECRET (the app secret in Secrets Manager on AWS)'
+    : 'run the doctor again later';
+  return [{ name: CHECK.appWebhook, ok: false, detail: `could not read the app webhook: ${message}`, fix }];
+}
+
+/** The page-level subscription, as the existing check (pages/subscriptions.ts) came out. */
+export function subscriptionCheck(outcome: PageOutcome): DoctorCheck {
+  const name = CHECK.subscription;
+  switch (outcome.result) {
+    case 'done':
+      return { name, ok: true, detail: 'subscribed with every default field' };
+    case 'repaired':
+      return { name, ok: true, detail: 'was missing: subscribed again' };
+    case 'missing':
+      return { name, ok: false, detail: outcome.reason, fix: REPAIR };
+    case 'retry':
+      return {
+        name,
+        ok: false,
+        detail: `Meta did not answer: ${outcome.reason}`,
+        fix: 'run the doctor again later',
+      };
+    case 'refused':
+      return outcome.status === 'reauth_required'
+        ? { name, ok: false, detail: 'not checked: the page token is refused', fix: RECONNECT }
+        : { name, ok: false, detail: `Meta refused: ${outcome.reason}`, fix: REPAIR };
+    case 'skipped':
+      return outcome.reason === 'needs_reauth'
+        ? { name, ok: false, detail: 'not checked: the page token is refused', fix: RECONNECT }
+        : { name, ok: false, detail: `not checked: ${outcome.reason}` };
+    case 'error':
+      return {
+        name,
+        ok: false,
+        detail: `check failed: ${outcome.reason}`,
+        fix: 'run the doctor again later',
+      };
+  }
+}
+
+/** A page whose token Meta refused: one check, with the way out. */
+export function tokenRefused(reason: string | undefined): DoctorCheck {
+  return {
+    name: CHECK.token,
+    ok: false,
+    detail: `Meta refused the page token${reason ? `: ${reason}` : ''} (page needs reauth)`,
+    fix: RECONNECT,
+  };
+}
+
+/** A valid token's permissions and data-access expiry; `nowSeconds` in epoch seconds. */
+export function tokenChecks(info: TokenInfo, nowSeconds: number): DoctorCheck[] {
+  if (!info.isValid) return [tokenRefused(info.error)];
+  const checks: DoctorCheck[] = [{ name: CHECK.token, ok: true, detail: 'valid' }];
+  for (const scope of REQUIRED_SCOPES) {
+    const name = CHECK.permission(scope);
+    checks.push(
+      info.scopes.includes(scope)
+        ? { name, ok: true, detail: 'granted' }
+        : { name, ok: false, detail: `the token lacks ${scope}`, fix: `${RECONNECT}, granting ${scope}` },
+    );
+  }
+  checks.push(dataAccessCheck(info.dataAccessExpiresAt, nowSeconds));
+  return checks;
+}
+
+function dataAccessCheck(expiresAt: number | undefined, now: number): DoctorCheck {
+  const name = CHECK.dataAccess;
+  if (!expiresAt) return { name, ok: true, detail: 'no data-access expiry' };
+  const days = Math.floor((expiresAt - now) / DAY_SECONDS);
+  const date = new Date(expiresAt * 1000).toISOString().slice(0, 10);
+  if (expiresAt - now > DATA_ACCESS_WARN_DAYS * DAY_SECONDS)
+    return { name, ok: true, detail: `data access until ${date} (${days} days)` };
+  const fix = 'a page admin logs in through Facebook Login again (connect the page again): 90 more days';
+  if (expiresAt <= now) return { name, ok: false, detail: `data access expired on ${date}`, fix };
+  return { name, ok: false, detail: `data access ends on ${date} (in ${days} days)`, fix };
+}
+
+/** Introspection failed (throttled past the retries, Meta down): unknown, not fine. */
+export function tokenUnreadable(message: string): DoctorCheck {
+  return {
+    name: CHECK.token,
+    ok: false,
+    detail: `could not introspect the token: ${message}`,
+    fix: 'run the doctor again later',
+  };
+}
