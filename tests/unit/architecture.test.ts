@@ -20,6 +20,7 @@ const DOMAIN = [
   'ingest',
   'conversations',
   'events',
+  'doctor',
   'contacts',
   'pages',
   'graph',
