@@ -32,12 +32,14 @@ import {
   quarantineView,
 } from '#conversations/views';
 import { runDoctor } from '#doctor/doctor';
+import type { ChangeLog } from '#events/change-log';
 import type { GraphClient } from '#graph/graph-client';
 import { type BulkAction, runBulkAction } from '#pages/bulk';
 import { connectPages } from '#pages/connect';
 import type { PageAccess } from '#pages/page-access';
 import type { PageOpsDeps } from '#pages/page-ops-deps';
 import type { PageRepository } from '#pages/page-repository';
+import type { EventPublisher } from '#ports/event-publisher';
 import type { AppCredentialsSource, TokenSealer } from '#ports/ports';
 import { type Deadline, deadlineOf } from '#runtime/deadline';
 import type { HttpEvent, HttpResult } from '#runtime/http';
@@ -52,6 +54,9 @@ export interface AdminDeps {
   sealer: TokenSealer;
   graph: () => Promise<GraphClient | undefined>;
   ops: PageOpsDeps;
+  /** Where a sent (or refused) message is recorded and published (SPEC §8). */
+  changes?: ChangeLog;
+  publisher?: EventPublisher;
   /** The queues' dead letters: the local stack's own, or SQS's on AWS. */
   deadLetters?: DeadLetterQueues;
   /** The app credentials, for the verify token the doctor's app-webhook repair hands to Meta. */

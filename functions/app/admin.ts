@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AdminDeps, createAdminApi } from '#admin-api/routes';
 import { ConversationRepository } from '#conversations/conversation-repository';
 import { QuarantineRepository } from '#conversations/quarantine-repository';
+import { ChangeLog } from '#events/change-log';
 import type { EventPublisher } from '#ports/event-publisher';
 import type { AppCredentialsSource, BlobStore, EventQueue, TokenSealer } from '#ports/ports';
 import { lambda } from '#runtime/lambda';
@@ -45,5 +46,8 @@ export function adminDeps(
     graph: graphFactory(config, credentials),
     credentials,
     ops,
+    // Sends record their message in the change log and publish it (its echo later finds the same event).
+    changes: new ChangeLog(doc, config.tableName),
+    publisher,
   };
 }

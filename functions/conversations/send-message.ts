@@ -3,11 +3,14 @@ import { AdminError } from '#contracts/admin-api';
 import type { Config } from '#contracts/config';
 import type { TimelineItem } from '#contracts/conversation-records';
 import type { PageRecord } from '#contracts/page-record';
+import type { ChangeLog } from '#events/change-log';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError, GraphNotAttemptedError } from '#graph/graph-error';
 import type { PageAccess } from '#pages/page-access';
+import type { EventPublisher } from '#ports/event-publisher';
 import type { Deadline } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
+import { itemChange } from './changes.js';
 import type { ConversationRepository } from './conversation-repository.js';
 import { replyPolicy } from './messaging-window.js';
 
@@ -16,6 +19,9 @@ export interface SendDeps {
   conversations: ConversationRepository;
   graph: GraphClient;
   config: Config;
+  /** Where the stored message becomes its public event (SPEC §8); without them, its echo publishes it. */
+  changes?: ChangeLog;
+  publisher?: EventPublisher;
   now?: () => number;
 }
 
@@ -63,10 +69,11 @@ export async function sendMessage(
     item.mid = messageId;
     item.status = 'sent';
   } catch (err) {
-    throw await refusedSend(deps, page, { ...item, mid: `failed:${randomUUID()}`, status: 'failed' }, err);
+    const failed: TimelineItem = { ...item, mid: `failed:${randomUUID()}`, status: 'failed' };
+    throw await refusedSend(deps, page, failed, err, deadline);
   }
   try {
-    await storeOut(deps, item);
+    await storeOut(deps, item, deadline);
   } catch (err) {
     // Sent all the same: its echo will store it. Saying "failed" would invite a second send.
     logger.error('sent message not stored; its echo will store it', { pageId, error: err as Error });
@@ -76,9 +83,22 @@ export async function sendMessage(
   return { item, conversation };
 }
 
-async function storeOut(deps: SendDeps, item: TimelineItem): Promise<void> {
+async function storeOut(deps: SendDeps, item: TimelineItem, deadline: Deadline): Promise<void> {
   await deps.conversations.touch(item.pageId, item.userId, { timestamp: item.timestamp, inbound: false });
-  await deps.conversations.putItem(item);
+  const outcome = await deps.conversations.putItem(item);
+  if (!deps.changes || !deps.publisher) return;
+  // Stored: recorded and published now. If publishing fails, a sent message's echo publishes the same
+  // event (it finds it recorded); a refused one has no echo: counted and logged (PublishFailed).
+  const event = await deps.changes.record(itemChange(item), { known: outcome === 'duplicate' });
+  try {
+    await deps.publisher.publish([event], deadline);
+  } catch (err) {
+    count('PublishFailed');
+    logger.error('message stored, its public event not published', {
+      pageId: item.pageId,
+      error: err as Error,
+    });
+  }
 }
 
 /**
@@ -91,6 +111,7 @@ async function refusedSend(
   page: PageRecord,
   failed: TimelineItem,
   err: unknown,
+  deadline: Deadline,
 ): Promise<unknown> {
   if (!(err instanceof GraphError)) return err;
   if (err.errorClass === 'auth') {
@@ -102,7 +123,7 @@ async function refusedSend(
     );
   }
   if (err.errorClass === 'permanent') {
-    await storeOut(deps, failed);
+    await storeOut(deps, failed, deadline);
     count('MessagesRefused');
     return new AdminError(422, 'send_refused', `Messenger refused the message: ${err.message}`);
   }

@@ -17,6 +17,7 @@ import { pageKey } from '#store/table';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
+import { type MemoryPublisher, memoryPublisher } from '#testkit/memory-publisher';
 import { only } from '#testkit/pick';
 
 /** Fields set on a stored page directly, as a test seeds it (code changes pages by transitions). */
@@ -54,6 +55,7 @@ let api: ReturnType<typeof createAdminApi>;
 function makeApi(
   env: Record<string, string> = {},
   credentials = { FB_APP_ID: APP_ID, FB_APP_SECRET: APP_SECRET },
+  publisher?: MemoryPublisher,
 ) {
   const config = loadConfig({
     TABLE_NAME: tableName,
@@ -62,7 +64,16 @@ function makeApi(
     GRAPH_TIMEOUT_MS: '2000',
     ...env,
   });
-  return createAdminApi(adminDeps(config, dynamo.doc, keyring, new EnvCredentials(credentials)));
+  const deps = adminDeps(
+    config,
+    dynamo.doc,
+    keyring,
+    new EnvCredentials(credentials),
+    undefined,
+    undefined,
+    publisher,
+  );
+  return createAdminApi(deps);
 }
 
 async function call(method: string, path: string, body?: unknown, on = api): Promise<Answer> {
@@ -751,6 +762,24 @@ describe('POST /admin/pages/{pageId}/conversations/{userId}/messages', () => {
     } finally {
       await slow.stop();
     }
+  });
+
+  it('a sent message and a refused one are published (message.sent, source pagewire) in seq order', async () => {
+    await seed(HOUR);
+    const publisher = memoryPublisher();
+    const withEvents = makeApi({}, undefined, publisher);
+    const a = await send('Hello Ada', PAGE_A.id, psid, withEvents);
+    expect(a.status, a.raw).toBe(201);
+    fake.injectError(
+      { method: 'POST', path: `/${PAGE_A.id}/messages` },
+      { status: 400, code: 551, message: 'This person isn’t available right now.' },
+    );
+    expectError(await send('Still there?', PAGE_A.id, psid, withEvents), 422, 'send_refused');
+    const events = publisher.events.filter((e) => e.type !== 'page.status_changed');
+    expect(events).toMatchObject([
+      { type: 'message.sent', seq: 1, data: { mid: a.body.mid, status: 'sent', source: 'pagewire' } },
+      { type: 'message.sent', seq: 2, data: { text: 'Still there?', status: 'failed', source: 'pagewire' } },
+    ]);
   });
 
   it('one throttle answer from the Send API is retried: 201, the message sent and stored once', async () => {
