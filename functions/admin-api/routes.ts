@@ -215,11 +215,11 @@ async function pageCommand(
   const outcome = await deps.ops.runCommand(type, pageId, deadline);
   if (!outcome)
     return json(202, { pageId, status: 'queued', message: `${type} is queued for page ${pageId}` });
-  const page = await deps.pages.get(pageId);
   if (!outcome.ok) {
     const code = outcome.status === 'reauth_required' ? 'reauth_required' : `${type}_failed`;
     throw new AdminError(409, code, outcome.error ?? `${type} failed`);
   }
+  const page = await deps.pages.get(pageId);
   return json(200, {
     page: page ? pageView(page) : { pageId },
     ...(outcome.error ? { warning: outcome.error } : {}),

@@ -59,7 +59,9 @@ export function createEventApplier(deps: ApplyEventDeps) {
     });
     const outcome = await conversations.putPrepared(prepared);
     count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
-    await note(out, itemChange(item, await deps.appId()), outcome === 'duplicate');
+    // Only an echo's source needs this app's id (a cached secret read, but not for every inbound message).
+    const appId = item.direction === 'out' ? await deps.appId() : undefined;
+    await note(out, itemChange(item, appId), outcome === 'duplicate');
     return { ...touched, duplicate: outcome === 'duplicate' };
   }
 

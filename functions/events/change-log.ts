@@ -13,12 +13,12 @@ import { isConditionFailed, timelinePk } from '#store/table';
  *
  * Neither has a `tsk`, so the timeline (LSI byTime) never lists them.
  *
- * Why it is gapless without transactions (dynalite has none, and they cost double): a conversation's
- * changes are recorded by one writer at a time, the processor, in FIFO order per conversation (admin
- * sends are recorded from their echo). A seq is claimed by a conditional put of its event record, so
- * two changes never share one; the change record, written after it, finds a change again on a late
- * duplicate. A crash between the two puts is redelivered before anything else of the conversation,
- * finds its own event as the last one and completes it.
+ * Why seqs stay unique and gapless without transactions (dynalite has none, and they cost double): a
+ * seq is claimed by a conditional put of its event record, so two changes never share one, and a lost
+ * race claims again. The processor records a conversation's changes in FIFO order; an admin send
+ * records its message too (its echo later finds the same event). The change record, written after the
+ * claim, finds a change again on a late duplicate. A claim left without its change record (a crash
+ * between the two puts) is found again by the look-back over the last few events and completed.
  */
 export interface Change {
   pageId: string;

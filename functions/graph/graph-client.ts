@@ -261,7 +261,9 @@ export class GraphClient {
       scopes: data.scopes ?? [],
       expiresAt: data.expires_at,
       dataAccessExpiresAt: data.data_access_expires_at,
-      error: data.error?.message,
+      // Meta's words may quote the token it looked at: redacted like every Graph message.
+      error:
+        data.error?.message && redact(data.error.message, [pageToken, this.appToken(), this.opts.appSecret]),
     };
   }
 

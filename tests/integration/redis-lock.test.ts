@@ -97,6 +97,7 @@ describe('conversation lock without Redis', () => {
     ['redis://user:p@ss@host:1', 'redis://***@host:1'],
     ['user:pass@host', '***@host'],
     ['redis://host:6379?password=secret&db=1', 'redis://host:6379?password=***&db=1'],
+    ['redis://cache:6379/0?password=hunt3r@Secret42', 'redis://cache:6379/0?password=***'],
   ])('redactRedisUrl(%s)', (url, expected) => {
     expect(redactRedisUrl(url)).toBe(expected);
   });

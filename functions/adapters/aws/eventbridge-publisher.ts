@@ -94,7 +94,7 @@ export class EventBridgePublisher implements EventPublisher {
   private async publishChunk(chunk: PutEventsRequestEntry[], deadline: Deadline): Promise<Failure[]> {
     let pending = chunk;
     for (let attempt = 1; ; attempt++) {
-      const failures = await this.put(pending);
+      const failures = await this.put(pending, deadline);
       if (failures.length === 0) return [];
       const delay = backoffMs(attempt, this.backoff, this.random);
       // Give up while the caller still has time to fail its record (it comes back and publishes again).
@@ -104,10 +104,12 @@ export class EventBridgePublisher implements EventPublisher {
     }
   }
 
-  private async put(entries: PutEventsRequestEntry[]): Promise<Failure[]> {
+  private async put(entries: PutEventsRequestEntry[], deadline: Deadline): Promise<Failure[]> {
     let results: PutEventsResultEntry[];
     try {
-      const output = await this.client.send(new PutEventsCommand({ Entries: entries }));
+      // The SDK's own retries stop at the deadline too: the record must fail in time to come back.
+      const abortSignal = AbortSignal.timeout(Math.max(1, Math.min(deadline.remainingMs(), 2 ** 31 - 1)));
+      const output = await this.client.send(new PutEventsCommand({ Entries: entries }), { abortSignal });
       results = output.Entries ?? [];
     } catch (err) {
       // The SDK already retried what it deems transient; keep the error's name, not its message.

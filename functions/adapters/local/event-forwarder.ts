@@ -1,4 +1,5 @@
 import type { PublicEvent } from '#contracts/public-event';
+import { conversationGroupId } from '#contracts/queue';
 import type { EventPublisher } from '#ports/event-publisher';
 import { type Backoff, backoffMs } from '#runtime/backoff';
 import type { Deadline } from '#runtime/deadline';
@@ -72,7 +73,7 @@ interface Conversation {
 
 /** The FIFO group of an event: its conversation, or its page for page events. */
 export function conversationOf(event: Pick<PublicEvent, 'pageId' | 'userId'>): string {
-  return event.userId === undefined ? event.pageId : `${event.pageId}:${event.userId}`;
+  return event.userId === undefined ? event.pageId : conversationGroupId(event.pageId, event.userId);
 }
 
 export class LocalEventForwarder {

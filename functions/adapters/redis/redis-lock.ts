@@ -156,9 +156,11 @@ export function redisLockFromUrl(url: string, options: RedisLockOptions = {}): R
 
 /** The URL with its credentials (`user:pass@`, password-like query parameters) replaced by `***`. */
 export function redactRedisUrl(url: string): string {
+  // Query values first: one may hold an `@`, which the user-info rule (up to the last `@`) would take
+  // for the end of the user info and leave the rest of the password in view.
   return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`)
-    .replace(/([?&](?:password|pass|auth|token|secret)=)[^&#]*/gi, '$1***');
+    .replace(/([?&](?:password|pass|auth|token|secret)=)[^&#]*/gi, '$1***')
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
 }
 
 function describe(err: unknown): string {
