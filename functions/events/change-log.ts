@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import QuickLRU from 'quick-lru';
 import { type ConversationEventType, eventId, PublicConversationEvent } from '#contracts/public-event';
 import { keyPart } from '#store/storable';
 import { isConditionFailed, timelinePk } from '#store/table';
@@ -39,8 +40,17 @@ const CHANGE_PREFIX = 'CHANGE#';
 const CLAIM_ATTEMPTS = 5;
 /** Events read back per claim: a few hundred bytes each, so four still fit in one read unit. */
 const LOOK_BACK = 4;
+/** Conversations whose last seq this container remembers (a few dozen bytes each). */
+const REMEMBERED_CONVERSATIONS = 10_000;
 
 export class ChangeLog {
+  /**
+   * The last seq this container claimed, per conversation: the next new change claims the one after it
+   * without reading the log first. Never higher than the truth (only our own claims set it); when
+   * another writer went on meanwhile the claim fails and the log is read as without it.
+   */
+  private readonly lastSeq = new QuickLRU<string, number>({ maxSize: REMEMBERED_CONVERSATIONS });
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -56,6 +66,14 @@ export class ChangeLog {
       const recorded = await this.recorded(change);
       if (recorded) return recorded;
     }
+    const conversation = timelinePk(change.pageId, change.userId);
+    // A change applied for the first time now has no claim of an earlier delivery to find: with the
+    // conversation's last seq remembered, it claims the next one at once (no read).
+    const remembered = known ? undefined : this.lastSeq.get(conversation);
+    if (remembered !== undefined) {
+      const event = await this.claimed(change, remembered + 1);
+      if (event) return event;
+    }
     for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
       const recent = await this.recent(change.pageId, change.userId);
       const mine = recent.find((r) => r.key === change.key);
@@ -66,11 +84,8 @@ export class ChangeLog {
         await this.putChange(change, mine.event.seq);
         return mine.event;
       }
-      const event = eventOf(change, (recent[0]?.event.seq ?? 0) + 1);
-      if (await this.claim(change, event)) {
-        await this.putChange(change, event.seq);
-        return event;
-      }
+      const event = await this.claimed(change, (recent[0]?.event.seq ?? 0) + 1);
+      if (event) return event;
     }
     throw new Error(`change log of conversation ${change.pageId}: seq contended ${CLAIM_ATTEMPTS} times`);
   }
@@ -122,6 +137,15 @@ export class ChangeLog {
       }),
     );
     return Items.map((item) => ({ key: String(item.key), event: parseEvent(item.event) }));
+  }
+
+  /** The change's event with this seq once claimed and indexed; undefined when another change has the seq. */
+  private async claimed(change: Change, seq: number): Promise<PublicConversationEvent | undefined> {
+    const event = eventOf(change, seq);
+    if (!(await this.claim(change, event))) return undefined;
+    await this.putChange(change, seq);
+    this.lastSeq.set(timelinePk(change.pageId, change.userId), seq);
+    return event;
   }
 
   /** Takes the event's seq unless another change has it; false then. */

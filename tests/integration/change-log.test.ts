@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventId } from '#contracts/public-event';
 import { type Change, ChangeLog, MAX_DATA_BYTES } from '#events/change-log';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
+import { tappedDocClient } from '#testkit/sdk-tap';
 
 let dynamo: TestDynamo;
 let log: ChangeLog;
@@ -127,5 +128,39 @@ describe('ChangeLog', () => {
     const key = `message:${'m'.repeat(5000)}`;
     const event = await log.record(change(key), { known: false });
     expect(await log.record(change(key), { known: true })).toEqual(event);
+  });
+
+  it('claims a new change of a conversation it numbered before without reading the log', async () => {
+    const queries: string[] = [];
+    const tapped = tappedDocClient(dynamo.endpoint, async ({ name }, send) => {
+      if (name === 'QueryCommand') queries.push(name);
+      return send();
+    });
+    const counted = new ChangeLog(tapped, tableName);
+    await counted.record(change('m1'), { known: false });
+    expect(queries).toHaveLength(1);
+    await counted.record(change('m2'), { known: false });
+    await counted.record(change('m3'), { known: false });
+    expect(queries).toHaveLength(1);
+    // A change that may have been recorded by an earlier delivery still looks for its own claim.
+    await counted.record(change('m4'), { known: true });
+    expect(queries).toHaveLength(2);
+    expect((await log.list('p1', 'u1')).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('stays gapless when another writer numbered the conversation meanwhile', async () => {
+    const processor = new ChangeLog(dynamo.doc, tableName);
+    const admin = new ChangeLog(dynamo.doc, tableName);
+    await processor.record(change('m1'), { known: false });
+    await admin.record(change('sent1'), { known: false });
+    await admin.record(change('sent2'), { known: false });
+    const next = await processor.record(change('m2'), { known: false });
+    expect(next.seq).toBe(4);
+    expect((await log.list('p1', 'u1')).map((e) => [e.seq, e.data.mid])).toEqual([
+      [1, 'm1'],
+      [2, 'sent1'],
+      [3, 'sent2'],
+      [4, 'm2'],
+    ]);
   });
 });
