@@ -3,7 +3,7 @@ import type { PublicEvent } from '#contracts/public-event';
 
 /**
  * The local stack's recent public events, for `pagewire events tail` (GET /admin/events). In memory and
- * bounded: the oldest go once `capacity` is passed. It is a window to watch, not a store: what must
+ * bounded: the oldest go once `capacity` is passed by a tenth. It is a window to watch, not a store: what must
  * survive a restart is the forwarding queue (event-forwarder.ts).
  *
  * Cursors are `<boot>.<n>`: `n` counts the events appended by this process, `boot` names the process,
@@ -48,8 +48,9 @@ export class LocalEventLog {
       this.ring.push(event);
       this.last++;
     }
+    // Trimmed a tenth of the capacity at a time, not one event per append: the splice copies the ring.
     const over = this.ring.length - this.capacity;
-    if (over > 0) this.ring.splice(0, over);
+    if (over > this.capacity / 10) this.ring.splice(0, over);
     for (const waiter of this.waiters) waiter.wake();
   }
 
