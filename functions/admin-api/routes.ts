@@ -32,6 +32,7 @@ import {
   quarantineView,
 } from '#conversations/views';
 import { runDoctor } from '#doctor/doctor';
+import { listedWarnings, withoutDaySlots } from '#doctor/warnings';
 import type { ChangeLog } from '#events/change-log';
 import type { GraphClient } from '#graph/graph-client';
 import { type BulkAction, runBulkAction } from '#pages/bulk';
@@ -108,7 +109,16 @@ export function createAdminApi(deps: AdminDeps) {
       );
       return json(200, { pages });
     })
-    .on(adminRoutes.listPages, async () => json(200, { pages: (await deps.pages.list()).map(pageView) }))
+    .on(adminRoutes.listPages, async () => {
+      // SPEC §9: the last webhook event and the warnings (the doctor's last run, plus `quiet` as of now).
+      const now = Date.now();
+      const pages = (await deps.pages.list()).map((p) => ({
+        ...withoutDaySlots(pageView(p)),
+        lastEventAt: p.lastEventAt ?? null,
+        warnings: listedWarnings(p, now),
+      }));
+      return json(200, { pages });
+    })
     .on(adminRoutes.subscribePage, async ({ pageId }, reqCtx) =>
       pageCommand(deps, 'subscribe', param(pageId), deadlineOf(reqCtx.context)),
     )

@@ -5,6 +5,7 @@ import { createEventsProcessor, type ProcessorDeps } from '#conversations/proces
 import { QuarantineRepository } from '#conversations/quarantine-repository';
 import { ChangeLog } from '#events/change-log';
 import { PageAccess } from '#pages/page-access';
+import { PageLiveness } from '#pages/page-liveness';
 import { PageRepository } from '#pages/page-repository';
 import { lambda } from '#runtime/lambda';
 import type { AdaptersFor } from './adapters.js';
@@ -31,5 +32,7 @@ export function processorDeps(config: Config, a: Omit<AdaptersFor<'processor'>, 
   const quarantine = new QuarantineRepository(doc, config.tableName, blobs);
   const changes = new ChangeLog(doc, config.tableName);
   const appId = async () => (await credentials.get())?.appId;
-  return { access, conversations, profiles, quarantine, blobs, changes, appId, publisher };
+  // One per container: its memory is what keeps the liveness writes to one per page per few minutes.
+  const liveness = new PageLiveness(doc, config.tableName);
+  return { access, conversations, profiles, quarantine, blobs, changes, appId, publisher, liveness };
 }

@@ -39,7 +39,14 @@ export const CHECK = {
   token: 'token',
   permission: (scope: string) => `permission:${scope}`,
   dataAccess: 'data_access',
+  /** Liveness: the page's last webhook event (pages/page-liveness.ts); failed = quiet. */
+  events: 'events',
 } as const;
+
+/** A scheduled run introspects a page token when its last introspection is older than this (spread load). */
+export const TOKEN_CHECK_EVERY_MS = 23 * 3_600_000;
+/** Above this rate-limit usage (percent, from Meta's headers) a run defers the token checks left. */
+export const USAGE_DEFER_PERCENT = 80;
 
 /** A failed check's warning as `GET /admin/pages` is to list it (SPEC §9), or undefined. */
 export function warningOf(check: DoctorCheck): string | undefined {
@@ -48,5 +55,6 @@ export function warningOf(check: DoctorCheck): string | undefined {
   if (check.name.startsWith('permission:'))
     return `missing_permission:${check.name.slice('permission:'.length)}`;
   if (check.name === CHECK.appWebhook) return 'app_subscription_missing';
+  if (check.name === CHECK.events) return 'quiet';
   return undefined;
 }

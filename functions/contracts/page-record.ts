@@ -43,5 +43,26 @@ export const PageRecord = z.object({
   /** Last Graph error message for this page (Meta's words, never a token). */
   lastError: z.optional(z.string()),
   lastCommand: z.optional(LastCommand),
+  // --- Diagnostics (SPEC §9): written by the processor's liveness touch and the doctor, never by apply().
+  /** The newest webhook event of the page (ISO), kept within a few minutes (pages/page-liveness.ts). */
+  lastEventAt: z.optional(z.string()),
+  /**
+   * Days with events, one slot per day of the week: `eventDay{n}` holds the newest epoch day number
+   * (UTC) with events whose number mod 7 is n, so the seven slots say which of the last seven days had
+   * events (top-level numbers: one UpdateItem sets one, see pages/page-liveness.ts).
+   */
+  eventDay0: z.optional(z.number()),
+  eventDay1: z.optional(z.number()),
+  eventDay2: z.optional(z.number()),
+  eventDay3: z.optional(z.number()),
+  eventDay4: z.optional(z.number()),
+  eventDay5: z.optional(z.number()),
+  eventDay6: z.optional(z.number()),
+  /** The warnings of the doctor's last run (SPEC §9 names; `quiet` included when it found the page quiet). */
+  warnings: z.optional(z.array(z.string())),
+  /** When the doctor last changed `warnings` or introspected the token (ISO). */
+  warningsCheckedAt: z.optional(z.string()),
+  /** When the doctor last introspected the page token (`/debug_token`; about once a day per page). */
+  tokenCheckedAt: z.optional(z.string()),
 });
 export type PageRecord = z.infer<typeof PageRecord>;

@@ -18,6 +18,8 @@ export interface ProcessorDeps extends ApplyEventDeps {
   quarantine: QuarantineRepository;
   /** Where the verifier puts events too large for a queue message (claim checks). */
   blobs: BlobStore;
+  /** Notes that the page got an event (pages/page-liveness.ts): throttled, and it never throws. */
+  liveness?: { seen(pageId: string, eventMs: number): Promise<void> };
 }
 
 /**
@@ -43,6 +45,8 @@ export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLoc
         // Outside the lock: the changes are stored and their events recorded. A failed publish fails
         // the record; its redelivery finds every change stored and publishes the same events again.
         if (events.length) await deps.publisher.publish(events, deadline);
+        // After the store: at most one small write per page per few minutes, and never a failure.
+        await deps.liveness?.seen(queued.pageId, queued.timestamp);
       } catch (err) {
         const failure = classifyFailure(err, Number(record.attributes?.ApproximateReceiveCount) || 1);
         if (failure.retry) {

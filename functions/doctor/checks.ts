@@ -2,9 +2,17 @@
  * The doctor's checks as pure functions of what Meta and the page records say (SPEC §9): no I/O here,
  * so every verdict and its wording is tested without a Graph API.
  */
-import { CHECK, DATA_ACCESS_WARN_DAYS, type DoctorCheck, REQUIRED_SCOPES } from '#contracts/doctor';
+import {
+  CHECK,
+  DATA_ACCESS_WARN_DAYS,
+  type DoctorCheck,
+  REQUIRED_SCOPES,
+  warningOf,
+} from '#contracts/doctor';
+import type { PageRecord } from '#contracts/page-record';
 import type { AppSubscription, TokenInfo } from '#graph/graph-client';
 import type { PageOutcome } from '#pages/outcome';
+import { activeDays, isQuiet } from '#pages/page-liveness';
 
 const DAY_SECONDS = 86_400;
 const REPAIR = 'npx pagewire doctor --repair';
@@ -149,4 +157,81 @@ export function tokenUnreadable(message: string): DoctorCheck {
     detail: `could not introspect the token: ${message}`,
     fix: 'run the doctor again later',
   };
+}
+
+/**
+ * The token checks of a run that did not introspect the token (it was introspected less than a day ago,
+ * or Meta's usage headers asked to slow down): what the last introspection found, carried over from the
+ * page's stored warnings, said as such.
+ */
+export function carriedTokenChecks(page: PageRecord, why: string): DoctorCheck[] {
+  const stored = new Set(page.warnings ?? []);
+  const asOf = page.tokenCheckedAt ? `as of ${page.tokenCheckedAt}` : 'not introspected yet';
+  const checks: DoctorCheck[] = [{ name: CHECK.token, ok: true, detail: `${why}; ${asOf}` }];
+  if (!page.tokenCheckedAt) return checks;
+  for (const scope of REQUIRED_SCOPES) {
+    const name = CHECK.permission(scope);
+    checks.push(
+      stored.has(`missing_permission:${scope}`)
+        ? {
+            name,
+            ok: false,
+            detail: `the token lacks ${scope} (${asOf})`,
+            fix: `${RECONNECT}, granting ${scope}`,
+          }
+        : { name, ok: true, detail: `granted (${asOf})` },
+    );
+  }
+  checks.push(
+    stored.has('token_expires_soon')
+      ? {
+          name: CHECK.dataAccess,
+          ok: false,
+          detail: `data access ends within ${DATA_ACCESS_WARN_DAYS} days (${asOf})`,
+          fix: 'a page admin logs in through Facebook Login again (connect the page again): 90 more days',
+        }
+      : {
+          name: CHECK.dataAccess,
+          ok: true,
+          detail: `more than ${DATA_ACCESS_WARN_DAYS} days left (${asOf})`,
+        },
+  );
+  return checks;
+}
+
+/** Liveness (SPEC §9 `quiet`); `subscribed`: this run found the page subscribed at Meta. */
+export function eventsCheck(page: PageRecord, nowMs: number, subscribed: boolean): DoctorCheck {
+  const name = CHECK.events;
+  if (!page.lastEventAt) return { name, ok: true, detail: 'no webhook event yet' };
+  const hours = Math.floor((nowMs - Date.parse(page.lastEventAt)) / 3_600_000);
+  if (!isQuiet(page, nowMs, subscribed))
+    return { name, ok: true, detail: `last event ${page.lastEventAt} (${hours} h ago)` };
+  return {
+    name,
+    ok: false,
+    detail:
+      `no event for ${hours} h (last ${page.lastEventAt}) although it had events on ` +
+      `${activeDays(page)} of 7 days before, and Meta lists its subscription`,
+    fix:
+      'send the page a test message; if nothing arrives, check the page in Meta Business Suite ' +
+      '(unpublished, restricted, another app in the handover protocol) and the app webhook (npx pagewire doctor)',
+  };
+}
+
+/** A warning (SPEC §9) with what was found and what to do, as `page.warning` carries it. */
+export interface Finding {
+  warning: string;
+  detail: string;
+  fix?: string;
+}
+
+/** The warnings the failed checks stand for, once each, in check order. */
+export function findingsOf(checks: readonly DoctorCheck[]): Finding[] {
+  const found = new Map<string, Finding>();
+  for (const check of checks) {
+    const warning = warningOf(check);
+    if (warning && !found.has(warning))
+      found.set(warning, { warning, detail: check.detail, ...(check.fix ? { fix: check.fix } : {}) });
+  }
+  return [...found.values()];
 }

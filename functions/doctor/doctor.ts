@@ -6,11 +6,12 @@
  */
 import pMap from 'p-map';
 import { DEFAULT_SUBSCRIBED_FIELDS } from '#contracts/config';
-import type { DoctorCheck, DoctorPage, DoctorReport } from '#contracts/doctor';
+import { type DoctorCheck, type DoctorPage, type DoctorReport, USAGE_DEFER_PERCENT } from '#contracts/doctor';
 import type { PageRecord } from '#contracts/page-record';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
 import type { PageAccess } from '#pages/page-access';
+import { warningEvent } from '#pages/page-events';
 import type { PageRepository } from '#pages/page-repository';
 import type { PageOperations } from '#pages/subscriptions';
 import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
@@ -18,6 +19,10 @@ import { count, logger } from '#runtime/observability';
 import {
   appChecks,
   appUnreadable,
+  carriedTokenChecks,
+  eventsCheck,
+  type Finding,
+  findingsOf,
   subscriptionCheck,
   tokenChecks,
   tokenRefused,
@@ -37,6 +42,21 @@ export interface DoctorDeps {
   concurrency: number;
   fields?: readonly string[];
   now?: () => number;
+  /**
+   * Introspect a page token only when its last introspection is older than this (the scheduled run:
+   * about once a day per page, so 10,000 pages cost ~420 `/debug_token` calls an hour, not 10,000).
+   * Unset: every run introspects every token (a person asking).
+   */
+  tokenCheckEveryMs?: number;
+}
+
+/** What one run shares between its pages. */
+interface Run {
+  /** The run's time: the first-seen time of the warnings it finds (their events' ids). */
+  at: string;
+  nowMs: number;
+  /** The app-level warnings: they apply to every page (SPEC §9). */
+  appFindings: Finding[];
 }
 
 export interface DoctorOptions {
@@ -49,11 +69,19 @@ export async function runDoctor(
   { repair, deadline = NO_DEADLINE }: DoctorOptions,
 ): Promise<DoctorReport> {
   const fields = deps.fields ?? DEFAULT_SUBSCRIBED_FIELDS;
+  const nowMs = (deps.now ?? Date.now)();
   const app = await appLevel(deps, fields, repair, deadline);
+  const run: Run = { at: new Date(nowMs).toISOString(), nowMs, appFindings: findingsOf(app) };
   const connected = (await deps.pages.list()).filter((p) => p.status !== 'disconnected');
-  const pages = await pMap(connected, (page) => pageLevel(deps, page, repair, deadline), {
-    concurrency: Math.max(1, Math.floor(deps.concurrency)),
-  });
+  const pages = await pMap(
+    connected,
+    async (page) => {
+      const found = await pageLevel(deps, page, repair, run, deadline);
+      if (found.record) await recordFindings(deps, page, found, run, deadline);
+      return found.page;
+    },
+    { concurrency: Math.max(1, Math.floor(deps.concurrency)) },
+  );
   pages.sort((a, b) => a.pageId.localeCompare(b.pageId));
   const ok = [...app, ...pages.flatMap((p) => p.checks)].every((c) => c.ok);
   count(ok ? 'DoctorHealthy' : 'DoctorProblems');
@@ -94,14 +122,27 @@ async function appLevel(
   }
 }
 
+/** A page's checks, and whether its warnings are to be recorded (not when the run could not look). */
+interface PageFound {
+  page: DoctorPage;
+  record: boolean;
+  /** Set when this run introspected the token. */
+  tokenCheckedAt?: string;
+}
+
 async function pageLevel(
   deps: DoctorDeps,
   page: PageRecord,
   repair: boolean,
+  run: Run,
   deadline: Deadline,
-): Promise<DoctorPage> {
+): Promise<PageFound> {
   const { pageId, name } = page;
-  const result = (checks: DoctorCheck[]): DoctorPage => ({ pageId, name, checks });
+  const result = (checks: DoctorCheck[], tokenCheckedAt?: string): PageFound => ({
+    page: { pageId, name, checks },
+    record: true,
+    tokenCheckedAt,
+  });
   try {
     if (page.status === 'reauth_required') return result([tokenRefused(page.lastError)]);
     const outcome = await deps.operations.check(pageId, repair, deadline, page);
@@ -112,18 +153,81 @@ async function pageLevel(
     const now = (await deps.pages.get(pageId)) ?? page;
     const token = await deps.access.token(now);
     if (!token) return result([subscription, tokenRefused(now.lastError)]);
-    return result([subscription, ...(await tokenLevel(deps, now, token, deadline))]);
+    // Quiet only while Meta lists the subscription as it should be (not one just repaired).
+    const events = eventsCheck(now, run.nowMs, outcome.result === 'done');
+    const skip = skipIntrospection(deps, now, run.nowMs);
+    if (skip) return result([subscription, ...carriedTokenChecks(now, skip), events]);
+    const checks = await tokenLevel(deps, now, token, deadline);
+    const introspected = !checks.some((c) => c.detail.startsWith('could not introspect'));
+    return result([subscription, ...checks, events], introspected ? run.at : undefined);
   } catch (err) {
     logger.error('doctor: page check failed', { pageId, error: messageOf(err) });
-    return result([
-      {
-        name: 'page',
-        ok: false,
-        detail: `check failed: ${messageOf(err)}`,
-        fix: 'run the doctor again later',
-      },
-    ]);
+    const failed = {
+      name: 'page',
+      ok: false,
+      detail: `check failed: ${messageOf(err)}`,
+      fix: 'run the doctor again later',
+    };
+    return { page: { pageId, name, checks: [failed] }, record: false };
   }
+}
+
+/**
+ * Why this run leaves the page's token alone, or undefined to introspect it: it was introspected less
+ * than `tokenCheckEveryMs` ago (spread over the day), or Meta's usage headers report the app near its
+ * rate limit (the checks left wait for the next run; the subscription checks go on).
+ */
+function skipIntrospection(deps: DoctorDeps, page: PageRecord, nowMs: number): string | undefined {
+  const usage = deps.graph.usagePercent();
+  if (usage !== undefined && usage > USAGE_DEFER_PERCENT) {
+    count('TokenChecksDeferred');
+    return `introspection deferred to the next run (Graph usage at ${usage} %)`;
+  }
+  const every = deps.tokenCheckEveryMs;
+  if (every === undefined || !page.tokenCheckedAt) return undefined;
+  if (nowMs - Date.parse(page.tokenCheckedAt) >= every) return undefined;
+  return 'introspected about once a day';
+}
+
+/**
+ * Stores the page's warnings when they changed (or its token was introspected), with a `page.warning`
+ * event for each warning new to the page, through the page's outbox (at least once, same id). A failed
+ * write is logged and counted: the next run finds the same warnings new again.
+ */
+async function recordFindings(
+  deps: DoctorDeps,
+  page: PageRecord,
+  found: PageFound,
+  run: Run,
+  deadline: Deadline,
+): Promise<void> {
+  const findings = uniqueFindings([...run.appFindings, ...findingsOf(found.page.checks)]);
+  const warnings = findings.map((f) => f.warning);
+  const before = new Set(page.warnings ?? []);
+  const fresh = findings.filter((f) => !before.has(f.warning));
+  const same = fresh.length === 0 && warnings.length === before.size;
+  if (same && !found.tokenCheckedAt) return;
+  const events = fresh.map((f) => warningEvent(page.pageId, f, run.at));
+  try {
+    const stored = await deps.pages.recordWarnings(
+      page.pageId,
+      { warnings, checkedAt: run.at, tokenCheckedAt: found.tokenCheckedAt, events },
+      deadline,
+    );
+    if (stored && fresh.length) {
+      count('PageWarnings', fresh.length);
+      logger.warn('new page warnings', { pageId: page.pageId, warnings: fresh.map((f) => f.warning) });
+    }
+  } catch (err) {
+    count('DoctorRecordFailed');
+    logger.error('doctor: warnings not recorded', { pageId: page.pageId, error: messageOf(err) });
+  }
+}
+
+function uniqueFindings(findings: Finding[]): Finding[] {
+  const seen = new Map<string, Finding>();
+  for (const f of findings) if (!seen.has(f.warning)) seen.set(f.warning, f);
+  return [...seen.values()];
 }
 
 async function tokenLevel(

@@ -15,6 +15,7 @@ import { isGraphId } from '#contracts/ids';
 import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
 import { GraphError, GraphNotAttemptedError, regainAccessMs } from './graph-error.js';
 import { type RetryClock, type RetryPolicy, withRetry } from './retry-policy.js';
+import { usagePercent } from './usage.js';
 
 const MIN_ATTEMPT_MS = 500;
 
@@ -112,6 +113,8 @@ export function appSecretProof(token: string, appSecret: string): string {
 export class GraphClient {
   private readonly fetch: typeof fetch;
   private readonly root: string;
+  /** The rate-limit usage (percent) Meta's last answer reported (graph/usage.ts). */
+  private lastUsage?: number;
 
   constructor(private readonly opts: GraphClientOptions) {
     this.fetch = opts.fetch ?? fetch;
@@ -391,6 +394,7 @@ export class GraphClient {
     let text: string;
     try {
       res = await this.fetch(url, init);
+      this.lastUsage = usagePercent(res.headers) ?? this.lastUsage;
       // The body is read under the same timeout: a stall after the headers is a timeout, not an answer.
       text = await res.text();
     } catch (err) {
@@ -433,6 +437,14 @@ export class GraphClient {
       retryAfterMs: regainAccessMs(res.headers.get('x-business-use-case-usage')),
       errorClass: e?.code !== undefined && o.permanentCodes?.includes(e.code) ? 'permanent' : undefined,
     });
+  }
+
+  /**
+   * The highest rate-limit usage (percent of the app's allowance) the latest answer that reported one
+   * carried, or undefined before any did: callers that can wait slow down above ~80 %.
+   */
+  usagePercent(): number | undefined {
+    return this.lastUsage;
   }
 }
 

@@ -2,6 +2,7 @@ import { eventId, type PublicPageEvent } from '#contracts/public-event';
 import type { PageChange } from './page.js';
 
 export type PageStatusChanged = Extract<PublicPageEvent, { type: 'page.status_changed' }>;
+export type PageWarning = Extract<PublicPageEvent, { type: 'page.warning' }>;
 
 /** `data.from` of the event of a page's first status (there was no page before). */
 export const NO_STATUS = 'none';
@@ -32,5 +33,27 @@ export function statusChangedEvent(
     pageId,
     channel: 'messenger',
     data: { from, to, ...(reason === undefined ? {} : { reason }) },
+  };
+}
+
+/**
+ * The `page.warning` event (SPEC §9) of a warning first seen on a page by the doctor's run of `runAt`.
+ * Its id names page, warning and that run, so the event kept in the outbox, its retries and a sweep's
+ * publish carry the same id; the warning seen again by later runs makes no new event.
+ */
+export function warningEvent(
+  pageId: string,
+  warning: { warning: string; detail: string; fix?: string },
+  runAt: string,
+): PageWarning {
+  const type = 'page.warning';
+  return {
+    id: eventId({ pageId, changeKey: `warning:${warning.warning}@${runAt}`, type }),
+    type,
+    time: new Date(runAt).toISOString(),
+    version: 1,
+    pageId,
+    channel: 'messenger',
+    data: { ...warning },
   };
 }

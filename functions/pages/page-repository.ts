@@ -225,6 +225,48 @@ export class PageRepository {
       ExpressionAttributeValues: { ':type': PAGE_TYPE },
     };
   }
+
+  /**
+   * The doctor's findings on a page (SPEC §9): its warnings, when they were checked, when its token was
+   * introspected, and the `page.warning` events of the warnings new to it, stored in the page's outbox by
+   * the same write (as `apply` does for status changes) and then published. Never creates a page, nor
+   * touches a disconnected one; answers false then.
+   */
+  async recordWarnings(
+    pageId: string,
+    found: { warnings: string[]; checkedAt: string; tokenCheckedAt?: string; events: PublicEvent[] },
+    deadline: Deadline = NO_DEADLINE,
+  ): Promise<boolean> {
+    const set: Record<string, unknown> = { warnings: found.warnings, warningsCheckedAt: found.checkedAt };
+    if (found.tokenCheckedAt) set.tokenCheckedAt = found.tokenCheckedAt;
+    for (const event of found.events) set[`${OUTBOX_PREFIX}${event.id}`] = JSON.stringify(event);
+    const entries = Object.entries(set);
+    let stored: Record<string, unknown> | undefined;
+    try {
+      ({ Attributes: stored } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: pageKey(pageId),
+          UpdateExpression: `SET ${entries.map((_, i) => `#w${i} = :w${i}`).join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk) AND #wStatus <> :wGone',
+          ExpressionAttributeNames: {
+            ...Object.fromEntries(entries.map(([name], i) => [`#w${i}`, name])),
+            '#wStatus': 'status',
+          },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(entries.map(([, value], i) => [`:w${i}`, value])),
+            ':wGone': 'disconnected',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ));
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+    if (stored) await this.publishOutbox(pageId, stored, deadline);
+    return true;
+  }
 }
 
 function encodeCursor(key: Record<string, unknown>): string {

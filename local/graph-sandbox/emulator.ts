@@ -134,6 +134,7 @@ export class GraphEmulator {
   private readonly tokenInfo = new Map<string, PageTokenInfo>();
   private webhook?: AppWebhook;
   private interceptor?: GraphIntercept;
+  private usageHeaders: Record<string, string> = {};
 
   constructor(private readonly opts: GraphEmulatorOptions) {
     this.appName = opts.appName ?? 'Pagewire';
@@ -240,6 +241,14 @@ export class GraphEmulator {
    * Sets Meta's side of the app's webhook directly, without the handshake (undefined: none), e.g. to
    * play a callback Meta disabled (`active: false`) or a field missing.
    */
+  /** Every answer reports the app's rate-limit usage as `X-App-Usage` at `percent` (undefined: no header). */
+  setAppUsage(percent: number | undefined): void {
+    this.usageHeaders =
+      percent === undefined
+        ? {}
+        : { 'x-app-usage': JSON.stringify({ call_count: percent, total_cputime: 1, total_time: 1 }) };
+  }
+
   setAppWebhook(webhook: AppWebhook | undefined): void {
     this.webhook = webhook ? { ...webhook, fields: [...webhook.fields] } : undefined;
   }
@@ -363,7 +372,7 @@ export class GraphEmulator {
     if (intercepted) return renderError(metaErrorOf(intercepted));
     if (body instanceof Error) throw body;
     if (!versioned) fail(100, `Unknown path components: ${url.pathname}`);
-    const headers = { 'facebook-api-version': ctx.version };
+    const headers: Record<string, string> = { 'facebook-api-version': ctx.version, ...this.usageHeaders };
     return { status: 200, body: await this.route(ctx), headers };
   }
 

@@ -4,21 +4,26 @@
  * the verifier, a second repair writes nothing, a throttled Graph is waited out, and nothing secret is
  * ever answered or logged.
  */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { createAdminApi } from '#admin-api/routes';
 import { adminDeps } from '#app/admin';
 import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
-import { type DoctorCheck, DoctorReport, warningOf } from '#contracts/doctor';
+import { type DoctorCheck, DoctorReport, TOKEN_CHECK_EVERY_MS, warningOf } from '#contracts/doctor';
 import { adminRoutes, WEBHOOK_PATH } from '#contracts/routes';
+import { runDoctor } from '#doctor/doctor';
 import { createVerifier } from '#ingest/verify-webhook';
 import { serveHttp } from '#local/http-server';
+import { dayOf } from '#pages/page-liveness';
 import type { BlobStore, EventQueue } from '#ports/ports';
 import { logger } from '#runtime/observability';
+import { pageKey } from '#store/table';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
+import { type MemoryPublisher, memoryPublisher } from '#testkit/memory-publisher';
 
 const APP_ID = '900000000000311';
 const APP_SECRET = 'doctor-test-secret-0123456789abcdef';
@@ -37,6 +42,10 @@ let closeVerifier: () => Promise<void>;
 let handshakes: number;
 /** Every answer body and every log line of a test, for the secrets scan. */
 let seen: string[];
+let tableName: string;
+let keyring: LocalKeyring;
+/** Where the admin API's page events go (page.status_changed, page.warning). */
+let publisher: MemoryPublisher;
 
 const credentials = { FB_APP_ID: APP_ID, FB_APP_SECRET: APP_SECRET, FB_VERIFY_TOKEN: VERIFY_TOKEN };
 
@@ -93,7 +102,9 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  const tableName = await dynamo.createTable();
+  tableName = await dynamo.createTable();
+  publisher = memoryPublisher();
+  keyring = LocalKeyring.ephemeral();
   fake = new GraphFake({ appId: APP_ID, appSecret: APP_SECRET });
   ({ shortLivedToken: userToken } = fake.addUser({ pages: [PAGE_A, PAGE_B] }));
   await fake.start();
@@ -104,7 +115,7 @@ beforeEach(async () => {
     WEBHOOK_URL: webhookUrl,
   });
   api = createAdminApi(
-    adminDeps(config, dynamo.doc, LocalKeyring.ephemeral(), new EnvCredentials(credentials)),
+    adminDeps(config, dynamo.doc, keyring, new EnvCredentials(credentials), undefined, undefined, publisher),
   );
   seen = [];
   handshakes = 0;
@@ -143,6 +154,7 @@ describe('healthy', () => {
       'permission:pages_messaging',
       'permission:pages_manage_metadata',
       'data_access',
+      'events',
     ]);
     expect(r.pages.flatMap((p) => failed(p.checks))).toEqual([]);
   });
@@ -296,5 +308,210 @@ describe('a throttled Graph', () => {
     expect(r.ok).toBe(true);
     expect(fake.calls.filter((c) => c.path === `/${APP_ID}/subscriptions`)).toHaveLength(2);
     expect(fake.calls.filter((c) => c.path === '/debug_token')).toHaveLength(3);
+  });
+});
+
+/** The pages as `GET /admin/pages` lists them. */
+async function listed(): Promise<Array<{ pageId: string; warnings: string[]; lastEventAt: string | null }>> {
+  const a = await call('GET', '/admin/pages');
+  expect(a.status, a.raw).toBe(200);
+  return a.body.pages;
+}
+const warningsOf = async (pageId: string) => (await listed()).find((p) => p.pageId === pageId)?.warnings;
+const warningEvents = () => publisher.events.filter((e) => e.type === 'page.warning');
+
+/** The page had events on `days` (days ago) and its last one `hoursAgo` hours ago, as liveness stores it. */
+async function liveness(pageId: string, days: number[], hoursAgo: number) {
+  const last = Date.now() - hoursAgo * 3_600_000;
+  const names: Record<string, string> = { '#last': 'lastEventAt' };
+  const values: Record<string, unknown> = { ':last': new Date(last).toISOString() };
+  const sets = ['#last = :last'];
+  for (const d of days) {
+    const day = dayOf(last) - d;
+    names[`#d${d}`] = `eventDay${day % 7}`;
+    values[`:d${d}`] = day;
+    sets.push(`#d${d} = :d${d}`);
+  }
+  await dynamo.doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: pageKey(pageId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
+}
+
+describe('warnings (GET /admin/pages) and page.warning', () => {
+  it('a token without pages_messaging: listed, and published once; a second run publishes none', async () => {
+    fake.dropScope(PAGE_A.id, 'pages_messaging');
+    await doctor();
+    expect(await warningsOf(PAGE_A.id)).toEqual(['missing_permission:pages_messaging']);
+    expect(await warningsOf(PAGE_B.id)).toEqual([]);
+    expect(warningEvents()).toEqual([
+      expect.objectContaining({
+        type: 'page.warning',
+        pageId: PAGE_A.id,
+        data: {
+          warning: 'missing_permission:pages_messaging',
+          detail: 'the token lacks pages_messaging',
+          fix: expect.stringMatching(/connect the page again/),
+        },
+      }),
+    ]);
+    await doctor(true);
+    expect(warningEvents()).toHaveLength(1);
+    // Granted again: the warning goes, and coming back later it is news again (a new id).
+    fake.setTokenDetails(PAGE_A.id, { scopes: ['pages_messaging', 'pages_manage_metadata'] });
+    await doctor();
+    expect(await warningsOf(PAGE_A.id)).toEqual([]);
+    fake.dropScope(PAGE_A.id, 'pages_messaging');
+    await new Promise((r) => setTimeout(r, 2)); // a later run time: the event names the run that saw it
+    await doctor();
+    expect(new Set(warningEvents().map((e) => e.id)).size).toBe(2);
+  });
+
+  it('data access ending in 3 days lists token_expires_soon', async () => {
+    fake.setTokenDetails(PAGE_B.id, { dataAccessExpiresAt: Math.floor(Date.now() / 1000) + 3 * DAY_S });
+    await doctor();
+    expect(await warningsOf(PAGE_B.id)).toEqual(['token_expires_soon']);
+    expect(warningEvents().map((e) => e.data.warning)).toEqual(['token_expires_soon']);
+  });
+
+  it('a missing app webhook warns app_subscription_missing on every page until repaired', async () => {
+    fake.setAppWebhook(undefined);
+    await doctor();
+    expect(await warningsOf(PAGE_A.id)).toEqual(['app_subscription_missing']);
+    expect(await warningsOf(PAGE_B.id)).toEqual(['app_subscription_missing']);
+    expect(
+      warningEvents()
+        .map((e) => e.pageId)
+        .sort(),
+    ).toEqual([PAGE_A.id, PAGE_B.id]);
+    await doctor(true);
+    expect(await warningsOf(PAGE_A.id)).toEqual([]);
+    expect(warningEvents()).toHaveLength(2);
+  });
+
+  it('a warning whose publish failed stays in the outbox and goes out with its id on the next run', async () => {
+    fake.dropScope(PAGE_A.id, 'pages_manage_metadata');
+    publisher.failWhen((e) => e.type === 'page.warning');
+    await doctor();
+    expect(warningEvents()).toEqual([]);
+    expect(await warningsOf(PAGE_A.id)).toEqual(['missing_permission:pages_manage_metadata']);
+    publisher.failWhen(undefined);
+    // The next run finds nothing new, but its sweep (any write of the page) sends what waited.
+    const sweep = await adminDeps(
+      loadConfig({ TABLE_NAME: tableName, GRAPH_API_URL: fake.url }),
+      dynamo.doc,
+      LocalKeyring.ephemeral(),
+      new EnvCredentials(credentials),
+      undefined,
+      undefined,
+      publisher,
+    ).pages.publishOutboxes();
+    expect(sweep.published).toBe(1);
+    expect(warningEvents().map((e) => e.data.warning)).toEqual(['missing_permission:pages_manage_metadata']);
+    await doctor();
+    expect(warningEvents()).toHaveLength(1);
+  });
+
+  it('quiet: a daily page silent for 30 h while Meta lists its subscription', async () => {
+    await liveness(PAGE_A.id, [0, 1, 2, 3, 4, 5], 30);
+    const r = await doctor();
+    expect(failed(pageOf(r, PAGE_A.id)?.checks ?? [])).toEqual([
+      expect.objectContaining({ name: 'events', detail: expect.stringMatching(/no event for 30 h/) }),
+    ]);
+    expect(await warningsOf(PAGE_A.id)).toEqual(['quiet']);
+    expect(warningEvents().map((e) => `${e.pageId} ${e.data.warning}`)).toEqual([`${PAGE_A.id} quiet`]);
+    const page = (await listed()).find((p) => p.pageId === PAGE_A.id);
+    expect(page?.lastEventAt).toEqual(expect.any(String));
+    expect(Object.keys(page ?? {}).filter((k) => k.startsWith('eventDay'))).toEqual([]);
+  });
+
+  it('not quiet when Meta no longer lists the subscription (that check says why), nor for a page never daily', async () => {
+    await liveness(PAGE_A.id, [0, 1, 2, 3, 4, 5], 30);
+    fake.unsubscribeSilently(PAGE_A.id);
+    const r = await doctor();
+    expect(failed(pageOf(r, PAGE_A.id)?.checks ?? []).map((c) => c.name)).toEqual(['subscription']);
+    await liveness(PAGE_B.id, [0, 3], 30);
+    expect(failed(pageOf(await doctor(), PAGE_B.id)?.checks ?? [])).toEqual([]);
+    expect(await warningsOf(PAGE_B.id)).toEqual([]);
+  });
+
+  it('a revoked token: reauth_required in the list, no token warning', async () => {
+    fake.revokePageToken(PAGE_A.id);
+    await doctor();
+    const page = (await listed()).find((p) => p.pageId === PAGE_A.id);
+    expect(page).toMatchObject({ status: 'reauth_required', warnings: [] });
+  });
+});
+
+describe("spreading the token checks and honouring Meta's usage headers", () => {
+  const introspections = () => fake.calls.filter((c) => c.path === '/debug_token').length;
+  const pageChecks = () => fake.calls.filter((c) => c.path.endsWith('/subscribed_apps')).length;
+
+  it('a scheduled run introspects a token about once a day; the subscription checks run every time', async () => {
+    fake.dropScope(PAGE_A.id, 'pages_messaging');
+    const deps = adminDeps(
+      loadConfig({ TABLE_NAME: tableName, GRAPH_API_URL: fake.url, WEBHOOK_URL: webhookUrl }),
+      dynamo.doc,
+      keyring,
+      new EnvCredentials(credentials),
+      undefined,
+      undefined,
+      publisher,
+    );
+    const graph = await deps.graph();
+    if (!graph) throw new Error('no graph client');
+    const operations = await deps.ops.bulk.operations();
+    const run = (now: number) =>
+      runDoctor(
+        {
+          graph,
+          pages: deps.pages,
+          access: deps.access,
+          operations,
+          verifyToken: VERIFY_TOKEN,
+          webhookUrl,
+          concurrency: 4,
+          tokenCheckEveryMs: TOKEN_CHECK_EVERY_MS,
+          now: () => now,
+        },
+        { repair: true },
+      );
+    const t0 = Date.now();
+    const first = await run(t0);
+    expect([introspections(), pageChecks()]).toEqual([2, 2]);
+    expect(failed(pageOf(first, PAGE_A.id)?.checks ?? []).map((c) => c.name)).toEqual([
+      'permission:pages_messaging',
+    ]);
+    fake.calls.length = 0;
+    const hourLater = await run(t0 + 3_600_000);
+    expect([introspections(), pageChecks()]).toEqual([0, 2]);
+    // What the last introspection found is carried, said as such.
+    const carried = failed(pageOf(hourLater, PAGE_A.id)?.checks ?? []);
+    expect(carried.map((c) => c.name)).toEqual(['permission:pages_messaging']);
+    expect(carried[0]?.detail).toMatch(/as of /);
+    expect(warningEvents()).toHaveLength(1);
+    fake.calls.length = 0;
+    await run(t0 + TOKEN_CHECK_EVERY_MS);
+    expect([introspections(), pageChecks()]).toEqual([2, 2]);
+  });
+
+  it('usage reported above 80 % defers the token checks left to the next run; the run completes', async () => {
+    fake.setAppUsage(92);
+    const r = await doctor();
+    expect(r.ok).toBe(true);
+    expect(introspections()).toBe(0);
+    expect(pageChecks()).toBe(2);
+    expect(pageOf(r, PAGE_A.id)?.checks.find((c) => c.name === 'token')?.detail).toMatch(
+      /deferred to the next run \(Graph usage at 92 %\)/,
+    );
+    fake.setAppUsage(35);
+    fake.calls.length = 0;
+    await doctor();
+    expect(introspections()).toBe(2);
   });
 });
