@@ -1,6 +1,6 @@
 /**
  * Which hosts attachments may be fetched from (SPEC §10): Meta's CDN, plus `MEDIA_HOSTS` (comma-separated,
- * each an exact host or `*.suffix`). Meta's hosts are https only; hosts added by MEDIA_HOSTS may be http
+ * each an exact host, `host:port`, or `*.suffix`). Meta's hosts are https only; hosts added by MEDIA_HOSTS may be http
  * (the sandbox's CDN is http on loopback).
  */
 export const META_CDN_HOSTS = ['*.fbcdn.net', '*.fbsbx.com', 'lookaside.fbsbx.com', '*.cdninstagram.com'];
@@ -20,17 +20,21 @@ export function hostPolicy(extra: string | undefined): HostPolicy {
   return {
     refusal(url) {
       const host = url.hostname.toLowerCase().replace(/\.$/, '');
+      const port = url.port || (url.protocol === 'https:' ? '443' : '80');
       if (url.username || url.password) return 'url with credentials refused';
       if (url.protocol === 'https:' && meta.some((m) => m(host))) return undefined;
-      if ((url.protocol === 'https:' || url.protocol === 'http:') && added.some((m) => m(host)))
-        return undefined;
+      const web = url.protocol === 'https:' || url.protocol === 'http:';
+      if (web && added.some((m) => m(host) || m(`${host}:${port}`))) return undefined;
       if (meta.some((m) => m(host))) return `${url.protocol} refused for ${host} (https only)`;
       return `host not allowed: ${host.slice(0, 100)}`;
     },
   };
 }
 
-/** `*.suffix` matches any host under the suffix (not the suffix itself); anything else matches exactly. */
+/**
+ * `*.suffix` matches any host under the suffix (not the suffix itself); `host:port` that host on that
+ * port only; anything else the host exactly.
+ */
 function pattern(p: string): (host: string) => boolean {
   const lower = p.toLowerCase();
   if (lower.startsWith('*.')) {
