@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { MAX_BODY_BYTES } from '#ingest/verify-webhook';
 import type { HttpEvent, HttpResult } from '#runtime/http';
 import { logger } from '#runtime/observability';
@@ -19,7 +21,8 @@ export function bodyLimit(path: string): number {
   return path === WEBHOOK_PATH ? MAX_BODY_BYTES : OTHER_MAX_BODY_BYTES;
 }
 
-export type HttpApp = (event: HttpEvent) => Promise<HttpResult>;
+/** `stream`: a body the gateway pipes out as it is read (the media route), instead of `body`. */
+export type HttpApp = (event: HttpEvent) => Promise<HttpResult & { stream?: Readable }>;
 
 /**
  * Plays API Gateway (HTTP API, payload v2) in front of the handlers: each request becomes the same
@@ -63,6 +66,7 @@ async function handle(app: HttpApp, req: IncomingMessage, res: ServerResponse): 
   const result = await app(toHttpEvent(req, body));
   const headers = { ...(result.headers ?? {}) } as Record<string, string>;
   res.writeHead(result.statusCode ?? 200, headers);
+  if (result.stream) return pipeline(result.stream, res).catch(() => void res.destroy());
   res.end(
     result.body === undefined ? '' : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'),
   );

@@ -9,6 +9,8 @@ import { LocalEventForwarder, LocalEventPublisher } from '#adapters/local/event-
 import { LocalEventLog } from '#adapters/local/event-log';
 import { LocalFifoQueue, type RestoreSummary } from '#adapters/local/fifo-queue';
 import { LocalKeyring } from '#adapters/local/keyring';
+import { LocalMediaQueue } from '#adapters/local/media-queue';
+import { FileMediaStore, MemoryMediaStore } from '#adapters/local/media-store';
 import { LocalQueueStore } from '#adapters/local/queue-store';
 import { lockFromUrl } from '#adapters/redis/lock-from-url';
 import { createApp } from '#app/app';
@@ -22,9 +24,11 @@ import { counters, logger } from '#runtime/observability';
 import { bearerMatches } from './admin-auth.js';
 import { dynamoClients, startDynalite } from './dynalite.js';
 import { EVENTS_PATH, eventsRoute } from './events-route.js';
+import { SandboxCdn } from './graph-sandbox/cdn.js';
 import { startSandbox } from './graph-sandbox/demo.js';
 import { serveHttp } from './http-server.js';
 import { lambdaContext } from './lambda-context.js';
+import { LOCAL_MEDIA_PATH, mediaRoute } from './media-route.js';
 
 /** How long a stop waits for the batches in flight (on disk, they would only be delivered again). */
 const STOP_GRACE_MS = 5_000;
@@ -38,10 +42,20 @@ export interface LocalStack {
   sandbox?: Awaited<ReturnType<typeof startSandbox>>;
   queue: LocalFifoQueue;
   commands: LocalFifoQueue;
+  /** Attachments waiting for their copy (SPEC §10), and where the copies are. */
+  media: LocalFifoQueue;
+  mediaStore: FileMediaStore | MemoryMediaStore;
+  /** Sandbox mode: the stand-in for Meta's CDN, serving demo files at links that expire. */
+  cdn?: SandboxCdn;
   /** Where the queues live: a folder under DATA_DIR, or undefined when in memory (`MEMORY=1`). */
   queueDir?: string;
   /** What the queues brought back from the last run (on disk only). */
-  restored?: { events: RestoreSummary; pageCommands: RestoreSummary; forwards?: { pending: number } };
+  restored?: {
+    events: RestoreSummary;
+    pageCommands: RestoreSummary;
+    forwards?: { pending: number };
+    media?: RestoreSummary;
+  };
   /**
    * Where the public events go (SPEC §8): the tail log (GET /admin/events) and, with FORWARD_URL, the
    * durable forwarding queue. The EventPublisher to give the processor and the page operations.
@@ -59,6 +73,8 @@ export interface StopSummary {
   /** Messages not processed: on disk for the next start, or lost when in memory. */
   events: number;
   pageCommands: number;
+  /** Attachment copies not done: on disk for the next start, or lost when in memory. */
+  media?: number;
   /** Public events not yet accepted by the FORWARD_URL consumer. */
   forwards: number;
   durable: boolean;
@@ -86,6 +102,12 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     env.FB_VERIFY_TOKEN = env.FB_VERIFY_TOKEN || previous?.verifyToken || randomBytes(12).toString('hex');
     env.GRAPH_API_URL = sandbox.url;
   }
+  // The sandbox's CDN (http on loopback) is an allowed media host on its own port only.
+  const cdn = sandbox ? new SandboxCdn() : undefined;
+  if (cdn) {
+    const cdnHost = new URL(await cdn.start()).host;
+    env.MEDIA_HOSTS = [env.MEDIA_HOSTS, cdnHost].filter(Boolean).join(',');
+  }
   env.ADMIN_TOKEN = env.ADMIN_TOKEN || previous?.adminToken || randomBytes(24).toString('base64url');
   const config = loadConfig(env);
   const credentials = new EnvCredentials(env);
@@ -98,6 +120,11 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     : await LocalKeyring.fromFile(join(dataDir, 'keyring.key'));
 
   const blobs = memory ? new MemoryBlobStore() : new FileBlobStore(join(dataDir, 'blobs'));
+  // Links to copies are made from the address bound below (or PUBLIC_URL).
+  let baseUrl = localEnv.PUBLIC_URL ?? '';
+  const mediaStore = memory
+    ? new MemoryMediaStore(() => baseUrl)
+    : new FileMediaStore(join(dataDir, 'media'), () => baseUrl);
 
   // Opened after dynalite, whose check already says plainly when another process uses DATA_DIR.
   const queueDir = memory ? undefined : join(dataDir, 'queues');
@@ -117,6 +144,12 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     visibilityTimeoutMs,
     journal: store?.journal('pagewire-page-commands.fifo'),
   });
+  const media = new LocalFifoQueue({
+    name: 'pagewire-media',
+    handler: (event) => app.media(event, lambdaContext('pagewire-media', 300_000)),
+    visibilityTimeoutMs,
+    journal: store?.journal('pagewire-media'),
+  });
   // The public events (SPEC §8): created before the app, which is to publish through `events`.
   const forwardsJournal = store?.journal('pagewire-forwards');
   const forwarder = localEnv.FORWARD_URL
@@ -128,22 +161,29 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
       })
     : undefined;
   const events = new LocalEventPublisher(new LocalEventLog(), forwarder);
-  const app = createApp(config, {
-    table: doc,
-    sealer: keyring,
-    credentials,
-    eventsQueue: queue,
-    commandsQueue: commands,
-    blobs,
-    lock,
-    publisher: events,
-    deadLetters: new LocalDeadLetters({ events: queue, 'page-commands': commands }),
-  });
+  const app = createApp(
+    config,
+    {
+      table: doc,
+      sealer: keyring,
+      credentials,
+      eventsQueue: queue,
+      commandsQueue: commands,
+      blobs,
+      lock,
+      publisher: events,
+      deadLetters: new LocalDeadLetters({ events: queue, 'page-commands': commands }),
+      mediaQueue: new LocalMediaQueue(media),
+      media: mediaStore,
+    },
+    { mediaHosts: env.MEDIA_HOSTS },
+  );
   const restored = store
     ? {
         events: await queue.restore(),
         pageCommands: await commands.restore(),
         forwards: forwarder ? await forwarder.restore() : undefined,
+        media: await media.restore(),
       }
     : undefined;
   // Without FORWARD_URL the forwards of a past run stay on disk untouched, for when it is set again.
@@ -167,6 +207,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
         mode: sandbox ? 'sandbox' : 'facebook',
         queue: queue.stats(),
         forward: events.stats(),
+        media: media.stats(),
         counters: counters(),
       });
     if (path === '/webhooks/facebook') return app.verifier(event, lambdaContext('pagewire-verifier'));
@@ -176,6 +217,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
         return httpError(401, 'unauthorized', 'missing or wrong bearer token');
       }
       if (path === EVENTS_PATH) return eventsRoute(events.log, event);
+      if (path.startsWith(LOCAL_MEDIA_PATH)) return mediaRoute(mediaStore, event);
       return app.admin(event, lambdaContext('pagewire-admin'));
     }
     return httpError(404, 'not_found', `no route ${event.requestContext.http.method} ${path}`);
@@ -183,11 +225,13 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
 
   queue.start();
   commands.start();
+  media.start();
   forwarder?.start();
   const { server, url } = await serveHttp(gateway, localEnv.PORT ?? 3000, localEnv.HOST ?? '127.0.0.1');
   // The doctor's expected callback (SPEC §9): PUBLIC_URL (a tunnel) or the address just bound, + the path.
   config.webhookUrl ??= `${(localEnv.PUBLIC_URL ?? url).replace(/\/+$/, '')}${WEBHOOK_PATH}`;
-  if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, sandbox);
+  baseUrl ||= url;
+  if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, { ...sandbox, cdnUrl: cdn?.url });
 
   return {
     url,
@@ -197,6 +241,9 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     sandbox,
     queue,
     commands,
+    media,
+    mediaStore,
+    cdn,
     queueDir,
     restored,
     events,
@@ -207,8 +254,8 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
       if (store) {
         // Take no more work: everything not processed is on disk already. Batches that outlast the
         // grace are simply delivered again on the next start.
-        const stopped = Promise.all([queue.stop(), commands.stop()]);
-        const inFlight = queue.stats().inFlight + commands.stats().inFlight;
+        const stopped = Promise.all([queue.stop(), commands.stop(), media.stop()]);
+        const inFlight = queue.stats().inFlight + commands.stats().inFlight + media.stats().inFlight;
         logger.info('stopping: no new requests or batches; waiting for the batches in flight', { inFlight });
         await close(server);
         clearInterval(healthCheck);
@@ -219,11 +266,11 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
         await close(server);
         clearInterval(healthCheck);
         await Promise.race([
-          Promise.all([queue.idle(), commands.idle(), forwarder?.idle()]),
+          Promise.all([queue.idle(), commands.idle(), media.idle(), forwarder?.idle()]),
           sleep(STOP_GRACE_MS, { unref: true }),
         ]);
         await Promise.race([
-          Promise.all([queue.stop(), commands.stop()]),
+          Promise.all([queue.stop(), commands.stop(), media.stop()]),
           sleep(STOP_GRACE_MS, { unref: true }),
         ]);
       }
@@ -233,6 +280,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
       const summary: StopSummary = {
         events: left(queue),
         pageCommands: left(commands),
+        media: left(media),
         forwards: events.stats().pending,
         durable: !!store,
       };
@@ -253,6 +301,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
       await lock.close();
       await dynamo.stop();
       await sandbox?.fake.stop();
+      await cdn?.stop();
       return summary;
     },
   };
@@ -266,6 +315,8 @@ export interface SandboxFile {
   verifyToken: string;
   userToken: string;
   pages: Array<{ id: string; name: string; psid: string }>;
+  /** The sandbox CDN (demo attachments at expiring links: POST {cdnUrl}/cdn/links). */
+  cdnUrl?: string;
 }
 
 async function readSandboxFile(dataDir: string): Promise<SandboxFile | undefined> {
@@ -281,7 +332,12 @@ async function writeSandboxFile(
   dataDir: string,
   url: string,
   env: Record<string, string | undefined>,
-  sandbox: { userToken: string; pages: { id: string; name: string }[]; psids: Record<string, string> },
+  sandbox: {
+    userToken: string;
+    pages: { id: string; name: string }[];
+    psids: Record<string, string>;
+    cdnUrl?: string;
+  },
 ): Promise<void> {
   const info: SandboxFile = {
     url,
@@ -291,6 +347,7 @@ async function writeSandboxFile(
     verifyToken: env.FB_VERIFY_TOKEN as string,
     userToken: sandbox.userToken,
     pages: sandbox.pages.map((p) => ({ ...p, psid: psidOf(sandbox.psids, p.id) })),
+    cdnUrl: sandbox.cdnUrl,
   };
   await writeFile(join(dataDir, 'sandbox.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 }

@@ -35,12 +35,14 @@ import { runDoctor } from '#doctor/doctor';
 import { listedWarnings, withoutDaySlots } from '#doctor/warnings';
 import type { ChangeLog } from '#events/change-log';
 import type { GraphClient } from '#graph/graph-client';
+import { withMediaLinks } from '#media/media-view';
 import { type BulkAction, runBulkAction } from '#pages/bulk';
 import { connectPages } from '#pages/connect';
 import type { PageAccess } from '#pages/page-access';
 import type { PageOpsDeps } from '#pages/page-ops-deps';
 import type { PageRepository } from '#pages/page-repository';
 import type { EventPublisher } from '#ports/event-publisher';
+import type { MediaStore } from '#ports/media';
 import type { AppCredentialsSource, TokenSealer } from '#ports/ports';
 import { type Deadline, deadlineOf } from '#runtime/deadline';
 import type { HttpEvent, HttpResult } from '#runtime/http';
@@ -62,6 +64,8 @@ export interface AdminDeps {
   deadLetters?: DeadLetterQueues;
   /** The app credentials, for the verify token the doctor's app-webhook repair hands to Meta. */
   credentials?: AppCredentialsSource;
+  /** Links to the copies of attachments (SPEC §10): presigned S3 GETs on AWS, the local media route. */
+  media?: Pick<MediaStore, 'linkFor'>;
 }
 
 const ConnectBody = z.object({
@@ -154,7 +158,8 @@ export function createAdminApi(deps: AdminDeps) {
         deps.conversations.get(pageId, userId),
         deps.conversations.listItems(pageId, userId, { limit: limitOf(reqCtx), latest: true }),
       ]);
-      return json(200, { messages: items.map((i) => messageView(i, conversation)) });
+      const views = items.map((i) => messageView(i, conversation));
+      return json(200, { messages: await Promise.all(views.map((v) => withMediaLinks(v, deps.media))) });
     })
     .on(adminRoutes.sendMessage, async (params, { req, context }) => {
       const [pageId, userId] = [param(params.pageId), param(params.userId)];

@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeadLetterQueues } from '#contracts/dead-letters';
 import type { ConversationLock } from '#ports/conversation-lock';
 import type { EventPublisher } from '#ports/event-publisher';
+import type { MediaQueue, MediaStore } from '#ports/media';
 import type { AppCredentialsSource, BlobStore, EventQueue, TokenSealer } from '#ports/ports';
 
 /**
@@ -23,14 +24,27 @@ export interface Adapters {
   publisher: EventPublisher;
   /** The queues' dead letters, for the admin API (SQS's on AWS, the local queues' own locally). */
   deadLetters?: DeadLetterQueues;
+  /** Attachments to copy (SPEC §10): without one, nothing is copied. */
+  mediaQueue?: MediaQueue;
+  /** The copies: S3 on AWS, files under DATA_DIR/media locally. */
+  media?: MediaStore;
 }
 
 interface Needs {
   verifier: 'eventsQueue' | 'credentials' | 'blobs';
-  processor: 'table' | 'sealer' | 'credentials' | 'blobs' | 'lock' | 'publisher';
-  admin: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'blobs' | 'deadLetters' | 'publisher';
+  processor: 'table' | 'sealer' | 'credentials' | 'blobs' | 'lock' | 'publisher' | 'mediaQueue';
+  admin:
+    | 'table'
+    | 'sealer'
+    | 'credentials'
+    | 'commandsQueue'
+    | 'blobs'
+    | 'deadLetters'
+    | 'publisher'
+    | 'media';
   ops: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'publisher';
   pageCommands: 'table' | 'sealer' | 'credentials' | 'publisher';
+  media: 'table' | 'publisher' | 'media';
 }
 
 export type AdaptersFor<E extends keyof Needs> = Pick<Adapters, Needs[E]>;

@@ -14,7 +14,7 @@ import { pageOpsDeps } from './page-ops.js';
 /** `/admin/*`, wrapped for Lambda (and the local stack's gateway). */
 export function composeAdmin(config: Config, a: AdaptersFor<'admin'>) {
   const deps = adminDeps(config, a.table, a.sealer, a.credentials, a.commandsQueue, a.blobs, a.publisher);
-  return lambda(createAdminApi({ ...deps, deadLetters: a.deadLetters }));
+  return lambda(createAdminApi({ ...deps, deadLetters: a.deadLetters, media: a.media }));
 }
 
 /**

@@ -22,7 +22,7 @@ export function composeProcessor(config: Config, a: AdaptersFor<'processor'>) {
  * `blobs` keeps claim-checked events, the parts of oversize items and the bodies of large quarantined events.
  */
 export function processorDeps(config: Config, a: Omit<AdaptersFor<'processor'>, 'lock'>): ProcessorDeps {
-  const { table: doc, sealer, credentials, blobs, publisher } = a;
+  const { table: doc, sealer, credentials, blobs, publisher, mediaQueue } = a;
   // With the publisher, a page the processor marks reauth_required publishes its status change at once.
   const pages = new PageRepository(doc, config.tableName, { publisher });
   const access = new PageAccess(pages, sealer, config.pageCacheTtlMs);
@@ -34,5 +34,5 @@ export function processorDeps(config: Config, a: Omit<AdaptersFor<'processor'>, 
   const appId = async () => (await credentials.get())?.appId;
   // One per container: its memory is what keeps the liveness writes to one per page per few minutes.
   const liveness = new PageLiveness(doc, config.tableName);
-  return { access, conversations, profiles, quarantine, blobs, changes, appId, publisher, liveness };
+  return { access, conversations, profiles, quarantine, blobs, changes, appId, publisher, liveness, mediaQueue };
 }

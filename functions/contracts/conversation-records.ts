@@ -42,6 +42,12 @@ export const StoredAttachment = z.object({
   stickerId: z.optional(z.number()),
   /** Anything else Meta sent in `payload` (templates on echoes, products, …). */
   payload: z.optional(JsonObject),
+  /** The copy of `url` kept by Pagewire (SPEC §10), once stored: `url` stays Meta's link. */
+  stored: z.optional(z.object({ size: z.number(), contentType: z.string(), sha256: z.string() })),
+  /** Where the copy is in the media store (functions/media/media-key.ts). */
+  mediaKey: z.optional(z.string()),
+  /** Why the copy finally failed (a short reason; never a URL or its query). */
+  copyError: z.optional(z.string()),
 });
 
 /** One person's reaction; with neither `reaction` nor `emoji` a recorded unreact. */

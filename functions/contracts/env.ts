@@ -35,6 +35,17 @@ const graph = {
   GRAPH_TIMEOUT_MS: z.optional(positiveInt),
 };
 
+/** MEDIA_HOSTS: comma-separated hosts (`host`, `host:port` or `*.suffix`) attachments may come from. */
+const hostList = z
+  .string()
+  .check(
+    z.trim(),
+    z.regex(
+      /^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?(\s*,\s*(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)*$/,
+      'must be hosts separated by commas (host, host:port or *.suffix)',
+    ),
+  );
+
 /** What the app's tuning reads; every variable has a default (app/config.ts). */
 export const ConfigEnv = z.object({
   TABLE_NAME: z.optional(set),
@@ -74,6 +85,8 @@ export const ProcessorEnv = z.object({
   LOCK_REDIS_URL: z.optional(redisUrl),
   /** How long a conversation lock lives (keep it above the processor's timeout). */
   LOCK_TTL_MS: z.optional(positiveInt),
+  /** Where attachments of stored messages are queued for a copy (SPEC §10); unset: none are copied. */
+  MEDIA_QUEUE_URL: z.optional(set),
 });
 export type ProcessorEnv = z.infer<typeof ProcessorEnv>;
 
@@ -88,10 +101,21 @@ export type OpsEnv = z.infer<typeof OpsEnv>;
 export const AdminEnv = z.object({
   ...OpsEnv.shape,
   BLOB_BUCKET: set,
+  /** The media bucket: messages show presigned links to the copies of their attachments. */
+  MEDIA_BUCKET: z.optional(set),
   HUMAN_AGENT_REPLIES: z.optional(flag),
   COMMAND_WAIT_MS: z.optional(positiveInt),
 });
 export type AdminEnv = z.infer<typeof AdminEnv>;
+
+/** The media worker (SPEC §10): copies attachments into MEDIA_BUCKET and publishes the outcome. */
+export const MediaEnv = z.object({
+  TABLE_NAME: set,
+  EVENT_BUS_NAME: set,
+  MEDIA_BUCKET: set,
+  MEDIA_HOSTS: z.optional(hostList),
+});
+export type MediaEnv = z.infer<typeof MediaEnv>;
 
 /** The local stack's own settings (SPEC §3), beside the functions' (read by app/config.ts). */
 export const LocalEnv = z.object({
@@ -113,6 +137,8 @@ export const LocalEnv = z.object({
   FORWARD_API_KEY: z.optional(set),
   /** The stack's public base URL (a tunnel); its webhook URL is this + /webhooks/facebook. */
   PUBLIC_URL: z.optional(httpUrl),
+  /** Hosts beyond Meta's CDN attachments may be copied from (SPEC §10); the sandbox adds its own CDN. */
+  MEDIA_HOSTS: z.optional(hostList),
 });
 export type LocalEnv = z.infer<typeof LocalEnv>;
 

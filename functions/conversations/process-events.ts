@@ -1,10 +1,12 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { mediaJobsOf } from '#contracts/media-job';
 import { conversationGroupId, type QueuedEvent } from '#contracts/queue';
 import { readQueueBody } from '#ingest/read-queued-event';
 import type { ConversationLock } from '#ports/conversation-lock';
 import { NoLock } from '#ports/conversation-lock';
 import type { EventPublisher } from '#ports/event-publisher';
+import type { MediaQueue } from '#ports/media';
 import type { BlobStore } from '#ports/ports';
 import type { Deadline } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
@@ -20,6 +22,11 @@ export interface ProcessorDeps extends ApplyEventDeps {
   blobs: BlobStore;
   /** Notes that the page got an event (pages/page-liveness.ts): throttled, and it never throws. */
   liveness?: { seen(pageId: string, eventMs: number): Promise<void> };
+  /**
+   * Where the attachments of stored messages are queued for a copy (SPEC §10). A failed send fails the
+   * record: its redelivery finds the message stored, answers the same events and queues the jobs again.
+   */
+  mediaQueue?: MediaQueue;
 }
 
 /**
@@ -45,6 +52,8 @@ export function createEventsProcessor(deps: ProcessorDeps, lock: ConversationLoc
         // Outside the lock: the changes are stored and their events recorded. A failed publish fails
         // the record; its redelivery finds every change stored and publishes the same events again.
         if (events.length) await deps.publisher.publish(events, deadline);
+        const jobs = deps.mediaQueue ? mediaJobsOf(events) : [];
+        if (jobs.length) await deps.mediaQueue?.send(jobs);
         // After the store: at most one small write per page per few minutes, and never a failure.
         await deps.liveness?.seen(queued.pageId, queued.timestamp);
       } catch (err) {

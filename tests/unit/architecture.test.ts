@@ -18,6 +18,7 @@ import { describe, expect, it } from 'vitest';
 const ENTRIES = ['admin', 'verifier', 'processor', 'ops', 'page-commands'].map((f) => `functions/${f}`);
 const DOMAIN = [
   'ingest',
+  'media',
   'conversations',
   'events',
   'doctor',
