@@ -43,5 +43,12 @@ export const PageRecord = z.object({
   /** Last Graph error message for this page (Meta's words, never a token). */
   lastError: z.optional(z.string()),
   lastCommand: z.optional(LastCommand),
+  /**
+   * `instagram` for a page's linked Instagram professional account, stored as its own entry (SPEC §11):
+   * `pageId` is the account id, `name` its username. Absent: a Messenger page.
+   */
+  channel: z.optional(z.enum(['messenger', 'instagram'])),
+  /** Instagram entries: the Facebook page the account is linked to, whose token its calls use. */
+  linkedPageId: z.optional(z.string()),
 });
 export type PageRecord = z.infer<typeof PageRecord>;
