@@ -315,6 +315,12 @@ export function createEventApplier(deps: ApplyEventDeps) {
       logger.info('event for a page that is not connected: dropped', { pageId: q.pageId });
       return out;
     }
+    if ((q.channel ?? 'messenger') !== (page.channel ?? 'messenger')) {
+      // The stored entry says what the id is (an Instagram account or a page); the body's object only
+      // said what Meta meant. Stored under the entry all the same: never lost, but worth a look.
+      count('EventsOnAnotherChannel');
+      logger.warn('event channel differs from its page entry', { pageId: q.pageId, channel: q.channel });
+    }
     const e = interpret(q);
     if (e.userId === e.pageId) {
       // Page-level events (app_roles) concern no conversation: a timeline with the page itself would be noise.
