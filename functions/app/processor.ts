@@ -34,5 +34,16 @@ export function processorDeps(config: Config, a: Omit<AdaptersFor<'processor'>, 
   const appId = async () => (await credentials.get())?.appId;
   // One per container: its memory is what keeps the liveness writes to one per page per few minutes.
   const liveness = new PageLiveness(doc, config.tableName);
-  return { access, conversations, profiles, quarantine, blobs, changes, appId, publisher, liveness, mediaQueue };
+  return {
+    access,
+    conversations,
+    profiles,
+    quarantine,
+    blobs,
+    changes,
+    appId,
+    publisher,
+    liveness,
+    mediaQueue,
+  };
 }

@@ -124,7 +124,10 @@ export class ContactProfiles {
   ): Promise<{ status: ProfileStatus; name?: string }> {
     try {
       // One attempt: the message is already stored, and a pending profile is fetched on a later message.
-      const p = await graph.profile(userId, token, { once: true, deadline });
+      const p =
+        page.channel === 'instagram'
+          ? await instagramProfile(graph, userId, token, deadline)
+          : await graph.profile(userId, token, { once: true, deadline });
       await this.save(page.pageId, userId, 'fetched', p);
       count('ProfilesFetched');
       return { status: 'fetched', name: fullName(p) };
@@ -169,6 +172,15 @@ export class ContactProfiles {
     this.settled.set(key, name);
     return name;
   }
+}
+
+/**
+ * An Instagram contact's profile (SPEC §11: `GET /{igsid}?fields=name,username,profile_pic`, the linked
+ * page's token): its name, or its username when it shows none, kept as the contact's first name.
+ */
+async function instagramProfile(graph: GraphClient, igsid: string, token: string, deadline: Deadline) {
+  const p = await graph.instagramProfile(igsid, token, { once: true, deadline });
+  return { firstName: p.name || p.username, profilePic: p.profilePic };
 }
 
 function fullName(p: { firstName?: string; lastName?: string }): string | undefined {

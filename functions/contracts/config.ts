@@ -15,6 +15,9 @@ export const DEFAULT_SUBSCRIBED_FIELDS = [
   'messaging_optins',
   'messaging_handovers',
   'standby',
+  // SPEC §11: edits of Messenger messages. Existing pages get it with their next resubscribe (or the
+  // health check's repair, which finds it missing). Not `response_feedback`: it adds buttons to messages.
+  'message_edits',
 ] as const;
 
 export interface Config {

@@ -83,5 +83,11 @@ export const TimelineItem = z.object({
   standby: z.optional(z.boolean()),
   /** Parts of an oversize item were moved to the blob store and cannot be read back now. */
   partsUnavailable: z.optional(z.boolean()),
+  /** Unsent (Instagram `is_deleted`): text, attachment URLs and payloads erased (SPEC §11). */
+  deleted: z.optional(z.boolean()),
+  /** Messenger `message_edits`: the highest `num_edit` applied (the text is that edit's). */
+  edits: z.optional(z.number()),
+  /** When the edit shown was made (the edit event's timestamp). */
+  editedAt: z.optional(z.number()),
 });
 export type TimelineItem = z.infer<typeof TimelineItem>;

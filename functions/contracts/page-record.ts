@@ -64,5 +64,12 @@ export const PageRecord = z.object({
   warningsCheckedAt: z.optional(z.string()),
   /** When the doctor last introspected the page token (`/debug_token`; about once a day per page). */
   tokenCheckedAt: z.optional(z.string()),
+  /**
+   * `instagram` for a page's linked Instagram professional account, stored as its own entry (SPEC §11):
+   * `pageId` is the account id, `name` its username. Absent: a Messenger page.
+   */
+  channel: z.optional(z.enum(['messenger', 'instagram'])),
+  /** Instagram entries: the Facebook page the account is linked to, whose token its calls use. */
+  linkedPageId: z.optional(z.string()),
 });
 export type PageRecord = z.infer<typeof PageRecord>;

@@ -19,7 +19,15 @@ const Envelope = {
   timestamp: z.number(),
   /** True when the event came in `entry[].standby[]` (another app owns the thread). */
   standby: z.boolean(),
+  /**
+   * The channel the webhook object named (SPEC §11): `instagram` for `object: "instagram"` bodies, then
+   * `pageId` is the Instagram account id and `userId` the IGSID. Absent: Messenger (every message
+   * queued before Instagram existed reads the same).
+   */
+  channel: z.optional(z.enum(['messenger', 'instagram'])),
 };
+
+export type Channel = 'messenger' | 'instagram';
 
 /** One queued event. `event` is checked, not copied: it stays as it came. */
 export const QueuedEvent = z.object({ ...Envelope, event: JsonObject });
@@ -46,7 +54,10 @@ export const NamesClaim = z.object({ claim: z.unknown() });
 export const QueueMessage = z.object({ groupId: z.string(), dedupId: z.string(), body: z.string() });
 export type QueueMessage = z.infer<typeof QueueMessage>;
 
-/** FIFO group = the conversation, the same for both directions. */
+/**
+ * FIFO group = the conversation, the same for both directions: `{pageId}:{userId}` for Messenger,
+ * `{igAccountId}:{igsid}` for Instagram (account ids and page ids never collide: both are Meta ids).
+ */
 export function conversationGroupId(pageId: string, userId: string): string {
   return `${pageId}:${userId}`;
 }

@@ -6,6 +6,7 @@ import {
   HANDOVER_ACTIONS,
   type HandoverAction,
   HandoverEvent,
+  MessageEditEvent,
   MessageEvent,
   OptinEvent,
   PostbackEvent,
@@ -34,8 +35,10 @@ function kind<S extends z.ZodMiniType, T>(value: S, read: (value: z.output<S>, e
 const attachment = (a: z.output<typeof AttachmentSchema>) => {
   const payload = AttachmentPayload.safeParse(a.payload);
   const p = payload.success ? payload.data : undefined;
+  // Stickers are their own type (SPEC §11): Meta's `sticker`, and the older `image` with a sticker id.
+  const sticker = a.type === 'sticker' || (a.type === 'image' && p?.sticker_id !== undefined);
   return {
-    type: a.type ?? 'unknown',
+    type: sticker ? 'sticker' : (a.type ?? 'unknown'),
     url: p?.url ?? a.url,
     title: a.title ?? p?.title,
     stickerId: p?.sticker_id,
@@ -52,6 +55,9 @@ function defined<T>(items: Array<T | undefined>): T[] {
 
 export const MessageKind = kind(MessageEvent, (m, eventId) => {
   const echo = m.is_echo === true;
+  // Instagram's unsend names the message taken back; without its mid there is nothing to take back.
+  if (m.is_deleted === true && m.mid !== undefined) return { kind: 'unsend' as const, targetMid: m.mid };
+  const story = m.reply_to?.story;
   return {
     kind: 'message' as const,
     /** `in` from the person, `out` for echoes of what the page sent. */
@@ -61,6 +67,8 @@ export const MessageKind = kind(MessageEvent, (m, eventId) => {
     attachments: defined(m.attachments).map(attachment),
     quickReplyPayload: m.quick_reply?.payload,
     replyToMid: m.reply_to?.mid,
+    /** Instagram story replies: the story replied to (its URL expires with the story). */
+    replyToStory: story && (story.url !== undefined || story.id !== undefined) ? story : undefined,
     /** Echoes: the app that sent it (263902037430900 = the Page inbox). */
     appId: echo ? m.app_id : undefined,
     metadata: echo ? m.metadata : undefined,
@@ -90,7 +98,20 @@ export const DeliveryKind = kind(DeliveryEvent, (d) => ({
   mids: defined(d.mids),
 }));
 
-export const ReadKind = kind(ReadEvent, (r) => ({ kind: 'read' as const, watermark: r.watermark ?? 0 }));
+export const ReadKind = kind(ReadEvent, (r) => ({
+  kind: 'read' as const,
+  watermark: r.watermark ?? 0,
+  /** Instagram `messaging_seen`: the message seen, instead of a watermark. */
+  mid: r.mid,
+}));
+
+export const EditKind = kind(MessageEditEvent, (e) => ({
+  kind: 'edit' as const,
+  targetMid: e.mid,
+  text: e.text,
+  /** Meta counts the edits: 1 for the first. Absent: counted as 1. */
+  numEdit: e.num_edit ?? 1,
+}));
 
 export const ReferralKind = kind(ReferralEvent, (r, eventId) => ({
   kind: 'referral' as const,
@@ -116,6 +137,7 @@ const handoverKind = (action: HandoverAction) =>
 /** Each kind under the key that selects it, in order: the first key an event has decides. */
 export const EVENT_KINDS = [
   ['message', MessageKind],
+  ['message_edit', EditKind],
   ['postback', PostbackKind],
   ['reaction', ReactionKind],
   ['delivery', DeliveryKind],

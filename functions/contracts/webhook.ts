@@ -36,8 +36,15 @@ const OptionalObject = lenient(JsonObject);
 
 // ---- The envelope -------------------------------------------------------------------------------
 
-/** `{"object":"page","entry":[…]}`; entries are read one by one (`WebhookEntry`). */
-export const WebhookEnvelope = fastObject({ object: z.literal('page'), entry: z.array(z.unknown()) });
+/**
+ * The webhook objects Pagewire takes: Messenger (`page`) and the Messenger API for Instagram
+ * (`instagram`, SPEC §11): same envelope, same signature; Meta sends one object per POST.
+ */
+export const WEBHOOK_OBJECTS = ['page', 'instagram'] as const;
+export type WebhookObject = (typeof WEBHOOK_OBJECTS)[number];
+
+/** `{"object":"page"|"instagram","entry":[…]}`; entries are read one by one (`WebhookEntry`). */
+export const WebhookEnvelope = fastObject({ object: z.enum(WEBHOOK_OBJECTS), entry: z.array(z.unknown()) });
 
 /** The list fields of an entry: `messaging[]`, and `standby[]` for threads another app owns. */
 export const EVENT_LISTS = [
@@ -71,7 +78,14 @@ export const EventRouting = fastObject({
   sender: Party,
   recipient: Party,
   timestamp: lenient(z.number()),
-  message: lenient(fastObject({ mid: OptionalNonEmpty, is_echo: lenient(z.boolean()) })),
+  message: lenient(
+    fastObject({
+      mid: OptionalNonEmpty,
+      is_echo: lenient(z.boolean()),
+      /** Instagram's unsend: the same mid as the message it takes back, so it needs its own event id. */
+      is_deleted: lenient(z.boolean()),
+    }),
+  ),
   postback: WithMid,
   optin: lenient(fastObject({ user_ref: OptionalNonEmpty })),
   app_roles: OptionalObject,
@@ -100,6 +114,7 @@ export function routingOf(value: JsonObject): EventRouting {
       ? {
           mid: nonEmpty(message.mid),
           is_echo: typeof message.is_echo === 'boolean' ? message.is_echo : undefined,
+          is_deleted: typeof message.is_deleted === 'boolean' ? message.is_deleted : undefined,
         }
       : undefined,
     postback: isJsonObject(postback) ? { mid: nonEmpty(postback.mid) } : undefined,
@@ -143,14 +158,21 @@ export const AttachmentPayload = z.object({
   sticker_id: lenient(WholeNumber),
 });
 
+/** Instagram story replies: `reply_to.story {url, id}` (the story's media URL dies with the story). */
+const ReplyTo = lenient(
+  z.object({ mid: OptionalNonEmpty, story: lenient(z.object({ url: OptionalText, id: OptionalId })) }),
+);
+
 export const MessageEvent = z.object({
   mid: OptionalNonEmpty,
   text: OptionalText,
   is_echo: lenient(z.boolean()),
+  /** Instagram: the person unsent the message `mid`. */
+  is_deleted: lenient(z.boolean()),
   /** Items that are not objects are dropped (`undefined` here, filtered by the reader). */
   attachments: z.catch(z.array(z.catch(z.optional(AttachmentSchema), undefined)), []),
   quick_reply: lenient(z.object({ payload: OptionalText })),
-  reply_to: WithMid,
+  reply_to: ReplyTo,
   /** Echoes: the app that sent it (263902037430900 = the Page inbox). */
   app_id: OptionalId,
   metadata: OptionalText,
@@ -178,7 +200,15 @@ export const DeliveryEvent = z.object({
   mids: z.catch(z.array(z.catch(z.optional(z.string()), undefined)), []),
 });
 
-export const ReadEvent = z.object({ watermark: lenient(WholeNumber) });
+/** Messenger reads carry a watermark; Instagram's `messaging_seen` names the last message seen (`mid`). */
+export const ReadEvent = z.object({ watermark: lenient(WholeNumber), mid: OptionalNonEmpty });
+
+/** Messenger `message_edits`: the message's new text and how many times it was edited so far. */
+export const MessageEditEvent = z.object({
+  mid: NonEmpty,
+  text: OptionalText,
+  num_edit: lenient(WholeNumber),
+});
 
 export const ReferralEvent = z.object({
   ref: OptionalText,

@@ -8,7 +8,14 @@ import type { PageAccess } from '#pages/page-access';
 import type { Deadline } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import { PoisonError } from '#runtime/poison-error';
-import { contactChange, itemChange, reactionChange, statusChange } from './changes.js';
+import {
+  contactChange,
+  deletedChange,
+  editChange,
+  itemChange,
+  reactionChange,
+  statusChange,
+} from './changes.js';
 import type { ConversationEvent } from './conversation-event.js';
 import type { ConversationRepository, TouchResult } from './conversation-repository.js';
 import { normaliseEvent } from './normalise-event.js';
@@ -21,6 +28,11 @@ export interface ApplyEventDeps {
   changes: ChangeLog;
   /** This app's id: an echo carrying it was sent through Pagewire (`data.source`). */
   appId(): Promise<string | undefined>;
+  /**
+   * Called after a message was unsent and its record erased (SPEC §11): the place to erase its media
+   * copies (SPEC §10). Its failure fails the event, so the redelivery calls it again.
+   */
+  onMessageDeleted?: (item: TimelineItem, deadline: Deadline) => Promise<void>;
 }
 
 type Event<K extends ConversationEvent['kind']> = Extract<ConversationEvent, { kind: K }>;
@@ -37,12 +49,13 @@ export function createEventApplier(deps: ApplyEventDeps) {
    * stored. `known`: the change may have been stored by an earlier delivery, so its event may exist.
    */
   type Recorded = PublicConversationEvent[];
-  async function note(out: Recorded, change: Change, known: boolean): Promise<void> {
-    out.push(await deps.changes.record(change, { known }));
+  async function note(out: Recorded, change: Change, known: boolean, page: PageRecord): Promise<void> {
+    out.push(await deps.changes.record(onChannel(change, page), { known }));
   }
 
   async function store(
     out: Recorded,
+    page: PageRecord,
     item: TimelineItem,
     inbound: boolean,
     name?: string,
@@ -59,10 +72,15 @@ export function createEventApplier(deps: ApplyEventDeps) {
     });
     const outcome = await conversations.putPrepared(prepared);
     count(outcome === 'stored' ? 'EventsStored' : 'DuplicatesDropped');
+    const duplicate = outcome === 'duplicate';
+    // A duplicate may have found a placeholder an unsend or an edit left (they can overtake their
+    // message): what is stored is the truth, and an unsent message's words are never published.
+    const stored = duplicate && item.kind === 'message' ? await storedItem(item) : item;
+    if (stored.deleted) return { ...touched, duplicate };
     // Only an echo's source needs this app's id (a cached secret read, but not for every inbound message).
-    const appId = item.direction === 'out' ? await deps.appId() : undefined;
-    await note(out, itemChange(item, appId), outcome === 'duplicate');
-    return { ...touched, duplicate: outcome === 'duplicate' };
+    const appId = stored.direction === 'out' ? await deps.appId() : undefined;
+    await note(out, itemChange(stored, appId), duplicate, page);
+    return { ...touched, duplicate };
   }
 
   /**
@@ -86,7 +104,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
     const contact = `${page.pageId}:${item.userId}`;
     const pending = unnamed.has(contact);
     const known = pending ? { settled: false } : deps.profiles.known(page.pageId, item.userId);
-    const touched = await store(out, item, true, known.name);
+    const touched = await store(out, page, item, true, known.name);
     if (known.settled || (touched.name !== undefined && !pending)) {
       const name = known.settled ? known.name : touched.name;
       if (!known.settled && name !== undefined) deps.profiles.settle(page.pageId, item.userId, name);
@@ -94,7 +112,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
       // publish that failed may have been the one carrying it (the name is stored, so nothing else will).
       if (touched.duplicate && name !== undefined) {
         const named = await deps.changes.recorded(
-          contactChange(page.pageId, item.userId, name, item.timestamp),
+          onChannel(contactChange(page.pageId, item.userId, name, item.timestamp), page),
         );
         if (named?.time === new Date(item.timestamp).toISOString()) out.push(named);
       }
@@ -109,9 +127,10 @@ export function createEventApplier(deps: ApplyEventDeps) {
     // failure between the two, the redelivery gets the same name (from the contact record, or from
     // this container) and finds the same event (known).
     unnamed.add(contact);
-    const event = await deps.changes.record(contactChange(page.pageId, item.userId, name, item.timestamp), {
-      known: true,
-    });
+    const event = await deps.changes.record(
+      onChannel(contactChange(page.pageId, item.userId, name, item.timestamp), page),
+      { known: true },
+    );
     if (await conversations.setName(page.pageId, item.userId, name)) out.push(event);
     unnamed.delete(contact);
   }
@@ -140,10 +159,10 @@ export function createEventApplier(deps: ApplyEventDeps) {
       replyToMid: e.replyToMid,
       appId: e.appId,
       status: e.direction === 'out' ? 'sent' : undefined,
-      detail: e.referral ? { referral: e.referral } : undefined,
+      detail: messageDetail(e),
     };
     if (e.direction === 'in') await storeInbound(out, page, item, deadline);
-    else await store(out, item, false);
+    else await store(out, page, item, false);
   }
 
   async function postback(
@@ -157,7 +176,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
     await storeInbound(out, page, { ...item, title: e.title, payload: e.payload, detail }, deadline);
   }
 
-  async function reaction(out: Recorded, e: Event<'reaction'>): Promise<void> {
+  async function reaction(out: Recorded, e: Event<'reaction'>, page: PageRecord): Promise<void> {
     // An unreact is stored as a bare timestamp, so an older react that arrives late cannot revive it.
     const value =
       e.action === 'react'
@@ -169,32 +188,118 @@ export function createEventApplier(deps: ApplyEventDeps) {
     if (outcome !== 'applied') return;
     const { pageId, userId, targetMid: mid, action, reaction, emoji, timestamp: at } = e;
     // Known: the same reaction applies again on a redelivery (the timestamp condition lets it).
-    await note(out, reactionChange({ pageId, userId, mid, action, reaction, emoji, at }), true);
+    await note(out, reactionChange({ pageId, userId, mid, action, reaction, emoji, at }), true, page);
   }
 
-  async function record(out: Recorded, e: Event<'referral' | 'optin' | 'handover'>): Promise<void> {
-    const { pageId, userId, timestamp, standby, kind, eventId, ...detail } = e;
-    await store(out, { ...base(e), mid: eventId, kind, direction: 'in', detail }, false);
+  async function record(
+    out: Recorded,
+    e: Event<'referral' | 'optin' | 'handover'>,
+    page: PageRecord,
+  ): Promise<void> {
+    const { pageId, userId, timestamp, standby, fromPage, kind, eventId, ...detail } = e;
+    await store(out, page, { ...base(e), mid: eventId, kind, direction: 'in', detail }, false);
   }
 
-  async function watermark(out: Recorded, e: Event<'delivery' | 'read'>): Promise<void> {
+  async function watermark(out: Recorded, e: Event<'delivery' | 'read'>, page: PageRecord): Promise<void> {
     const status = e.kind === 'read' ? 'read' : 'delivered';
-    const raised = await conversations.raiseWatermark(e.pageId, e.userId, status, e.watermark);
+    // Instagram's `messaging_seen` names the message seen instead of a watermark: everything the page
+    // sent up to the moment it was seen is read.
+    const seenMid = e.kind === 'read' ? e.mid : undefined;
+    const level = e.watermark > 0 || seenMid === undefined ? e.watermark : e.timestamp;
+    const raised = await conversations.raiseWatermark(e.pageId, e.userId, status, level);
     // The watermark covers every message sent up to it (message-status.ts derives `delivered` from
     // it): marking each mid as well would only cost writes. Only a delivery without one marks them.
     const mids = e.kind === 'delivery' ? e.mids : [];
     const marked =
-      e.watermark <= 0 && mids.length ? await conversations.markDelivered(e.pageId, e.userId, mids) : 0;
+      level <= 0 && mids.length ? await conversations.markDelivered(e.pageId, e.userId, mids) : 0;
     if (raised === 'older' && marked === 0) return;
     const change = statusChange({
       pageId: e.pageId,
       userId: e.userId,
       status,
-      watermark: e.watermark,
-      mids,
+      watermark: level,
+      mids: seenMid ? [seenMid] : mids,
       at: e.timestamp,
     });
-    await note(out, change, raised !== 'raised');
+    await note(out, change, raised !== 'raised', page);
+  }
+
+  /**
+   * A Messenger edit: the stored text replaced when no later edit is stored. An edit of a message not
+   * stored (it came before Pagewire had the page, or overtook it) is kept as a placeholder message with
+   * the edit's text, so it is never lost; the message arriving later finds it and stores nothing twice.
+   */
+  async function edit(out: Recorded, e: Event<'edit'>, page: PageRecord): Promise<void> {
+    const change = { text: e.text, numEdit: e.numEdit, at: e.timestamp };
+    let outcome = await conversations.applyEdit(e.pageId, e.userId, e.targetMid, change);
+    if (outcome === 'missing') {
+      count('EditsOfUnknownMessages');
+      const placeholder: TimelineItem = {
+        ...base(e),
+        mid: e.targetMid,
+        kind: 'message',
+        direction: e.fromPage ? 'out' : 'in',
+        text: e.text,
+        edits: e.numEdit,
+        editedAt: e.timestamp,
+      };
+      const prepared = await conversations.prepareItem(placeholder);
+      await conversations.touch(e.pageId, e.userId, { timestamp: e.timestamp, inbound: false });
+      const put = await conversations.putPrepared(prepared);
+      // Lost a race with the message itself (or a redelivery): apply the edit to what is stored.
+      outcome =
+        put === 'stored' ? 'applied' : await conversations.applyEdit(e.pageId, e.userId, e.targetMid, change);
+    }
+    if (outcome === 'stale' || outcome === 'missing') {
+      logger.info('an older edit arrived after a newer one: skipped', { pageId: e.pageId });
+      return;
+    }
+    const edited = await storedItem({ pageId: e.pageId, userId: e.userId, mid: e.targetMid });
+    await note(out, editChange(edited, e.numEdit, e.timestamp), outcome === 'same', page);
+  }
+
+  /**
+   * Instagram's unsend: the message marked deleted and its words and media erased. An unsend that
+   * overtook its message leaves the message's place taken by an erased one (a tombstone), so the
+   * message, when it comes, is not stored (its conditional put finds the mid) and never published.
+   */
+  async function unsend(
+    out: Recorded,
+    e: Event<'unsend'>,
+    page: PageRecord,
+    deadline: Deadline,
+  ): Promise<void> {
+    const { pageId, userId, targetMid: mid } = e;
+    let marked = await conversations.markDeleted(pageId, userId, mid);
+    if (!marked) {
+      const tombstone: TimelineItem = {
+        ...base(e),
+        mid,
+        kind: 'message',
+        direction: e.fromPage ? 'out' : 'in',
+        deleted: true,
+      };
+      const prepared = await conversations.prepareItem(tombstone);
+      await conversations.touch(pageId, userId, { timestamp: e.timestamp, inbound: false });
+      const put = await conversations.putPrepared(prepared);
+      marked =
+        put === 'stored'
+          ? { before: tombstone, already: false }
+          : await conversations.markDeleted(pageId, userId, mid);
+    }
+    if (!marked) throw new Error(`message ${mid} vanished while it was being unsent`);
+    count('MessagesUnsent');
+    await deps.onMessageDeleted?.(marked.before, deadline);
+    await note(out, deletedChange(pageId, userId, mid, e.timestamp), marked.already, page);
+  }
+
+  /** A stored item as it is now (after a duplicate, an edit); the given one if it is not there. */
+  async function storedItem<T extends Pick<TimelineItem, 'pageId' | 'userId' | 'mid'>>(
+    item: T,
+  ): Promise<TimelineItem> {
+    const found = await conversations.getItem(item.pageId, item.userId, item.mid);
+    if (found) return found;
+    throw new Error(`stored item ${item.mid} of page ${item.pageId} not found`);
   }
 
   /**
@@ -210,6 +315,12 @@ export function createEventApplier(deps: ApplyEventDeps) {
       logger.info('event for a page that is not connected: dropped', { pageId: q.pageId });
       return out;
     }
+    if ((q.channel ?? 'messenger') !== (page.channel ?? 'messenger')) {
+      // The stored entry says what the id is (an Instagram account or a page); the body's object only
+      // said what Meta meant. Stored under the entry all the same: never lost, but worth a look.
+      count('EventsOnAnotherChannel');
+      logger.warn('event channel differs from its page entry', { pageId: q.pageId, channel: q.channel });
+    }
     const e = interpret(q);
     if (e.userId === e.pageId) {
       // Page-level events (app_roles) concern no conversation: a timeline with the page itself would be noise.
@@ -224,16 +335,22 @@ export function createEventApplier(deps: ApplyEventDeps) {
         await postback(out, e, page, deadline);
         break;
       case 'reaction':
-        await reaction(out, e);
+        await reaction(out, e, page);
         break;
       case 'delivery':
       case 'read':
-        await watermark(out, e);
+        await watermark(out, e, page);
         break;
       case 'referral':
       case 'optin':
       case 'handover':
-        await record(out, e);
+        await record(out, e, page);
+        break;
+      case 'edit':
+        await edit(out, e, page);
+        break;
+      case 'unsend':
+        await unsend(out, e, page, deadline);
         break;
       default:
         count('UnknownEventsSkipped');
@@ -241,6 +358,20 @@ export function createEventApplier(deps: ApplyEventDeps) {
     }
     return out;
   };
+}
+
+/** Instagram changes publish on their channel (SPEC §11); Messenger's keep the default. */
+function onChannel(change: Change, page: PageRecord): Change {
+  return page.channel === 'instagram' ? { ...change, channel: 'instagram' } : change;
+}
+
+/** What a message keeps besides its text: an ad or link referral, an Instagram story it replies to. */
+function messageDetail(e: Event<'message'>): TimelineItem['detail'] {
+  const detail = {
+    ...(e.referral ? { referral: e.referral } : {}),
+    ...(e.replyToStory ? { replyToStory: e.replyToStory } : {}),
+  };
+  return Object.keys(detail).length ? detail : undefined;
 }
 
 /** normaliseEvent never throws by design; if it ever does, the event is what it cannot read. */

@@ -89,3 +89,20 @@ export function reactionChange(input: {
 export function contactChange(pageId: string, userId: string, name: string, at: number): Change {
   return { pageId, userId, key: `contact:name:${name}`, type: 'contact.updated', at, data: { userId, name } };
 }
+
+/** A Messenger edit applied (SPEC §11 `message.edited`): one event per edit of a message. */
+export function editChange(item: TimelineItem, numEdit: number, at: number): Change {
+  return {
+    pageId: item.pageId,
+    userId: item.userId,
+    key: `edit:${item.mid}:${numEdit}`,
+    type: 'message.edited',
+    at,
+    data: { ...messageView(item, undefined), edits: numEdit },
+  };
+}
+
+/** A message unsent (SPEC §11 `message.deleted`): the erased message, once per message. */
+export function deletedChange(pageId: string, userId: string, mid: string, at: number): Change {
+  return { pageId, userId, key: `deleted:${mid}`, type: 'message.deleted', at, data: { mid, deleted: true } };
+}

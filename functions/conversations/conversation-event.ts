@@ -8,6 +8,9 @@ import type { EventAttachment, EventBody } from '#contracts/webhook-events';
 
 export type Attachment = EventAttachment;
 
-export type ConversationEvent = Pick<QueuedEvent, 'pageId' | 'userId' | 'timestamp' | 'standby'> & EventBody;
+export type ConversationEvent = Pick<QueuedEvent, 'pageId' | 'userId' | 'timestamp' | 'standby'> & {
+  /** The page (or Instagram account) sent the event: an echo, or an edit of its own message. */
+  fromPage: boolean;
+} & EventBody;
 
 export type ConversationEventKind = ConversationEvent['kind'];

@@ -386,6 +386,59 @@ export class ConversationRepository {
       throw error;
     }
   }
+
+  /**
+   * Applies a Messenger edit to a stored message: its text replaced and `edits` set to `numEdit`, only
+   * when no later edit is stored (an older edit arriving late does not win). A redelivery applies the
+   * same edit again (`same`). `missing`: no such message; `stale`: a later edit (or the unsend) won.
+   */
+  async applyEdit(
+    pageId: string,
+    userId: string,
+    mid: string,
+    edit: { text?: string; numEdit: number; at: number },
+  ): Promise<'applied' | 'same' | 'stale' | 'missing'> {
+    const text = edit.text === undefined ? 'REMOVE #text' : '';
+    const old = await this.updateReturningOld({
+      Key: itemKey(pageId, userId, mid),
+      UpdateExpression: `SET edits = :n, editedAt = :at${edit.text === undefined ? '' : ', #text = :text'} ${text}`,
+      ConditionExpression:
+        'attribute_exists(pk) AND attribute_not_exists(deleted) AND (attribute_not_exists(edits) OR edits <= :n)',
+      ExpressionAttributeNames: { '#text': 'text' },
+      ExpressionAttributeValues: {
+        ':n': edit.numEdit,
+        ':at': edit.at,
+        ...(edit.text === undefined ? {} : { ':text': edit.text }),
+      },
+    });
+    if (old) return old.edits === edit.numEdit ? 'same' : 'applied';
+    return (await this.getItem(pageId, userId, mid)) ? 'stale' : 'missing';
+  }
+
+  /**
+   * Marks a stored message unsent and erases what it said: text, quick reply, details (a story reply's
+   * URL), moved parts, and every attachment's URL and payload (its type stays). Answers the item as it
+   * was before (`undefined`: no such message), and whether it was deleted already.
+   */
+  async markDeleted(
+    pageId: string,
+    userId: string,
+    mid: string,
+  ): Promise<{ before: TimelineItem; already: boolean } | undefined> {
+    const before = await this.getItem(pageId, userId, mid);
+    if (!before) return undefined;
+    if (before.deleted) return { before, already: true };
+    const erased = (before.attachments ?? []).map((a) => ({ type: a.type }));
+    await this.update({
+      Key: itemKey(pageId, userId, mid),
+      UpdateExpression:
+        'SET deleted = :true, attachments = :erased REMOVE #text, quickReplyPayload, detailJson, overflow, title, payload',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#text': 'text' },
+      ExpressionAttributeValues: { ':true': true, ':erased': erased },
+    });
+    return { before, already: false };
+  }
 }
 
 /**

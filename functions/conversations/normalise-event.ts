@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { JsonObject } from '#contracts/json';
+import { isJsonObject, type JsonObject } from '#contracts/json';
 import type { QueuedEvent } from '#contracts/queue';
 import { EVENT_KINDS, type EventBody } from '#contracts/webhook-events';
 import type { ConversationEvent } from './conversation-event.js';
@@ -7,7 +7,13 @@ import type { ConversationEvent } from './conversation-event.js';
 /** Interprets a queued webhook event. Pure; never throws, whatever shape the raw event has. */
 export function normaliseEvent(q: QueuedEvent): ConversationEvent {
   const common = { pageId: q.pageId, userId: q.userId, timestamp: q.timestamp, standby: q.standby };
-  return { ...common, ...interpret(q.event, q.eventId) };
+  return { ...common, fromPage: sentByPage(q), ...interpret(q.event, q.eventId) };
+}
+
+/** The sender is the page (or Instagram account) itself (ids may come as numbers). */
+function sentByPage(q: QueuedEvent): boolean {
+  const sender = q.event.sender;
+  return isJsonObject(sender) && sender.id !== undefined && String(sender.id) === q.pageId;
 }
 
 /**

@@ -65,7 +65,11 @@ export async function sendMessage(
     timestamp: now,
   };
   try {
-    const { messageId } = await deps.graph.sendText(pageId, token, userId, text, policy, { deadline });
+    // An Instagram entry sends through its linked page (SPEC §11): `POST /{page-id}/messages`, IGSID recipient.
+    const sender = page.channel === 'instagram' ? page.linkedPageId : pageId;
+    if (!sender)
+      throw new AdminError(409, 'reauth_required', `page ${pageId} has no linked page to send with`);
+    const { messageId } = await deps.graph.sendText(sender, token, userId, text, policy, { deadline });
     item.mid = messageId;
     item.status = 'sent';
   } catch (err) {
@@ -73,7 +77,7 @@ export async function sendMessage(
     throw await refusedSend(deps, page, failed, err, deadline);
   }
   try {
-    await storeOut(deps, item, deadline);
+    await storeOut(deps, item, deadline, page);
   } catch (err) {
     // Sent all the same: its echo will store it. Saying "failed" would invite a second send.
     logger.error('sent message not stored; its echo will store it', { pageId, error: err as Error });
@@ -83,13 +87,20 @@ export async function sendMessage(
   return { item, conversation };
 }
 
-async function storeOut(deps: SendDeps, item: TimelineItem, deadline: Deadline): Promise<void> {
+async function storeOut(
+  deps: SendDeps,
+  item: TimelineItem,
+  deadline: Deadline,
+  page: PageRecord,
+): Promise<void> {
   await deps.conversations.touch(item.pageId, item.userId, { timestamp: item.timestamp, inbound: false });
   const outcome = await deps.conversations.putItem(item);
   if (!deps.changes || !deps.publisher) return;
   // Stored: recorded and published now. If publishing fails, a sent message's echo publishes the same
   // event (it finds it recorded); a refused one has no echo: counted and logged (PublishFailed).
-  const event = await deps.changes.record(itemChange(item), { known: outcome === 'duplicate' });
+  const change = itemChange(item);
+  if (page.channel === 'instagram') change.channel = 'instagram';
+  const event = await deps.changes.record(change, { known: outcome === 'duplicate' });
   try {
     await deps.publisher.publish([event], deadline);
   } catch (err) {
@@ -123,7 +134,7 @@ async function refusedSend(
     );
   }
   if (err.errorClass === 'permanent') {
-    await storeOut(deps, failed, deadline);
+    await storeOut(deps, failed, deadline, page);
     count('MessagesRefused');
     return new AdminError(422, 'send_refused', `Messenger refused the message: ${err.message}`);
   }

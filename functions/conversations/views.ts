@@ -36,6 +36,8 @@ export function messageView(item: TimelineItem, conversation: ConversationRecord
     ...(item.detail ? { detail: item.detail } : {}),
     ...(item.standby ? { standby: true } : {}),
     ...(item.partsUnavailable ? { partsUnavailable: true } : {}),
+    ...(item.deleted ? { deleted: true } : {}),
+    ...(item.edits ? { edits: item.edits, editedAt: item.editedAt } : {}),
   };
 }
 

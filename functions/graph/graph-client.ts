@@ -12,6 +12,7 @@ import {
   TokenAnswer,
 } from '#contracts/graph';
 import { isGraphId } from '#contracts/ids';
+import { InstagramAccountAnswer, InstagramProfileAnswer } from '#contracts/instagram';
 import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
 import { GraphError, GraphNotAttemptedError, regainAccessMs } from './graph-error.js';
 import { type RetryClock, type RetryPolicy, withRetry } from './retry-policy.js';
@@ -445,6 +446,43 @@ export class GraphClient {
    */
   usagePercent(): number | undefined {
     return this.lastUsage;
+  }
+
+  /**
+   * The Instagram professional account linked to the page (SPEC §11), read with the page's token;
+   * undefined when the page has none.
+   */
+  async instagramAccount(
+    pageId: string,
+    pageToken: string,
+    { deadline }: GraphCallOptions = UNBOUNDED,
+  ): Promise<{ id: string; username?: string } | undefined> {
+    const operation = 'GET /{page-id}?fields=instagram_business_account';
+    const answer = await this.call(InstagramAccountAnswer, 'GET', `/${pathId(pageId, operation)}`, {
+      operation,
+      token: pageToken,
+      query: { fields: 'instagram_business_account{id,username}' },
+      deadline,
+    });
+    const account = answer.instagram_business_account;
+    return account && isGraphId(account.id) ? account : undefined;
+  }
+
+  /** An Instagram contact's profile (`GET /{igsid}`), with the linked page's token; `once` as `profile`. */
+  async instagramProfile(
+    igsid: string,
+    pageToken: string,
+    { once = false, deadline }: GraphCallOptions & { once?: boolean } = UNBOUNDED,
+  ): Promise<{ name?: string; username?: string; profilePic?: string }> {
+    const operation = 'GET /{igsid}';
+    const p = await this.call(InstagramProfileAnswer, 'GET', `/${pathId(igsid, operation)}`, {
+      operation,
+      token: pageToken,
+      query: { fields: 'name,username,profile_pic' },
+      once,
+      deadline,
+    });
+    return { name: p.name, username: p.username, profilePic: p.profile_pic };
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { isJsonObject } from '#contracts/json';
 import { MAX_ID_LENGTH, SQS_ID_MAX } from '#contracts/limits';
-import { conversationGroupId, type QueuedEvent, type QueueMessage } from '#contracts/queue';
+import { type Channel, conversationGroupId, type QueuedEvent, type QueueMessage } from '#contracts/queue';
 import {
   EVENT_LISTS,
   EventList,
@@ -41,7 +41,11 @@ const PRINTABLE = /^[!-~]+$/;
 /** Longest page id, user id or mid taken (contracts/limits.ts says why). */
 export { MAX_ID_LENGTH };
 
-/** Flattens a Messenger webhook body into one `QueuedEvent` per event of every entry. Never throws. */
+/**
+ * Flattens a Messenger (`page`) or Instagram (`instagram`) webhook body into one `QueuedEvent` per event
+ * of every entry; Instagram's carry `channel`. Meta sends one object per POST, so the body's object is
+ * every entry's channel. Never throws.
+ */
 export function parseWebhook(rawBody: Buffer | string): ParsedWebhook {
   const text = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
   let body: unknown;
@@ -55,10 +59,11 @@ export function parseWebhook(rawBody: Buffer | string): ParsedWebhook {
     // Only `entry` wrong: a page webhook with a bad envelope; anything else is not a page webhook.
     return envelope.error.issues.every((issue) => issue.path[0] === 'entry')
       ? { ok: false, reason: 'invalid_envelope', message: 'entry is not an array' }
-      : { ok: false, reason: 'not_page', message: 'object is not "page"' };
+      : { ok: false, reason: 'not_page', message: 'object is not "page" or "instagram"' };
   }
   const out: Output = { events: [], eventJson: [], rejected: [] };
-  const source: RawBody = { text, slices: eventSlices(text) };
+  const channel = envelope.data.object === 'instagram' ? 'instagram' : undefined;
+  const source: RawBody = { text, slices: eventSlices(text), channel };
   envelope.data.entry.forEach((entry, entryIndex) => {
     readEntry(entry, entryIndex, source, out);
   });
@@ -91,7 +96,8 @@ export function toQueueMessageWithText(e: QueuedEvent, raw: string | undefined):
 function withRawEvent(e: QueuedEvent, raw: string): string {
   const head =
     `{"v":${e.v},"pageId":${jsonString(e.pageId)},"userId":${jsonString(e.userId)},` +
-    `"eventId":${jsonString(e.eventId)},"timestamp":${jsonNumber(e.timestamp)},"standby":${e.standby}`;
+    `"eventId":${jsonString(e.eventId)},"timestamp":${jsonNumber(e.timestamp)},"standby":${e.standby}` +
+    (e.channel === undefined ? '' : `,"channel":"${e.channel}"`);
   // Raw text may hold U+FFFE/U+FFFF, only ever inside strings (JSON allows them nowhere else).
   return sqsSafeText(`${head},"event":${raw}}`);
 }
@@ -131,6 +137,8 @@ interface RawBody {
   text: string;
   /** Where each event stands in `text`; undefined when the scanner was unsure. */
   slices: EntrySlices | undefined;
+  /** `instagram` for an `object: "instagram"` body; absent for Messenger's `page`. */
+  channel: Channel | undefined;
 }
 
 type Output = Omit<Extract<ParsedWebhook, { ok: true }>, 'ok'>;
@@ -158,7 +166,7 @@ function readEntry(raw: unknown, entryIndex: number, body: RawBody, out: Output)
     list.data.forEach((event, eventIndex) => {
       const at = sliced ? slices[eventIndex] : undefined;
       const source = at ? body.text.slice(at[0], at[1]) : undefined;
-      const result = readEvent(entry.data, event, standby, source);
+      const result = readEvent(entry.data, event, standby, source, body.channel);
       if (typeof result === 'string') {
         rejected.push({ entryIndex, eventIndex, field, reason: result });
         return;
@@ -178,6 +186,7 @@ function readEvent(
   raw: unknown,
   standby: boolean,
   source: string | undefined,
+  channel: Channel | undefined,
 ): { queued: QueuedEvent; json: string | undefined } | string {
   if (!isJsonObject(raw)) return 'event_not_object';
   const shape = shapeOf(raw, MAX_DEPTH);
@@ -190,11 +199,18 @@ function readEvent(
   if (userId === undefined) return 'no_user_id';
   const timestamp = r.timestamp ?? entry.time;
   if (timestamp === undefined) return 'no_timestamp';
-  const eventId = r.message?.mid ?? r.postback?.mid ?? `h:${sha256(JSON.stringify(raw))}`;
+  // An Instagram unsend carries the mid of the message it takes back: it is an event of its own (with
+  // the message's mid, SQS would drop it as a duplicate of the message for five minutes).
+  const mid = r.message?.is_deleted === true ? undefined : r.message?.mid;
+  const eventId = mid ?? r.postback?.mid ?? `h:${sha256(JSON.stringify(raw))}`;
   if (pageId.length > MAX_ID_LENGTH || userId.length > MAX_ID_LENGTH || eventId.length > MAX_ID_LENGTH) {
     return 'id_too_long';
   }
-  const queued: QueuedEvent = { v: 1, pageId, userId, eventId, timestamp, standby, event: raw };
+  // Key order as withRawEvent writes it (channel before event).
+  const queued: QueuedEvent =
+    channel === undefined
+      ? { v: 1, pageId, userId, eventId, timestamp, standby, event: raw }
+      : { v: 1, pageId, userId, eventId, timestamp, standby, channel, event: raw };
   return { queued, json: shape === PLAIN ? source : undefined };
 }
 

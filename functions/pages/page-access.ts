@@ -32,15 +32,35 @@ export class PageAccess {
     return this.cache.page(pageId);
   }
 
-  /** The page's token, or undefined when it has none (disconnected) or needs reauth. */
-  token(page: PageRecord): Promise<string | undefined> {
-    return this.tokens.token(page);
+  /**
+   * The page's token, or undefined when it has none (disconnected) or needs reauth. An Instagram entry
+   * has no token of its own: its calls use its linked page's (SPEC §11).
+   */
+  async token(page: PageRecord): Promise<string | undefined> {
+    if (page.channel !== 'instagram') return this.tokens.token(page);
+    const linked = await this.tokenPage(page);
+    return linked ? this.tokens.token(linked) : undefined;
   }
 
-  /** Meta refused the token (190): see `markReauthRequired` (reauth.ts); this copy is forgotten first. */
+  /**
+   * The page whose token calls for `page` use: the page itself, or an Instagram entry's linked page
+   * (undefined when the entry is disconnected or its page is gone).
+   */
+  async tokenPage(page: PageRecord): Promise<PageRecord | undefined> {
+    if (page.channel !== 'instagram') return page;
+    if (page.status === 'disconnected' || !page.linkedPageId) return undefined;
+    const linked = await this.page(page.linkedPageId);
+    return linked && linked.channel !== 'instagram' ? linked : undefined;
+  }
+
+  /**
+   * Meta refused the token (190): see `markReauthRequired` (reauth.ts); this copy is forgotten first.
+   * For an Instagram entry it is its linked page's token that was refused.
+   */
   async markReauthRequired(page: PageRecord, error: GraphError, checkedAt?: string): Promise<void> {
-    this.forget(page.pageId);
-    await markReauthRequired(this.repository, page, error, checkedAt);
+    const owner = (await this.tokenPage(page)) ?? page;
+    this.forget(owner.pageId);
+    await markReauthRequired(this.repository, owner, error, checkedAt);
   }
 
   throttle(pageId: string, forMs?: number): void {

@@ -148,5 +148,6 @@ export async function restoreParts(
     });
     return { ...stored, partsUnavailable: true };
   }
-  return { ...stored, ...(JSON.parse(body.toString('utf8')) as Record<string, unknown>) };
+  // A part written inline after the move (an edit's new text) is newer than the moved one.
+  return { ...(JSON.parse(body.toString('utf8')) as Record<string, unknown>), ...stored };
 }

@@ -10,6 +10,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { type InstagramAccount, InstagramAccounts } from './instagram.js';
 import {
   type Answer,
   asObject,
@@ -135,6 +136,8 @@ export class GraphEmulator {
   private webhook?: AppWebhook;
   private interceptor?: GraphIntercept;
   private usageHeaders: Record<string, string> = {};
+  /** Instagram professional accounts linked to pages, their IGSIDs and profiles (instagram.ts). */
+  private readonly instagram = new InstagramAccounts();
 
   constructor(private readonly opts: GraphEmulatorOptions) {
     this.appName = opts.appName ?? 'Pagewire';
@@ -203,6 +206,18 @@ export class GraphEmulator {
     const hex = createHash('sha256').update(`psid:${personKey}:${pageId}`).digest('hex');
     // 16 digits, like real PSIDs.
     return String(10n ** 15n + (BigInt(`0x${hex.slice(0, 15)}`) % (9n * 10n ** 15n)));
+  }
+
+  /** Links an Instagram professional account to the page (`instagram_business_account`). */
+  linkInstagram(pageId: string, account: InstagramAccount): void {
+    this.page(pageId);
+    this.instagram.link(pageId, account);
+  }
+
+  /** The person's IGSID on that Instagram account. */
+  igsid(personKey: string, accountId: string): string {
+    if (!this.persons.has(personKey)) throw new Error(`Unknown person ${personKey}`);
+    return this.instagram.igsid(personKey, accountId);
   }
 
   subscriptions(pageId: string): { appId: string; fields: string[] } | undefined {
@@ -586,7 +601,9 @@ export class GraphEmulator {
     if (!message && !senderAction) fail(100, '(#100) Must send either message or state');
     const text = message ? checkMessage(message) : undefined;
     const recipientId = recipient.id === undefined ? '' : String(recipient.id);
-    if (this.psidOwner(recipientId)?.pageId !== id) fail(100, '(#100) No matching user found', 2018001);
+    const igOwner = this.instagram.owner(recipientId, this.persons.keys());
+    if (this.psidOwner(recipientId)?.pageId !== id && igOwner?.pageId !== id)
+      fail(100, '(#100) No matching user found', 2018001);
     if (!message) return { recipient_id: recipientId };
     const sent: SentMessage = {
       recipientId,
@@ -604,7 +621,21 @@ export class GraphEmulator {
   private node(c: Ctx, who: Who, id: string): unknown {
     if (c.method !== 'GET') unsupported(c.method, id);
     const page = this.pages.get(id);
-    if (page) return pick({ name: page.name, id: page.id }, c.query.fields, 'Page');
+    const tokenPageId = who.kind === 'page' ? who.pageId : undefined;
+    if (page)
+      return (
+        this.instagram.pageNode(page, c.query.fields, tokenPageId) ??
+        pick({ name: page.name, id: page.id }, c.query.fields, 'Page')
+      );
+    const igOwner = this.instagram.owner(id, this.persons.keys());
+    if (igOwner)
+      return this.instagram.profile(
+        id,
+        igOwner,
+        this.persons.get(igOwner.personKey),
+        c.query.fields,
+        tokenPageId,
+      );
     const user = this.users.get(id);
     if (user && who.kind === 'user' && who.userId === id)
       return pick({ name: user.name, id }, c.query.fields, 'User');

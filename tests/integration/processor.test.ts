@@ -138,7 +138,7 @@ describe('event kinds (SPEC §6)', () => {
     }
     expect(present(m[MID.file], 'm[MID.file]').attachments?.[0]?.url).toContain('Factura_Señor_Muñoz.pdf');
     expect(present(m[MID.sticker], 'm[MID.sticker]').attachments?.[0]).toMatchObject({
-      type: 'image',
+      type: 'sticker',
       stickerId: 369239263222822,
     });
     expect(m[MID.fallback]).toMatchObject({
@@ -408,7 +408,13 @@ describe('event kinds (SPEC §6)', () => {
     });
     const before = counters().UnknownEventsSkipped ?? 0;
 
-    const res = await w.deliver(inbox(PAGE_A, [EVENTS.edit, futureKind, reactionWithoutMid]));
+    const replyFeedback = metaJson({
+      sender: { id: USER_A1 },
+      recipient: { id: PAGE_A },
+      timestamp: TIME + 2,
+      response_feedback: { mid: MID.text, feedback: 'Good response' },
+    });
+    const res = await w.deliver(inbox(PAGE_A, [replyFeedback, futureKind, reactionWithoutMid]));
 
     expect(res.batchItemFailures).toEqual([]);
     expect(counters().UnknownEventsSkipped).toBe(before + 3);

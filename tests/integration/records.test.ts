@@ -54,6 +54,8 @@ describe('every field of every record survives a write and a read', () => {
       lastCheckedAt: '2025-01-03T00:00:00.000Z',
       lastError: 'an error',
       lastCommand: { id: 'c1', type: 'subscribe', ok: false, error: 'e', at: '2025-01-04T00:00:00.000Z' },
+      channel: 'instagram',
+      linkedPageId: 'p0',
     };
     expect(fieldsSet(page)).toEqual(fieldsOf(PageRecord));
     await pages.put(page);
@@ -125,13 +127,20 @@ describe('every field of every record survives a write and a read', () => {
         timestamp: 8,
       });
       await conversations.markDelivered('p1', 'u1', [stored.mid]);
+      expect(
+        await conversations.applyEdit('p1', 'u1', stored.mid, { text: 'edited', numEdit: 2, at: 9 }),
+      ).toBe('applied');
       const expected: TimelineItem = {
         ...stored,
+        text: 'edited',
+        edits: 2,
+        editedAt: 9,
         status: 'delivered',
         reactions: { u1: { reaction: 'love', emoji: '❤', timestamp: 8 } },
       };
-      // partsUnavailable is set on reading only, when moved parts are lost (item-codec.ts).
-      expect([...fieldsSet(expected), 'partsUnavailable'].sort()).toEqual(fieldsOf(TimelineItem));
+      // partsUnavailable is set on reading only, when moved parts are lost (item-codec.ts); `deleted`
+      // by an unsend, which erases most of the rest (tests/integration/instagram.test.ts).
+      expect([...fieldsSet(expected), 'partsUnavailable', 'deleted'].sort()).toEqual(fieldsOf(TimelineItem));
       expect(await conversations.getItem('p1', 'u1', stored.mid)).toEqual(expected);
     }
   });

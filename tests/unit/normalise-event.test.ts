@@ -40,6 +40,7 @@ describe('normaliseEvent: messages', () => {
       userId: USER_A1,
       timestamp: 1727251200123,
       standby: false,
+      fromPage: false,
       kind: 'message',
       direction: 'in',
       mid: MID.text,
@@ -89,12 +90,53 @@ describe('normaliseEvent: messages', () => {
     });
   });
 
-  it('reads a sticker as an image with its sticker id', () => {
+  it('reads a sticker (the old image with a sticker id) as its own type, with its sticker id', () => {
     const event = normalised('sticker');
     expect(event).toMatchObject({ kind: 'message', text: undefined });
     expect(event.kind === 'message' && event.attachments[0]).toMatchObject({
-      type: 'image',
+      type: 'sticker',
       stickerId: 369239263222822,
+    });
+    const typed = normaliseEvent(
+      raw({
+        message: {
+          mid: 'm_1',
+          attachments: [{ type: 'sticker', payload: { url: 'https://x/s.png', sticker_id: 7 } }],
+        },
+      }),
+    );
+    expect(typed.kind === 'message' && typed.attachments[0]).toMatchObject({ type: 'sticker', stickerId: 7 });
+    const image = normaliseEvent(
+      raw({ message: { mid: 'm_2', attachments: [{ type: 'image', payload: { url: 'u' } }] } }),
+    );
+    expect(image.kind === 'message' && image.attachments[0]).toMatchObject({ type: 'image' });
+  });
+
+  it('reads a Messenger edit: the message it edits, its new text and its edit count', () => {
+    expect(normalised('edit')).toMatchObject({
+      kind: 'edit',
+      targetMid: MID.edited,
+      text: 'Hola, ¿cuánto cuesta?',
+      numEdit: 1,
+      fromPage: false,
+    });
+  });
+
+  it('reads an Instagram unsend as an unsend of its mid, and a story reply with its story', () => {
+    expect(normaliseEvent(raw({ message: { mid: 'm_1', is_deleted: true } }))).toMatchObject({
+      kind: 'unsend',
+      targetMid: 'm_1',
+    });
+    const reply = normaliseEvent(
+      raw({
+        message: { mid: 'm_2', text: 'nice', reply_to: { story: { url: 'https://x/s.mp4', id: '179' } } },
+      }),
+    );
+    expect(reply).toMatchObject({ kind: 'message', replyToStory: { url: 'https://x/s.mp4', id: '179' } });
+    expect(normaliseEvent(raw({ read: { mid: 'm_3' } }))).toMatchObject({
+      kind: 'read',
+      mid: 'm_3',
+      watermark: 0,
     });
   });
 
@@ -192,6 +234,7 @@ describe('normaliseEvent: other kinds', () => {
       userId: USER_B1,
       timestamp: 1727251201523,
       standby: true,
+      fromPage: false,
       kind: 'postback',
       mid: q.eventId,
       title: 'Hablar con una persona',
@@ -291,15 +334,16 @@ describe('normaliseEvent: other kinds', () => {
   });
 
   it('reports unknown kinds with their keys', () => {
-    const q = queued('edit');
+    const q = raw({ message_reply_feedback: { mid: 'm_1' } });
     expect(normaliseEvent(q)).toEqual({
       pageId: PAGE_A,
       userId: USER_A1,
-      timestamp: 1727251202823,
+      timestamp: 5,
       standby: false,
+      fromPage: false,
       kind: 'unknown',
       eventId: q.eventId,
-      keys: ['sender', 'recipient', 'timestamp', 'message_edit'],
+      keys: ['message_reply_feedback'],
     });
     expect(normaliseEvent(raw({ reaction: { action: 'react' } }))).toMatchObject({ kind: 'unknown' });
     expect(normaliseEvent(raw({ message: 'text', delivery: [] }))).toMatchObject({
@@ -314,6 +358,7 @@ describe('normaliseEvent: other kinds', () => {
       userId: USER_A1,
       timestamp: 5,
       standby: false,
+      fromPage: false,
       kind: 'unknown',
       eventId: 'h:abc',
       keys: ['message', 'postback'],
@@ -357,7 +402,7 @@ describe('normaliseEvent: other kinds', () => {
       takeThread: 'handover',
       requestThread: 'handover',
       appRoles: 'handover',
-      edit: 'unknown',
+      edit: 'edit',
     });
   });
 });

@@ -44,7 +44,7 @@ describe('parseWebhook: envelope', () => {
     ['not JSON', 'object=page', 'invalid_json'],
     ['empty', '', 'invalid_json'],
     ['truncated', singleEventBody(EVENTS.text).slice(0, -3), 'invalid_json'],
-    ['another object', '{"object":"instagram","entry":[]}', 'not_page'],
+    ['another object', '{"object":"user","entry":[]}', 'not_page'],
     ['no object', '{"entry":[]}', 'not_page'],
     ['a bare array', '[{"object":"page"}]', 'not_page'],
     ['null', 'null', 'not_page'],

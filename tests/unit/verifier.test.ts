@@ -119,10 +119,11 @@ describe('verifier: POST', () => {
     expect(queue.sent).toEqual([]);
   });
 
-  it('answers 400 for a body that is not JSON or not a page webhook', async () => {
+  it('answers 400 for a body that is not JSON or neither a page nor an instagram webhook', async () => {
     const { verifier } = setup();
     expect((await verifier(post('{nope'))).statusCode).toBe(400);
-    expect((await verifier(post(JSON.stringify({ object: 'instagram', entry: [] })))).statusCode).toBe(400);
+    expect((await verifier(post(JSON.stringify({ object: 'user', entry: [] })))).statusCode).toBe(400);
+    expect((await verifier(post(JSON.stringify({ object: 'instagram', entry: [] })))).statusCode).toBe(200);
   });
 
   it('answers 413 for a body over 1 MiB, before anything else', async () => {
