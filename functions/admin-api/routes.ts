@@ -1,8 +1,10 @@
 import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { type ConnectLoginDeps, createLink, linkView } from '#connect-login/connect-login';
 import { AdminError } from '#contracts/admin-api';
 import type { Config } from '#contracts/config';
+import { CreateConnectLinkBody } from '#contracts/connect-link';
 import {
   DeadLetterQueueNotConfigured,
   type DeadLetterQueues,
@@ -61,6 +63,8 @@ export interface AdminDeps {
   deadLetters?: DeadLetterQueues;
   /** The app credentials, for the verify token the doctor's app-webhook repair hands to Meta. */
   credentials?: AppCredentialsSource;
+  /** Facebook Login connect links (SPEC §12); without it their routes answer 503. */
+  connectLogin?: ConnectLoginDeps;
 }
 
 const ConnectBody = z.object({
@@ -182,7 +186,15 @@ export function createAdminApi(deps: AdminDeps) {
       return json(200, quarantinedEventView(record));
     })
     .on(adminRoutes.doctor, async (_, reqCtx) => doctor(deps, false, deadlineOf(reqCtx.context)))
-    .on(adminRoutes.repairDoctor, async (_, reqCtx) => doctor(deps, true, deadlineOf(reqCtx.context)));
+    .on(adminRoutes.repairDoctor, async (_, reqCtx) => doctor(deps, true, deadlineOf(reqCtx.context)))
+    // Facebook Login connect links (SPEC §12): the link to open in a browser, and how its login stands.
+    .on(adminRoutes.createConnectLink, async (_, { req }) => {
+      const body = await parseBody(req, CreateConnectLinkBody);
+      return json(201, await createLink(connectLogin(deps), body?.expiresInSeconds));
+    })
+    .on(adminRoutes.getConnectLink, async ({ linkId }) =>
+      json(200, await linkView(connectLogin(deps), param(linkId))),
+    );
 
   // Tests and tools call it without a Lambda context; no route reads the context.
   return (event: HttpEvent, context: Context = NO_CONTEXT): Promise<HttpResult> =>
@@ -285,6 +297,12 @@ async function queueAnswer<T>(pending: Promise<T>): Promise<T> {
     if (e.$metadata) throw new AdminError(502, 'queue_error', `SQS: ${e.name}: ${e.message}`);
     throw err;
   }
+}
+
+function connectLogin(deps: AdminDeps): ConnectLoginDeps {
+  if (!deps.connectLogin)
+    throw new AdminError(503, 'not_configured', 'Facebook Login is not configured here');
+  return deps.connectLogin;
 }
 
 async function knownPage(deps: AdminDeps, pageId: string): Promise<void> {

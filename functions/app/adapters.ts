@@ -31,6 +31,7 @@ interface Needs {
   admin: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'blobs' | 'deadLetters' | 'publisher';
   ops: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'publisher';
   pageCommands: 'table' | 'sealer' | 'credentials' | 'publisher';
+  connectLogin: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'publisher';
 }
 
 export type AdaptersFor<E extends keyof Needs> = Pick<Adapters, Needs[E]>;

@@ -1,6 +1,7 @@
 import type { Adapters } from './adapters.js';
 import { composeAdmin } from './admin.js';
 import type { Config } from './config.js';
+import { composeConnectLogin } from './connect-login.js';
 import { composeOps } from './ops.js';
 import { composePageCommands } from './page-commands.js';
 import { composeProcessor } from './processor.js';
@@ -18,6 +19,7 @@ export function createApp(config: Config, adapters: Adapters) {
     admin: composeAdmin(config, adapters),
     ops: composeOps(config, adapters),
     pageCommands: composePageCommands(config, adapters),
+    connectLogin: composeConnectLogin(config, adapters),
   };
 }
 

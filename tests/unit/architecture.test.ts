@@ -15,12 +15,15 @@ import { dirname, join, normalize } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const ENTRIES = ['admin', 'verifier', 'processor', 'ops', 'page-commands'].map((f) => `functions/${f}`);
+const ENTRIES = ['admin', 'verifier', 'processor', 'ops', 'page-commands', 'connect'].map(
+  (f) => `functions/${f}`,
+);
 const DOMAIN = [
   'ingest',
   'conversations',
   'events',
   'doctor',
+  'connect-login',
   'contacts',
   'pages',
   'graph',
