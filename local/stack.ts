@@ -16,7 +16,7 @@ import { lockFromUrl } from '#adapters/redis/lock-from-url';
 import { createApp } from '#app/app';
 import { loadConfig } from '#app/config';
 import { LocalEnv, readEnv } from '#contracts/env';
-import { HEALTH_PATH, WEBHOOK_PATH } from '#contracts/routes';
+import { HEALTH_PATH, isConnectLoginPath, WEBHOOK_PATH } from '#contracts/routes';
 import { createTableIfMissing } from '#local/dynalite';
 import { sleep } from '#runtime/backoff';
 import { type HttpEvent, type HttpResult, header, httpError, json } from '#runtime/http';
@@ -101,6 +101,8 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     env.FB_APP_SECRET = sandbox.appSecret;
     env.FB_VERIFY_TOKEN = env.FB_VERIFY_TOKEN || previous?.verifyToken || randomBytes(12).toString('hex');
     env.GRAPH_API_URL = sandbox.url;
+    // The sandbox plays Facebook Login's dialog too (SPEC §12).
+    env.FB_DIALOG_URL = env.FB_DIALOG_URL || sandbox.url;
   }
   // The sandbox's CDN (http on loopback) is an allowed media host on its own port only.
   const cdn = sandbox ? new SandboxCdn() : undefined;
@@ -211,6 +213,8 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
         counters: counters(),
       });
     if (path === '/webhooks/facebook') return app.verifier(event, lambdaContext('pagewire-verifier'));
+    // Facebook Login (SPEC §12): public, the link's state is the credential.
+    if (isConnectLoginPath(path)) return app.connectLogin(event, lambdaContext('pagewire-connect'));
     if (path === '/admin' || path.startsWith('/admin/')) {
       // On AWS the gateway checks IAM before the admin function runs; here a bearer token does.
       if (!bearerMatches(header(event, 'authorization'), env.ADMIN_TOKEN as string)) {
@@ -231,6 +235,7 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
   // The doctor's expected callback (SPEC §9): PUBLIC_URL (a tunnel) or the address just bound, + the path.
   config.webhookUrl ??= `${(localEnv.PUBLIC_URL ?? url).replace(/\/+$/, '')}${WEBHOOK_PATH}`;
   baseUrl ||= url;
+  config.publicBaseUrl ??= (localEnv.PUBLIC_URL ?? url).replace(/\/+$/, '');
   if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, { ...sandbox, cdnUrl: cdn?.url });
 
   return {

@@ -1,8 +1,10 @@
 import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { type ConnectLoginDeps, createLink, linkView } from '#connect-login/connect-login';
 import { AdminError } from '#contracts/admin-api';
 import type { Config } from '#contracts/config';
+import { CreateConnectLinkBody } from '#contracts/connect-link';
 import {
   DeadLetterQueueNotConfigured,
   type DeadLetterQueues,
@@ -66,6 +68,8 @@ export interface AdminDeps {
   credentials?: AppCredentialsSource;
   /** Links to the copies of attachments (SPEC §10): presigned S3 GETs on AWS, the local media route. */
   media?: Pick<MediaStore, 'linkFor'>;
+  /** Facebook Login connect links (SPEC §12); without it their routes answer 503. */
+  connectLogin?: ConnectLoginDeps;
 }
 
 const ConnectBody = z.object({
@@ -197,7 +201,15 @@ export function createAdminApi(deps: AdminDeps) {
       return json(200, quarantinedEventView(record));
     })
     .on(adminRoutes.doctor, async (_, reqCtx) => doctor(deps, false, deadlineOf(reqCtx.context)))
-    .on(adminRoutes.repairDoctor, async (_, reqCtx) => doctor(deps, true, deadlineOf(reqCtx.context)));
+    .on(adminRoutes.repairDoctor, async (_, reqCtx) => doctor(deps, true, deadlineOf(reqCtx.context)))
+    // Facebook Login connect links (SPEC §12): the link to open in a browser, and how its login stands.
+    .on(adminRoutes.createConnectLink, async (_, { req }) => {
+      const body = await parseBody(req, CreateConnectLinkBody);
+      return json(201, await createLink(connectLogin(deps), body?.expiresInSeconds));
+    })
+    .on(adminRoutes.getConnectLink, async ({ linkId }) =>
+      json(200, await linkView(connectLogin(deps), param(linkId))),
+    );
 
   // Tests and tools call it without a Lambda context; no route reads the context.
   return (event: HttpEvent, context: Context = NO_CONTEXT): Promise<HttpResult> =>
@@ -300,6 +312,12 @@ async function queueAnswer<T>(pending: Promise<T>): Promise<T> {
     if (e.$metadata) throw new AdminError(502, 'queue_error', `SQS: ${e.name}: ${e.message}`);
     throw err;
   }
+}
+
+function connectLogin(deps: AdminDeps): ConnectLoginDeps {
+  if (!deps.connectLogin)
+    throw new AdminError(503, 'not_configured', 'Facebook Login is not configured here');
+  return deps.connectLogin;
 }
 
 async function knownPage(deps: AdminDeps, pageId: string): Promise<void> {

@@ -45,6 +45,7 @@ interface Needs {
   ops: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'publisher';
   pageCommands: 'table' | 'sealer' | 'credentials' | 'publisher';
   media: 'table' | 'publisher' | 'media';
+  connectLogin: 'table' | 'sealer' | 'credentials' | 'commandsQueue' | 'publisher';
 }
 
 export type AdaptersFor<E extends keyof Needs> = Pick<Adapters, Needs[E]>;

@@ -8,13 +8,21 @@ import type { AppCredentialsSource, BlobStore, EventQueue, TokenSealer } from '#
 import { lambda } from '#runtime/lambda';
 import type { AdaptersFor } from './adapters.js';
 import type { Config } from './config.js';
+import { connectLoginDeps } from './connect-login.js';
 import { graphFactory } from './graph.js';
 import { pageOpsDeps } from './page-ops.js';
 
 /** `/admin/*`, wrapped for Lambda (and the local stack's gateway). */
 export function composeAdmin(config: Config, a: AdaptersFor<'admin'>) {
   const deps = adminDeps(config, a.table, a.sealer, a.credentials, a.commandsQueue, a.blobs, a.publisher);
-  return lambda(createAdminApi({ ...deps, deadLetters: a.deadLetters, media: a.media }));
+  return lambda(
+    createAdminApi({
+      ...deps,
+      deadLetters: a.deadLetters,
+      media: a.media,
+      connectLogin: connectLoginDeps(config, a),
+    }),
+  );
 }
 
 /**

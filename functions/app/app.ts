@@ -1,6 +1,7 @@
 import type { Adapters } from './adapters.js';
 import { composeAdmin } from './admin.js';
 import type { Config } from './config.js';
+import { composeConnectLogin } from './connect-login.js';
 import { composeMedia } from './media.js';
 import { composeOps } from './ops.js';
 import { composePageCommands } from './page-commands.js';
@@ -20,6 +21,7 @@ export function createApp(config: Config, adapters: Adapters, media: { mediaHost
     ops: composeOps(config, adapters),
     pageCommands: composePageCommands(config, adapters),
     media: composeMedia(config, adapters, media),
+    connectLogin: composeConnectLogin(config, adapters),
   };
 }
 

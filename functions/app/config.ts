@@ -21,6 +21,8 @@ export function configOf(env: ConfigEnv): Config {
     pageOpsFanOutAbove: env.PAGE_OPS_FAN_OUT_ABOVE ?? 1_000,
     commandWaitMs: env.COMMAND_WAIT_MS ?? 10_000,
     webhookUrl: env.WEBHOOK_URL,
+    publicBaseUrl: env.PUBLIC_BASE_URL,
+    dialogUrl: (env.FB_DIALOG_URL ?? 'https://www.facebook.com').replace(/\/+$/, ''),
   };
 }
 

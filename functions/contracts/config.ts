@@ -44,4 +44,8 @@ export interface Config {
   commandWaitMs: number;
   /** This deployment's webhook URL (WEBHOOK_URL; locally PUBLIC_URL + path), checked by the doctor. */
   webhookUrl?: string;
+  /** Where browsers reach this deployment (PUBLIC_BASE_URL; locally PUBLIC_URL or the bound address). */
+  publicBaseUrl?: string;
+  /** Base of Facebook's login dialog (FB_DIALOG_URL). */
+  dialogUrl: string;
 }

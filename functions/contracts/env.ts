@@ -62,6 +62,10 @@ export const ConfigEnv = z.object({
   COMMAND_WAIT_MS: z.optional(positiveInt),
   /** This deployment's public webhook URL, which the doctor expects Meta to call (SPEC §9). */
   WEBHOOK_URL: z.optional(httpUrl),
+  /** Where browsers reach this deployment: connect links and Facebook Login's redirect_uri (SPEC §12). */
+  PUBLIC_BASE_URL: z.optional(httpUrl),
+  /** Base of Facebook's login dialog (default https://www.facebook.com; the sandbox serves its own). */
+  FB_DIALOG_URL: z.optional(httpUrl),
 });
 export type ConfigEnv = z.infer<typeof ConfigEnv>;
 
@@ -116,6 +120,15 @@ export const MediaEnv = z.object({
   MEDIA_HOSTS: z.optional(hostList),
 });
 export type MediaEnv = z.infer<typeof MediaEnv>;
+/** The public Facebook Login routes' function (SPEC §12): connects pages as the admin function does. */
+export const ConnectLoginEnv = z.object({
+  ...PageCommandsEnv.shape,
+  PAGE_COMMANDS_QUEUE_URL: set,
+  COMMAND_WAIT_MS: z.optional(positiveInt),
+  PUBLIC_BASE_URL: httpUrl,
+  FB_DIALOG_URL: z.optional(httpUrl),
+});
+export type ConnectLoginEnv = z.infer<typeof ConnectLoginEnv>;
 
 /** The local stack's own settings (SPEC §3), beside the functions' (read by app/config.ts). */
 export const LocalEnv = z.object({

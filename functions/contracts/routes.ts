@@ -10,6 +10,16 @@ export const HEALTH_PATH = '/health';
 /** Everything under it is the admin API (IAM on AWS, a bearer token locally). */
 export const ADMIN_PREFIX = '/admin';
 
+/** Facebook Login (SPEC §12), public: the link opens here and redirects to Facebook's dialog. */
+export const CONNECT_LOGIN_PATH = '/connect/facebook';
+/** Facebook Login's redirect_uri (GET, with code and state); the page picker posts back to it. */
+export const CONNECT_CALLBACK_PATH = '/connect/facebook/callback';
+
+/** True for a public Facebook Login path. */
+export function isConnectLoginPath(path: string): boolean {
+  return path === CONNECT_LOGIN_PATH || path === CONNECT_CALLBACK_PATH;
+}
+
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
 /** One admin route: method and path template (`{name}` is one path segment). */
@@ -37,6 +47,9 @@ export const adminRoutes = {
   getQuarantined: route('GET', '/quarantine/{pageId}/{eventId}'),
   doctor: route('GET', '/doctor'),
   repairDoctor: route('POST', '/doctor/repair'),
+  // Facebook Login connect links (SPEC §12).
+  createConnectLink: route('POST', '/connect-links'),
+  getConnectLink: route('GET', '/connect-links/{linkId}'),
 } as const satisfies Record<string, AdminRoute>;
 
 /** True for a path the admin API serves. */

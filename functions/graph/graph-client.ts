@@ -317,6 +317,30 @@ export class GraphClient {
     return { messageId: answer.message_id };
   }
 
+  /**
+   * Facebook Login's code for a user token (`GET /oauth/access_token?client_id&redirect_uri&client_secret&code`).
+   * The code is single use and `redirectUri` must be the dialog's exactly: one attempt, never retried.
+   */
+  async exchangeCode(
+    code: string,
+    redirectUri: string,
+    { deadline }: GraphCallOptions = UNBOUNDED,
+  ): Promise<string> {
+    const answer = await this.call(TokenAnswer, 'GET', '/oauth/access_token', {
+      operation: 'GET /oauth/access_token (code)',
+      query: {
+        client_id: this.opts.appId,
+        redirect_uri: redirectUri,
+        client_secret: this.opts.appSecret,
+        code,
+      },
+      permanentCodes: [1],
+      once: true,
+      deadline,
+    });
+    return answer.access_token;
+  }
+
   private nextPageQuery(next: string): Params {
     let url: URL;
     try {
@@ -429,6 +453,7 @@ export class GraphClient {
         params.appsecret_proof,
         o.query?.fb_exchange_token,
         o.query?.input_token,
+        o.query?.code,
         o.form?.verify_token,
         this.opts.appSecret,
       ]),

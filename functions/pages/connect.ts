@@ -38,8 +38,28 @@ export async function connectPages(
   pageIds?: string[],
   deadline: Deadline = NO_DEADLINE,
 ): Promise<ConnectedPage[]> {
-  const longLived = await asAdminError(deps.graph.exchangeUserToken(userAccessToken, { deadline }));
-  const available = await asAdminError(deps.graph.listPages(longLived, { deadline }));
+  const { pages: available } = await userPages(deps.graph, userAccessToken, deadline);
+  return connectChosenPages(deps, available, pageIds, deadline);
+}
+
+/** The list step alone: the long-lived user token and the pages it manages (Facebook Login's picker). */
+export async function userPages(
+  graph: GraphClient,
+  userAccessToken: string,
+  deadline: Deadline = NO_DEADLINE,
+): Promise<{ longLivedToken: string; pages: GraphPage[] }> {
+  const longLivedToken = await asAdminError(graph.exchangeUserToken(userAccessToken, { deadline }));
+  const pages = await asAdminError(graph.listPages(longLivedToken, { deadline }));
+  return { longLivedToken, pages };
+}
+
+/** The connect step alone: the chosen ones of pages listed with their tokens, each sealed and subscribed. */
+export async function connectChosenPages(
+  deps: ConnectDeps,
+  available: GraphPage[],
+  pageIds?: string[],
+  deadline: Deadline = NO_DEADLINE,
+): Promise<ConnectedPage[]> {
   const chosen = choose(available, pageIds);
   return pMap(chosen, (p) => connectOne(deps, p, deadline), { concurrency: CONNECT_CONCURRENCY });
 }

@@ -10,6 +10,7 @@
  * | timeline item | `CONV#{pageId}#{userId}` | `ITEM#{mid}`       | tsk `{15-digit timestamp}#{mid}`             |
  * | quarantine    | `QUARANTINE#{pageId}`    | `EVENT#{eventId}`  | tsk `{15-digit time}#{eventId}`, gsi1pk      |
  * |               |                          |                    | `QUARANTINE`, gsi1sk `{time}#{pageId}#{eventId}` |
+ * | connect link  | `LINK#{linkId}`          | `LINK`             | none; `ttl` (epoch s) deletes it             |
  *
  * A quarantine record is an event that cannot be applied (quarantine-repository.ts); its ids in keys are
  * `keyPart`s (storable.ts): themselves, or a digest when long or malformed; its time is when it was
@@ -61,6 +62,8 @@ export const conversationKey = (pageId: string, userId: string) => ({
   [PK]: pagePk(pageId),
   [SK]: `${CONVERSATION_PREFIX}${userId}`,
 });
+/** A Facebook Login connect link (connect-login/link-store.ts); linkId is a SHA-256 of its state. */
+export const linkKey = (linkId: string) => ({ [PK]: `LINK#${linkId}`, [SK]: 'LINK' });
 export const timelinePk = (pageId: string, userId: string) => `CONV#${pageId}#${userId}`;
 export const itemKey = (pageId: string, userId: string, mid: string) => ({
   [PK]: timelinePk(pageId, userId),

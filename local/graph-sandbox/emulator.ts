@@ -10,6 +10,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { LoginDialog } from './dialog.js';
 import { type InstagramAccount, InstagramAccounts } from './instagram.js';
 import {
   type Answer,
@@ -138,16 +139,29 @@ export class GraphEmulator {
   private usageHeaders: Record<string, string> = {};
   /** Instagram professional accounts linked to pages, their IGSIDs and profiles (instagram.ts). */
   private readonly instagram = new InstagramAccounts();
+  /** Facebook Login's dialog (dialog.ts): logs in the first user, whose codes `/oauth/access_token` redeems. */
+  readonly dialog: LoginDialog;
 
   constructor(private readonly opts: GraphEmulatorOptions) {
     this.appName = opts.appName ?? 'Pagewire';
     this.pageSize = opts.pageSize ?? 25;
+    this.dialog = new LoginDialog({
+      appId: opts.appId,
+      appName: this.appName,
+      user: () => this.users.values().next().value,
+      mintToken: (userId) => {
+        const token = this.newToken(`login:${userId}:${randomBytes(8).toString('hex')}`);
+        this.tokens.set(token, { kind: 'user', userId });
+        return token;
+      },
+    });
   }
 
   /** Listens and resolves the base URL without a version, e.g. `http://127.0.0.1:PORT`. */
   start(port = 0, host = '127.0.0.1'): Promise<string> {
     if (this.server) return Promise.reject(new Error('the Graph emulator is already started'));
     const server = createServer((req, res) => {
+      if (this.dialog.serves(req)) return void this.dialog.handle(req, res).catch(() => res.destroy());
       void this.answer(req).then((a) => {
         res.writeHead(a.status, { 'content-type': 'application/json; charset=UTF-8', ...a.headers });
         res.end(JSON.stringify(a.body));
@@ -525,6 +539,11 @@ export class GraphEmulator {
     if (!secret) fail(101, 'Missing client_secret parameter.');
     // Meta answers a wrong secret with code 1, which looks transient: callers must not retry on it.
     if (secret !== this.opts.appSecret) fail(1, 'Error validating client secret.');
+    const code = param(c, 'code');
+    if (code !== undefined && param(c, 'grant_type') === undefined) {
+      const access_token = this.dialog.redeem(String(code), param(c, 'redirect_uri'));
+      return { access_token, token_type: 'bearer', expires_in: 3600 };
+    }
     if (param(c, 'grant_type') !== 'fb_exchange_token') fail(100, 'Unsupported grant_type.');
     const short = param(c, 'fb_exchange_token');
     const who = typeof short === 'string' ? this.tokens.get(short) : undefined;

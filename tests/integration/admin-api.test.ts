@@ -575,7 +575,12 @@ describe('bad requests and routing', () => {
 
   it('every route of the contract is served (no route answers 404 not_found)', async () => {
     for (const route of Object.values(adminRoutes)) {
-      const path = pathOf(route, { pageId: PAGE_A.id, userId: '7100000000000001', eventId: 'e1' });
+      const path = pathOf(route, {
+        pageId: PAGE_A.id,
+        userId: '7100000000000001',
+        eventId: 'e1',
+        linkId: 'l1',
+      });
       const a = await call(route.method, path, route.method === 'GET' ? undefined : {});
       expect(a.body?.error?.code, `${route.method} ${path}`).not.toBe('not_found');
       expect(a.body?.error?.code, `${route.method} ${path}`).not.toBe('method_not_allowed');

@@ -15,13 +15,16 @@ import { dirname, join, normalize } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const ENTRIES = ['admin', 'verifier', 'processor', 'ops', 'page-commands'].map((f) => `functions/${f}`);
+const ENTRIES = ['admin', 'verifier', 'processor', 'ops', 'page-commands', 'connect'].map(
+  (f) => `functions/${f}`,
+);
 const DOMAIN = [
   'ingest',
   'media',
   'conversations',
   'events',
   'doctor',
+  'connect-login',
   'contacts',
   'pages',
   'graph',
