@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SUBSCRIBED_FIELDS } from '#contracts/config';
 import { type CliResult, emptyDataDir, removeDataDirs, runCli } from '#testkit/cli-process';
 import { GraphFake } from '#testkit/graph-faults';
 import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
@@ -81,6 +82,8 @@ async function listed(): Promise<Map<string, { status: string; subscribedFields:
   return new Map(pages.map((p) => [p.pageId, p]));
 }
 
+const FIELDS = DEFAULT_SUBSCRIBED_FIELDS.length;
+
 describe('pagewire against the local stack', () => {
   it('runs on a stack whose banner says its queue is in memory and lost on stop (MEMORY=1)', () => {
     expect(stack.output()).toContain('queues:   in memory (MEMORY=1): whatever is still queued is lost');
@@ -110,7 +113,7 @@ describe('pagewire against the local stack', () => {
       /^pageId\s+name\s+status\s+fields\s+lastCheckedAt\s+lastError$/,
     );
     for (const p of PAGES)
-      expect(row(table.stdout, p.id)).toMatch(new RegExp(`${p.name}\\s+active\\s+10\\s`));
+      expect(row(table.stdout, p.id)).toMatch(new RegExp(`${p.name}\\s+active\\s+${FIELDS}\\s`));
 
     const json = await cli(['pages', 'list', '--json']);
     expect(json.code).toBe(0);
@@ -142,8 +145,8 @@ describe('pagewire against the local stack', () => {
     expect(pages.get(P4)?.subscribedFields).toEqual([]);
     for (const id of [P1, P2, P3]) {
       expect(pages.get(id)?.status).toBe('active');
-      expect(pages.get(id)?.subscribedFields).toHaveLength(10);
-      expect(fake.subscriptions(id)?.fields).toHaveLength(10);
+      expect(pages.get(id)?.subscribedFields).toHaveLength(FIELDS);
+      expect(fake.subscriptions(id)?.fields).toHaveLength(FIELDS);
     }
   });
 
@@ -159,7 +162,7 @@ describe('pagewire against the local stack', () => {
     expect(repaired.code, repaired.stdout).toBe(0);
     expect(repaired.stdout).toContain('check --repair: 3 pages, 3 succeeded, 0 failed, 1 repaired');
     expect(repaired.stdout).toMatch(new RegExp(`repaired:\\npageId\\n${P2}\\n`));
-    expect(fake.subscriptions(P2)?.fields).toHaveLength(10);
+    expect(fake.subscriptions(P2)?.fields).toHaveLength(FIELDS);
 
     const clean = await cli(['subscriptions', 'check', '--json']);
     expect(clean.code).toBe(0);

@@ -56,6 +56,17 @@ describe('every field of every record survives a write and a read', () => {
       lastCommand: { id: 'c1', type: 'subscribe', ok: false, error: 'e', at: '2025-01-04T00:00:00.000Z' },
       channel: 'instagram',
       linkedPageId: 'p0',
+      lastEventAt: '2025-01-05T00:00:00.000Z',
+      eventDay0: 20_000,
+      eventDay1: 20_001,
+      eventDay2: 20_002,
+      eventDay3: 20_003,
+      eventDay4: 20_004,
+      eventDay5: 20_005,
+      eventDay6: 20_006,
+      warnings: ['quiet'],
+      warningsCheckedAt: '2025-01-06T00:00:00.000Z',
+      tokenCheckedAt: '2025-01-07T00:00:00.000Z',
     };
     expect(fieldsSet(page)).toEqual(fieldsOf(PageRecord));
     await pages.put(page);
