@@ -425,6 +425,42 @@ describe('warnings (GET /admin/pages) and page.warning', () => {
     expect(warningEvents()).toHaveLength(1);
   });
 
+  it('an app webhook Meta cannot show now changes no page warning, either way', async () => {
+    const unreadable = { status: 400, code: 100, message: 'Unsupported get request.' };
+    fake.injectError({ path: `/${APP_ID}/subscriptions` }, unreadable);
+    const r = await doctor();
+    expect(r.app[0]?.detail).toMatch(/could not read the app webhook/);
+    expect(await warningsOf(PAGE_A.id)).toEqual([]);
+    fake.setAppWebhook(undefined);
+    await doctor();
+    expect(await warningsOf(PAGE_A.id)).toEqual(['app_subscription_missing']);
+    fake.injectError({ path: `/${APP_ID}/subscriptions` }, unreadable);
+    await doctor();
+    expect(await warningsOf(PAGE_A.id)).toEqual(['app_subscription_missing']);
+    expect(warningEvents()).toHaveLength(2);
+  });
+
+  it('a failed introspection keeps the token warnings it cannot check: no news when it works again', async () => {
+    fake.dropScope(PAGE_A.id, 'pages_messaging');
+    await doctor();
+    fake.injectError(
+      { path: '/debug_token' },
+      { status: 400, code: 100, message: 'Unsupported get request.' },
+    );
+    fake.injectError(
+      { path: '/debug_token' },
+      { status: 400, code: 100, message: 'Unsupported get request.' },
+    );
+    const failing = await doctor();
+    expect(failed(pageOf(failing, PAGE_A.id)?.checks ?? []).map((c) => c.name)).toEqual([
+      'token',
+      'permission:pages_messaging',
+    ]);
+    expect(await warningsOf(PAGE_A.id)).toEqual(['missing_permission:pages_messaging']);
+    await doctor();
+    expect(warningEvents()).toHaveLength(1);
+  });
+
   it('quiet: a daily page silent for 30 h while Meta lists its subscription', async () => {
     await liveness(PAGE_A.id, [0, 1, 2, 3, 4, 5], 30);
     const r = await doctor();
