@@ -167,22 +167,23 @@ async function pageLevel(
     const subscription = subscriptionCheck(outcome);
     if ('status' in outcome && outcome.status === 'reauth_required')
       return result([subscription, tokenRefused('reason' in outcome ? outcome.reason : undefined)]);
-    // The record as the check left it: a token replaced meanwhile is the one to look at.
-    const now = (await deps.pages.get(pageId)) ?? page;
-    const token = await deps.access.token(now);
-    if (!token) return result([subscription, tokenRefused(now.lastError)]);
     // Quiet only while Meta lists the subscription as it should be (not one just repaired).
     // Meta did not answer the subscription check: liveness unknown, a quiet page stays quiet.
     const unknown = outcome.result === 'retry' || outcome.result === 'error';
     const events =
-      unknown && now.warnings?.includes('quiet')
+      unknown && page.warnings?.includes('quiet')
         ? {
-            ...eventsCheck(now, run.nowMs, true),
-            detail: `still quiet as far as known (last event ${now.lastEventAt})`,
+            ...eventsCheck(page, run.nowMs, true),
+            detail: `still quiet as far as known (last event ${page.lastEventAt})`,
           }
-        : eventsCheck(now, run.nowMs, outcome.result === 'done');
-    const skip = skipIntrospection(deps, now, run.nowMs);
-    if (skip) return result([subscription, ...carriedTokenChecks(now, skip), events]);
+        : eventsCheck(page, run.nowMs, outcome.result === 'done');
+    // Most runs stop here: no read, no unseal (a KMS Decrypt on AWS), no /debug_token.
+    const skip = skipIntrospection(deps, page, run.nowMs);
+    if (skip) return result([subscription, ...carriedTokenChecks(page, skip), events]);
+    // The record as the check left it: a token replaced meanwhile is the one to look at.
+    const now = (await deps.pages.get(pageId)) ?? page;
+    const token = await deps.access.token(now);
+    if (!token) return result([subscription, tokenRefused(now.lastError)]);
     const checks = await tokenLevel(deps, now, token, deadline);
     if (checks.some((c) => c.detail.startsWith(TOKEN_UNREADABLE))) {
       // What the last introspection found still stands: its warnings are not dropped (nor news again later).
