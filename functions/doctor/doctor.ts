@@ -170,12 +170,10 @@ async function pageLevel(
     // Quiet only while Meta lists the subscription as it should be (not one just repaired).
     // Meta did not answer the subscription check: liveness unknown, a quiet page stays quiet.
     const unknown = outcome.result === 'retry' || outcome.result === 'error';
+    const stillQuiet = eventsCheck(page, run.nowMs, true);
     const events =
-      unknown && page.warnings?.includes('quiet')
-        ? {
-            ...eventsCheck(page, run.nowMs, true),
-            detail: `still quiet as far as known (last event ${page.lastEventAt})`,
-          }
+      unknown && page.warnings?.includes('quiet') && !stillQuiet.ok
+        ? stillQuiet
         : eventsCheck(page, run.nowMs, outcome.result === 'done');
     // Most runs stop here: no read, no unseal (a KMS Decrypt on AWS), no /debug_token.
     const skip = skipIntrospection(deps, page, run.nowMs);
