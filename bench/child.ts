@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   coldStart: async () => (await import('./cold-start.js')).coldStartBench(),
   cost: async () => (await import('./cost.js')).costBench(),
   resubscribeAll: async () => (await import('./resubscribe-all.js')).resubscribeAllBench(),
+  doctor: async () => (await import('./doctor.js')).doctorBench(),
   localThroughput: async () => (await import('./local-throughput.js')).localThroughputBench(),
   chaos: async () => (await import('./chaos.js')).chaosBench(),
   bodyLimit: async () => (await import('./body-limit.js')).bodyLimitBench(),

@@ -10,9 +10,11 @@ import type { BodyLimitResult } from './body-limit.js';
 import type { ChaosResult } from './chaos.js';
 import type { ColdStartResult } from './cold-start.js';
 import type { CostResult } from './cost.js';
+import type { DoctorBenchResult } from './doctor.js';
 import type { ThroughputResult } from './local-throughput.js';
 import { PRICES } from './prices.js';
 import type { ResubscribeRow } from './resubscribe-all.js';
+import { ratio } from './stats.js';
 import type { VerifierResult } from './verifier.js';
 import type { VerifierQueueResult } from './verifier-queue.js';
 
@@ -26,6 +28,7 @@ export interface Results {
   costPerMillion?: CostResult['costPerMillion'] &
     Partial<Omit<CostResult, 'awsRequestsPerMessage' | 'costPerMillion'>>;
   resubscribeAll?: { rows: ResubscribeRow[]; seedSeconds: number };
+  doctor?: DoctorBenchResult;
   localThroughput?: ThroughputResult;
   chaos?: ChaosResult;
   bodyLimit?: BodyLimitResult;
@@ -125,6 +128,25 @@ export function summaryRows(r: Results): SummaryRow[] {
       ok: mark(s.ok),
     });
   }
+  for (const d of r.doctor?.rows ?? []) {
+    rows.push({
+      figure: `doctor s, ${d.pages} pages, ${d.run}, ${d.graphCallsPerPage} Graph calls/page (vs floor)`,
+      value: d.wallSeconds,
+      reference: d.floorSeconds,
+      ratio: d.ratio,
+      target: '≤ 2',
+      ok: mark(d.ok),
+    });
+  }
+  if (r.doctor)
+    rows.push({
+      figure: 'doctor Graph calls per page per day, hourly runs, tokens daily (vs every run)',
+      value: r.doctor.graphCallsPerPagePerDay,
+      reference: r.doctor.graphCallsPerPagePerDayUnspread,
+      ratio: ratio(r.doctor.graphCallsPerPagePerDay, r.doctor.graphCallsPerPagePerDayUnspread),
+      target: '≤ 0.6',
+      ok: mark(r.doctor.graphCallsPerPagePerDay <= 0.6 * r.doctor.graphCallsPerPagePerDayUnspread),
+    });
   const t = r.localThroughput;
   if (t) {
     rows.push({
@@ -482,6 +504,33 @@ export function renderPerformance(r: Results): string {
           s.cpuMsPerPage,
           s.dynamoCallsPerPage,
           s.dynamoMsPerCall,
+        ]),
+      ),
+    );
+  }
+
+  if (r.doctor) {
+    const d = r.doctor;
+    out.push('', '### The doctor at scale', '');
+    out.push(
+      `${d.rows[0]?.pages ?? 0} connected pages, the Graph API fake answering each call after 50 ms (its own ` +
+        'process), dynalite in its own process, the doctor as the scheduled health check runs it (repair on, ' +
+        'tokens introspected about once a day). Floor: Graph calls × 50 ms ÷ concurrency. Graph calls per page ' +
+        `per day, 24 hourly runs: **${d.graphCallsPerPagePerDay}** (introspecting every run: ` +
+        `${d.graphCallsPerPagePerDayUnspread}).`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['run', 'concurrency', 'Graph calls/page', 'wall s', 'floor s', 'ratio', 'app CPU ms/page'],
+        d.rows.map((x) => [
+          x.run,
+          x.concurrency,
+          x.graphCallsPerPage,
+          x.wallSeconds,
+          x.floorSeconds,
+          x.ratio,
+          x.cpuMsPerPage,
         ]),
       ),
     );

@@ -14,6 +14,7 @@
  * | coldStart       | cold-start.ts       | esbuild bundles like NodejsFunction; module init vs bare node    |
  * | cost            | cost.ts             | AWS requests and USD per million messages vs a naive design      |
  * | resubscribeAll  | resubscribe-all.ts  | 10,000 pages at 50 ms Graph latency vs pages × latency ÷ conc.   |
+ * | doctor          | doctor.ts           | the doctor over 10,000 pages at 50 ms; Graph calls/page/day      |
  * | localThroughput | local-throughput.ts | `npm start`'s stack, signed POST to stored message               |
  * | chaos           | chaos.ts            | fault injection, 10,000 events: lost / twice / reordered / leaks |
  * | bodyLimit       | body-limit.ts       | `npm start`'s peak memory under 100 concurrent 10 MiB uploads    |
@@ -43,6 +44,7 @@ const BENCHES: Record<string, Record<string, string>> = {
     POWERTOOLS_SERVICE_NAME: 'pagewire',
   },
   resubscribeAll: QUIET,
+  doctor: QUIET,
   localThroughput: QUIET,
   // Every log line and metric line is scanned for secrets.
   chaos: {

@@ -102,6 +102,11 @@ function drawDashboard(
     graph('Graph API retries', [appMetric('GraphRetries', 'Retries')]),
   );
   dashboard.addWidgets(
+    graph('Doctor', [
+      appMetric('PageWarnings', 'New page warnings'),
+      appMetric('DoctorProblems', 'Runs with problems'),
+      appMetric('TokenChecksDeferred', 'Token checks deferred (Graph usage)'),
+    ]),
     graph('Subscriptions', [
       appMetric('SubscriptionsChecked', 'Checked'),
       appMetric('SubscriptionsMissing', 'Found missing'),
@@ -192,6 +197,14 @@ function alarmSpecs(props: MonitoringProps): AlarmSpec[] {
       id: 'SubscriptionRepairsFailedAlarm',
       description: 'Pagewire: the health check found a page unsubscribed and could not subscribe it again',
       metric: appMetric('SubscriptionRepairsFailed'),
+    },
+    // The doctor (SPEC §9) found a warning new to a page: a token losing access, a missing permission,
+    // the app webhook gone, or a daily page gone quiet. Each is also a page.warning event.
+    {
+      id: 'PageWarningsAlarm',
+      description:
+        'Pagewire: the doctor found a new page warning (npx pagewire doctor --aws shows what and the fix)',
+      metric: appMetric('PageWarnings'),
     },
   ];
 }

@@ -33,7 +33,10 @@ export const ADMIN_FAN_OUT_ABOVE = 100;
 export const ADMIN_COMMAND_WAIT_MS = 10_000;
 /** Page commands call the Graph API: a few pages at once keeps clear of app-level rate limits. */
 export const PAGE_COMMANDS_MAX_CONCURRENCY = 5;
-export const HEALTH_CHECK_INPUT = { action: 'check-and-repair' } as const;
+/** The scheduled health check is the doctor with repair (SPEC §9): app webhook, pages, tokens, warnings. */
+export const HEALTH_CHECK_INPUT = { action: 'doctor' } as const;
+/** The variable the admin and ops functions read this deployment's webhook URL from (set by the stack). */
+export const WEBHOOK_URL_ENV = 'WEBHOOK_URL';
 
 export interface PageOperationsProps {
   data: Data;
@@ -95,7 +98,7 @@ export class PageOperations extends Construct {
     this.ops = new PagewireFunction(this, 'Ops', {
       name: 'ops',
       description:
-        'Pagewire ops: {"action":"resubscribe-all"|"check"|"check-and-repair"}; scheduled health check',
+        'Pagewire ops: {"action":"doctor"|"resubscribe-all"|"check"|"check-and-repair"}; scheduled doctor',
       timeout: OPS_TIMEOUT,
       environment: {
         ...graphCaller,
@@ -118,7 +121,7 @@ export class PageOperations extends Construct {
     this.allowRedrive('page-commands', this.commandsQueue, this.commandsDeadLetterQueue);
 
     this.healthCheckRule = new events.Rule(this, 'HealthCheckSchedule', {
-      description: 'Pagewire: subscription health check (check every connected page, repair the missing)',
+      description: 'Pagewire: the doctor with repair (app webhook, every page subscription, tokens daily)',
       schedule: events.Schedule.expression(settings.healthCheckSchedule),
       targets: [
         new targets.LambdaFunction(this.ops.lambda, {

@@ -11,7 +11,7 @@ import { PublicEvents } from './events.js';
 import { Ingest } from './ingest.js';
 import { ConversationLock } from './lock-cache.js';
 import { Monitoring } from './monitoring.js';
-import { PageOperations } from './page-management.js';
+import { PageOperations, WEBHOOK_URL_ENV } from './page-management.js';
 import type { PagewireFunction } from './pagewire-function.js';
 import { Processing } from './processing.js';
 import type { PagewireSettings } from './settings.js';
@@ -51,6 +51,12 @@ export class PagewireStack extends Stack {
       webhookThrottle: { rateLimit: settings.webhookRateLimit, burstLimit: settings.webhookBurstLimit },
     });
 
+    // The doctor (SPEC §9) checks that Meta calls this deployment's webhook, and repairs it to this URL.
+    // Set after both exist: the API's URL is a token of the API, which routes to the admin function.
+    const webhookUrl = `${this.ingest.baseUrl}${WEBHOOK_PATH}`;
+    for (const fn of [this.pageOperations.admin, this.pageOperations.ops])
+      fn.lambda.addEnvironment(WEBHOOK_URL_ENV, webhookUrl);
+
     const functions = {
       Verifier: this.ingest.verifier,
       Processor: this.processing.processor,
@@ -81,8 +87,8 @@ export class PagewireStack extends Stack {
       new CfnOutput(this, id, { value, description });
     output(
       'WebhookUrl',
-      `${this.ingest.baseUrl}${WEBHOOK_PATH}`,
-      "Callback URL for the Facebook app's webhook",
+      webhookUrl,
+      "Callback URL for the Facebook app's webhook (npx pagewire doctor --repair --aws sets it at Meta)",
     );
     output('AdminApiUrl', this.ingest.baseUrl, 'Admin API base URL: npx pagewire --aws --url <this> …');
     output('HealthUrl', `${this.ingest.baseUrl}${HEALTH_PATH}`, 'GET answers {"status":"ok"}');
@@ -94,7 +100,7 @@ export class PagewireStack extends Stack {
     output(
       'OpsFunctionName',
       this.pageOperations.ops.functionName,
-      'aws lambda invoke --function-name <this> --payload {"action":"resubscribe-all"} (or check, check-and-repair)',
+      'aws lambda invoke --function-name <this> --payload {"action":"doctor"} (or resubscribe-all, check, check-and-repair)',
     );
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
     output('AlarmTopicArn', this.monitoring.alarmTopic.topicArn, 'SNS topic of every alarm');

@@ -29,6 +29,7 @@ import { startSandbox } from './graph-sandbox/demo.js';
 import { serveHttp } from './http-server.js';
 import { lambdaContext } from './lambda-context.js';
 import { LOCAL_MEDIA_PATH, mediaRoute } from './media-route.js';
+import { SANDBOX_BREAK_PATH, sandboxBreakRoute } from './sandbox-route.js';
 
 /** How long a stop waits for the batches in flight (on disk, they would only be delivered again). */
 const STOP_GRACE_MS = 5_000;
@@ -222,6 +223,9 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
       }
       if (path === EVENTS_PATH) return eventsRoute(events.log, event);
       if (path.startsWith(LOCAL_MEDIA_PATH)) return mediaRoute(mediaStore, event);
+      // Sandbox only: break Meta's side to watch the doctor find and repair it (SPEC §9).
+      if (sandbox && path === SANDBOX_BREAK_PATH)
+        return sandboxBreakRoute(sandbox.fake, sandbox.pages[0]?.id ?? '', event);
       return app.admin(event, lambdaContext('pagewire-admin'));
     }
     return httpError(404, 'not_found', `no route ${event.requestContext.http.method} ${path}`);

@@ -15,6 +15,13 @@ const fake = new GraphFake({
 const count = Number(env.FAKE_PAGES ?? 0);
 const first = BigInt(env.FAKE_FIRST_PAGE ?? '500000000000000');
 fake.addUser({ pages: fakePages(first, count) });
+// A healthy app webhook for the doctor's bench (bench/doctor.ts), when it names the callback.
+if (env.FAKE_APP_WEBHOOK_URL)
+  fake.setAppWebhook({
+    callbackUrl: env.FAKE_APP_WEBHOOK_URL,
+    fields: (env.FAKE_APP_WEBHOOK_FIELDS ?? '').split(',').filter(Boolean),
+    active: true,
+  });
 const url = await fake.start();
 process.stdout.write(`url ${url}\n`);
 process.stdin.on('end', () => process.exit(0));

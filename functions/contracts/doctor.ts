@@ -24,6 +24,19 @@ export const DoctorReport = z.object({
 });
 export type DoctorReport = z.infer<typeof DoctorReport>;
 
+/**
+ * What the ops function answers for a doctor run (`aws lambda invoke`, the schedule): the report with
+ * only the pages that have a problem (10,000 healthy pages would outgrow an invoke's answer), and how
+ * many pages were checked.
+ */
+export const DoctorSummary = z.object({ ...DoctorReport.shape, checkedPages: z.number() });
+export type DoctorSummary = z.infer<typeof DoctorSummary>;
+
+export function summaryOf(report: DoctorReport): DoctorSummary {
+  const pages = report.pages.filter((p) => p.checks.some((c) => !c.ok));
+  return { ok: report.ok, app: report.app, pages, checkedPages: report.pages.length };
+}
+
 /** The permissions a page token needs: sending (`pages_messaging`) and subscribing (`pages_manage_metadata`). */
 export const REQUIRED_SCOPES = ['pages_messaging', 'pages_manage_metadata'] as const;
 

@@ -99,6 +99,8 @@ export const OpsEnv = z.object({
   PAGE_COMMANDS_QUEUE_URL: set,
   PAGE_OPS_CONCURRENCY: z.optional(positiveInt),
   PAGE_OPS_FAN_OUT_ABOVE: z.optional(positiveInt),
+  /** The stack's webhook URL (API URL + path), which the doctor expects Meta to call (SPEC §9). */
+  WEBHOOK_URL: z.optional(httpUrl),
 });
 export type OpsEnv = z.infer<typeof OpsEnv>;
 

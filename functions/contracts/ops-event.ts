@@ -5,11 +5,16 @@ export const BULK_ACTIONS = ['resubscribe-all', 'check', 'check-and-repair'] as 
 export const BulkAction = z.enum(BULK_ACTIONS);
 export type BulkAction = z.infer<typeof BulkAction>;
 
-/** The EventBridge schedule's event: it runs the health check with repair. */
+/** What the ops function runs: the bulk actions, and the doctor with repair (SPEC §9). */
+export const OPS_ACTIONS = [...BULK_ACTIONS, 'doctor'] as const;
+export const OpsAction = z.enum(OPS_ACTIONS);
+export type OpsAction = z.infer<typeof OpsAction>;
+
+/** The EventBridge schedule's event: it runs the health check (the doctor, with repair). */
 export const ScheduledEvent = z.object({ 'detail-type': z.literal('Scheduled Event') });
 
-/** `{"action":"resubscribe-all"|"check"|"check-and-repair"}` by direct invoke. */
-export const ActionEvent = z.object({ action: BulkAction });
+/** `{"action":"resubscribe-all"|"check"|"check-and-repair"|"doctor"}` by direct invoke. */
+export const ActionEvent = z.object({ action: OpsAction });
 
 export const OpsEvent = z.union([ScheduledEvent, ActionEvent]);
 export type OpsEvent = z.infer<typeof OpsEvent>;

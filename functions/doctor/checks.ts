@@ -68,12 +68,15 @@ function fieldsCheck(page: AppSubscription, fields: readonly string[]): DoctorCh
   return { name: CHECK.appFields, ok: false, detail: `missing ${missing.join(', ')}`, fix: REPAIR };
 }
 
+export const APP_UNREADABLE = 'could not read the app webhook';
+export const TOKEN_UNREADABLE = 'could not introspect the token';
+
 /** The app webhook could not be read at all (credentials refused, Meta down). */
 export function appUnreadable(message: string, auth: boolean): DoctorCheck[] {
   const fix = auth
     ? 'check FB_APP_ID and FB_APP_SECRET (the app secret in Secrets Manager on AWS)'
     : 'run the doctor again later';
-  return [{ name: CHECK.appWebhook, ok: false, detail: `could not read the app webhook: ${message}`, fix }];
+  return [{ name: CHECK.appWebhook, ok: false, detail: `${APP_UNREADABLE}: ${message}`, fix }];
 }
 
 /** The page-level subscription, as the existing check (pages/subscriptions.ts) came out. */
@@ -154,7 +157,7 @@ export function tokenUnreadable(message: string): DoctorCheck {
   return {
     name: CHECK.token,
     ok: false,
-    detail: `could not introspect the token: ${message}`,
+    detail: `${TOKEN_UNREADABLE}: ${message}`,
     fix: 'run the doctor again later',
   };
 }

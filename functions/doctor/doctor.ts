@@ -6,7 +6,13 @@
  */
 import pMap from 'p-map';
 import { DEFAULT_SUBSCRIBED_FIELDS } from '#contracts/config';
-import { type DoctorCheck, type DoctorPage, type DoctorReport, USAGE_DEFER_PERCENT } from '#contracts/doctor';
+import {
+  CHECK,
+  type DoctorCheck,
+  type DoctorPage,
+  type DoctorReport,
+  USAGE_DEFER_PERCENT,
+} from '#contracts/doctor';
 import type { PageRecord } from '#contracts/page-record';
 import type { GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
@@ -17,6 +23,7 @@ import type { PageOperations } from '#pages/subscriptions';
 import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import {
+  APP_UNREADABLE,
   appChecks,
   appUnreadable,
   carriedTokenChecks,
@@ -24,10 +31,13 @@ import {
   type Finding,
   findingsOf,
   subscriptionCheck,
+  TOKEN_UNREADABLE,
   tokenChecks,
   tokenRefused,
   tokenUnreadable,
 } from './checks.js';
+
+const APP_WARNING = 'app_subscription_missing';
 
 export interface DoctorDeps {
   graph: GraphClient;
@@ -55,8 +65,11 @@ interface Run {
   /** The run's time: the first-seen time of the warnings it finds (their events' ids). */
   at: string;
   nowMs: number;
-  /** The app-level warnings: they apply to every page (SPEC §9). */
-  appFindings: Finding[];
+  /**
+   * The app-level warnings: they apply to every page (SPEC §9). Undefined when the app webhook could
+   * not be read: each page then keeps what it had (an outage is no news of the webhook either way).
+   */
+  appFindings?: Finding[];
 }
 
 export interface DoctorOptions {
@@ -71,7 +84,12 @@ export async function runDoctor(
   const fields = deps.fields ?? DEFAULT_SUBSCRIBED_FIELDS;
   const nowMs = (deps.now ?? Date.now)();
   const app = await appLevel(deps, fields, repair, deadline);
-  const run: Run = { at: new Date(nowMs).toISOString(), nowMs, appFindings: findingsOf(app) };
+  const appRead = !app.some((c) => c.detail.startsWith(APP_UNREADABLE));
+  const run: Run = {
+    at: new Date(nowMs).toISOString(),
+    nowMs,
+    appFindings: appRead ? findingsOf(app) : undefined,
+  };
   const connected = (await deps.pages.list()).filter((p) => p.status !== 'disconnected');
   const pages = await pMap(
     connected,
@@ -149,17 +167,28 @@ async function pageLevel(
     const subscription = subscriptionCheck(outcome);
     if ('status' in outcome && outcome.status === 'reauth_required')
       return result([subscription, tokenRefused('reason' in outcome ? outcome.reason : undefined)]);
+    // Quiet only while Meta lists the subscription as it should be (not one just repaired).
+    // Meta did not answer the subscription check: liveness unknown, a quiet page stays quiet.
+    const unknown = outcome.result === 'retry' || outcome.result === 'error';
+    const stillQuiet = eventsCheck(page, run.nowMs, true);
+    const events =
+      unknown && page.warnings?.includes('quiet') && !stillQuiet.ok
+        ? stillQuiet
+        : eventsCheck(page, run.nowMs, outcome.result === 'done');
+    // Most runs stop here: no read, no unseal (a KMS Decrypt on AWS), no /debug_token.
+    const skip = skipIntrospection(deps, page, run.nowMs);
+    if (skip) return result([subscription, ...carriedTokenChecks(page, skip), events]);
     // The record as the check left it: a token replaced meanwhile is the one to look at.
     const now = (await deps.pages.get(pageId)) ?? page;
     const token = await deps.access.token(now);
     if (!token) return result([subscription, tokenRefused(now.lastError)]);
-    // Quiet only while Meta lists the subscription as it should be (not one just repaired).
-    const events = eventsCheck(now, run.nowMs, outcome.result === 'done');
-    const skip = skipIntrospection(deps, now, run.nowMs);
-    if (skip) return result([subscription, ...carriedTokenChecks(now, skip), events]);
     const checks = await tokenLevel(deps, now, token, deadline);
-    const introspected = !checks.some((c) => c.detail.startsWith('could not introspect'));
-    return result([subscription, ...checks, events], introspected ? run.at : undefined);
+    if (checks.some((c) => c.detail.startsWith(TOKEN_UNREADABLE))) {
+      // What the last introspection found still stands: its warnings are not dropped (nor news again later).
+      const carried = carriedTokenChecks(now, 'see above').filter((c) => c.name !== CHECK.token);
+      return result([subscription, ...checks, ...carried, events]);
+    }
+    return result([subscription, ...checks, events], run.at);
   } catch (err) {
     logger.error('doctor: page check failed', { pageId, error: messageOf(err) });
     const failed = {
@@ -201,7 +230,10 @@ async function recordFindings(
   run: Run,
   deadline: Deadline,
 ): Promise<void> {
-  const findings = uniqueFindings([...run.appFindings, ...findingsOf(found.page.checks)]);
+  const appFindings =
+    run.appFindings ??
+    (page.warnings?.includes(APP_WARNING) ? [{ warning: APP_WARNING, detail: 'as of an earlier run' }] : []);
+  const findings = uniqueFindings([...appFindings, ...findingsOf(found.page.checks)]);
   const warnings = findings.map((f) => f.warning);
   const before = new Set(page.warnings ?? []);
   const fresh = findings.filter((f) => !before.has(f.warning));

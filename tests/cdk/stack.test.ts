@@ -411,7 +411,13 @@ describe('functions', () => {
     expect(keys('processor')).toEqual([...graphCaller, 'BLOB_BUCKET'].sort());
     expect(keys('pageCommands')).toEqual(graphCaller);
     expect(keys('ops')).toEqual(
-      [...graphCaller, 'PAGE_COMMANDS_QUEUE_URL', 'PAGE_OPS_CONCURRENCY', 'PAGE_OPS_FAN_OUT_ABOVE'].sort(),
+      [
+        ...graphCaller,
+        'PAGE_COMMANDS_QUEUE_URL',
+        'PAGE_OPS_CONCURRENCY',
+        'PAGE_OPS_FAN_OUT_ABOVE',
+        'WEBHOOK_URL',
+      ].sort(),
     );
     expect(keys('admin')).toEqual(
       [
@@ -428,6 +434,7 @@ describe('functions', () => {
         'PAGE_COMMANDS_QUEUE_URL',
         'PAGE_OPS_CONCURRENCY',
         'PAGE_OPS_FAN_OUT_ABOVE',
+        'WEBHOOK_URL',
       ].sort(),
     );
     const env = (v: Variant, key: FunctionKey, variables: Json) =>
@@ -438,6 +445,14 @@ describe('functions', () => {
     env(plain, 'processor', { GRAPH_API_VERSION: 'v24.0' });
     env(locked, 'processor', { GRAPH_API_VERSION: 'v25.0' });
     env(plain, 'admin', { HUMAN_AGENT_REPLIES: 'false' });
+  });
+
+  it("give the admin and ops functions this stack's webhook URL (the API's URL + the webhook path)", () => {
+    const apiId = idOf(plain, plain.stack.ingest.api);
+    const output = plain.template.findOutputs('WebhookUrl').WebhookUrl?.Value;
+    // The API's endpoint (`https://{api id}.execute-api.{region}.amazonaws.com`, resolved at deploy) + the path.
+    expect(output).toEqual({ 'Fn::Join': ['', [getAtt(apiId, 'ApiEndpoint'), '/webhooks/facebook']] });
+    for (const key of ['admin', 'ops'] as const) expect(envOf(plain, key).WEBHOOK_URL).toEqual(output);
   });
 
   it('read the app credentials from the secret at run time, never from environment values', () => {
@@ -874,7 +889,7 @@ describe('permissions', () => {
 // ---- page operations -----------------------------------------------------------------------------
 
 describe('page operations', () => {
-  it('runs the health check on the schedule through the ops function with check-and-repair', () => {
+  it('runs the health check on the schedule through the ops function: the doctor, repairing', () => {
     for (const [v, schedule] of [
       [plain, 'rate(1 hour)'],
       [locked, 'rate(6 hours)'],
@@ -890,7 +905,7 @@ describe('page operations', () => {
         Targets: [
           Match.objectLike({
             Arn: getAtt(lambdaId(v, 'ops')),
-            Input: Match.serializedJson({ action: 'check-and-repair' }),
+            Input: Match.serializedJson({ action: 'doctor' }),
           }),
         ],
       });
@@ -961,8 +976,13 @@ describe('monitoring', () => {
     for (const key of ALL_FUNCTIONS) alarmOn(plain, 'AWS/Lambda', 'Errors', lambdaId(plain, key));
   });
 
-  it('alarms on pages needing reauth, failed subscription repairs and quarantined events, on the dimension Powertools publishes', () => {
-    for (const metric of ['PagesReauthRequired', 'SubscriptionRepairsFailed', 'EventsQuarantined']) {
+  it('alarms on pages needing reauth, failed subscription repairs, quarantined events and new page warnings, on the dimension Powertools publishes', () => {
+    for (const metric of [
+      'PagesReauthRequired',
+      'SubscriptionRepairsFailed',
+      'EventsQuarantined',
+      'PageWarnings',
+    ]) {
       plain.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'Pagewire',
         MetricName: metric,
@@ -1029,6 +1049,7 @@ describe('logical ids', () => {
           "MonitoringOpsErrorsAlarm7D26CAFA",
           "MonitoringPageCommandsDeadLettersAlarmA1F34C91",
           "MonitoringPageCommandsErrorsAlarm33F56567",
+          "MonitoringPageWarningsAlarm83BA0235",
           "MonitoringPagesReauthRequiredAlarm73FDF861",
           "MonitoringProcessorErrorsAlarm9BEA9977",
           "MonitoringSubscriptionRepairsFailedAlarmE70CEFA8",

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEFAULT_SUBSCRIBED_FIELDS } from '#contracts/config';
 import { DoctorReport } from '#contracts/doctor';
 import { adminRoutes, WEBHOOK_PATH } from '#contracts/routes';
+import { SANDBOX_BREAK_PATH } from '#local/sandbox-route';
 import { type LocalStack, startLocalStack } from '#local/stack';
+import { removeDataDirs, runCli } from '#testkit/cli-process';
 
 let stack: LocalStack;
 
@@ -16,6 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.stop();
+  removeDataDirs();
 });
 
 async function admin(method: string, path: string, body?: unknown) {
@@ -52,4 +55,56 @@ it('the sandbox app webhook is made by doctor --repair, then the doctor is healt
   });
   expect(repaired.pages.map((p) => p.name)).toEqual(expect.arrayContaining(sandbox.pages.map((p) => p.name)));
   expect(DoctorReport.parse(await admin('GET', adminRoutes.doctor.path)).ok).toBe(true);
+});
+
+/** `npx pagewire doctor …` against the stack, as a person runs it. */
+const doctorCli = (...args: string[]) =>
+  runCli(['doctor', ...args, '--url', stack.url, '--admin-token', stack.adminToken]);
+
+async function breakIt(what: string, pageId?: string) {
+  return (await admin('POST', SANDBOX_BREAK_PATH, { what, pageId })) as { done: string; expect: string };
+}
+
+it('break it and watch: the doctor finds each fault (exit 1), --repair fixes what it can (exit 0)', async () => {
+  const sandbox = stack.sandbox;
+  if (!sandbox) throw new Error('expected sandbox mode');
+  const [cafe, books] = sandbox.pages;
+  if (!cafe || !books) throw new Error('two demo pages');
+  expect((await doctorCli()).code).toBe(0);
+
+  // Meta disables the app webhook and drops a page subscription: both repairable.
+  expect((await breakIt('app_webhook')).done).toMatch(/disabled/);
+  await breakIt('page_subscription', books.id);
+  const found = await doctorCli();
+  expect(found.code, found.stderr).toBe(1);
+  expect(found.stdout).toMatch(/✗.*app_webhook/);
+  expect(found.stdout).toMatch(/✗.*subscription/);
+  const repaired = await doctorCli('--repair');
+  expect(repaired.code, repaired.stdout).toBe(0);
+  expect(sandbox.fake.appWebhook()?.active).toBe(true);
+  expect((await doctorCli()).code).toBe(0);
+
+  // A token losing pages_messaging is a warning the repair cannot fix: exit 1 with the fix, and listed.
+  await breakIt('token_scope', cafe.id);
+  const scope = await doctorCli('--repair');
+  expect(scope.code).toBe(1);
+  expect(scope.stdout).toMatch(/permission:pages_messaging.*connect the page again/);
+  const { pages } = (await admin('GET', '/admin/pages')) as {
+    pages: { pageId: string; warnings: string[] }[];
+  };
+  expect(pages.find((p) => p.pageId === cafe.id)?.warnings).toEqual(['missing_permission:pages_messaging']);
+});
+
+it('the break route: 400 for an unknown fault, 401 without the admin token', async () => {
+  const bad = await fetch(`${stack.url}${SANDBOX_BREAK_PATH}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.adminToken}` },
+    body: JSON.stringify({ what: 'everything' }),
+  });
+  expect(bad.status).toBe(400);
+  const anonymous = await fetch(`${stack.url}${SANDBOX_BREAK_PATH}`, {
+    method: 'POST',
+    body: JSON.stringify({ what: 'app_webhook' }),
+  });
+  expect(anonymous.status).toBe(401);
 });

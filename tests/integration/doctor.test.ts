@@ -11,11 +11,19 @@ import { LocalKeyring } from '#adapters/local/keyring';
 import { createAdminApi } from '#admin-api/routes';
 import { adminDeps } from '#app/admin';
 import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
-import { type DoctorCheck, DoctorReport, TOKEN_CHECK_EVERY_MS, warningOf } from '#contracts/doctor';
+import { composeOps } from '#app/ops';
+import {
+  type DoctorCheck,
+  DoctorReport,
+  DoctorSummary,
+  TOKEN_CHECK_EVERY_MS,
+  warningOf,
+} from '#contracts/doctor';
 import { adminRoutes, WEBHOOK_PATH } from '#contracts/routes';
 import { runDoctor } from '#doctor/doctor';
 import { createVerifier } from '#ingest/verify-webhook';
 import { serveHttp } from '#local/http-server';
+import { lambdaContext } from '#local/lambda-context';
 import { dayOf } from '#pages/page-liveness';
 import type { BlobStore, EventQueue } from '#ports/ports';
 import { logger } from '#runtime/observability';
@@ -417,6 +425,42 @@ describe('warnings (GET /admin/pages) and page.warning', () => {
     expect(warningEvents()).toHaveLength(1);
   });
 
+  it('an app webhook Meta cannot show now changes no page warning, either way', async () => {
+    const unreadable = { status: 400, code: 100, message: 'Unsupported get request.' };
+    fake.injectError({ path: `/${APP_ID}/subscriptions` }, unreadable);
+    const r = await doctor();
+    expect(r.app[0]?.detail).toMatch(/could not read the app webhook/);
+    expect(await warningsOf(PAGE_A.id)).toEqual([]);
+    fake.setAppWebhook(undefined);
+    await doctor();
+    expect(await warningsOf(PAGE_A.id)).toEqual(['app_subscription_missing']);
+    fake.injectError({ path: `/${APP_ID}/subscriptions` }, unreadable);
+    await doctor();
+    expect(await warningsOf(PAGE_A.id)).toEqual(['app_subscription_missing']);
+    expect(warningEvents()).toHaveLength(2);
+  });
+
+  it('a failed introspection keeps the token warnings it cannot check: no news when it works again', async () => {
+    fake.dropScope(PAGE_A.id, 'pages_messaging');
+    await doctor();
+    fake.injectError(
+      { path: '/debug_token' },
+      { status: 400, code: 100, message: 'Unsupported get request.' },
+    );
+    fake.injectError(
+      { path: '/debug_token' },
+      { status: 400, code: 100, message: 'Unsupported get request.' },
+    );
+    const failing = await doctor();
+    expect(failed(pageOf(failing, PAGE_A.id)?.checks ?? []).map((c) => c.name)).toEqual([
+      'token',
+      'permission:pages_messaging',
+    ]);
+    expect(await warningsOf(PAGE_A.id)).toEqual(['missing_permission:pages_messaging']);
+    await doctor();
+    expect(warningEvents()).toHaveLength(1);
+  });
+
   it('quiet: a daily page silent for 30 h while Meta lists its subscription', async () => {
     await liveness(PAGE_A.id, [0, 1, 2, 3, 4, 5], 30);
     const r = await doctor();
@@ -513,5 +557,43 @@ describe("spreading the token checks and honouring Meta's usage headers", () => 
     fake.calls.length = 0;
     await doctor();
     expect(introspections()).toBe(2);
+  });
+});
+
+describe('the scheduled health check', () => {
+  const ops = () =>
+    composeOps(loadConfig({ TABLE_NAME: tableName, GRAPH_API_URL: fake.url, WEBHOOK_URL: webhookUrl }), {
+      table: dynamo.doc,
+      sealer: keyring,
+      credentials: new EnvCredentials(credentials),
+      publisher,
+    });
+
+  it('runs the doctor with repair: the app webhook and a dropped page repaired, a new warning published', async () => {
+    fake.setAppWebhook(undefined);
+    fake.unsubscribeSilently(PAGE_B.id);
+    fake.setTokenDetails(PAGE_A.id, { dataAccessExpiresAt: Math.floor(Date.now() / 1000) + 3 * DAY_S });
+    const answer = DoctorSummary.parse(
+      await ops()({ 'detail-type': 'Scheduled Event' }, lambdaContext('pagewire-ops', 60_000)),
+    );
+    expect(answer.checkedPages).toBe(2);
+    expect(answer.app.every((c) => c.ok)).toBe(true);
+    expect(fake.appWebhook()?.active).toBe(true);
+    expect(fake.subscriptions(PAGE_B.id)?.fields).toEqual([...DEFAULT_SUBSCRIBED_FIELDS]);
+    // Only the pages with a problem are in the answer: A's data access.
+    expect(answer.pages.map((p) => p.pageId)).toEqual([PAGE_A.id]);
+    expect(warningEvents().map((e) => `${e.pageId} ${e.data.warning}`)).toEqual([
+      `${PAGE_A.id} token_expires_soon`,
+    ]);
+    // The next hour's run: tokens are not introspected again, nothing new is published.
+    fake.calls.length = 0;
+    await ops()({ action: 'doctor' }, lambdaContext('pagewire-ops', 60_000));
+    expect(fake.calls.filter((c) => c.path === '/debug_token')).toEqual([]);
+    expect(warningEvents()).toHaveLength(1);
+  });
+
+  it('keeps the bulk actions for aws lambda invoke', async () => {
+    const report = await ops()({ action: 'check' }, lambdaContext('pagewire-ops', 60_000));
+    expect(report).toMatchObject({ total: 2, succeeded: 2, failed: [] });
   });
 });

@@ -77,7 +77,7 @@ describe('the ops event', () => {
     async (event) => {
       const w = world();
       await expect(createOps(w.bulk)(event, undefined, NO_DEADLINE)).rejects.toThrow(
-        /^unknown action .*: use one of resubscribe-all, check, check-and-repair$/,
+        /^unknown action .*: use one of resubscribe-all, check, check-and-repair, doctor$/,
       );
       expect(w.ran).toEqual([]);
     },
