@@ -15,7 +15,9 @@ import { dirname, join, normalize } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const ENTRIES = ['admin', 'verifier', 'processor', 'ops', 'page-commands'].map((f) => `functions/${f}`);
+const ENTRIES = ['admin', 'verifier', 'processor', 'ops', 'page-commands', 'media-worker'].map(
+  (f) => `functions/${f}`,
+);
 const DOMAIN = [
   'ingest',
   'media',
