@@ -117,4 +117,18 @@ describe('fetchMedia', () => {
     expect(answer).toEqual({ ok: false, final: true, reason: 'too large: over 25 MB' });
     expect(cancelled).toBe(true);
   });
+  it('asks for the bytes as stored, and trusts no length of a compressed answer', async () => {
+    let asked: RequestInit | undefined;
+    const answer = await fetchMedia('http://allowed.test/a', {
+      policy,
+      maxBytes: 1000,
+      fetch: async (_url, init) => {
+        asked = init;
+        return new Response('abc', { headers: { 'content-length': '3', 'content-encoding': 'gzip' } });
+      },
+    });
+    expect(asked?.headers).toEqual({ 'accept-encoding': 'identity' });
+    expect(asked?.redirect).toBe('manual');
+    expect(answer).toMatchObject({ ok: true, length: undefined });
+  });
 });
