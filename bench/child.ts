@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   localThroughput: async () => (await import('./local-throughput.js')).localThroughputBench(),
   chaos: async () => (await import('./chaos.js')).chaosBench(),
   bodyLimit: async () => (await import('./body-limit.js')).bodyLimitBench(),
+  media: async () => (await import('./media.js')).mediaBench(),
 };
 const run = name === undefined ? undefined : benches[name];
 if (!run || !out) {

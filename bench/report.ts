@@ -12,6 +12,7 @@ import type { ColdStartResult } from './cold-start.js';
 import type { CostResult } from './cost.js';
 import type { DoctorBenchResult } from './doctor.js';
 import type { ThroughputResult } from './local-throughput.js';
+import type { MediaBenchResult } from './media.js';
 import { PRICES } from './prices.js';
 import type { ResubscribeRow } from './resubscribe-all.js';
 import { ratio } from './stats.js';
@@ -32,6 +33,7 @@ export interface Results {
   localThroughput?: ThroughputResult;
   chaos?: ChaosResult;
   bodyLimit?: BodyLimitResult;
+  media?: MediaBenchResult;
 }
 
 export interface SummaryRow {
@@ -154,6 +156,26 @@ export function summaryRows(r: Results): SummaryRow[] {
       value: t.messagesPerSecond,
       reference: t.referenceMessagesPerSecond,
       ratio: t.ratio,
+      target: 'information',
+      ok: '',
+    });
+  }
+  const m = r.media;
+  if (m) {
+    rows.push({
+      figure: `media copies MB/s, ${m.attachments} × ${m.mbEach} MB, local worker (${m.copiesPerSecond} copies/s)`,
+      value: m.mbPerSecond,
+      reference: '',
+      ratio: '',
+      target: 'information',
+      ok: mark(m.stored === m.attachments),
+    });
+    rows.push({
+      figure: 'media copies: MB of memory held at peak (vs buffering the files in flight)',
+      value: m.growthMb,
+      reference: m.bufferedReferenceMb,
+      ratio: Math.round((m.growthMb / m.bufferedReferenceMb) * 100) / 100,
+      // The loopback CDN and dynalite run in the same process: the figure bounds the worker's share.
       target: 'information',
       ok: '',
     });

@@ -18,6 +18,7 @@
  * | localThroughput | local-throughput.ts | `npm start`'s stack, signed POST to stored message               |
  * | chaos           | chaos.ts            | fault injection, 10,000 events: lost / twice / reordered / leaks |
  * | bodyLimit       | body-limit.ts       | `npm start`'s peak memory under 100 concurrent 10 MiB uploads    |
+ * | media           | media.ts            | 200 × 5 MB attachments through the local media worker            |
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -53,6 +54,7 @@ const BENCHES: Record<string, Record<string, string>> = {
     POWERTOOLS_METRICS_NAMESPACE: 'Pagewire',
   },
   bodyLimit: QUIET,
+  media: QUIET,
 };
 
 function selected(): string[] {

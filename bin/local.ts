@@ -56,6 +56,9 @@ if (restored) {
     );
   }
 }
+if (restored?.media?.pending) {
+  lines.push(`  resumed:  ${restored.media.pending} attachment copy(ies) from the last run (SPEC §10)`);
+}
 if (stack.sandbox) {
   lines.push(
     '',
@@ -85,8 +88,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     stack.stop().then(
-      ({ events, pageCommands, forwards, durable }) => {
+      ({ events, pageCommands, forwards, durable, media = 0 }) => {
         const left = `${events} event(s) and ${pageCommands} page command(s)`;
+        if (media > 0) {
+          process.stderr.write(
+            durable
+              ? `${media} attachment copy(ies) not done stay queued and resume on the next start.\n`
+              : `${media} attachment copy(ies) not done are lost (MEMORY=1).\n`,
+          );
+        }
         if (forwards > 0) {
           process.stderr.write(
             durable

@@ -63,6 +63,56 @@ for (const page of info.pages) {
   console.log(`  stored: "${stored.text}" (${stored.direction}) -> GET ${url}${path}`);
 }
 
+// `--image [seconds]`: one more message, with an image at a sandbox CDN link that expires after that
+// many seconds (60 unless given); prints the copy's link once Pagewire has copied it (SPEC §10).
+const imageFlag = process.argv.indexOf('--image');
+if (imageFlag >= 0) await sendImage(Number(process.argv[imageFlag + 1]) || 60);
+
+async function sendImage(ttlSeconds: number): Promise<void> {
+  const page = info.pages[0];
+  if (!page || !info.cdnUrl)
+    fail('this sandbox has no CDN: restart `npm start` (sandbox mode) and try again');
+  const minted = await fetch(`${info.cdnUrl}/cdn/links`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ file: 'demo.png', ttlSeconds }),
+  });
+  const { url: cdnLink } = (await minted.json()) as { url: string };
+  const mid = `m_test_${randomUUID()}`;
+  const now = Date.now();
+  const message = { mid, attachments: [{ type: 'image', payload: { url: cdnLink } }] };
+  const event = { sender: { id: page.psid }, recipient: { id: page.id }, timestamp: now, message };
+  const body = JSON.stringify({ object: 'page', entry: [{ id: page.id, time: now, messaging: [event] }] });
+  const res = await fetch(`${url}${WEBHOOK_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, info.appSecret) },
+    body,
+  });
+  console.log(`POST ${WEBHOOK_PATH} with an image for ${page.name}: ${res.status} ${await res.text()}`);
+  const path = pathOf(adminRoutes.listMessages, { pageId: page.id, userId: page.psid });
+  const copied = await waitFor(async () => {
+    const answer = await admin.request('GET', path);
+    const messages = (answer.body as { messages?: ImageMessage[] } | undefined)?.messages ?? [];
+    const attachment = messages.find((m) => m.mid === mid)?.attachments?.[0];
+    return attachment?.stored || attachment?.copyError ? attachment : undefined;
+  });
+  if (copied.copyError) fail(`  the copy failed: ${copied.copyError}`);
+  console.log(`  CDN link (expires in ${ttlSeconds} s): ${cdnLink}`);
+  console.log(
+    `  copy (${copied.stored?.size} bytes, ${copied.stored?.contentType}, sha256 ${copied.stored?.sha256}):`,
+  );
+  console.log(`    curl -H "Authorization: Bearer $ADMIN_TOKEN" ${copied.url}`);
+}
+
+interface ImageMessage {
+  mid: string;
+  attachments?: Array<{
+    url: string;
+    stored?: { size: number; contentType: string; sha256: string };
+    copyError?: string;
+  }>;
+}
+
 /** One admin API request; the answer read with its contract (contracts/admin-answers.ts). */
 async function call<T>(
   route: { method: string; path: string },

@@ -29,6 +29,8 @@ export interface MonitoringProps {
   eventsDeadLetterQueue: sqs.IQueue;
   commandsQueue: sqs.IQueue;
   commandsDeadLetterQueue: sqs.IQueue;
+  /** Media copies whose outcome could not even be recorded (SPEC §10). */
+  mediaDeadLetterQueue?: sqs.IQueue;
   apiStage: apigwv2.IHttpStage;
 }
 
@@ -158,6 +160,12 @@ function alarmSpecs(props: MonitoringProps): AlarmSpec[] {
     ).map(([name, dlq]) => ({
       id: `${name}DeadLettersAlarm`,
       description: `Pagewire: ${name} dead-letter queue holds messages (redrive with start-message-move-task)`,
+      metric: dlq.metricApproximateNumberOfMessagesVisible(minutes(1)),
+    })),
+    ...(props.mediaDeadLetterQueue ? [props.mediaDeadLetterQueue] : []).map((dlq) => ({
+      id: 'MediaDeadLettersAlarm',
+      description:
+        'Pagewire: media copies whose outcome could not be recorded are in the media dead-letter queue (redrive with start-message-move-task)',
       metric: dlq.metricApproximateNumberOfMessagesVisible(minutes(1)),
     })),
     // An event the processor cannot apply is kept in the quarantine, not retried: each one wants a look.

@@ -10,6 +10,7 @@ import { Data } from './data.js';
 import { PublicEvents } from './events.js';
 import { Ingest } from './ingest.js';
 import { ConversationLock } from './lock-cache.js';
+import { Media } from './media.js';
 import { Monitoring } from './monitoring.js';
 import { PageOperations, WEBHOOK_URL_ENV } from './page-management.js';
 import type { PagewireFunction } from './pagewire-function.js';
@@ -28,6 +29,7 @@ export class PagewireStack extends Stack {
   readonly ingest: Ingest;
   readonly monitoring: Monitoring;
   readonly events: PublicEvents;
+  readonly media: Media;
 
   constructor(scope: Construct, id: string, props: PagewireStackProps) {
     super(scope, id, props);
@@ -57,12 +59,18 @@ export class PagewireStack extends Stack {
     for (const fn of [this.pageOperations.admin, this.pageOperations.ops])
       fn.lambda.addEnvironment(WEBHOOK_URL_ENV, webhookUrl);
 
+    // Media that lasts (SPEC §10): the processor queues copies, the admin function links to them.
+    this.media = new Media(this, 'Media', { data: this.data, retentionDays: settings.mediaRetentionDays });
+    this.media.grantEnqueue(this.processing.processor);
+    this.media.grantLinks(this.pageOperations.admin);
+
     const functions = {
       Verifier: this.ingest.verifier,
       Processor: this.processing.processor,
       Admin: this.pageOperations.admin,
       Ops: this.pageOperations.ops,
       PageCommands: this.pageOperations.pageCommands,
+      Media: this.media.worker,
     };
     this.monitoring = new Monitoring(this, 'Monitoring', {
       alarmEmail: settings.alarmEmail,
@@ -71,6 +79,7 @@ export class PagewireStack extends Stack {
       eventsDeadLetterQueue: this.processing.eventsDeadLetterQueue,
       commandsQueue: this.pageOperations.commandsQueue,
       commandsDeadLetterQueue: this.pageOperations.commandsDeadLetterQueue,
+      mediaDeadLetterQueue: this.media.deadLetterQueue,
       apiStage: this.ingest.stage,
     });
     // Public events (SPEC §8): only the functions that store changes may publish.
@@ -79,7 +88,13 @@ export class PagewireStack extends Stack {
       forwardUrl: settings.forwardUrl,
       alarmAction: new SnsAction(this.monitoring.alarmTopic),
     });
-    for (const fn of [functions.Processor, functions.Admin, functions.Ops, functions.PageCommands]) {
+    for (const fn of [
+      functions.Processor,
+      functions.Admin,
+      functions.Ops,
+      functions.PageCommands,
+      functions.Media,
+    ]) {
       this.events.grantPublish(fn);
     }
 
@@ -125,6 +140,7 @@ export class PagewireStack extends Stack {
       ['ProcessorFunctionName', this.processing.processor, 'Processor: stores queued events'],
       ['AdminFunctionName', this.pageOperations.admin, 'Admin API function'],
       ['PageCommandsFunctionName', this.pageOperations.pageCommands, 'Page-commands consumer'],
+      ['MediaFunctionName', this.media.worker, 'Media worker: copies attachments to the media bucket'],
     ];
     for (const [id, fn, description] of functionOutputs) output(id, fn.functionName, description);
   }

@@ -25,6 +25,8 @@ export interface PagewireSettings {
   eventArchiveDays: number;
   /** Every public event's detail is POSTed here (an EventBridge API destination), when set. */
   forwardUrl?: string;
+  /** Days the media bucket keeps a copy of an attachment (SPEC §10). */
+  mediaRetentionDays: number;
 }
 
 /** API Gateway's default account limits per Region: a route's own limit cannot usefully exceed them. */
@@ -44,6 +46,9 @@ export const DEFAULT_SETTINGS: PagewireSettings = {
   webhookRateLimit: 1000,
   webhookBurstLimit: 2000,
   eventArchiveDays: 14,
+  // A year: conversations are read back for months (disputes, follow-ups); set less to hold people's
+  // files for a shorter time, more for an archive. Messages keep `stored` after expiry; the link 404s.
+  mediaRetentionDays: 365,
 };
 
 /** The context keys read, so the tests and the README name the same ones. */
@@ -59,6 +64,7 @@ export const CONTEXT_KEYS = [
   'webhookBurstLimit',
   'eventArchiveDays',
   'forwardUrl',
+  'mediaRetentionDays',
 ] as const;
 
 type ContextReader = (key: string) => unknown;
@@ -135,6 +141,13 @@ export function settingsFromContext(read: ContextReader): PagewireSettings {
       MAX_ARCHIVE_DAYS,
     ),
     forwardUrl: httpsUrl(text('forwardUrl'), 'forwardUrl'),
+    mediaRetentionDays: integer(
+      text('mediaRetentionDays'),
+      'mediaRetentionDays',
+      DEFAULT_SETTINGS.mediaRetentionDays,
+      1,
+      MAX_ARCHIVE_DAYS,
+    ),
   };
 }
 

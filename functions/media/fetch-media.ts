@@ -39,7 +39,12 @@ export async function fetchMedia(raw: string, opts: FetchOptions): Promise<Fetch
     if (refused) return { ok: false, final: true, reason: hop ? `redirect refused: ${refused}` : refused };
     let response: Response;
     try {
-      response = await get(url, { redirect: 'manual', signal: opts.signal });
+      // The bytes as stored on the CDN: a compressed answer would be inflated by fetch, and its length lie.
+      response = await get(url, {
+        redirect: 'manual',
+        signal: opts.signal,
+        headers: { 'accept-encoding': 'identity' },
+      });
     } catch (error) {
       return { ok: false, final: false, reason: `network error: ${(error as Error).name}` };
     }
@@ -67,6 +72,7 @@ export async function fetchMedia(raw: string, opts: FetchOptions): Promise<Fetch
       };
     }
     const declared = response.headers.get('content-length');
+    const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
     const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
     if (length !== undefined && length > opts.maxBytes) {
       await response.body?.cancel().catch(() => undefined);
@@ -76,7 +82,8 @@ export async function fetchMedia(raw: string, opts: FetchOptions): Promise<Fetch
       ? Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)
       : Readable.from([]);
     const contentType = (response.headers.get('content-type') ?? 'application/octet-stream').slice(0, 200);
-    return { ok: true, body, contentType, length };
+    // A compressed answer is inflated on the way: its declared length is not the length streamed.
+    return { ok: true, body, contentType, length: encoded ? undefined : length };
   }
 }
 

@@ -3,6 +3,7 @@ import { eventBridgePublisher } from '#adapters/aws/eventbridge-publisher';
 import { kmsSealer } from '#adapters/aws/kms-token-sealer';
 import { s3Blobs } from '#adapters/aws/s3-blobs';
 import { secretsCredentials } from '#adapters/aws/secrets-credentials';
+import { sqsMediaQueue } from '#adapters/aws/sqs-media';
 import { lockFromUrl } from '#adapters/redis/lock-from-url';
 import { configOf } from '#app/config';
 import { composeProcessor } from '#app/processor';
@@ -16,4 +17,5 @@ export const handler = composeProcessor(configOf(env), {
   blobs: s3Blobs(env.BLOB_BUCKET),
   lock: await lockFromUrl({ url: env.LOCK_REDIS_URL, ttlMs: env.LOCK_TTL_MS }),
   publisher: eventBridgePublisher(env.EVENT_BUS_NAME),
+  mediaQueue: env.MEDIA_QUEUE_URL ? sqsMediaQueue(env.MEDIA_QUEUE_URL) : undefined,
 });

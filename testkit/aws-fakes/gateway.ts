@@ -77,8 +77,12 @@ export class AwsGateway {
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    // Signed in the Authorization header, or presigned (S3 GET links: X-Amz-Credential in the query).
+    const presigned = new URL(req.url ?? '/', 'http://gateway').searchParams.get('X-Amz-Credential');
     const [, principal = 'unsigned', service = 'unknown'] =
-      SCOPE.exec(String(req.headers.authorization ?? '')) ?? [];
+      SCOPE.exec(String(req.headers.authorization ?? '')) ??
+      (presigned ? SCOPE.exec(`Credential=${presigned}/`) : null) ??
+      [];
     const target = String(req.headers['x-amz-target'] ?? '');
     const request: AwsRequest = {
       method: req.method ?? 'GET',

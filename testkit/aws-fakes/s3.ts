@@ -1,6 +1,7 @@
 /**
  * S3 objects over the REST protocol, path-style (`/<bucket>/<key>`, what the SDK uses on an IP
- * endpoint): PutObject and GetObject. As S3 does, a missing key answers 404 NoSuchKey only to a caller
+ * endpoint): PutObject, GetObject (signed, or presigned: X-Amz-Signature and X-Amz-Expires in the query)
+ * and HeadObject, each keeping the object's content type. As S3 does, a missing key answers 404 NoSuchKey only to a caller
  * allowed `s3:ListBucket` on the bucket for that key (`s3:prefix`), and 403 AccessDenied to any other.
  */
 import { createHash } from 'node:crypto';
@@ -14,6 +15,9 @@ export interface S3FakeOptions {
 
 export class S3Fake implements FakeService {
   readonly objects = new Map<string, Buffer>();
+  readonly contentTypes = new Map<string, string>();
+  /** Object ids (`bucket/key`) read through a presigned link. */
+  readonly presignedReads: string[] = [];
 
   constructor(private readonly opts: S3FakeOptions) {}
 
@@ -22,12 +26,21 @@ export class S3Fake implements FakeService {
     const [, bucket = '', ...rest] = url.pathname.split('/');
     const key = rest.map(decodeURIComponent).join('/');
     const operation =
-      request.method === 'PUT' ? 'PutObject' : request.method === 'GET' ? 'GetObject' : request.method;
-    const authorizations = [{ action: `s3:${operation}`, resource: `arn:aws:s3:::${bucket}/${key}` }];
+      request.method === 'PUT'
+        ? 'PutObject'
+        : request.method === 'GET'
+          ? 'GetObject'
+          : request.method === 'HEAD'
+            ? 'HeadObject'
+            : request.method;
+    // HeadObject is allowed by s3:GetObject, as on S3.
+    const action = operation === 'HeadObject' ? 'GetObject' : operation;
+    const authorizations = [{ action: `s3:${action}`, resource: `arn:aws:s3:::${bucket}/${key}` }];
+    const presigned = isPresigned(url, request);
     const done = (answer: Handled['answer']): Handled => ({ answer, operation, authorizations });
     if (gate(authorizations, request)) return done(xmlError(403, 'AccessDenied', key));
     if (!this.opts.buckets.includes(bucket)) return done(xmlError(404, 'NoSuchBucket', bucket));
-    if (!key || url.search.replace(/^\?(x-id=\w+)?$/, '') !== '') {
+    if (!key || (!presigned && url.search.replace(/^\?(x-id=\w+)?$/, '') !== '')) {
       return done(
         xmlError(
           400,
@@ -40,19 +53,21 @@ export class S3Fake implements FakeService {
     if (operation === 'PutObject') {
       const body = decodeChunked(request);
       this.objects.set(id, body);
+      this.contentTypes.set(id, String(request.headers['content-type'] ?? 'application/octet-stream'));
       return done({ status: 200, headers: { etag: etag(body) } });
     }
-    if (operation === 'GetObject') {
+    if (operation === 'GetObject' || operation === 'HeadObject') {
       const body = this.objects.get(id);
       if (body) {
+        if (presigned) this.presignedReads.push(id);
         return done({
           status: 200,
           headers: {
             etag: etag(body),
-            'content-type': 'application/octet-stream',
+            'content-type': this.contentTypes.get(id) ?? 'application/octet-stream',
             'content-length': String(body.length),
           },
-          body,
+          body: operation === 'HeadObject' ? undefined : body,
         });
       }
       return done(
@@ -63,6 +78,21 @@ export class S3Fake implements FakeService {
     }
     return done(xmlError(405, 'MethodNotAllowed', request.method));
   }
+}
+
+/**
+ * A presigned GET: SigV4 in the query (credential, date, expiry, signed headers, signature), nothing
+ * else, and no Authorization header. Anything short of that is refused as unsupported.
+ */
+function isPresigned(url: URL, request: AwsRequest): boolean {
+  if (request.method !== 'GET' || request.headers.authorization) return false;
+  const q = url.searchParams;
+  const needed = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-Signature'];
+  return (
+    needed.every((name) => q.has(name)) &&
+    [...q.keys()].every((name) => name.startsWith('X-Amz-') || name === 'x-id') &&
+    /^[0-9a-f]{64}$/.test(q.get('X-Amz-Signature') ?? '')
+  );
 }
 
 const etag = (body: Buffer) => `"${createHash('md5').update(body).digest('hex')}"`;

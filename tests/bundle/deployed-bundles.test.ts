@@ -8,12 +8,13 @@
  * The synth is the run's plain synth (testkit/plain-synth.ts), shared with the CDK test. Set
  * PAGEWIRE_BUNDLE_OUTDIR to an existing synth output to skip it (~20 s) while iterating.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublicEvent } from '#contracts/public-event';
+import { demoPng } from '#local/graph-sandbox/cdn';
 import {
   type BundleProcess,
   type Deployment,
@@ -28,6 +29,7 @@ import { httpEvent } from '#testkit/http-events';
 import { first, present } from '#testkit/pick';
 import { plainSynth } from '#testkit/plain-synth';
 import type { FakeSqsMessage } from '#testkit/sqs-fake';
+import { tinyServer } from '#testkit/tiny-server';
 import { metaJson } from '#testkit/webhooks';
 
 let d: Deployment;
@@ -56,6 +58,7 @@ const PROCESSOR = 'ProcessingProcessor';
 const ADMIN = 'PageOperationsAdmin';
 const PAGE_COMMANDS = 'PageOperationsPageCommandsConsumer';
 const OPS = 'PageOperationsOps';
+const MEDIA = 'MediaWorker';
 
 const queueOf = (url: string) => url.split('/').at(-1) as string;
 const queueArn = (url: string) => `arn:aws:sqs:us-east-1:000000000000:${queueOf(url)}`;
@@ -317,6 +320,91 @@ describe('the deployed stack, bundle by bundle', () => {
     expect(JSON.stringify(items)).toContain('claim check');
   });
 
+  it('an image: the processor queues its copy, the media bundle streams it to S3 and publishes it, admin presigns a link', async () => {
+    const png = demoPng();
+    const cdn = await tinyServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(png.length) }).end(png);
+    });
+    try {
+      const page = first(d.graph.pages, 'sandbox page');
+      const psid = present(d.graph.psids[page.id], 'psid');
+      const mediaUrl = present(d.fn(PROCESSOR).environment.MEDIA_QUEUE_URL, 'MEDIA_QUEUE_URL');
+      const link = `${cdn.url}/v/t1/demo.png?oh=signature&oe=expiry`;
+      const message = { mid: 'm_bundle-media', attachments: [{ type: 'image', payload: { url: link } }] };
+      const event = { sender: { id: psid }, recipient: { id: page.id }, timestamp: SENT_AT + 1, message };
+      const body = metaJson({ object: 'page', entry: [{ id: page.id, time: SENT_AT, messaging: [event] }] });
+      const processor = await bundle(PROCESSOR);
+      const events = present(d.fn(VERIFIER).environment.EVENTS_QUEUE_URL, 'EVENTS_QUEUE_URL');
+      const verifier = await bundle(VERIFIER);
+      const before = d.sqs.messages(eventsQueue()).length;
+      const post = await verifier.invoke(
+        httpEvent('POST', '/webhooks/facebook', {
+          body,
+          headers: {
+            'x-hub-signature-256': sign(body, d.graph.appSecret),
+            'content-type': 'application/json',
+          },
+        }),
+      );
+      expect(post.result).toMatchObject({ statusCode: 200 });
+      const fresh = d.sqs.messages(eventsQueue()).slice(before);
+      expect(await processor.invoke(sqsEventOf(fresh, queueArn(events)))).toEqual({
+        result: { batchItemFailures: [] },
+      });
+      // The processor queued one job on the standard media queue: ids and Meta's URL, nothing else.
+      const jobs = d.sqs.messages(queueOf(mediaUrl));
+      expect(jobs.map((j) => JSON.parse(j.body))).toEqual([
+        { pageId: page.id, userId: psid, mid: 'm_bundle-media', index: 0, url: link, type: 'image' },
+      ]);
+
+      // The media bundle, allowed the loopback CDN as the sandbox allows its own.
+      d.fn(MEDIA).environment.MEDIA_HOSTS = new URL(cdn.url).host;
+      const media = await bundle(MEDIA);
+      expect(await media.invoke(sqsEventOf(jobs, queueArn(mediaUrl)))).toEqual({
+        result: { batchItemFailures: [] },
+      });
+      const bucket = present(d.fn(MEDIA).environment.MEDIA_BUCKET, 'MEDIA_BUCKET');
+      const [objectId, ...others] = [...d.s3.objects.keys()].filter((k) => k.startsWith(`${bucket}/`));
+      expect(others).toEqual([]);
+      expect(objectId).toMatch(new RegExp(`^${bucket}/media/[0-9a-f]{64}/0$`));
+      expect(d.s3.objects.get(objectId as string)?.equals(png)).toBe(true);
+      expect(d.s3.contentTypes.get(objectId as string)).toBe('image/png');
+      const sha256 = createHash('sha256').update(png).digest('hex');
+      expect(publishedBy(MEDIA).map(publicEventOf)).toMatchObject([
+        {
+          type: 'message.media_stored',
+          pageId: page.id,
+          userId: psid,
+          data: {
+            mid: 'm_bundle-media',
+            index: 0,
+            stored: { size: png.length, contentType: 'image/png', sha256 },
+          },
+        },
+      ]);
+      expect(media.output).not.toContain('oh=signature');
+
+      // The admin API shows the copy's presigned link; the link reads the object with the admin's role.
+      const admin = await bundle(ADMIN);
+      const read = await admin.invoke(
+        httpEvent('GET', `/admin/pages/${page.id}/conversations/${psid}/messages`),
+      );
+      const shown = bodyOf(read).messages.find((m: { mid: string }) => m.mid === 'm_bundle-media')
+        .attachments[0];
+      expect(shown).toMatchObject({ sourceUrl: link, stored: { sha256 } });
+      const presigned = new URL(shown.url);
+      expect(presigned.searchParams.get('X-Amz-Expires')).toBe('3600');
+      const fetched = await fetch(presigned);
+      expect(fetched.status).toBe(200);
+      expect(Buffer.from(await fetched.arrayBuffer()).equals(png)).toBe(true);
+      expect(d.s3.presignedReads).toEqual([objectId]);
+      expect(d.denied(d.fn(MEDIA))).toEqual([]);
+      expect(d.denied(d.fn(ADMIN))).toEqual([]);
+    } finally {
+      await cdn.close();
+    }
+  });
+
   it('ops runs the health check of every page', async () => {
     const ops = await bundle(OPS);
     const checked = await ops.invoke({ action: 'check' });
@@ -328,7 +416,7 @@ describe('the deployed stack, bundle by bundle', () => {
 
   it('every AWS call of every bundle was allowed by its role', () => {
     const calls = Object.fromEntries(
-      [VERIFIER, PROCESSOR, ADMIN, PAGE_COMMANDS, OPS].map((prefix) => [prefix, allowedCalls(prefix)]),
+      [VERIFIER, PROCESSOR, ADMIN, PAGE_COMMANDS, OPS, MEDIA].map((prefix) => [prefix, allowedCalls(prefix)]),
     );
     expect(calls).toEqual({
       [VERIFIER]: ['s3:PutObject', 'secretsmanager:GetSecretValue', 'sqs:SendMessageBatch'],
@@ -342,6 +430,7 @@ describe('the deployed stack, bundle by bundle', () => {
         's3:GetObject',
         's3:PutObject',
         'secretsmanager:GetSecretValue',
+        'sqs:SendMessageBatch',
       ],
       [ADMIN]: [
         'dynamodb:GetItem',
@@ -364,10 +453,18 @@ describe('the deployed stack, bundle by bundle', () => {
         'secretsmanager:GetSecretValue',
       ],
       [OPS]: ['dynamodb:Query', 'dynamodb:UpdateItem', 'kms:Decrypt', 'secretsmanager:GetSecretValue'],
+      [MEDIA]: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        's3:PutObject',
+      ],
     });
     // Logs (stdout/stderr, CloudWatch on AWS) never carry the app secret or a page token.
     const tokens = d.graph.pages.map((p) => d.graph.fake.pageToken(p.id));
-    expect(started.size).toBe(5);
+    expect(started.size).toBe(6);
     for (const running of started.values()) {
       for (const secret of [d.graph.appSecret, ...tokens]) expect(running.output).not.toContain(secret);
     }

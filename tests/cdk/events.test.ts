@@ -123,7 +123,7 @@ describe('the event bus', () => {
     expect(text).toContain('logs:PutLogEvents');
     expect(text).toContain('aws:SourceArn');
     // No custom-resource Lambda to install the policy (events-targets' CloudWatchLogGroup would add one).
-    expect(Object.keys(plain.template.findResources('AWS::Lambda::Function'))).toHaveLength(5);
+    expect(Object.keys(plain.template.findResources('AWS::Lambda::Function'))).toHaveLength(6);
   });
 
   it('outputs the bus name and the log group name', () => {
@@ -135,17 +135,18 @@ describe('the event bus', () => {
 });
 
 describe('publish grants', () => {
-  it('let exactly the processor, admin, ops and page-commands functions PutEvents, on this bus only', () => {
+  it('let exactly the processor, admin, ops, page-commands and media functions PutEvents, on this bus only', () => {
     for (const v of [plain, forwarding]) {
       const grants = putEventsGrants(v);
       for (const grant of grants) expect(grant.resource).toEqual(busArn(v));
       const roles = grants.flatMap((g) => g.roles as unknown[]);
-      expect(roles).toHaveLength(4);
+      expect(roles).toHaveLength(5);
       expect(roles).toEqual(
         expect.arrayContaining(
           (['processor', 'admin', 'ops', 'pageCommands'] as const).map((fn) => roleRef(v, fn)),
         ),
       );
+      expect(roles).toContainEqual({ Ref: v.id(v.stack.media.worker.role.node.defaultChild) });
       expect(roles).not.toContainEqual(roleRef(v, 'verifier'));
     }
   });

@@ -151,7 +151,10 @@ function statementsOf(v: Variant, key: FunctionKey): Json[] {
   const policies = resources(v, 'AWS::IAM::Policy', {
     Properties: { Roles: Match.arrayWith([{ Ref: roleId(v, key) }]) },
   });
-  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Json[]);
+  // The media bucket's grants (sid MediaCopies) are tested in tests/cdk/media.test.ts.
+  return Object.values(policies)
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Json[])
+    .filter((st) => st.Sid !== 'MediaCopies');
 }
 
 const actionsOf = (statement: Json): string[] =>
@@ -256,6 +259,7 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-IAM5[Resource::*]',
         'AwsSolutions-IAM5[Resource::<…>/claims/*]',
         'AwsSolutions-IAM5[Resource::<…>/items/*]',
+        'AwsSolutions-IAM5[Resource::<…>/media/*]',
         'AwsSolutions-IAM5[Resource::arn:<…>:execute-api:<…>:<…>:<…>/$default/*/admin/*]',
         'AwsSolutions-S1',
         'AwsSolutions-SMG4',
@@ -408,7 +412,7 @@ describe('functions', () => {
       'TABLE_NAME',
     ];
     expect(keys('verifier')).toEqual(['APP_SECRET_NAME', 'BLOB_BUCKET', 'EVENTS_QUEUE_URL']);
-    expect(keys('processor')).toEqual([...graphCaller, 'BLOB_BUCKET'].sort());
+    expect(keys('processor')).toEqual([...graphCaller, 'BLOB_BUCKET', 'MEDIA_QUEUE_URL'].sort());
     expect(keys('pageCommands')).toEqual(graphCaller);
     expect(keys('ops')).toEqual(
       [
@@ -428,6 +432,7 @@ describe('functions', () => {
         'EVENTS_DLQ_URL',
         'EVENTS_QUEUE_ARN',
         'HUMAN_AGENT_REPLIES',
+        'MEDIA_BUCKET',
         'PAGE_COMMANDS_DLQ_ARN',
         'PAGE_COMMANDS_DLQ_URL',
         'PAGE_COMMANDS_QUEUE_ARN',
@@ -468,6 +473,7 @@ describe('functions', () => {
     const bundles = bundled.assembly.bundles.filter((b) => b.runtime === 'nodejs24.x');
     expect(bundles.map((b) => b.name).sort()).toEqual([
       'Ingest/Verifier',
+      'Media/Worker',
       'PageOperations/Admin',
       'PageOperations/Ops',
       'PageOperations/PageCommandsConsumer',
@@ -671,7 +677,8 @@ describe('data', () => {
         }),
       });
     }
-    template.resourceCountIs('AWS::S3::Bucket', 2);
+    // The third is the media bucket (tests/cdk/media.test.ts).
+    template.resourceCountIs('AWS::S3::Bucket', 3);
     // Only claim checks expire: item parts live as long as the messages they belong to.
     const rules = resource(plain, 'AWS::S3::Bucket', blobsId).Properties.LifecycleConfiguration
       .Rules as Json[];
@@ -806,12 +813,15 @@ describe('permissions', () => {
 
   it('lets admin and ops (only) send page commands; wildcards only where AWS has no resource-level permission', () => {
     const commandsArn = getAtt(idOf(plain, plain.stack.pageOperations.commandsQueue));
+    const mediaArn = getAtt(idOf(plain, plain.stack.media.queue));
     const eventsArn = getAtt(idOf(plain, plain.stack.processing.eventsQueue));
     for (const key of ALL_FUNCTIONS) {
       const sends = statementsOf(plain, key).filter((s) => actionsOf(s).includes('sqs:SendMessage'));
       if (key === 'ops') expect(sends.map((s) => s.Resource)).toEqual([commandsArn]);
       // The admin function also redrives dead letters, which sends to their queue (see below).
       else if (key === 'admin') expect(sends.flatMap((s) => s.Resource)).toEqual([commandsArn, eventsArn]);
+      // The processor queues attachment copies (SPEC §10).
+      else if (key === 'processor') expect(sends.map((s) => s.Resource)).toEqual([mediaArn]);
       else if (key !== 'verifier') expect(sends).toEqual([]);
     }
     for (const v of [plain, locked]) {
@@ -1046,6 +1056,8 @@ describe('logical ids', () => {
           "MonitoringEventsDeadLettersAlarm0DD6A47A",
           "MonitoringEventsQuarantinedAlarmE57FB6F3",
           "MonitoringEventsQueueAgeAlarmD1339061",
+          "MonitoringMediaDeadLettersAlarm78A7D111",
+          "MonitoringMediaErrorsAlarm91EBEEB7",
           "MonitoringOpsErrorsAlarm7D26CAFA",
           "MonitoringPageCommandsDeadLettersAlarmA1F34C91",
           "MonitoringPageCommandsErrorsAlarm33F56567",
@@ -1058,12 +1070,14 @@ describe('logical ids', () => {
         "buckets": [
           "DataBlobAccessLogs0C60BA0F",
           "DataBlobsA9860EC7",
+          "MediaBucket4022EBBF",
         ],
         "dashboard": [
           "MonitoringDashboard0C3675C6",
         ],
         "functions": [
           "IngestVerifierFunction3E685BD4",
+          "MediaWorkerFunction288ABF10",
           "PageOperationsAdminFunction6DCFFAB4",
           "PageOperationsOpsFunctionB47C6835",
           "PageOperationsPageCommandsConsumerFunctionF83247C0",
@@ -1073,6 +1087,8 @@ describe('logical ids', () => {
           "DataPageTokenKeyFA5ABF9D",
         ],
         "queues": [
+          "MediaDeadLetterQueueF0B25637",
+          "MediaQueue21D3DC00",
           "PageOperationsPageCommandsDeadLetterQueueAD4224C3",
           "PageOperationsPageCommandsQueueA4DC8396",
           "ProcessingEventsDeadLetterQueue81B91CAD",

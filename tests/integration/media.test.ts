@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryMediaStore } from '#adapters/local/media-store';
 import { loadConfig } from '#app/config';
 import { mediaDeps } from '#app/media';
@@ -18,6 +18,7 @@ import { mediaKey } from '#media/media-key';
 import type { MediaQueue } from '#ports/media';
 import { NO_DEADLINE } from '#runtime/deadline';
 import { lambda } from '#runtime/lambda';
+import { logger } from '#runtime/observability';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { type MemoryPublisher, memoryPublisher } from '#testkit/memory-publisher';
 import { first, only } from '#testkit/pick';
@@ -163,6 +164,21 @@ describe('queueing after the store', () => {
 });
 
 describe('the copy', () => {
+  // Everything the worker hands the logger while copying (its lines are silent in tests: vitest.config.ts).
+  const logged: string[] = [];
+  beforeAll(() => {
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+      vi.spyOn(logger, level).mockImplementation((...args: unknown[]) => {
+        logged.push(
+          JSON.stringify(args, (_k, v) => (v instanceof Error ? { name: v.name, message: v.message } : v)),
+        );
+      });
+    }
+  });
+  afterAll(() => {
+    vi.restoreAllMocks();
+  });
+
   it('copies an expiring CDN link: the copy outlives the link, byte-identical, its sha256 recorded', async () => {
     const cdn = new SandboxCdn();
     await cdn.start();
@@ -332,6 +348,13 @@ describe('the copy', () => {
     expect(ids.size).toBe(1);
     expect(seqs.size).toBe(1);
     expect(s.publisher.events.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('logged the copies above without a signed-URL query or a token', () => {
+    const text = logged.join('');
+    expect(text).toContain('media copy failed');
+    for (const secret of ['oh=secret', 'sig=', 'token=abc', 'oh=sig', '?'])
+      expect(text).not.toContain(secret);
   });
 
   it('never copies a story mention, even when a job for one arrives', async () => {

@@ -15,7 +15,7 @@ import { dirname, join, normalize } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const ENTRIES = ['admin', 'verifier', 'processor', 'ops', 'page-commands', 'connect'].map(
+const ENTRIES = ['admin', 'verifier', 'processor', 'ops', 'page-commands', 'connect', 'media-worker'].map(
   (f) => `functions/${f}`,
 );
 const DOMAIN = [

@@ -33,5 +33,5 @@ export class SqsMediaQueue implements MediaQueue {
   }
 }
 
-/** The deployed media queue (the processor sends to it). */
-export const sqsMediaQueue = (queueUrl: string): MediaQueue => new SqsMediaQueue(sqsClient(), queueUrl);
+/** The deployed media queue's sender (loaded by sqs-media.ts on the first message with attachments). */
+export const sqsMediaQueueNow = (queueUrl: string): MediaQueue => new SqsMediaQueue(sqsClient(), queueUrl);
