@@ -36,6 +36,7 @@ import type { ChangeLog } from '#events/change-log';
 import type { GraphClient } from '#graph/graph-client';
 import { type BulkAction, runBulkAction } from '#pages/bulk';
 import { connectPages } from '#pages/connect';
+import { shownStatus } from '#pages/instagram-entry';
 import type { PageAccess } from '#pages/page-access';
 import type { PageOpsDeps } from '#pages/page-ops-deps';
 import type { PageRepository } from '#pages/page-repository';
@@ -108,7 +109,13 @@ export function createAdminApi(deps: AdminDeps) {
       );
       return json(200, { pages });
     })
-    .on(adminRoutes.listPages, async () => json(200, { pages: (await deps.pages.list()).map(pageView) }))
+    .on(adminRoutes.listPages, async () => {
+      // Instagram entries (SPEC §11) show their page's status: they are subscribed through it.
+      const pages = await deps.pages.list();
+      const byId = new Map(pages.map((p) => [p.pageId, p]));
+      const views = pages.map((p) => pageView(p, { status: shownStatus(p, byId.get(p.linkedPageId ?? '')) }));
+      return json(200, { pages: views });
+    })
     .on(adminRoutes.subscribePage, async ({ pageId }, reqCtx) =>
       pageCommand(deps, 'subscribe', param(pageId), deadlineOf(reqCtx.context)),
     )
