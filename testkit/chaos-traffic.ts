@@ -33,6 +33,8 @@ export interface TrafficEvent {
   watermark?: number;
   /** The raw event as Meta serialises it inside `messaging[]`. */
   raw: string;
+  /** Instagram conversations' events (`object: "instagram"` POSTs). */
+  channel?: 'instagram';
 }
 
 export interface TrafficPost {
@@ -46,6 +48,11 @@ export interface TrafficPost {
 export interface Conversation {
   pageId: string;
   userId: string;
+  /**
+   * `instagram`: an Instagram account (pageId) and an IGSID (SPEC §11). Its events come in
+   * `object: "instagram"` POSTs; it has no deliveries, and its reads (`messaging_seen`) name a mid.
+   */
+  channel?: 'instagram';
 }
 
 export interface TrafficOptions {
@@ -98,8 +105,11 @@ export function makeTraffic(opts: TrafficOptions): { events: TrafficEvent[]; pos
   let inbound = 0;
   const full = () => events.length >= maxEvents || inbound >= maxInbound;
 
+  const channelOf = new Map(opts.conversations.map((c) => [conversationKey(c.pageId, c.userId), c.channel]));
   const push = (e: Omit<TrafficEvent, 'raw'>, raw: Record<string, unknown>) => {
-    if (events.length < maxEvents) events.push({ ...e, raw: metaJson(raw) });
+    if (events.length >= maxEvents) return;
+    const channel = channelOf.get(conversationKey(e.pageId, e.userId));
+    events.push({ ...e, raw: metaJson(raw), ...(channel ? { channel } : {}) });
   };
   const fromUser = (c: (typeof state)[number], ts: number) => ({
     sender: { id: c.userId },
@@ -163,7 +173,18 @@ export function makeTraffic(opts: TrafficOptions): { events: TrafficEvent[]; pos
           },
         );
       }
-      if (echoes.length && !full()) {
+      if (echoes.length && c.channel === 'instagram' && !full()) {
+        // Instagram has no deliveries; `messaging_seen` names the last message seen, and everything
+        // sent up to the moment it was seen is read (the processor's watermark: the event's time).
+        c.lastEcho = echoes[echoes.length - 1];
+        if (random() < 0.8) {
+          const readAt = tick();
+          push(
+            { kind: 'read', pageId: c.pageId, userId: c.userId, timestamp: readAt, watermark: readAt },
+            { ...fromUser(c, readAt), read: { mid: c.lastEcho } },
+          );
+        }
+      } else if (echoes.length && !full()) {
         c.lastEcho = echoes[echoes.length - 1];
         const ts = tick();
         push(
@@ -198,11 +219,15 @@ export function makeTraffic(opts: TrafficOptions): { events: TrafficEvent[]; pos
   const posts: TrafficPost[] = [];
   for (let i = 0; i < ordered.length; ) {
     const n = Math.min(int(1, opts.maxEntries ?? 5), ordered.length - i);
-    const batch = ordered.slice(i, i + n);
-    i += n;
+    // Meta sends one object per POST: a batch stops where the channel changes.
+    const cut = ordered.slice(i, i + n);
+    const other = cut.findIndex((e) => e.channel !== cut[0]?.channel);
+    const batch = other < 0 ? cut : cut.slice(0, other);
+    i += batch.length;
     const entries = batch.map((e) => `{"id":"${e.pageId}","time":${e.timestamp},"messaging":[${e.raw}]}`);
+    const object = batch[0]?.channel === 'instagram' ? 'instagram' : 'page';
     posts.push({
-      body: `{"object":"page","entry":[${entries.join(',')}]}`,
+      body: `{"object":"${object}","entry":[${entries.join(',')}]}`,
       events: batch,
       conversations: [...new Set(batch.map((e) => conversationKey(e.pageId, e.userId)))],
     });
