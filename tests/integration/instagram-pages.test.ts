@@ -119,6 +119,19 @@ describe('connect discovers linked Instagram accounts (SPEC §11)', () => {
     expect(callsNaming(IG.id)).toEqual([]);
   });
 
+  it('the doctor counts an entry subscribed through its page as subscribed', async () => {
+    await connect();
+    const doctor = await call('GET', '/admin/doctor');
+    const pagesChecked: Array<{ pageId: string; checks: Array<{ name: string; ok: boolean }> }> =
+      doctor.body.pages;
+    const entry = only(
+      pagesChecked.filter((p) => p.pageId === IG.id),
+      'instagram entry in the doctor',
+    );
+    expect(entry.checks.find((c) => c.name === 'subscription')).toMatchObject({ ok: true });
+    expect(callsNaming(IG.id)).toEqual([]);
+  });
+
   it('shows the status of its page: a page needing reauth shows its entry needing reauth', async () => {
     await connect();
     fake.revokePageToken(PAGE_A.id);
