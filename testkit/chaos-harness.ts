@@ -127,8 +127,8 @@ export interface ChaosReport {
   posts: number;
   pages: number;
   conversations: number;
-  /** Instagram's part of the traffic: accounts, events, POSTs (`object: "instagram"`). */
-  instagram: { accounts: number; events: number; posts: number };
+  /** Instagram's part of the traffic: accounts, events, POSTs (`object: "instagram"`), unsends. */
+  instagram: { accounts: number; events: number; posts: number; unsends: number };
   /** Public events whose channel is not their entry's (`instagram` for an Instagram account). */
   channelMismatches: string[];
   sent: { requests: number; concurrentDuplicates: number; lateDuplicates: number; retriesAfter5xx: number };
@@ -565,6 +565,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const got = stored.get(mid)?.reactions?.[exp.userId]?.timestamp;
       if (got !== ts) stateMismatches.push(`${key} ${mid}: reaction at ${got} ≠ ${ts}`);
     }
+    // Instagram unsends: the message stays in its place, marked deleted, its text erased (SPEC §11).
+    for (const [mid, item] of stored) {
+      const want = exp.deleted.has(mid);
+      if ((item.deleted === true) !== want || (want && item.text !== undefined))
+        stateMismatches.push(
+          `${key} ${mid}: deleted ${item.deleted} (text ${item.text !== undefined}) ≠ ${want}`,
+        );
+    }
   }
   const storedTwice = [...storeCounts].filter(([, n]) => n > 1).map(([k]) => k);
 
@@ -611,6 +619,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       accounts: igAccounts.length,
       events: events.filter((e) => e.channel === 'instagram').length,
       posts: posts.filter((p) => p.body.startsWith('{"object":"instagram"')).length,
+      unsends: events.filter((e) => e.kind === 'unsend').length,
     },
     channelMismatches,
     sent,
@@ -815,7 +824,9 @@ function publicEventCheck(published: readonly PublicEvent[], traffic: readonly T
               ? `reaction ${d.mid} ${event.time}`
               : event.type === 'contact.updated'
                 ? `name ${d.name}`
-                : undefined;
+                : event.type === 'message.deleted'
+                  ? `deleted ${d.mid}`
+                  : undefined;
         if (change) changes.set(change, (changes.get(change) ?? 0) + 1);
       }
       const wanted = [...(receipts.get(key) ?? [])];
@@ -827,6 +838,7 @@ function publicEventCheck(published: readonly PublicEvent[], traffic: readonly T
         if (ts !== undefined) wanted.push(`reaction ${item.mid} ${new Date(ts).toISOString()}`);
       }
       if (conversation?.name !== undefined) wanted.push(`name ${conversation.name}`);
+      for (const item of items) if (item.deleted) wanted.push(`deleted ${item.mid}`);
       for (const change of new Set(wanted)) {
         const n = changes.get(change) ?? 0;
         if (n !== 1) report.missingEvents.push(`${key} ${change}: ${n} events`);

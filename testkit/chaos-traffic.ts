@@ -19,7 +19,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-export type TrafficKind = 'in' | 'echo' | 'delivery' | 'read' | 'postback' | 'reaction';
+export type TrafficKind = 'in' | 'echo' | 'delivery' | 'read' | 'postback' | 'reaction' | 'unsend';
 
 export interface TrafficEvent {
   kind: TrafficKind;
@@ -28,7 +28,7 @@ export interface TrafficEvent {
   timestamp: number;
   /** The event's own mid (message, echo, postback). */
   mid?: string;
-  /** Delivery: the echoes it names; reaction: the message it targets. */
+  /** Delivery: the echoes it names; reaction: the message it targets; unsend: the message taken back. */
   refs?: string[];
   watermark?: number;
   /** The raw event as Meta serialises it inside `messaging[]`. */
@@ -144,6 +144,14 @@ export function makeTraffic(opts: TrafficOptions): { events: TrafficEvent[]; pos
           { kind: 'in', pageId: c.pageId, userId: c.userId, timestamp: ts, mid: m },
           { ...fromUser(c, ts), message: { mid: m, text: TEXTS[int(0, TEXTS.length - 1)] } },
         );
+        // Instagram: now and then the person unsends what they just wrote (SPEC §11).
+        if (opts.variety && c.channel === 'instagram' && random() < 0.08 && !full()) {
+          const at = tick();
+          push(
+            { kind: 'unsend', pageId: c.pageId, userId: c.userId, timestamp: at, refs: [m] },
+            { ...fromUser(c, at), message: { mid: m, is_deleted: true } },
+          );
+        }
       }
       if (opts.variety && c.lastEcho && random() < 0.05 && !full()) {
         const ts = tick();
@@ -249,6 +257,8 @@ export interface ExpectedConversation {
   deliveredWatermark?: number;
   /** Target mid → timestamp of the last reaction to it. */
   reactions: Map<string, number>;
+  /** Instagram messages unsent: stored deleted, their text erased. */
+  deleted: Set<string>;
 }
 
 export function expectedState(events: TrafficEvent[]): Map<string, ExpectedConversation> {
@@ -265,6 +275,7 @@ export function expectedState(events: TrafficEvent[]): Map<string, ExpectedConve
         delivered: new Set(),
         lastMessageAt: 0,
         reactions: new Map(),
+        deleted: new Set(),
       };
       out.set(key, c);
     }
@@ -279,6 +290,7 @@ export function expectedState(events: TrafficEvent[]): Map<string, ExpectedConve
     }
     if (e.kind === 'read') c.readWatermark = Math.max(c.readWatermark ?? 0, e.watermark ?? 0);
     if (e.kind === 'reaction' && e.refs?.[0]) c.reactions.set(e.refs[0], e.timestamp);
+    if (e.kind === 'unsend' && e.refs?.[0]) c.deleted.add(e.refs[0]);
   }
   return out;
 }

@@ -35,6 +35,7 @@ describe('fault injection: 2,000 events, 50 pages (10 of them Instagram accounts
     expect(report.instagram.accounts).toBe(10);
     expect(report.instagram.events).toBeGreaterThan(200);
     expect(report.instagram.posts).toBeGreaterThan(0);
+    expect(report.instagram.unsends).toBeGreaterThan(0);
     expect(report.injected.dynamoThrottles).toBeGreaterThan(0);
     expect(report.injected.graphErrors).toBeGreaterThan(0);
     expect(report.injected.crashes).toBeGreaterThan(0);
