@@ -25,6 +25,8 @@ export interface ChaosResult {
   posts: number;
   pages: number;
   conversations: number;
+  /** Instagram's part of the traffic (SPEC §11): accounts, events, POSTs. */
+  instagram: ChaosReport['instagram'];
   logLevel: string;
   wallSeconds: number;
   /** The first few problems, if any (empty when everything holds). */
@@ -35,7 +37,16 @@ export async function chaosBench(): Promise<ChaosResult> {
   const dynamo = await startDynaliteProcess();
   try {
     const poison = 6;
-    const r = await runChaos({ dynamo, events: 10_000, pages: 50, persons: 10, poison, seed: 424242 });
+    // A fifth of the entries are Instagram accounts (SPEC §11), as in tests/chaos/fault-injection.test.ts.
+    const r = await runChaos({
+      dynamo,
+      events: 10_000,
+      pages: 50,
+      persons: 10,
+      poison,
+      seed: 424242,
+      instagramShare: 0.2,
+    });
     const figures = {
       lost: { value: r.lost.length, reference: 0 },
       storedTwice: { value: r.storedTwice.length, reference: 0 },
@@ -51,6 +62,7 @@ export async function chaosBench(): Promise<ChaosResult> {
       eventIdsUnstable: { value: r.publicEvents.unstableIds.length, reference: 0 },
       eventSeqViolations: { value: r.publicEvents.seqViolations.length, reference: 0 },
       changesWithoutEvent: { value: r.publicEvents.missingEvents.length, reference: 0 },
+      eventsOnWrongChannel: { value: r.channelMismatches.length, reference: 0 },
     };
     const { published, distinct, duplicates, logged, publishCalls } = r.publicEvents;
     return {
@@ -66,6 +78,7 @@ export async function chaosBench(): Promise<ChaosResult> {
       posts: r.posts,
       pages: r.pages,
       conversations: r.conversations,
+      instagram: r.instagram,
       logLevel: r.logLevel,
       wallSeconds: Math.round(r.wallMs / 100) / 10,
       problems: [
@@ -79,6 +92,7 @@ export async function chaosBench(): Promise<ChaosResult> {
         ...r.leaks,
         ...r.publicEvents.unpublished,
         ...r.publicEvents.notStored,
+        ...r.channelMismatches,
         ...r.publicEvents.unstableIds,
         ...r.publicEvents.seqViolations,
         ...r.publicEvents.missingEvents,

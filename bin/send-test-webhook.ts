@@ -1,15 +1,19 @@
 /**
  * `npm run send-test-webhook`: plays Facebook against a running sandbox stack (`npm start`).
  * Connects the demo pages if needed, then sends one signed webhook per demo page from the demo
- * person, and shows each message as the admin API returns it.
+ * person, and one Instagram Direct message (`object: "instagram"`) to the café's linked Instagram
+ * account, and shows each message as the admin API returns it. `--instagram`: the Instagram one only.
+ * `--image [seconds]`: one more message with an image at a sandbox CDN link that expires after that
+ * many seconds (SPEC §10), and the link to its copy.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type * as z from 'zod/mini';
+import * as z from 'zod/mini';
 import { ConnectAnswer, MessagesAnswer, PagesAnswer } from '#contracts/admin-answers';
 import { adminRoutes, pathOf, WEBHOOK_PATH } from '#contracts/routes';
 import { signBody } from '#ingest/signature';
+import { DEMO_INSTAGRAM, demoIgsid } from '#local/graph-sandbox/demo';
 import type { SandboxFile } from '#local/stack';
 import { AdminClient, CliError, errorOf } from './cli/http-client.js';
 
@@ -22,15 +26,24 @@ const url = process.env.PAGEWIRE_URL || info.url;
 // The CLI's admin API client: the same requests, errors and hints as `pagewire`.
 const admin = new AdminClient({ url: new URL(url), source: 'sandbox', adminToken: info.adminToken });
 
+/** What this script reads of `GET /admin/pages` beyond PagesAnswer: the Instagram fields (SPEC §11). */
+const InstagramEntries = z.object({
+  pages: z.array(
+    z.object({ pageId: z.string(), channel: z.optional(z.string()), linkedPageId: z.optional(z.string()) }),
+  ),
+});
+
+const instagramOnly = process.argv.includes('--instagram');
 const listed = await call(adminRoutes.listPages, PagesAnswer);
 const active = new Set(listed.pages.filter((p) => p.status === 'active').map((p) => p.pageId));
-if (info.pages.some((p) => !active.has(p.id))) {
+// A stack connected before Instagram existed has no Instagram entry yet: connecting again adds it.
+if (info.pages.some((p) => !active.has(p.id)) || !active.has(DEMO_INSTAGRAM.id)) {
   const connect = { userAccessToken: info.userToken };
   const connected = await call(adminRoutes.connectPages, ConnectAnswer, connect);
   for (const p of connected.pages) console.log(`connected ${p.name} (${p.pageId}): ${p.status}`);
 }
 
-for (const page of info.pages) {
+for (const page of instagramOnly ? [] : info.pages) {
   const mid = `m_test_${randomUUID()}`;
   const text = `Hello ${page.name}, this is a test webhook`;
   const body = JSON.stringify({
@@ -61,6 +74,43 @@ for (const page of info.pages) {
     (await call({ method: 'GET', path }, MessagesAnswer)).messages.find((m) => m.mid === mid),
   );
   console.log(`  stored: "${stored.text}" (${stored.direction}) -> GET ${url}${path}`);
+}
+
+await sendInstagram();
+
+/** Ada writes to the café's Instagram account: an `instagram` webhook, stored under the account's entry. */
+async function sendInstagram(): Promise<void> {
+  const account = DEMO_INSTAGRAM;
+  const igsid = demoIgsid();
+  const mid = `aWdf_test_${randomUUID()}`;
+  const text = `Hello @${account.username}, this is an Instagram test webhook`;
+  const now = Date.now();
+  const event = {
+    sender: { id: igsid },
+    recipient: { id: account.id },
+    timestamp: now,
+    message: { mid, text },
+  };
+  const body = JSON.stringify({
+    object: 'instagram',
+    entry: [{ id: account.id, time: now, messaging: [event] }],
+  });
+  const res = await fetch(`${url}${WEBHOOK_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, info.appSecret) },
+    body,
+  });
+  console.log(
+    `POST ${WEBHOOK_PATH} (object instagram) for @${account.username}: ${res.status} ${await res.text()}`,
+  );
+  const path = pathOf(adminRoutes.listMessages, { pageId: account.id, userId: igsid });
+  const stored = await waitFor(async () =>
+    (await call({ method: 'GET', path }, MessagesAnswer)).messages.find((m) => m.mid === mid),
+  );
+  console.log(`  stored: "${stored.text}" (${stored.direction}, channel instagram) -> GET ${url}${path}`);
+  const pages = await call(adminRoutes.listPages, InstagramEntries);
+  const entry = pages.pages.find((p) => p.pageId === account.id);
+  console.log(`  entry: ${account.id} channel ${entry?.channel}, linked page ${entry?.linkedPageId}`);
 }
 
 // `--image [seconds]`: one more message, with an image at a sandbox CDN link that expires after that

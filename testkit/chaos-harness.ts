@@ -115,6 +115,11 @@ export interface ChaosOptions {
   postConcurrency?: number;
   /** The queue's deduplication window: short, so later redeliveries reach the processor. */
   dedupWindowMs?: number;
+  /**
+   * The share of `pages` that are Instagram accounts (SPEC §11), each linked to one of the Messenger
+   * pages (whose token its profile calls use); their conversations come in `object: "instagram"` POSTs.
+   */
+  instagramShare?: number;
 }
 
 export interface ChaosReport {
@@ -122,6 +127,10 @@ export interface ChaosReport {
   posts: number;
   pages: number;
   conversations: number;
+  /** Instagram's part of the traffic: accounts, events, POSTs (`object: "instagram"`), unsends. */
+  instagram: { accounts: number; events: number; posts: number; unsends: number };
+  /** Public events whose channel is not their entry's (`instagram` for an Instagram account). */
+  channelMismatches: string[];
   sent: { requests: number; concurrentDuplicates: number; lateDuplicates: number; retriesAfter5xx: number };
   statuses: Record<string, number>;
   injected: {
@@ -191,22 +200,52 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   // ---- the world: Meta (GraphFake), pages, persons, the table -----------------------------------------------
   const fake = new GraphFake({ appId: CHAOS_APP_ID, appSecret });
   const graphUrl = await fake.start();
-  const pageIds = Array.from({ length: opts.pages }, (_, i) => String(310_000_000_000_000 + i));
+  const igCount = Math.min(opts.pages - 1, Math.round(opts.pages * (opts.instagramShare ?? 0)));
+  const pageIds = Array.from({ length: opts.pages - igCount }, (_, i) => String(310_000_000_000_000 + i));
   fake.addUser({ name: 'Chaos Admin', pages: pageIds.map((id, i) => ({ id, name: `Chaos Page ${i}` })) });
+  // Instagram accounts, each linked to a page: events to the account, token calls with the page's token.
+  const igAccounts = Array.from({ length: igCount }, (_, i) => ({
+    id: String(17_841_400_000_000_000n + BigInt(i)),
+    username: `chaos.ig.${i}`,
+    pageId: pageIds[i % pageIds.length] ?? '',
+  }));
+  for (const a of igAccounts) fake.linkInstagram(a.pageId, { id: a.id, username: a.username });
+  const igIds = new Set(igAccounts.map((a) => a.id));
   const persons = Array.from({ length: opts.persons }, (_, i) => fake.addPerson(`Person${i}`, `Chaos${i}`));
-  const conversations = pageIds.flatMap((pageId) =>
-    persons.map((person) => ({ pageId, userId: fake.psid(person, pageId) })),
-  );
+  const conversations = [
+    ...pageIds.flatMap((pageId) => persons.map((person) => ({ pageId, userId: fake.psid(person, pageId) }))),
+    ...igAccounts.flatMap((a) =>
+      persons.map((person) => ({
+        pageId: a.id,
+        userId: fake.igsid(person, a.id),
+        channel: 'instagram' as const,
+      })),
+    ),
+  ];
   const secrets = new Map<string, string>([['the app secret', appSecret]]);
   for (const id of pageIds) secrets.set(`the page token of ${id}`, fake.pageToken(id));
 
   const tableName = await opts.dynamo.createTable();
   const keyring = LocalKeyring.ephemeral();
+  const seededPages = new PageRepository(opts.dynamo.doc, tableName);
   await seedPages(
-    new PageRepository(opts.dynamo.doc, tableName),
+    seededPages,
     keyring,
     pageIds.map((pageId, i) => ({ pageId, token: fake.pageToken(pageId), name: `Chaos Page ${i}` })),
   );
+  const seededAt = new Date().toISOString();
+  for (const a of igAccounts) {
+    await seededPages.put({
+      pageId: a.id,
+      name: a.username,
+      status: 'active',
+      channel: 'instagram',
+      linkedPageId: a.pageId,
+      subscribedFields: [],
+      connectedAt: seededAt,
+      updatedAt: seededAt,
+    });
+  }
 
   const { events, posts } = makeTraffic({
     conversations,
@@ -526,6 +565,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const got = stored.get(mid)?.reactions?.[exp.userId]?.timestamp;
       if (got !== ts) stateMismatches.push(`${key} ${mid}: reaction at ${got} ≠ ${ts}`);
     }
+    // Instagram unsends: the message stays in its place, marked deleted, its text erased (SPEC §11).
+    for (const [mid, item] of stored) {
+      const want = exp.deleted.has(mid);
+      if ((item.deleted === true) !== want || (want && item.text !== undefined))
+        stateMismatches.push(
+          `${key} ${mid}: deleted ${item.deleted} (text ${item.text !== undefined}) ≠ ${want}`,
+        );
+    }
   }
   const storedTwice = [...storeCounts].filter(([, n]) => n > 1).map(([k]) => k);
 
@@ -559,11 +606,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
   const logText = logs.join('');
 
+  const channelMismatches = publisher.events
+    .filter((e) => e.channel !== (igIds.has(e.pageId) ? 'instagram' : 'messenger'))
+    .map((e) => `${e.pageId} ${e.type} ${e.id}: channel ${e.channel}`);
+
   return {
     events: events.length,
     posts: posts.length,
     pages: opts.pages,
     conversations: conversations.length,
+    instagram: {
+      accounts: igAccounts.length,
+      events: events.filter((e) => e.channel === 'instagram').length,
+      posts: posts.filter((p) => p.body.startsWith('{"object":"instagram"')).length,
+      unsends: events.filter((e) => e.kind === 'unsend').length,
+    },
+    channelMismatches,
     sent,
     statuses,
     injected,
@@ -766,7 +824,9 @@ function publicEventCheck(published: readonly PublicEvent[], traffic: readonly T
               ? `reaction ${d.mid} ${event.time}`
               : event.type === 'contact.updated'
                 ? `name ${d.name}`
-                : undefined;
+                : event.type === 'message.deleted'
+                  ? `deleted ${d.mid}`
+                  : undefined;
         if (change) changes.set(change, (changes.get(change) ?? 0) + 1);
       }
       const wanted = [...(receipts.get(key) ?? [])];
@@ -778,6 +838,7 @@ function publicEventCheck(published: readonly PublicEvent[], traffic: readonly T
         if (ts !== undefined) wanted.push(`reaction ${item.mid} ${new Date(ts).toISOString()}`);
       }
       if (conversation?.name !== undefined) wanted.push(`name ${conversation.name}`);
+      for (const item of items) if (item.deleted) wanted.push(`deleted ${item.mid}`);
       for (const change of new Set(wanted)) {
         const n = changes.get(change) ?? 0;
         if (n !== 1) report.missingEvents.push(`${key} ${change}: ${n} events`);

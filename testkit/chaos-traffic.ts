@@ -19,7 +19,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-export type TrafficKind = 'in' | 'echo' | 'delivery' | 'read' | 'postback' | 'reaction';
+export type TrafficKind = 'in' | 'echo' | 'delivery' | 'read' | 'postback' | 'reaction' | 'unsend';
 
 export interface TrafficEvent {
   kind: TrafficKind;
@@ -28,11 +28,13 @@ export interface TrafficEvent {
   timestamp: number;
   /** The event's own mid (message, echo, postback). */
   mid?: string;
-  /** Delivery: the echoes it names; reaction: the message it targets. */
+  /** Delivery: the echoes it names; reaction: the message it targets; unsend: the message taken back. */
   refs?: string[];
   watermark?: number;
   /** The raw event as Meta serialises it inside `messaging[]`. */
   raw: string;
+  /** Instagram conversations' events (`object: "instagram"` POSTs). */
+  channel?: 'instagram';
 }
 
 export interface TrafficPost {
@@ -46,6 +48,11 @@ export interface TrafficPost {
 export interface Conversation {
   pageId: string;
   userId: string;
+  /**
+   * `instagram`: an Instagram account (pageId) and an IGSID (SPEC §11). Its events come in
+   * `object: "instagram"` POSTs; it has no deliveries, and its reads (`messaging_seen`) name a mid.
+   */
+  channel?: 'instagram';
 }
 
 export interface TrafficOptions {
@@ -98,8 +105,11 @@ export function makeTraffic(opts: TrafficOptions): { events: TrafficEvent[]; pos
   let inbound = 0;
   const full = () => events.length >= maxEvents || inbound >= maxInbound;
 
+  const channelOf = new Map(opts.conversations.map((c) => [conversationKey(c.pageId, c.userId), c.channel]));
   const push = (e: Omit<TrafficEvent, 'raw'>, raw: Record<string, unknown>) => {
-    if (events.length < maxEvents) events.push({ ...e, raw: metaJson(raw) });
+    if (events.length >= maxEvents) return;
+    const channel = channelOf.get(conversationKey(e.pageId, e.userId));
+    events.push({ ...e, raw: metaJson(raw), ...(channel ? { channel } : {}) });
   };
   const fromUser = (c: (typeof state)[number], ts: number) => ({
     sender: { id: c.userId },
@@ -134,6 +144,14 @@ export function makeTraffic(opts: TrafficOptions): { events: TrafficEvent[]; pos
           { kind: 'in', pageId: c.pageId, userId: c.userId, timestamp: ts, mid: m },
           { ...fromUser(c, ts), message: { mid: m, text: TEXTS[int(0, TEXTS.length - 1)] } },
         );
+        // Instagram: now and then the person unsends what they just wrote (SPEC §11).
+        if (opts.variety && c.channel === 'instagram' && random() < 0.08 && !full()) {
+          const at = tick();
+          push(
+            { kind: 'unsend', pageId: c.pageId, userId: c.userId, timestamp: at, refs: [m] },
+            { ...fromUser(c, at), message: { mid: m, is_deleted: true } },
+          );
+        }
       }
       if (opts.variety && c.lastEcho && random() < 0.05 && !full()) {
         const ts = tick();
@@ -163,7 +181,18 @@ export function makeTraffic(opts: TrafficOptions): { events: TrafficEvent[]; pos
           },
         );
       }
-      if (echoes.length && !full()) {
+      if (echoes.length && c.channel === 'instagram' && !full()) {
+        // Instagram has no deliveries; `messaging_seen` names the last message seen, and everything
+        // sent up to the moment it was seen is read (the processor's watermark: the event's time).
+        c.lastEcho = echoes[echoes.length - 1];
+        if (random() < 0.8) {
+          const readAt = tick();
+          push(
+            { kind: 'read', pageId: c.pageId, userId: c.userId, timestamp: readAt, watermark: readAt },
+            { ...fromUser(c, readAt), read: { mid: c.lastEcho } },
+          );
+        }
+      } else if (echoes.length && !full()) {
         c.lastEcho = echoes[echoes.length - 1];
         const ts = tick();
         push(
@@ -198,11 +227,15 @@ export function makeTraffic(opts: TrafficOptions): { events: TrafficEvent[]; pos
   const posts: TrafficPost[] = [];
   for (let i = 0; i < ordered.length; ) {
     const n = Math.min(int(1, opts.maxEntries ?? 5), ordered.length - i);
-    const batch = ordered.slice(i, i + n);
-    i += n;
+    // Meta sends one object per POST: a batch stops where the channel changes.
+    const cut = ordered.slice(i, i + n);
+    const other = cut.findIndex((e) => e.channel !== cut[0]?.channel);
+    const batch = other < 0 ? cut : cut.slice(0, other);
+    i += batch.length;
     const entries = batch.map((e) => `{"id":"${e.pageId}","time":${e.timestamp},"messaging":[${e.raw}]}`);
+    const object = batch[0]?.channel === 'instagram' ? 'instagram' : 'page';
     posts.push({
-      body: `{"object":"page","entry":[${entries.join(',')}]}`,
+      body: `{"object":"${object}","entry":[${entries.join(',')}]}`,
       events: batch,
       conversations: [...new Set(batch.map((e) => conversationKey(e.pageId, e.userId)))],
     });
@@ -224,6 +257,8 @@ export interface ExpectedConversation {
   deliveredWatermark?: number;
   /** Target mid → timestamp of the last reaction to it. */
   reactions: Map<string, number>;
+  /** Instagram messages unsent: stored deleted, their text erased. */
+  deleted: Set<string>;
 }
 
 export function expectedState(events: TrafficEvent[]): Map<string, ExpectedConversation> {
@@ -240,6 +275,7 @@ export function expectedState(events: TrafficEvent[]): Map<string, ExpectedConve
         delivered: new Set(),
         lastMessageAt: 0,
         reactions: new Map(),
+        deleted: new Set(),
       };
       out.set(key, c);
     }
@@ -254,6 +290,7 @@ export function expectedState(events: TrafficEvent[]): Map<string, ExpectedConve
     }
     if (e.kind === 'read') c.readWatermark = Math.max(c.readWatermark ?? 0, e.watermark ?? 0);
     if (e.kind === 'reaction' && e.refs?.[0]) c.reactions.set(e.refs[0], e.timestamp);
+    if (e.kind === 'unsend' && e.refs?.[0]) c.deleted.add(e.refs[0]);
   }
   return out;
 }

@@ -40,6 +40,7 @@ import type { GraphClient } from '#graph/graph-client';
 import { withMediaLinks } from '#media/media-view';
 import { type BulkAction, runBulkAction } from '#pages/bulk';
 import { connectPages } from '#pages/connect';
+import { shownStatus } from '#pages/instagram-entry';
 import type { PageAccess } from '#pages/page-access';
 import type { PageOpsDeps } from '#pages/page-ops-deps';
 import type { PageRepository } from '#pages/page-repository';
@@ -119,13 +120,16 @@ export function createAdminApi(deps: AdminDeps) {
     })
     .on(adminRoutes.listPages, async () => {
       // SPEC §9: the last webhook event and the warnings (the doctor's last run, plus `quiet` as of now).
+      // Instagram entries (SPEC §11) show their page's status: they are subscribed through it.
       const now = Date.now();
-      const pages = (await deps.pages.list()).map((p) => ({
-        ...withoutDaySlots(pageView(p)),
+      const pages = await deps.pages.list();
+      const byId = new Map(pages.map((p) => [p.pageId, p]));
+      const views = pages.map((p) => ({
+        ...withoutDaySlots(pageView(p, { status: shownStatus(p, byId.get(p.linkedPageId ?? '')) })),
         lastEventAt: p.lastEventAt ?? null,
         warnings: listedWarnings(p, now),
       }));
-      return json(200, { pages });
+      return json(200, { pages: views });
     })
     .on(adminRoutes.subscribePage, async ({ pageId }, reqCtx) =>
       pageCommand(deps, 'subscribe', param(pageId), deadlineOf(reqCtx.context)),

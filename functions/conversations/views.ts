@@ -4,10 +4,20 @@ import type { QuarantineRecord } from '#contracts/quarantine-record';
 import { outStatus } from './message-status.js';
 import type { QuarantineSummary } from './quarantine-repository.js';
 
-/** What `GET /admin/pages` shows of a page: everything but its sealed token. */
-export function pageView(p: PageRecord) {
+/**
+ * What `GET /admin/pages` shows of a page: everything but its sealed token, with its `channel`. An
+ * Instagram entry (SPEC §11) shows the status of its page (`shownStatus`) when the caller passes it (`shown`).
+ */
+export function pageView(p: PageRecord, shown?: { status?: PageRecord['status'] }) {
   const { sealedToken: _sealed, pendingSealedToken: _pending, ...visible } = p;
-  return { ...visible, subscribedFields: p.subscribedFields ?? [], lastCheckedAt: p.lastCheckedAt ?? null };
+  return {
+    ...visible,
+    // `?.`: callers also pass pageView to `map`, whose second argument is an index.
+    status: shown?.status ?? p.status,
+    channel: p.channel ?? 'messenger',
+    subscribedFields: p.subscribedFields ?? [],
+    lastCheckedAt: p.lastCheckedAt ?? null,
+  };
 }
 
 export function conversationView(c: ListedConversation) {

@@ -101,6 +101,9 @@ export function subscriptionCheck(outcome: PageOutcome): DoctorCheck {
         ? { name, ok: false, detail: 'not checked: the page token is refused', fix: RECONNECT }
         : { name, ok: false, detail: `Meta refused: ${outcome.reason}`, fix: REPAIR };
     case 'skipped':
+      // An Instagram entry (SPEC §11): Meta delivers its events through its page's subscription.
+      if (outcome.reason === 'subscribed_through_page')
+        return { name, ok: true, detail: 'subscribed through its linked page' };
       return outcome.reason === 'needs_reauth'
         ? { name, ok: false, detail: 'not checked: the page token is refused', fix: RECONNECT }
         : { name, ok: false, detail: `not checked: ${outcome.reason}` };

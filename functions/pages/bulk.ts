@@ -33,7 +33,10 @@ export async function runBulkAction(
   const sweep = await deps.pages.publishOutboxes(deadline);
   if (sweep.published || sweep.failedPages.length)
     logger.info('page outboxes swept', { published: sweep.published, failedPages: sweep.failedPages.length });
-  const pages = (await deps.pages.list()).filter((p) => p.status !== 'disconnected');
+  // Instagram entries are subscribed through their page (SPEC §11): never by their own id.
+  const pages = (await deps.pages.list()).filter(
+    (p) => p.status !== 'disconnected' && p.channel !== 'instagram',
+  );
   const pageIds = pages.map((p) => p.pageId);
   if (deps.commands && pageIds.length > deps.fanOutAbove) {
     const type = action === 'resubscribe-all' ? 'subscribe' : action;

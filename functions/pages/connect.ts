@@ -7,6 +7,7 @@ import type { TokenSealer } from '#ports/ports';
 import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import type { PageCommandRunner } from './commands.js';
+import { instagramLinked, type LinkedAccount } from './instagram-entry.js';
 import { connectRequested, NOT_CONNECTED } from './page.js';
 import type { PageRepository } from './page-repository.js';
 
@@ -22,6 +23,10 @@ export interface ConnectedPage {
   name: string;
   status: PageStatus;
   error?: string;
+  /** `instagram` for a page's linked Instagram account, connected with it (SPEC §11). */
+  channel?: 'messenger' | 'instagram';
+  /** Instagram entries: their page. */
+  linkedPageId?: string;
 }
 
 const CONNECT_CONCURRENCY = 25;
@@ -61,7 +66,70 @@ export async function connectChosenPages(
   deadline: Deadline = NO_DEADLINE,
 ): Promise<ConnectedPage[]> {
   const chosen = choose(available, pageIds);
-  return pMap(chosen, (p) => connectOne(deps, p, deadline), { concurrency: CONNECT_CONCURRENCY });
+  const connected = await pMap(chosen, (p) => connectWithInstagram(deps, p, deadline), {
+    concurrency: CONNECT_CONCURRENCY,
+  });
+  return connected.flat();
+}
+
+/** The page, then its linked Instagram professional account as its own entry (SPEC §11). */
+async function connectWithInstagram(
+  deps: ConnectDeps,
+  p: GraphPage,
+  deadline: Deadline,
+): Promise<ConnectedPage[]> {
+  const page = await connectOne(deps, p, deadline);
+  if (!p.accessToken || page.error !== undefined || page.status === NOT_CONNECTED) return [page];
+  const account = await discoverInstagram(deps, p.id, p.accessToken, deadline);
+  if (!account) return [page];
+  const entry = await storeInstagramEntry(deps.pages, account, p.id, page.status);
+  return entry ? [page, entry] : [page];
+}
+
+/**
+ * `GET /{page-id}?fields=instagram_business_account{id,username}` with the page's token. A page without
+ * one, or a refusal (the page is connected all the same), answers undefined.
+ */
+async function discoverInstagram(
+  deps: ConnectDeps,
+  pageId: string,
+  pageToken: string,
+  deadline: Deadline,
+): Promise<LinkedAccount | undefined> {
+  try {
+    return await deps.graph.instagramAccount(pageId, pageToken, { deadline });
+  } catch (err) {
+    if (!(err instanceof GraphError)) throw err;
+    logger.warn('linked Instagram account not read; connect the page again to retry', {
+      pageId,
+      graphError: err.toJSON(),
+    });
+    return undefined;
+  }
+}
+
+async function storeInstagramEntry(
+  pages: PageRepository,
+  account: LinkedAccount,
+  linkedPageId: string,
+  status: PageStatus,
+): Promise<ConnectedPage | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const existing = await pages.get(account.id);
+    const at = new Date().toISOString();
+    const change = instagramLinked(existing, { account, linkedPageId, status, at });
+    if (!change) {
+      logger.warn('Instagram account id is taken by a Messenger page: not connected', { pageId: account.id });
+      return undefined;
+    }
+    const stored = await pages.apply(account.id, change);
+    if (stored) {
+      count('InstagramAccountsConnected');
+      const { pageId, name } = stored;
+      return { pageId, name, status: stored.status, channel: 'instagram', linkedPageId };
+    }
+  }
+  throw new Error(`Instagram entry ${account.id} changed under every connect attempt`);
 }
 
 function choose(available: GraphPage[], pageIds?: string[]): GraphPage[] {

@@ -1,7 +1,14 @@
 import type { PageStatus } from '#contracts/page-record';
 
 /** Why an operation did not act on a page at all. */
-export type SkipReason = 'unknown_page' | 'disconnected' | 'needs_reauth' | 'superseded' | 'no_pending_token';
+export type SkipReason =
+  | 'unknown_page'
+  | 'disconnected'
+  | 'needs_reauth'
+  | 'superseded'
+  | 'no_pending_token'
+  /** An Instagram entry (SPEC §11): Meta delivers its events through its page's subscription. */
+  | 'subscribed_through_page';
 
 /**
  * What one operation on one page came to. `done`: it did what was asked (a disconnect may carry a
@@ -34,6 +41,8 @@ const SKIPPED: Record<SkipReason, (detail?: string) => string> = {
     `page needs reauth (connect it again with a fresh user token)${detail ? `: ${detail}` : ''}`,
   superseded: () => 'the page was disconnected or reconnected meanwhile',
   no_pending_token: () => 'no new token to connect with',
+  subscribed_through_page: () =>
+    'an Instagram account is subscribed through its linked page: subscribe or check that page',
 };
 
 export function summaryOf(outcome: PageOutcome): OutcomeSummary {

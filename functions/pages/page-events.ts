@@ -31,7 +31,8 @@ export function statusChangedEvent(
     time: new Date(updatedAt).toISOString(),
     version: 1,
     pageId,
-    channel: 'messenger',
+    // An Instagram entry's changes carry its channel (SPEC §11: its transitions set it).
+    channel: change.set.channel === 'instagram' ? 'instagram' : 'messenger',
     data: { from, to, ...(reason === undefined ? {} : { reason }) },
   };
 }

@@ -96,11 +96,19 @@ export class PageOperations {
     return promoted ? this.subscribe(pageId, deadline, promoted) : this.connect(pageId, deadline);
   }
 
-  /** Unsubscribes the app from the page, then forgets its token. Other pages are not touched. */
+  /**
+   * Unsubscribes the app from the page, then forgets its token; its linked Instagram entry is
+   * disconnected with it (SPEC §11). Other pages are not touched. An Instagram entry alone is only
+   * cut off on our side: it has no subscription of its own to remove.
+   */
   async disconnect(pageId: string, deadline: Deadline): Promise<PageOutcome> {
     const page = await this.deps.pages.get(pageId);
     if (!page) return { pageId, result: 'skipped', reason: 'unknown_page' };
     if (page.status === 'disconnected') return { pageId, result: 'done', status: page.status };
+    if (page.channel === 'instagram') {
+      await this.cutOff(page, undefined, deadline);
+      return { pageId, result: 'done', status: 'disconnected' };
+    }
     const token = await this.deps.access.token(page);
     let warning: string | undefined;
     if (token) {
@@ -117,6 +125,7 @@ export class PageOperations {
     }
     await this.cutOff(page, warning, deadline);
     this.deps.access.forget(pageId);
+    for (const entry of await this.linkedInstagram(pageId)) await this.cutOff(entry, undefined, deadline);
     count('PagesDisconnected');
     return { pageId, result: 'done', status: 'disconnected', warning };
   }
@@ -128,7 +137,10 @@ export class PageOperations {
   private async cutOff(page: Page, warning: string | undefined, deadline: Deadline): Promise<void> {
     let current: Page | undefined = page;
     for (let attempt = 0; attempt < 5 && current && current.status !== 'disconnected'; attempt++) {
-      if (await this.deps.pages.apply(page.pageId, disconnected(current, warning), deadline)) return;
+      const change = disconnected(current, warning);
+      // An Instagram entry's change says its channel, so its page.status_changed does (page-events.ts).
+      if (current.channel === 'instagram') change.set.channel = 'instagram';
+      if (await this.deps.pages.apply(page.pageId, change, deadline)) return;
       current = await this.deps.pages.get(page.pageId);
     }
     if (current && current.status !== 'disconnected')
@@ -180,6 +192,14 @@ export class PageOperations {
     return again.result === 'done' ? { pageId, result: 'repaired', status: again.status } : again;
   }
 
+  /** The connected Instagram entries linked to the page (SPEC §11): a listing, as disconnects are rare. */
+  private async linkedInstagram(pageId: string): Promise<Page[]> {
+    const pages = await this.deps.pages.list();
+    return pages.filter(
+      (p) => p.channel === 'instagram' && p.linkedPageId === pageId && p.status !== 'disconnected',
+    );
+  }
+
   /** The page and its token, or why the operation cannot run. */
   private async usable(
     pageId: string,
@@ -188,6 +208,10 @@ export class PageOperations {
     const page = listed ?? (await this.deps.pages.get(pageId));
     if (!page) return { outcome: { pageId, result: 'skipped', reason: 'unknown_page' } };
     const { status } = page;
+    // Never subscribed by its own id: Meta delivers an Instagram account's events through its page's
+    // subscription (SPEC §11), and the linked page's token would act on the wrong object.
+    if (page.channel === 'instagram')
+      return { outcome: { pageId, result: 'skipped', reason: 'subscribed_through_page', status } };
     if (status === 'disconnected')
       return { outcome: { pageId, result: 'skipped', reason: 'disconnected', status } };
     const token = await this.deps.access.token(page);

@@ -37,9 +37,7 @@ export class InstagramAccounts {
   /** The person's IGSID on that account: different per account (and from every PSID), stable. */
   igsid(personKey: string, accountId: string): string {
     if (!this.accounts.has(accountId)) throw new Error(`Unknown Instagram account ${accountId}`);
-    const hex = createHash('sha256').update(`igsid:${personKey}:${accountId}`).digest('hex');
-    // 17 digits starting with 17, like real IGSIDs; PSIDs here have 16.
-    return `17${String(BigInt(`0x${hex.slice(0, 15)}`) % 10n ** 15n).padStart(15, '0')}`;
+    return igsidOf(personKey, accountId);
   }
 
   /** The person and account of an IGSID, among the persons given. */
@@ -95,6 +93,16 @@ export class InstagramAccounts {
     };
     return pick(node, fields, 'IGUser', ['name', 'username', 'profile_pic']);
   }
+}
+
+/**
+ * The IGSID the emulator gives a person on an account: derived, so a tool outside the emulator's
+ * process (`npm run send-test-webhook`) can write as the demo person. 17 digits starting with 17, like
+ * real IGSIDs; the emulator's PSIDs have 16.
+ */
+export function igsidOf(personKey: string, accountId: string): string {
+  const hex = createHash('sha256').update(`igsid:${personKey}:${accountId}`).digest('hex');
+  return `17${String(BigInt(`0x${hex.slice(0, 15)}`) % 10n ** 15n).padStart(15, '0')}`;
 }
 
 function splitFields(fields: string | undefined): string[] {

@@ -1,6 +1,6 @@
 /**
  * Nothing lost, nothing stored twice, nothing reordered, no secret leaked: 2,000 webhook events over 50
- * pages and 500 conversations through the real verifier and processor handlers while DynamoDB throttles,
+ * pages (a fifth of them Instagram accounts linked to the others, SPEC §11) and 500 conversations through the real verifier and processor handlers while DynamoDB throttles,
  * the Graph API fails, the processor crashes mid-batch, SQS sends fail, Meta delivers POSTs again and
  * public event publishes fail (whole or in part) or the processor dies right after one; and every
  * stored change published, with a stable id and gapless seq (SPEC §8) (testkit/chaos-harness.ts;
@@ -21,16 +21,21 @@ let report: ChaosReport;
 beforeAll(async () => {
   dynamo = await startTestDynamo();
   const { runChaos } = await import('#testkit/chaos-harness');
-  report = await runChaos({ dynamo, events: 2_000, pages: 50, persons: 10, poison: 4 });
+  report = await runChaos({ dynamo, events: 2_000, pages: 50, persons: 10, poison: 4, instagramShare: 0.2 });
 }, 240_000); // a correctness run, not a timing: it may take long on a loaded machine
 
 afterAll(async () => {
   await dynamo?.stop();
 });
 
-describe('fault injection: 2,000 events, 50 pages, 500 conversations', () => {
+describe('fault injection: 2,000 events, 50 pages (10 of them Instagram accounts), 500 conversations', () => {
   it('ran the traffic with every kind of fault injected', () => {
     expect(report).toMatchObject({ events: 2_000, pages: 50, conversations: 500 });
+    // A fifth of the entries are Instagram accounts: their events came in object "instagram" POSTs.
+    expect(report.instagram.accounts).toBe(10);
+    expect(report.instagram.events).toBeGreaterThan(200);
+    expect(report.instagram.posts).toBeGreaterThan(0);
+    expect(report.instagram.unsends).toBeGreaterThan(0);
     expect(report.injected.dynamoThrottles).toBeGreaterThan(0);
     expect(report.injected.graphErrors).toBeGreaterThan(0);
     expect(report.injected.crashes).toBeGreaterThan(0);
@@ -83,6 +88,10 @@ describe('fault injection: 2,000 events, 50 pages, 500 conversations', () => {
   it('kept each event id the same across redeliveries, and each conversation’s seq without gaps', () => {
     expect(report.publicEvents.unstableIds).toEqual([]);
     expect(report.publicEvents.seqViolations).toEqual([]);
+  });
+
+  it('published every event on its entry’s channel (instagram for the Instagram accounts)', () => {
+    expect(report.channelMismatches).toEqual([]);
   });
 
   it('never wrote the app secret or a page token to a log line, an answer, an error, a message or a request', () => {

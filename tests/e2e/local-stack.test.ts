@@ -1,6 +1,6 @@
 /**
  * `npm start` as a newcomer meets it: sandbox mode, data under DATA_DIR, and `npm run send-test-webhook`
- * showing a message stored for each of two demo pages.
+ * showing a message stored for each of two demo pages and for the café's linked Instagram account.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -48,11 +48,15 @@ describe('the local stack in sandbox mode', () => {
     expect(stack.output()).toMatch(/FB_APP_SECRET=[0-9a-f]{32}/);
   });
 
-  it('npm run send-test-webhook: two demo pages each receive and store a message', async () => {
+  it('npm run send-test-webhook: two demo pages and the linked Instagram account each store a message', async () => {
     const { code, output } = await run(['bin/send-test-webhook.ts'], { DATA_DIR: dataDir });
     expect(code, output).toBe(0);
-    expect(output.match(/200 EVENT_RECEIVED/g)).toHaveLength(2);
+    expect(output.match(/200 EVENT_RECEIVED/g)).toHaveLength(3);
     expect(output.match(/stored: "Hello Pagewire Demo/g)).toHaveLength(2);
+    expect(output).toContain(
+      'stored: "Hello @pagewire.demo.cafe, this is an Instagram test webhook" (in, channel instagram)',
+    );
+    expect(output).toContain('channel instagram, linked page 108374925610437');
     expect(output).toContain('Pagewire Demo Café');
     expect(output).toContain('Pagewire Demo Books');
   });

@@ -131,6 +131,29 @@ describe('Instagram processing (SPEC §11)', () => {
     expect(published(w, 'contact.updated').find((e) => e.pageId === IG)?.channel).toBe('instagram');
   });
 
+  it('a body mixing page and Instagram entries: each stored in its entry’s channel (the entry decides)', async () => {
+    const w = await world();
+    // Meta sends one object per POST; should a body ever mix them, the stored entry says what an id is.
+    const mixed = `{"object":"page","entry":[{"id":"${PAGE}","time":${T},"messaging":[${inbound(
+      w.psid,
+      PAGE,
+      T,
+      {
+        mid: 'm_mix_fb',
+        text: 'fb',
+      },
+    )}]},{"id":"${IG}","time":${T},"messaging":[${inbound(w.igsid, IG, T + 1, { mid: 'aWdfMIX', text: 'ig' })}]}]}`;
+
+    expect((await w.deliver(mixed)).batchItemFailures).toEqual([]);
+
+    expect((await w.conversations.listItems(PAGE, w.psid)).map((i) => i.text)).toEqual(['fb']);
+    expect((await w.conversations.listItems(IG, w.igsid)).map((i) => i.text)).toEqual(['ig']);
+    expect(published(w, 'message.received').map((e) => [e.pageId, e.channel])).toEqual([
+      [PAGE, 'messenger'],
+      [IG, 'instagram'],
+    ]);
+  });
+
   it('unsend: text and attachment URLs erased, message.deleted published once per message', async () => {
     const w = await world();
     const onDeleted: string[] = [];

@@ -53,7 +53,13 @@ const eventLike = fc.record(
     timestamp: fc.oneof(fc.integer({ min: 0, max: 2 ** 45 }), junk),
     message: maybe(
       fc.record(
-        { mid: text, text, is_echo: fc.oneof(fc.boolean(), junk), app_id: idValue },
+        {
+          mid: text,
+          text,
+          is_echo: fc.oneof(fc.boolean(), junk),
+          is_deleted: fc.oneof(fc.boolean(), junk),
+          app_id: idValue,
+        },
         { requiredKeys: [] },
       ),
     ),
