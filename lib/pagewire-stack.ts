@@ -6,6 +6,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
 import { HEALTH_PATH, WEBHOOK_PATH } from '#contracts/routes';
+import { ConnectLogin } from './connect-login.js';
 import { Data } from './data.js';
 import { PublicEvents } from './events.js';
 import { Ingest } from './ingest.js';
@@ -28,6 +29,7 @@ export class PagewireStack extends Stack {
   readonly ingest: Ingest;
   readonly monitoring: Monitoring;
   readonly events: PublicEvents;
+  readonly connectLogin: ConnectLogin;
 
   constructor(scope: Construct, id: string, props: PagewireStackProps) {
     super(scope, id, props);
@@ -44,12 +46,22 @@ export class PagewireStack extends Stack {
       this.processing.eventsQueue,
       this.processing.eventsDeadLetterQueue,
     );
+    this.connectLogin = new ConnectLogin(this, 'ConnectLogin', {
+      data: this.data,
+      settings,
+      commandsQueue: this.pageOperations.commandsQueue,
+    });
     this.ingest = new Ingest(this, 'Ingest', {
       data: this.data,
       eventsQueue: this.processing.eventsQueue,
       admin: this.pageOperations.admin,
       webhookThrottle: { rateLimit: settings.webhookRateLimit, burstLimit: settings.webhookBurstLimit },
+      connectLogin: this.connectLogin.fn,
     });
+    // Connect links and Facebook Login's redirect_uri are built on the API's own URL (SPEC §12): set once
+    // the API exists (the functions are its integrations, so they cannot be given it at creation).
+    for (const fn of [this.pageOperations.admin, this.connectLogin.fn])
+      fn.lambda.addEnvironment('PUBLIC_BASE_URL', this.ingest.baseUrl);
 
     const functions = {
       Verifier: this.ingest.verifier,
@@ -57,6 +69,7 @@ export class PagewireStack extends Stack {
       Admin: this.pageOperations.admin,
       Ops: this.pageOperations.ops,
       PageCommands: this.pageOperations.pageCommands,
+      Connect: this.connectLogin.fn,
     };
     this.monitoring = new Monitoring(this, 'Monitoring', {
       alarmEmail: settings.alarmEmail,
@@ -73,7 +86,13 @@ export class PagewireStack extends Stack {
       forwardUrl: settings.forwardUrl,
       alarmAction: new SnsAction(this.monitoring.alarmTopic),
     });
-    for (const fn of [functions.Processor, functions.Admin, functions.Ops, functions.PageCommands]) {
+    for (const fn of [
+      functions.Processor,
+      functions.Admin,
+      functions.Ops,
+      functions.PageCommands,
+      functions.Connect,
+    ]) {
       this.events.grantPublish(fn);
     }
 
@@ -119,6 +138,7 @@ export class PagewireStack extends Stack {
       ['ProcessorFunctionName', this.processing.processor, 'Processor: stores queued events'],
       ['AdminFunctionName', this.pageOperations.admin, 'Admin API function'],
       ['PageCommandsFunctionName', this.pageOperations.pageCommands, 'Page-commands consumer'],
+      ['ConnectFunctionName', this.connectLogin.fn, 'Facebook Login connect pages (public routes)'],
     ];
     for (const [id, fn, description] of functionOutputs) output(id, fn.functionName, description);
   }
