@@ -70,6 +70,8 @@ export class Data extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // Connect links (SPEC §12) expire by it: a day after the link did (store/table.ts).
+      timeToLiveAttribute: 'ttl',
     });
     for (const gsi of definition.GlobalSecondaryIndexes ?? []) {
       this.table.addGlobalSecondaryIndex({

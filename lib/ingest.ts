@@ -15,7 +15,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ADMIN_PREFIX, HEALTH_PATH, WEBHOOK_PATH } from '#contracts/routes';
+import {
+  ADMIN_PREFIX,
+  CONNECT_CALLBACK_PATH,
+  CONNECT_LOGIN_PATH,
+  HEALTH_PATH,
+  WEBHOOK_PATH,
+} from '#contracts/routes';
 import type { Data } from './data.js';
 import { PagewireFunction } from './pagewire-function.js';
 import { DEFAULT_SETTINGS } from './settings.js';
@@ -47,6 +53,13 @@ export const ROUTE_THROTTLES = {
   [`ANY ${ADMIN_PATH}`]: { rateLimit: 50, burstLimit: 100 },
 } as const satisfies Record<string, Throttle>;
 
+/** Facebook Login's public routes (SPEC §12): a person at a browser, a few times per connect. */
+export const CONNECT_ROUTE_THROTTLES = {
+  [`GET ${CONNECT_LOGIN_PATH}`]: { rateLimit: 5, burstLimit: 10 },
+  [`GET ${CONNECT_CALLBACK_PATH}`]: { rateLimit: 5, burstLimit: 10 },
+  [`POST ${CONNECT_CALLBACK_PATH}`]: { rateLimit: 5, burstLimit: 10 },
+} as const satisfies Record<string, Throttle>;
+
 /** One JSON line per request; no query string (the handshake carries the verify token there). */
 const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: '$context.requestId',
@@ -71,6 +84,8 @@ export interface IngestProps {
   admin: PagewireFunction;
   /** The webhook POST's throttle (default DEFAULT_WEBHOOK_THROTTLE). */
   webhookThrottle?: Throttle;
+  /** The Facebook Login function (SPEC §12): its public routes, without IAM. */
+  connectLogin?: PagewireFunction;
 }
 
 export class Ingest extends Construct {
@@ -149,7 +164,9 @@ export class Ingest extends Construct {
       authorizer: new HttpIamAuthorizer(),
     });
 
-    this.throttleRoutes(props.webhookThrottle ?? DEFAULT_WEBHOOK_THROTTLE);
+    if (props.connectLogin) this.addConnectLoginRoutes(props.connectLogin);
+
+    this.throttleRoutes(props.webhookThrottle ?? DEFAULT_WEBHOOK_THROTTLE, props.connectLogin !== undefined);
 
     this.adminInvokePolicy = new iam.ManagedPolicy(this, 'AdminInvokePolicy', {
       description: 'Pagewire: call the admin API (pagewire --aws, or any SigV4 client)',
@@ -173,8 +190,12 @@ export class Ingest extends Construct {
    * keyed by route key. CloudFormation refuses settings for a route that does not exist yet, so the
    * stage waits for the routes.
    */
-  private throttleRoutes(webhook: Throttle): void {
-    const limits: Record<string, Throttle> = { [`POST ${WEBHOOK_PATH}`]: webhook, ...ROUTE_THROTTLES };
+  private throttleRoutes(webhook: Throttle, connectLogin: boolean): void {
+    const limits: Record<string, Throttle> = {
+      [`POST ${WEBHOOK_PATH}`]: webhook,
+      ...ROUTE_THROTTLES,
+      ...(connectLogin ? CONNECT_ROUTE_THROTTLES : {}),
+    };
     const cfnStage = this.stage.node.defaultChild as apigwv2.CfnStage;
     cfnStage.routeSettings = Object.fromEntries(
       Object.entries(limits).map(([routeKey, t]) => [
@@ -184,6 +205,31 @@ export class Ingest extends Construct {
     );
     for (const route of this.api.node.children) {
       if (route instanceof apigwv2.HttpRoute) this.stage.node.addDependency(route);
+    }
+  }
+
+  /**
+   * Facebook Login's routes, public (SPEC §12): Facebook redirects a browser here, which cannot sign.
+   * The state in the link authenticates, single use by a conditional write, checked in the function.
+   */
+  private addConnectLoginRoutes(fn: PagewireFunction): void {
+    const integration = new HttpLambdaIntegration('ConnectLogin', fn.lambda);
+    const routes = [
+      ...this.api.addRoutes({ path: CONNECT_LOGIN_PATH, methods: [apigwv2.HttpMethod.GET], integration }),
+      ...this.api.addRoutes({
+        path: CONNECT_CALLBACK_PATH,
+        methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST],
+        integration,
+      }),
+    ];
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Public by design: Facebook Login redirects a browser here, which cannot sign with SigV4. The ' +
+          'one-time state of an admin-created link (SHA-256 stored, 15 minutes, single use by a conditional ' +
+          'write) authenticates each request in the function; the picker POST is CSRF-checked.',
+      });
     }
   }
 

@@ -30,7 +30,7 @@ const ESM_REQUIRE_BANNER =
 
 export interface PagewireFunctionProps {
   /** The folder under `functions/` holding `handler.ts`. */
-  name: 'verifier' | 'processor' | 'admin' | 'ops' | 'page-commands' | 'media-worker';
+  name: 'verifier' | 'processor' | 'admin' | 'ops' | 'page-commands' | 'media-worker' | 'connect';
   description: string;
   timeout: Duration;
   memorySize?: number;

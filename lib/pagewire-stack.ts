@@ -6,6 +6,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
 import { HEALTH_PATH, WEBHOOK_PATH } from '#contracts/routes';
+import { ConnectLogin } from './connect-login.js';
 import { Data } from './data.js';
 import { PublicEvents } from './events.js';
 import { Ingest } from './ingest.js';
@@ -30,6 +31,7 @@ export class PagewireStack extends Stack {
   readonly monitoring: Monitoring;
   readonly events: PublicEvents;
   readonly media: Media;
+  readonly connectLogin: ConnectLogin;
 
   constructor(scope: Construct, id: string, props: PagewireStackProps) {
     super(scope, id, props);
@@ -46,12 +48,22 @@ export class PagewireStack extends Stack {
       this.processing.eventsQueue,
       this.processing.eventsDeadLetterQueue,
     );
+    this.connectLogin = new ConnectLogin(this, 'ConnectLogin', {
+      data: this.data,
+      settings,
+      commandsQueue: this.pageOperations.commandsQueue,
+    });
     this.ingest = new Ingest(this, 'Ingest', {
       data: this.data,
       eventsQueue: this.processing.eventsQueue,
       admin: this.pageOperations.admin,
       webhookThrottle: { rateLimit: settings.webhookRateLimit, burstLimit: settings.webhookBurstLimit },
+      connectLogin: this.connectLogin.fn,
     });
+    // Connect links and Facebook Login's redirect_uri are built on the API's own URL (SPEC §12): set once
+    // the API exists (the functions are its integrations, so they cannot be given it at creation).
+    for (const fn of [this.pageOperations.admin, this.connectLogin.fn])
+      fn.lambda.addEnvironment('PUBLIC_BASE_URL', this.ingest.baseUrl);
 
     // The doctor (SPEC §9) checks that Meta calls this deployment's webhook, and repairs it to this URL.
     // Set after both exist: the API's URL is a token of the API, which routes to the admin function.
@@ -71,6 +83,7 @@ export class PagewireStack extends Stack {
       Ops: this.pageOperations.ops,
       PageCommands: this.pageOperations.pageCommands,
       Media: this.media.worker,
+      Connect: this.connectLogin.fn,
     };
     this.monitoring = new Monitoring(this, 'Monitoring', {
       alarmEmail: settings.alarmEmail,
@@ -94,6 +107,7 @@ export class PagewireStack extends Stack {
       functions.Ops,
       functions.PageCommands,
       functions.Media,
+      functions.Connect,
     ]) {
       this.events.grantPublish(fn);
     }
@@ -141,6 +155,7 @@ export class PagewireStack extends Stack {
       ['AdminFunctionName', this.pageOperations.admin, 'Admin API function'],
       ['PageCommandsFunctionName', this.pageOperations.pageCommands, 'Page-commands consumer'],
       ['MediaFunctionName', this.media.worker, 'Media worker: copies attachments to the media bucket'],
+      ['ConnectFunctionName', this.connectLogin.fn, 'Facebook Login connect pages (public routes)'],
     ];
     for (const [id, fn, description] of functionOutputs) output(id, fn.functionName, description);
   }

@@ -157,6 +157,7 @@ export class ResolvedTemplate {
         return busArn(this.busName(id, r));
       case 'AWS::Events::EventBus Name':
         return this.busName(id, r);
+      // The HTTP API's base URL (PUBLIC_BASE_URL of the functions that build links on it).
       case 'AWS::ApiGatewayV2::Api ApiEndpoint':
         return `https://${id.toLowerCase()}.execute-api.${REGION}.amazonaws.com`;
       default:

@@ -16,6 +16,7 @@ export const OPTIONS = {
   page: { type: 'string', multiple: true },
   repair: { type: 'boolean' },
   queue: { type: 'string' },
+  login: { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -35,6 +36,7 @@ export interface Values {
   page?: string[];
   repair?: boolean;
   queue?: string;
+  login?: boolean;
 }
 
 export interface ParsedArgs {

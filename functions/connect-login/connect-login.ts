@@ -120,20 +120,14 @@ export async function loginCallback(
   const [graph, base] = [await deps.graph(), publicBase(deps)];
   if (!graph || !base) return failed(deps, linkId, 503, 'The Facebook app is not configured here.');
 
-  let longLivedToken: string;
-  let pages: Array<{ id: string; name: string }>;
+  let exchanged: Awaited<ReturnType<typeof exchangeAndSeal>>;
   try {
-    const userToken = await graph.exchangeCode(q.code, callbackUrl(base), { deadline });
-    ({ longLivedToken, pages } = await userPages(graph, userToken, deadline));
+    exchanged = await exchangeAndSeal(deps, graph, linkId, q.code, base, deadline);
   } catch (err) {
+    // The link is claimed: whatever failed, it ends `failed` (the CLI says why) rather than waiting out its expiry.
     return graphFailure(deps, linkId, err, 'Facebook refused the login');
   }
-  const csrf = newSecret();
-  const sealed = await deps.sealer.seal(linkSealContext(linkId), longLivedToken);
-  const stored = await deps.links.move(linkId, ['code_exchanged'], 'code_exchanged', deps.now(), {
-    sealedUserToken: sealed,
-    csrfHash: sha256Hex(csrf),
-  });
+  const { pages, csrf, stored } = exchanged;
   if (stored !== 'claimed') return refused(stored);
   logger.info('connect link: pages listed', { linkId, pages: pages.length });
   const cookie = [
@@ -151,6 +145,26 @@ export async function loginCallback(
     pages.map((p) => ({ id: p.id, name: p.name })),
     { 'set-cookie': cookie },
   );
+}
+
+/** The code for the user's pages; the long-lived user token sealed into the link with the form's CSRF hash. */
+async function exchangeAndSeal(
+  deps: ConnectLoginDeps,
+  graph: GraphClient,
+  linkId: string,
+  code: string,
+  base: string,
+  deadline: Deadline,
+) {
+  const userToken = await graph.exchangeCode(code, callbackUrl(base), { deadline });
+  const { longLivedToken, pages } = await userPages(graph, userToken, deadline);
+  const csrf = newSecret();
+  const sealed = await deps.sealer.seal(linkSealContext(linkId), longLivedToken);
+  const stored = await deps.links.move(linkId, ['code_exchanged'], 'code_exchanged', deps.now(), {
+    sealedUserToken: sealed,
+    csrfHash: sha256Hex(csrf),
+  });
+  return { pages, csrf, stored };
 }
 
 export interface PickerForm {

@@ -111,6 +111,8 @@ export const AdminEnv = z.object({
   MEDIA_BUCKET: z.optional(set),
   HUMAN_AGENT_REPLIES: z.optional(flag),
   COMMAND_WAIT_MS: z.optional(positiveInt),
+  /** The base of the connect links it makes (SPEC §12): the API's URL. */
+  PUBLIC_BASE_URL: z.optional(httpUrl),
 });
 export type AdminEnv = z.infer<typeof AdminEnv>;
 

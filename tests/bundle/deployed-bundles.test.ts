@@ -59,6 +59,7 @@ const ADMIN = 'PageOperationsAdmin';
 const PAGE_COMMANDS = 'PageOperationsPageCommandsConsumer';
 const OPS = 'PageOperationsOps';
 const MEDIA = 'MediaWorker';
+const CONNECT = 'ConnectLoginConnect';
 
 const queueOf = (url: string) => url.split('/').at(-1) as string;
 const queueArn = (url: string) => `arn:aws:sqs:us-east-1:000000000000:${queueOf(url)}`;
@@ -414,9 +415,105 @@ describe('the deployed stack, bundle by bundle', () => {
     expect(checks.at(-1)).toMatchObject({ method: 'GET', tokenPageId: page.id });
   });
 
+  it('Facebook Login: admin makes a link; the connect bundle redirects, takes the callback, connects the picked pages', async () => {
+    const admin = await bundle(ADMIN);
+    const created = await admin.invoke(httpEvent('POST', '/admin/connect-links'));
+    expect(created.result).toMatchObject({ statusCode: 201 });
+    const link = new URL(bodyOf(created).url);
+    const base = present(d.fn(CONNECT).environment.PUBLIC_BASE_URL, 'PUBLIC_BASE_URL');
+    expect(link.origin).toBe(base);
+    const state = present(link.searchParams.get('state') ?? undefined, 'state');
+
+    const connect = await bundle(CONNECT);
+    const started = await connect.invoke(httpEvent('GET', '/connect/facebook', { query: { state } }));
+    const location = (started.result as { statusCode: number; headers: Record<string, string> }).headers
+      .location;
+    const dialog = new URL(present(location, 'location'));
+    // FB_DIALOG_URL unset: Facebook's own dialog, with the API's callback as redirect_uri.
+    expect(`${dialog.origin}${dialog.pathname}`).toBe('https://www.facebook.com/v24.0/dialog/oauth');
+    expect(dialog.searchParams.get('redirect_uri')).toBe(`${base}/connect/facebook/callback`);
+    // The sandbox plays the dialog the browser would see; Continue redirects with a code.
+    const form = new URLSearchParams(dialog.searchParams);
+    form.set('action', 'continue');
+    const continued = await fetch(`${d.graph.url}${dialog.pathname}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    const back = new URL(present(continued.headers.get('location') ?? undefined, 'dialog redirect'));
+    const code = present(back.searchParams.get('code') ?? undefined, 'code');
+
+    const picker = await connect.invoke(
+      httpEvent('GET', '/connect/facebook/callback', { query: { code, state } }),
+    );
+    const pickerResult = picker.result as {
+      statusCode: number;
+      body: string;
+      headers: Record<string, string>;
+    };
+    expect(pickerResult.statusCode).toBe(200);
+    expect(pickerResult.headers['set-cookie']).toMatch(/; Secure$/);
+    const csrf = present(/name="csrf" value="([^"]+)"/.exec(pickerResult.body)?.[1], 'csrf');
+    const cookie = present(pickerResult.headers['set-cookie']?.split(';')[0], 'cookie');
+    const body = new URLSearchParams({ state, csrf });
+    for (const p of d.graph.pages) body.append('pageId', p.id);
+
+    const commandsUrl = present(d.fn(CONNECT).environment.PAGE_COMMANDS_QUEUE_URL, 'PAGE_COMMANDS_QUEUE_URL');
+    const before = d.sqs.messages(queueOf(commandsUrl)).length;
+    // API Gateway v2 hands cookies to the function in `cookies`, not in a header.
+    const submitting = connect.invoke({
+      ...httpEvent('POST', '/connect/facebook/callback', {
+        body: body.toString(),
+        base64: true,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      cookies: [cookie],
+    });
+    const connectPrincipal = principalOf(d.fn(CONNECT));
+    // One command per page: wait for the last of them (each call is matched once, in order).
+    let sends = 0;
+    await Promise.race([
+      d.gateway.waitForCall(
+        (c) =>
+          c.principal === connectPrincipal &&
+          c.operation === 'SendMessageBatch' &&
+          ++sends === d.graph.pages.length,
+      ),
+      submitting,
+    ]);
+    const commands = d.sqs.messages(queueOf(commandsUrl)).slice(before);
+    expect(commands).toHaveLength(d.graph.pages.length);
+    const consumer = await bundle(PAGE_COMMANDS);
+    expect(await consumer.invoke(sqsEventOf(commands, queueArn(commandsUrl)))).toEqual({
+      result: { batchItemFailures: [] },
+    });
+    const submitted = (await submitting).result as { statusCode: number; body: string };
+    expect(submitted.statusCode, submitted.body).toBe(200);
+    for (const p of d.graph.pages) expect(submitted.body).toContain(`<td>${p.id}</td><td>active</td>`);
+
+    const view = bodyOf(
+      await admin.invoke(httpEvent('GET', `/admin/connect-links/${bodyOf(created).linkId}`)),
+    );
+    expect(view).toMatchObject({
+      status: 'done',
+      result: d.graph.pages.map((p) => ({ pageId: p.id, status: 'active' })),
+    });
+    // The link's user token was sealed for the link, and is gone now the link is done.
+    const table = d.fn(CONNECT).environment.TABLE_NAME;
+    const items = (await d.dynamo.send(new ScanCommand({ TableName: table }))).Items ?? [];
+    const linkItem = items.find((i) => i.pk?.S === `LINK#${bodyOf(created).linkId}`);
+    expect(linkItem?.status?.S).toBe('done');
+    expect(linkItem?.sealedUserToken).toBeUndefined();
+    expect(JSON.stringify(items)).not.toContain(state);
+  });
+
   it('every AWS call of every bundle was allowed by its role', () => {
     const calls = Object.fromEntries(
-      [VERIFIER, PROCESSOR, ADMIN, PAGE_COMMANDS, OPS, MEDIA].map((prefix) => [prefix, allowedCalls(prefix)]),
+      [VERIFIER, PROCESSOR, ADMIN, PAGE_COMMANDS, OPS, MEDIA, CONNECT].map((prefix) => [
+        prefix,
+        allowedCalls(prefix),
+      ]),
     );
     expect(calls).toEqual({
       [VERIFIER]: ['s3:PutObject', 'secretsmanager:GetSecretValue', 'sqs:SendMessageBatch'],
@@ -460,6 +557,15 @@ describe('the deployed stack, bundle by bundle', () => {
         'dynamodb:UpdateItem',
         'events:PutEvents',
         's3:PutObject',
+      ],
+      [CONNECT]: [
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'kms:Decrypt',
+        'kms:Encrypt',
+        'secretsmanager:GetSecretValue',
+        'sqs:SendMessageBatch',
       ],
     });
     // Logs (stdout/stderr, CloudWatch on AWS) never carry the app secret or a page token.

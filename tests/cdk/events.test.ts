@@ -73,12 +73,13 @@ function putEventsGrants(v: Variant): { roles: unknown[]; resource: unknown }[] 
   );
 }
 
-const roleRef = (v: Variant, fn: 'processor' | 'admin' | 'ops' | 'pageCommands' | 'verifier') => {
+const roleRef = (v: Variant, fn: 'processor' | 'admin' | 'ops' | 'pageCommands' | 'connect' | 'verifier') => {
   const f = {
     processor: v.stack.processing.processor,
     admin: v.stack.pageOperations.admin,
     ops: v.stack.pageOperations.ops,
     pageCommands: v.stack.pageOperations.pageCommands,
+    connect: v.stack.connectLogin.fn,
     verifier: v.stack.ingest.verifier,
   }[fn];
   return { Ref: v.id(f.role.node.defaultChild) };
@@ -135,15 +136,15 @@ describe('the event bus', () => {
 });
 
 describe('publish grants', () => {
-  it('let exactly the processor, admin, ops, page-commands and media functions PutEvents, on this bus only', () => {
+  it('let exactly the processor, admin, ops, page-commands, media and connect functions PutEvents, on this bus only', () => {
     for (const v of [plain, forwarding]) {
       const grants = putEventsGrants(v);
       for (const grant of grants) expect(grant.resource).toEqual(busArn(v));
       const roles = grants.flatMap((g) => g.roles as unknown[]);
-      expect(roles).toHaveLength(5);
+      expect(roles).toHaveLength(6);
       expect(roles).toEqual(
         expect.arrayContaining(
-          (['processor', 'admin', 'ops', 'pageCommands'] as const).map((fn) => roleRef(v, fn)),
+          (['processor', 'admin', 'ops', 'pageCommands', 'connect'] as const).map((fn) => roleRef(v, fn)),
         ),
       );
       expect(roles).toContainEqual({ Ref: v.id(v.stack.media.worker.role.node.defaultChild) });
@@ -164,6 +165,7 @@ describe('publish grants', () => {
       pageOperations.admin,
       pageOperations.ops,
       pageOperations.pageCommands,
+      plain.stack.connectLogin.fn,
     ]) {
       expect(env(fn).EVENT_BUS_NAME).toEqual(busRef(plain));
     }

@@ -29,7 +29,7 @@ const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.ur
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation JSON, read freely by the assertions
 type Json = Record<string, any>;
-type FunctionKey = 'verifier' | 'processor' | 'admin' | 'ops' | 'pageCommands';
+type FunctionKey = 'verifier' | 'processor' | 'admin' | 'ops' | 'pageCommands' | 'connect';
 
 interface Variant {
   stack: PagewireStack;
@@ -80,6 +80,7 @@ function synthesize(context: Record<string, unknown>): Variant {
       admin: stack.pageOperations.admin,
       ops: stack.pageOperations.ops,
       pageCommands: stack.pageOperations.pageCommands,
+      connect: stack.connectLogin.fn,
     },
   };
 }
@@ -164,7 +165,7 @@ const allActions = (v: Variant, key: FunctionKey) => statementsOf(v, key).flatMa
 
 const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
 
-const ALL_FUNCTIONS: FunctionKey[] = ['verifier', 'processor', 'admin', 'ops', 'pageCommands'];
+const ALL_FUNCTIONS: FunctionKey[] = ['verifier', 'processor', 'admin', 'ops', 'pageCommands', 'connect'];
 
 /** The ARN pattern of the blob bucket's objects under `prefix` (e.g. `claims/*`), as the template writes it. */
 const blobObjects = (v: Variant, pattern: string) => ({
@@ -299,13 +300,38 @@ describe('HTTP API', () => {
       expectRoute(plain, key, 'verifier', 'NONE');
   });
 
+  it('routes Facebook Login publicly to the connect function (SPEC §12)', () => {
+    for (const key of [
+      'GET /connect/facebook',
+      'GET /connect/facebook/callback',
+      'POST /connect/facebook/callback',
+    ])
+      expectRoute(plain, key, 'connect', 'NONE');
+  });
+
   it('puts every /admin/{proxy+} route behind IAM, to the admin function, and nothing else under /admin', () => {
     expectRoute(plain, 'ANY /admin/{proxy+}', 'admin', 'AWS_IAM');
-    plain.template.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
+    plain.template.resourceCountIs('AWS::ApiGatewayV2::Route', 7);
     expect(routeKeys(plain).sort()).toEqual([
       'ANY /admin/{proxy+}',
+      'GET /connect/facebook',
+      'GET /connect/facebook/callback',
       'GET /health',
       'GET /webhooks/facebook',
+      'POST /connect/facebook/callback',
+      'POST /webhooks/facebook',
+    ]);
+    // Exactly these go without an authorizer: Meta's webhook, /health and Facebook Login's routes.
+    const open = Object.values(resources(plain, 'AWS::ApiGatewayV2::Route'))
+      .filter((r) => r.Properties.AuthorizationType !== 'AWS_IAM')
+      .map((r) => r.Properties.RouteKey)
+      .sort();
+    expect(open).toEqual([
+      'GET /connect/facebook',
+      'GET /connect/facebook/callback',
+      'GET /health',
+      'GET /webhooks/facebook',
+      'POST /connect/facebook/callback',
       'POST /webhooks/facebook',
     ]);
     plain.template.hasResourceProperties('AWS::Lambda::Permission', {
@@ -338,6 +364,9 @@ describe('HTTP API', () => {
       'GET /webhooks/facebook': limits(5, 10),
       'GET /health': limits(10, 20),
       'ANY /admin/{proxy+}': limits(50, 100),
+      'GET /connect/facebook': limits(5, 10),
+      'GET /connect/facebook/callback': limits(5, 10),
+      'POST /connect/facebook/callback': limits(5, 10),
     };
     plain.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       RouteSettings: Match.exact({ 'POST /webhooks/facebook': limits(1000, 2000), ...expected }),
@@ -440,7 +469,15 @@ describe('functions', () => {
         'PAGE_OPS_CONCURRENCY',
         'PAGE_OPS_FAN_OUT_ABOVE',
         'WEBHOOK_URL',
+        'PUBLIC_BASE_URL',
       ].sort(),
+    );
+    expect(keys('connect')).toEqual(
+      [...graphCaller, 'COMMAND_WAIT_MS', 'PAGE_COMMANDS_QUEUE_URL', 'PUBLIC_BASE_URL'].sort(),
+    );
+    // Links and the redirect_uri are built on the API's own URL.
+    expect(JSON.stringify(envOf(plain, 'connect').PUBLIC_BASE_URL)).toContain(
+      idOf(plain, plain.stack.ingest.api),
     );
     const env = (v: Variant, key: FunctionKey, variables: Json) =>
       v.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -472,6 +509,7 @@ describe('functions', () => {
   it('bundle the AWS SDK into minified ESM with a source map, at reasonable sizes', () => {
     const bundles = bundled.assembly.bundles.filter((b) => b.runtime === 'nodejs24.x');
     expect(bundles.map((b) => b.name).sort()).toEqual([
+      'ConnectLogin/Connect',
       'Ingest/Verifier',
       'Media/Worker',
       'PageOperations/Admin',
@@ -767,7 +805,7 @@ describe('permissions', () => {
       });
   });
 
-  it('lets only the admin function encrypt, and every Graph caller decrypt, only with a pageId context', () => {
+  it('lets only the admin and connect functions encrypt, and every Graph caller decrypt, only with a pageId context', () => {
     const condition = {
       'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': 'pageId' },
       'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': 'pageId' },
@@ -777,7 +815,11 @@ describe('permissions', () => {
         const statements = kmsStatements(v, key);
         const actions = statements.flatMap(actionsOf).sort();
         const expected =
-          key === 'verifier' ? [] : key === 'admin' ? ['kms:Decrypt', 'kms:Encrypt'] : ['kms:Decrypt'];
+          key === 'verifier'
+            ? []
+            : key === 'admin' || key === 'connect'
+              ? ['kms:Decrypt', 'kms:Encrypt']
+              : ['kms:Decrypt'];
         expect(actions, key).toEqual(expected);
         for (const s of statements) {
           expect(s.Condition, key).toEqual(condition);
@@ -811,13 +853,13 @@ describe('permissions', () => {
     expect(allActions(plain, 'verifier').some((a) => a.startsWith('dynamodb:'))).toBe(false);
   });
 
-  it('lets admin and ops (only) send page commands; wildcards only where AWS has no resource-level permission', () => {
+  it('lets admin, ops and connect (only) send page commands; wildcards only where AWS has no resource-level permission', () => {
     const commandsArn = getAtt(idOf(plain, plain.stack.pageOperations.commandsQueue));
     const mediaArn = getAtt(idOf(plain, plain.stack.media.queue));
     const eventsArn = getAtt(idOf(plain, plain.stack.processing.eventsQueue));
     for (const key of ALL_FUNCTIONS) {
       const sends = statementsOf(plain, key).filter((s) => actionsOf(s).includes('sqs:SendMessage'));
-      if (key === 'ops') expect(sends.map((s) => s.Resource)).toEqual([commandsArn]);
+      if (key === 'ops' || key === 'connect') expect(sends.map((s) => s.Resource)).toEqual([commandsArn]);
       // The admin function also redrives dead letters, which sends to their queue (see below).
       else if (key === 'admin') expect(sends.flatMap((s) => s.Resource)).toEqual([commandsArn, eventsArn]);
       // The processor queues attachment copies (SPEC §10).
@@ -1053,6 +1095,7 @@ describe('logical ids', () => {
         "alarms": [
           "MonitoringAdminErrorsAlarm17582CB0",
           "MonitoringApiServerErrorsAlarm1E458124",
+          "MonitoringConnectErrorsAlarmED6781FD",
           "MonitoringEventsDeadLettersAlarm0DD6A47A",
           "MonitoringEventsQuarantinedAlarmE57FB6F3",
           "MonitoringEventsQueueAgeAlarmD1339061",
@@ -1076,6 +1119,7 @@ describe('logical ids', () => {
           "MonitoringDashboard0C3675C6",
         ],
         "functions": [
+          "ConnectLoginConnectFunctionE57FB6D4",
           "IngestVerifierFunction3E685BD4",
           "MediaWorkerFunction288ABF10",
           "PageOperationsAdminFunction6DCFFAB4",
