@@ -71,6 +71,8 @@ if (stack.sandbox) {
     `  demo user token:   ${stack.sandbox.userToken}`,
     '',
     'Try it: npm run send-test-webhook',
+    '        npx pagewire pages connect --login   (Facebook Login, played by the sandbox)',
+    '        npx pagewire doctor',
   );
 } else if (!process.env.FB_APP_ID) {
   lines.push(

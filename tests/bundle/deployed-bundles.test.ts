@@ -15,6 +15,7 @@ import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dyn
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublicEvent } from '#contracts/public-event';
 import { demoPng } from '#local/graph-sandbox/cdn';
+import { DEMO_INSTAGRAM } from '#local/graph-sandbox/demo';
 import {
   type BundleProcess,
   type Deployment,
@@ -107,11 +108,20 @@ describe('the deployed stack, bundle by bundle', () => {
 
     const connected = await connecting;
     expect(connected.result).toMatchObject({ statusCode: 200 });
-    expect(bodyOf(connected).pages).toMatchObject([{ pageId: page.id, status: 'active' }]);
+    // The café's linked Instagram account is connected with it, as its own entry (SPEC §11).
+    expect(page.id).toBe(DEMO_INSTAGRAM.pageId);
+    const instagram = { pageId: DEMO_INSTAGRAM.id, channel: 'instagram', linkedPageId: page.id };
+    expect(bodyOf(connected).pages).toMatchObject([
+      { pageId: page.id, status: 'active' },
+      { ...instagram, status: 'active' },
+    ]);
     expect(d.graph.fake.subscriptions(page.id)?.fields).toContain('messages');
 
     const listed = bodyOf(await admin.invoke(httpEvent('GET', '/admin/pages')));
-    expect(listed.pages).toMatchObject([{ pageId: page.id, name: page.name, status: 'active' }]);
+    expect(listed.pages).toMatchObject([
+      { pageId: page.id, name: page.name, status: 'active' },
+      { ...instagram, name: DEMO_INSTAGRAM.username, status: 'active' },
+    ]);
     for (const output of [admin.output, consumer.output]) {
       expect(output).not.toContain(d.graph.appSecret);
       expect(output).not.toContain(d.graph.fake.pageToken(page.id));
@@ -497,7 +507,11 @@ describe('the deployed stack, bundle by bundle', () => {
     );
     expect(view).toMatchObject({
       status: 'done',
-      result: d.graph.pages.map((p) => ({ pageId: p.id, status: 'active' })),
+      // Each page, and after the café its linked Instagram account.
+      result: d.graph.pages.flatMap((p) => [
+        { pageId: p.id, status: 'active' },
+        ...(p.id === DEMO_INSTAGRAM.pageId ? [{ pageId: DEMO_INSTAGRAM.id, status: 'active' }] : []),
+      ]),
     });
     // The link's user token was sealed for the link, and is gone now the link is done.
     const table = d.fn(CONNECT).environment.TABLE_NAME;
@@ -570,7 +584,7 @@ describe('the deployed stack, bundle by bundle', () => {
     });
     // Logs (stdout/stderr, CloudWatch on AWS) never carry the app secret or a page token.
     const tokens = d.graph.pages.map((p) => d.graph.fake.pageToken(p.id));
-    expect(started.size).toBe(6);
+    expect(started.size).toBe(7);
     for (const running of started.values()) {
       for (const secret of [d.graph.appSecret, ...tokens]) expect(running.output).not.toContain(secret);
     }

@@ -123,8 +123,9 @@ describe('the event bus', () => {
     expect(text).toContain('events.amazonaws.com');
     expect(text).toContain('logs:PutLogEvents');
     expect(text).toContain('aws:SourceArn');
-    // No custom-resource Lambda to install the policy (events-targets' CloudWatchLogGroup would add one).
-    expect(Object.keys(plain.template.findResources('AWS::Lambda::Function'))).toHaveLength(6);
+    // Only the seven functions: no custom-resource Lambda to install the policy (events-targets'
+    // CloudWatchLogGroup would add one).
+    expect(Object.keys(plain.template.findResources('AWS::Lambda::Function'))).toHaveLength(7);
   });
 
   it('outputs the bus name and the log group name', () => {
