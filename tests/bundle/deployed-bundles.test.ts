@@ -8,12 +8,14 @@
  * The synth is the run's plain synth (testkit/plain-synth.ts), shared with the CDK test. Set
  * PAGEWIRE_BUNDLE_OUTDIR to an existing synth output to skip it (~20 s) while iterating.
  */
+
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublicEvent } from '#contracts/public-event';
+import { DEMO_INSTAGRAM } from '#local/graph-sandbox/demo';
 import {
   type BundleProcess,
   type Deployment,
@@ -103,11 +105,18 @@ describe('the deployed stack, bundle by bundle', () => {
 
     const connected = await connecting;
     expect(connected.result).toMatchObject({ statusCode: 200 });
-    expect(bodyOf(connected).pages).toMatchObject([{ pageId: page.id, status: 'active' }]);
+    // The demo café's linked Instagram account is connected with it (SPEC §11).
+    expect(bodyOf(connected).pages).toMatchObject([
+      { pageId: page.id, status: 'active' },
+      { pageId: DEMO_INSTAGRAM.id, channel: 'instagram', linkedPageId: page.id, status: 'active' },
+    ]);
     expect(d.graph.fake.subscriptions(page.id)?.fields).toContain('messages');
 
     const listed = bodyOf(await admin.invoke(httpEvent('GET', '/admin/pages')));
-    expect(listed.pages).toMatchObject([{ pageId: page.id, name: page.name, status: 'active' }]);
+    expect(listed.pages).toMatchObject([
+      { pageId: page.id, name: page.name, status: 'active', channel: 'messenger' },
+      { pageId: DEMO_INSTAGRAM.id, channel: 'instagram', linkedPageId: page.id },
+    ]);
     for (const output of [admin.output, consumer.output]) {
       expect(output).not.toContain(d.graph.appSecret);
       expect(output).not.toContain(d.graph.fake.pageToken(page.id));

@@ -3,11 +3,13 @@
  * as its own process, with a Graph API fake playing Facebook; and its SigV4 signing against a tiny
  * server that checks what arrives.
  */
+
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SUBSCRIBED_FIELDS } from '#contracts/config';
 import { type CliResult, emptyDataDir, removeDataDirs, runCli } from '#testkit/cli-process';
 import { GraphFake } from '#testkit/graph-faults';
 import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
@@ -110,7 +112,9 @@ describe('pagewire against the local stack', () => {
       /^pageId\s+name\s+status\s+fields\s+lastCheckedAt\s+lastError$/,
     );
     for (const p of PAGES)
-      expect(row(table.stdout, p.id)).toMatch(new RegExp(`${p.name}\\s+active\\s+10\\s`));
+      expect(row(table.stdout, p.id)).toMatch(
+        new RegExp(`${p.name}\\s+active\\s+${DEFAULT_SUBSCRIBED_FIELDS.length}\\s`),
+      );
 
     const json = await cli(['pages', 'list', '--json']);
     expect(json.code).toBe(0);
@@ -142,8 +146,8 @@ describe('pagewire against the local stack', () => {
     expect(pages.get(P4)?.subscribedFields).toEqual([]);
     for (const id of [P1, P2, P3]) {
       expect(pages.get(id)?.status).toBe('active');
-      expect(pages.get(id)?.subscribedFields).toHaveLength(10);
-      expect(fake.subscriptions(id)?.fields).toHaveLength(10);
+      expect(pages.get(id)?.subscribedFields).toHaveLength(DEFAULT_SUBSCRIBED_FIELDS.length);
+      expect(fake.subscriptions(id)?.fields).toHaveLength(DEFAULT_SUBSCRIBED_FIELDS.length);
     }
   });
 
@@ -159,7 +163,7 @@ describe('pagewire against the local stack', () => {
     expect(repaired.code, repaired.stdout).toBe(0);
     expect(repaired.stdout).toContain('check --repair: 3 pages, 3 succeeded, 0 failed, 1 repaired');
     expect(repaired.stdout).toMatch(new RegExp(`repaired:\\npageId\\n${P2}\\n`));
-    expect(fake.subscriptions(P2)?.fields).toHaveLength(10);
+    expect(fake.subscriptions(P2)?.fields).toHaveLength(DEFAULT_SUBSCRIBED_FIELDS.length);
 
     const clean = await cli(['subscriptions', 'check', '--json']);
     expect(clean.code).toBe(0);
