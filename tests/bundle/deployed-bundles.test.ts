@@ -119,7 +119,7 @@ describe('the deployed stack, bundle by bundle', () => {
 
     const listed = bodyOf(await admin.invoke(httpEvent('GET', '/admin/pages')));
     expect(listed.pages).toMatchObject([
-      { pageId: page.id, name: page.name, status: 'active' },
+      { pageId: page.id, name: page.name, status: 'active', channel: 'messenger' },
       { ...instagram, name: DEMO_INSTAGRAM.username, status: 'active' },
     ]);
     for (const output of [admin.output, consumer.output]) {

@@ -3,6 +3,7 @@
  * as its own process, with a Graph API fake playing Facebook; and its SigV4 signing against a tiny
  * server that checks what arrives.
  */
+
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';

@@ -6,6 +6,7 @@
  * while more webhooks arrive, the stack is stopped (SIGTERM) and started again over the same DATA_DIR,
  * the consumer comes back, and every event arrives: distinct ids, seq 1..n without a gap.
  */
+
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PublicEvent, PublicEvent as PublicEventSchema } from '#contracts/public-event';
 import { signBody } from '#ingest/signature';
+import { DEMO_INSTAGRAM } from '#local/graph-sandbox/demo';
 import type { SandboxFile } from '#local/stack';
 import { adminCall } from '#testkit/admin-http';
 import { type StackProcess, startStackProcess } from '#testkit/local-stack-process';
@@ -141,7 +143,11 @@ beforeAll(async () => {
     pageIds: [page().id],
   });
   expect(connected.status, connected.text).toBe(200);
-  expect(connected.json.pages).toMatchObject([{ pageId: page().id, status: 'active' }]);
+  // The demo café's linked Instagram account is connected with it (SPEC §11).
+  expect(connected.json.pages).toMatchObject([
+    { pageId: page().id, status: 'active' },
+    { pageId: DEMO_INSTAGRAM.id, channel: 'instagram' },
+  ]);
 }, 60_000);
 
 afterAll(async () => {
@@ -175,9 +181,17 @@ describe('events forwarded by npm start (FORWARD_URL)', () => {
     ]);
     for (const e of events) expect(e).toMatchObject({ version: 1, pageId, userId, channel: 'messenger' });
     expect(new Set(events.map((e) => e.id)).size).toBe(7);
-    // Nothing but this conversation's events and this page's own (page.status_changed of the connect).
+    // Nothing but this conversation's events and this page's own (page.status_changed of the connect),
+    // its linked Instagram account's included (connected with it, on channel instagram).
     const others = accepted.map((d) => d.event).filter((e) => e.userId !== userId);
-    for (const e of others) expect(e).toMatchObject({ pageId, type: expect.stringMatching(/^page\./) });
+    for (const e of others) {
+      const instagram = e.pageId === DEMO_INSTAGRAM.id;
+      expect(e).toMatchObject({
+        pageId: instagram ? DEMO_INSTAGRAM.id : pageId,
+        channel: instagram ? 'instagram' : 'messenger',
+        type: expect.stringMatching(/^page\./),
+      });
+    }
     for (const d of accepted) expect(d.key).toBe(KEY);
     expect(consumer.hits.every((req) => req.url === '/pagewire/events' && req.method === 'POST')).toBe(true);
   });

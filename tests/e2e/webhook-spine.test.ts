@@ -154,7 +154,11 @@ describe('webhook spine over HTTP', () => {
     expect(convs.json.conversations).toEqual([
       expect.objectContaining({ userId: psid(ada, P2), name: 'Ada Lovelace' }),
     ]);
-    const profileCalls = fake.calls.filter((c) => c.method === 'GET' && /^\/\d+$/.test(c.path));
+    // Profile reads only (connect also reads each page's linked Instagram account: `GET /{page-id}?fields=…`).
+    const profileCalls = fake.calls.filter(
+      (c) =>
+        c.method === 'GET' && /^\/\d+$/.test(c.path) && c.query.fields === 'first_name,last_name,profile_pic',
+    );
     expect(profileCalls.length).toBe(4); // ada@P1, ada@P2, bob@P3, bob@P1: once each
     for (const c of profileCalls) {
       const person = [ada, bob].find((p) => PAGES.some((pg) => c.path === `/${psid(p, pg.id)}`)) as string;
