@@ -54,6 +54,12 @@ describe('every field of every record survives a write and a read', () => {
       lastCheckedAt: '2025-01-03T00:00:00.000Z',
       lastError: 'an error',
       lastCommand: { id: 'c1', type: 'subscribe', ok: false, error: 'e', at: '2025-01-04T00:00:00.000Z' },
+      // Diagnostics (SPEC §9): liveness and the doctor's warnings.
+      lastEventAt: '2025-01-05T00:00:00.000Z',
+      ...Object.fromEntries([0, 1, 2, 3, 4, 5, 6].map((n) => [`eventDay${n}`, 20_000 + n])),
+      warnings: ['quiet'],
+      warningsCheckedAt: '2025-01-06T00:00:00.000Z',
+      tokenCheckedAt: '2025-01-07T00:00:00.000Z',
     };
     expect(fieldsSet(page)).toEqual(fieldsOf(PageRecord));
     await pages.put(page);
