@@ -120,8 +120,20 @@ const list: Command = {
       p.subscribedFields?.length ?? 0,
       p.lastCheckedAt,
       p.lastError,
+      p.lastEventAt,
+      p.warnings?.join(', '),
     ]);
-    ctx.output.out(table(['pageId', 'name', 'status', 'fields', 'lastCheckedAt', 'lastError'], rows));
+    const head = [
+      'pageId',
+      'name',
+      'status',
+      'fields',
+      'lastCheckedAt',
+      'lastError',
+      'lastEventAt',
+      'warnings',
+    ];
+    ctx.output.out(table(head, rows));
     return 0;
   },
 };

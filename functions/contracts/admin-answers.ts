@@ -17,6 +17,9 @@ export const PageView = z.object({
   lastCheckedAt: Text,
   lastError: Text,
   connectedAt: Text,
+  /** SPEC §9: the last webhook event of the page, and the doctor's warnings (`quiet` as of now). */
+  lastEventAt: Text,
+  warnings: z.optional(z.array(z.string())),
 });
 export type PageView = z.infer<typeof PageView>;
 

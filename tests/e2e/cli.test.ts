@@ -111,7 +111,7 @@ describe('pagewire against the local stack', () => {
     const table = await cli(['pages', 'list']);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(
-      /^pageId\s+name\s+status\s+fields\s+lastCheckedAt\s+lastError$/,
+      /^pageId\s+name\s+status\s+fields\s+lastCheckedAt\s+lastError\s+lastEventAt\s+warnings$/,
     );
     for (const p of PAGES)
       expect(row(table.stdout, p.id)).toMatch(new RegExp(`${p.name}\\s+active\\s+${FIELDS}\\s`));

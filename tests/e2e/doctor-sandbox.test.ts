@@ -9,7 +9,8 @@ import { DoctorReport } from '#contracts/doctor';
 import { adminRoutes, WEBHOOK_PATH } from '#contracts/routes';
 import { SANDBOX_BREAK_PATH } from '#local/sandbox-route';
 import { type LocalStack, startLocalStack } from '#local/stack';
-import { removeDataDirs, runCli } from '#testkit/cli-process';
+import { main } from '../../bin/cli/main.js';
+import { Output } from '../../bin/cli/output.js';
 
 let stack: LocalStack;
 
@@ -18,7 +19,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.stop();
-  removeDataDirs();
 });
 
 async function admin(method: string, path: string, body?: unknown) {
@@ -57,9 +57,15 @@ it('the sandbox app webhook is made by doctor --repair, then the doctor is healt
   expect(DoctorReport.parse(await admin('GET', adminRoutes.doctor.path)).ok).toBe(true);
 });
 
-/** `npx pagewire doctor …` against the stack, as a person runs it. */
-const doctorCli = (...args: string[]) =>
-  runCli(['doctor', ...args, '--url', stack.url, '--admin-token', stack.adminToken]);
+/** `npx pagewire doctor …` against the stack (the CLI's own entry, in this process). */
+async function doctorCli(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const output = new Output({ write: (s: string) => out.push(s) }, { write: (s: string) => err.push(s) });
+  const argv = ['doctor', ...args, '--url', stack.url, '--admin-token', stack.adminToken];
+  const code = await main(argv, { output, env: {} });
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
 
 async function breakIt(what: string, pageId?: string) {
   return (await admin('POST', SANDBOX_BREAK_PATH, { what, pageId })) as { done: string; expect: string };
@@ -70,7 +76,8 @@ it('break it and watch: the doctor finds each fault (exit 1), --repair fixes wha
   if (!sandbox) throw new Error('expected sandbox mode');
   const [cafe, books] = sandbox.pages;
   if (!cafe || !books) throw new Error('two demo pages');
-  expect((await doctorCli()).code).toBe(0);
+  const healthy = await doctorCli();
+  expect(healthy.code, `${healthy.stdout}\n${healthy.stderr}`).toBe(0);
 
   // Meta disables the app webhook and drops a page subscription: both repairable.
   expect((await breakIt('app_webhook')).done).toMatch(/disabled/);

@@ -474,6 +474,18 @@ describe('warnings (GET /admin/pages) and page.warning', () => {
     expect(Object.keys(page ?? {}).filter((k) => k.startsWith('eventDay'))).toEqual([]);
   });
 
+  it('a quiet page stays quiet through a subscription check Meta did not answer (no repeat page.warning)', async () => {
+    await liveness(PAGE_A.id, [0, 1, 2, 3, 4, 5], 30);
+    await doctor();
+    const outage = { status: 500, code: 2, message: 'Service temporarily unavailable' };
+    fake.injectError({ path: `/${PAGE_A.id}/subscribed_apps`, times: 5 }, outage);
+    const r = await doctor();
+    expect(failed(pageOf(r, PAGE_A.id)?.checks ?? []).map((c) => c.name)).toEqual(['subscription', 'events']);
+    expect(await warningsOf(PAGE_A.id)).toEqual(['quiet']);
+    await doctor();
+    expect(warningEvents().map((e) => e.data.warning)).toEqual(['quiet']);
+  });
+
   it('not quiet when Meta no longer lists the subscription (that check says why), nor for a page never daily', async () => {
     await liveness(PAGE_A.id, [0, 1, 2, 3, 4, 5], 30);
     fake.unsubscribeSilently(PAGE_A.id);
