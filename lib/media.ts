@@ -98,6 +98,23 @@ export class Media extends Construct {
     fn.lambda.addEnvironment('MEDIA_QUEUE_URL', this.queue.queueUrl);
   }
 
+  /**
+   * The processor erases an unsent message's copies (SPEC §11): s3:DeleteObject under media/, and
+   * s3:ListBucket only for keys under media/ (it lists the message's copies to delete them).
+   */
+  grantErase(fn: PagewireFunction): void {
+    this.grantObjects(fn.role, ['s3:DeleteObject']);
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'MediaCopiesList',
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [MEDIA_OBJECTS] } },
+      }),
+    );
+    fn.lambda.addEnvironment('MEDIA_BUCKET', this.bucket.bucketName);
+  }
+
   /** The admin function links to copies: s3:GetObject under media/ only (it signs the links). */
   grantLinks(fn: PagewireFunction): void {
     this.grantObjects(fn.role, ['s3:GetObject']);

@@ -74,6 +74,7 @@ export class PagewireStack extends Stack {
     // Media that lasts (SPEC §10): the processor queues copies, the admin function links to them.
     this.media = new Media(this, 'Media', { data: this.data, retentionDays: settings.mediaRetentionDays });
     this.media.grantEnqueue(this.processing.processor);
+    this.media.grantErase(this.processing.processor);
     this.media.grantLinks(this.pageOperations.admin);
 
     const functions = {

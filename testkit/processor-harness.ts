@@ -22,6 +22,7 @@ import { GraphClient } from '#graph/graph-client';
 import { parseWebhook, toQueueMessage } from '#ingest/parse-webhook';
 import { lambdaContext } from '#local/lambda-context';
 import { PageRepository } from '#pages/page-repository';
+import type { MediaStore } from '#ports/media';
 import type { TokenSealer } from '#ports/ports';
 import { TokenUnsealError } from '#ports/token-errors';
 import { lambda } from '#runtime/lambda';
@@ -207,6 +208,8 @@ export interface ProcessorWorldOptions {
    * so the processor's own handling of a failed call shows.
    */
   noRetryBudget?: boolean;
+  /** The media copies (SPEC §10): an unsent message's are erased from it. */
+  media?: MediaStore;
 }
 
 export interface ProcessorWorld {
@@ -272,7 +275,14 @@ export async function createProcessorWorld(
   });
   const blobs = new MemoryBlobStore();
   const publisher = memoryPublisher();
-  const deps = processorDeps(config, { table: doc, sealer, credentials, blobs, publisher });
+  const deps = processorDeps(config, {
+    table: doc,
+    sealer,
+    credentials,
+    blobs,
+    publisher,
+    media: opts.media,
+  });
   // Wrapped as every deployed entry point is (context logging, metrics, the invocation's time budget).
   const wrap = (d: ProcessorDeps): EventsHandler => lambda(createEventsProcessor(d));
   const handler = wrap(deps);

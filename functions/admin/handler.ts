@@ -2,7 +2,7 @@ import { dynamoTable } from '#adapters/aws/dynamodb';
 import { eventBridgePublisher } from '#adapters/aws/eventbridge-publisher';
 import { kmsSealer } from '#adapters/aws/kms-token-sealer';
 import { s3Blobs } from '#adapters/aws/s3-blobs';
-import { s3MediaStore } from '#adapters/aws/s3-media-store';
+import { s3Media } from '#adapters/aws/s3-media';
 import { secretsCredentials } from '#adapters/aws/secrets-credentials';
 import { sqsDeadLetters } from '#adapters/aws/sqs-dead-letters';
 import { sqsQueue } from '#adapters/aws/sqs-event-queue';
@@ -19,5 +19,5 @@ export const handler = composeAdmin(configOf(env), {
   blobs: s3Blobs(env.BLOB_BUCKET),
   deadLetters: sqsDeadLetters(),
   publisher: eventBridgePublisher(env.EVENT_BUS_NAME),
-  media: env.MEDIA_BUCKET ? s3MediaStore(env.MEDIA_BUCKET) : undefined,
+  media: env.MEDIA_BUCKET ? s3Media(env.MEDIA_BUCKET) : undefined,
 });

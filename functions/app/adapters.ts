@@ -32,7 +32,7 @@ export interface Adapters {
 
 interface Needs {
   verifier: 'eventsQueue' | 'credentials' | 'blobs';
-  processor: 'table' | 'sealer' | 'credentials' | 'blobs' | 'lock' | 'publisher' | 'mediaQueue';
+  processor: 'table' | 'sealer' | 'credentials' | 'blobs' | 'lock' | 'publisher' | 'mediaQueue' | 'media';
   admin:
     | 'table'
     | 'sealer'

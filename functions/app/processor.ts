@@ -22,7 +22,7 @@ export function composeProcessor(config: Config, a: AdaptersFor<'processor'>) {
  * `blobs` keeps claim-checked events, the parts of oversize items and the bodies of large quarantined events.
  */
 export function processorDeps(config: Config, a: Omit<AdaptersFor<'processor'>, 'lock'>): ProcessorDeps {
-  const { table: doc, sealer, credentials, blobs, publisher, mediaQueue } = a;
+  const { table: doc, sealer, credentials, blobs, publisher, mediaQueue, media } = a;
   // With the publisher, a page the processor marks reauth_required publishes its status change at once.
   const pages = new PageRepository(doc, config.tableName, { publisher });
   const access = new PageAccess(pages, sealer, config.pageCacheTtlMs);
@@ -45,5 +45,9 @@ export function processorDeps(config: Config, a: Omit<AdaptersFor<'processor'>, 
     publisher,
     liveness,
     mediaQueue,
+    // An unsent message's media copies go with it (SPEC §10, §11).
+    onMessageDeleted: media
+      ? async (item) => void (await media.eraseMessage(item.pageId, item.userId, item.mid))
+      : undefined,
   };
 }

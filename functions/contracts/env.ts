@@ -91,6 +91,8 @@ export const ProcessorEnv = z.object({
   LOCK_TTL_MS: z.optional(positiveInt),
   /** Where attachments of stored messages are queued for a copy (SPEC §10); unset: none are copied. */
   MEDIA_QUEUE_URL: z.optional(set),
+  /** The media bucket: an unsent message's copies are erased from it (SPEC §10, §11). */
+  MEDIA_BUCKET: z.optional(set),
 });
 export type ProcessorEnv = z.infer<typeof ProcessorEnv>;
 

@@ -56,10 +56,23 @@ export function createMediaCopier(deps: MediaCopierDeps) {
   const attempts = Math.max(1, deps.attempts ?? 3);
   const now = deps.now ?? Date.now;
 
-  async function settle(job: MediaJob, outcome: CopyOutcome, deadline: Deadline): Promise<boolean> {
+  /** Records the outcome and publishes it; `erased` when the message was unsent meanwhile. */
+  async function settle(
+    job: MediaJob,
+    outcome: CopyOutcome,
+    deadline: Deadline,
+  ): Promise<'applied' | 'settled' | 'erased'> {
     const applied = await deps.media.record(job.pageId, job.userId, job.mid, job.index, outcome);
+    if (applied === 'settled' && 'stored' in outcome) {
+      // Unsent while it was being copied: the unsend may have erased the copies before this one landed.
+      const item = await deps.items.getItem(job.pageId, job.userId, job.mid);
+      if (!item || item.deleted) {
+        await deps.store.eraseMessage(job.pageId, job.userId, job.mid);
+        return 'erased';
+      }
+    }
     await publish(job, deadline, applied === 'applied');
-    return applied === 'applied';
+    return applied;
   }
 
   /** The attachment's change, recorded once (the first outcome), and published (again). */
@@ -128,6 +141,8 @@ export function createMediaCopier(deps: MediaCopierDeps) {
       logger.warn('media job for an attachment that is not stored: dropped', log);
       return 'skipped';
     }
+    // An unsent message keeps no media (SPEC §11): its link is not even fetched.
+    if (item?.deleted) return 'skipped';
     if (attachment.stored || attachment.copyError) {
       await publish(job, opts.deadline, false);
       return 'already';
@@ -141,7 +156,7 @@ export function createMediaCopier(deps: MediaCopierDeps) {
       }
       const outcome = await transfer(job, opts.deadline);
       if (!('retry' in outcome)) {
-        await settle(job, outcome, opts.deadline);
+        if ((await settle(job, outcome, opts.deadline)) === 'erased') return 'skipped';
         if ('copyError' in outcome) {
           count('MediaCopiesFailed');
           logger.warn('media copy failed for good; the message is kept', {

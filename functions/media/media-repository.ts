@@ -17,7 +17,10 @@ export class MediaRepository {
     private readonly tableName: string,
   ) {}
 
-  /** `applied`: this call recorded it; `settled`: an outcome was already there (or the item is gone). */
+  /**
+   * `applied`: this call recorded it; `settled`: an outcome was already there, or the message is gone or
+   * was unsent meanwhile (its copies are erased, so none may be recorded).
+   */
   async record(
     pageId: string,
     userId: string,
@@ -40,11 +43,12 @@ export class MediaRepository {
           TableName: this.tableName,
           Key: itemKey(pageId, userId, mid),
           UpdateExpression: `SET ${update.expr}`,
-          ConditionExpression: `attribute_exists(${at}) AND attribute_not_exists(${at}.#stored) AND attribute_not_exists(${at}.#copyError)`,
+          ConditionExpression: `attribute_exists(${at}) AND attribute_not_exists(${at}.#stored) AND attribute_not_exists(${at}.#copyError) AND attribute_not_exists(#deleted)`,
           ExpressionAttributeNames: {
             '#attachments': 'attachments',
             '#stored': 'stored',
             '#copyError': 'copyError',
+            '#deleted': 'deleted',
             ...update.names,
           },
           ExpressionAttributeValues: values,

@@ -68,12 +68,12 @@ interface Setup {
 }
 
 async function setup(mediaHosts = '127.0.0.1'): Promise<Setup> {
-  const world = await createProcessorWorld(dynamo);
+  const store = new MemoryMediaStore();
+  const world = await createProcessorWorld(dynamo, { media: store });
   cleanups.push(() => world.stop());
   await world.seedPage(PAGE_A);
   const queue = memoryMediaQueue();
   const handler = lambda(createEventsProcessor({ ...world.deps, mediaQueue: queue }));
-  const store = new MemoryMediaStore();
   const publisher = memoryPublisher();
   const config = loadConfig({ TABLE_NAME: world.tableName });
   const deps = mediaDeps(
@@ -369,5 +369,72 @@ describe('the copy', () => {
     };
     expect(await run(s.copy, job)).toBe('skipped');
     expect(s.store.objects.size).toBe(0);
+  });
+});
+
+describe('an unsent message keeps no media (SPEC §10, §11)', () => {
+  /** The message taken back: Meta's unsend names its mid. */
+  async function unsend(s: Setup, mid: string): Promise<void> {
+    const event = metaJson({
+      sender: { id: USER_A1 },
+      recipient: { id: PAGE_A },
+      timestamp: 1_770_000_000_000,
+      message: { mid, is_deleted: true },
+    });
+    const body = `{"object":"page","entry":[{"id":"${PAGE_A}","time":1770000000000,"messaging":[${event}]}]}`;
+    expect((await s.world.deliver(body)).batchItemFailures).toEqual([]);
+    expect((await s.world.conversations.getItem(PAGE_A, USER_A1, mid))?.deleted).toBe(true);
+  }
+
+  async function cdnOf(bytes: Buffer) {
+    return serve((_req, res) => void res.writeHead(200, { 'content-type': 'image/jpeg' }).end(bytes));
+  }
+
+  it('erases the copies when the message is unsent', async () => {
+    const cdn = await cdnOf(randomBytes(1000));
+    const s = await setup();
+    const jobs = await s.receive('m_unsent', [
+      { type: 'image', url: `${cdn.url}/a.jpg` },
+      { type: 'image', url: `${cdn.url}/b.jpg` },
+    ]);
+    for (const job of jobs) expect(await run(s.copy, job)).toBe('stored');
+    expect(s.store.objects.size).toBe(2);
+    await unsend(s, 'm_unsent');
+    expect(s.store.objects.size).toBe(0);
+  });
+
+  it('never fetches a link of a message unsent before its copy ran', async () => {
+    let requests = 0;
+    const cdn = await serve((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'image/jpeg' }).end(randomBytes(100));
+    });
+    const s = await setup();
+    const job = only(await s.receive('m_gone_first', [{ type: 'image', url: `${cdn.url}/a.jpg` }]), 'job');
+    await unsend(s, 'm_gone_first');
+    expect(await run(s.copy, job)).toBe('skipped');
+    expect(requests).toBe(0);
+    expect(s.store.objects.size).toBe(0);
+  });
+
+  it('erases a copy that landed after the unsend erased the others', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const cdn = await serve((_req, res) => {
+      // The CDN answers only once the message is unsent: the copy lands after the unsend's erasure.
+      void held.then(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(randomBytes(100)));
+    });
+    const s = await setup();
+    const job = only(await s.receive('m_race', [{ type: 'image', url: `${cdn.url}/a.jpg` }]), 'job');
+    const copying = run(s.copy, job);
+    await unsend(s, 'm_race');
+    release();
+    expect(await copying).toBe('skipped');
+    expect(s.store.objects.size).toBe(0);
+    const attachment = (await s.world.conversations.getItem(PAGE_A, USER_A1, 'm_race'))?.attachments?.[0];
+    expect(attachment?.stored).toBeUndefined();
+    expect(s.publisher.events.filter((e) => e.type === 'message.media_stored')).toEqual([]);
   });
 });
