@@ -69,8 +69,10 @@ it('prints the link, waits for the login, prints the result table', async () => 
   expect((await submit(callback, picker, picker.cookie)).status).toBe(200);
   const { code, out, err } = await run.done;
   expect(code, err).toBe(0);
-  expect(out).toContain('connected 2 pages: 2 active');
-  for (const p of stack.sandbox?.pages ?? [])
+  // The two demo pages and the café's linked Instagram account (SPEC §11).
+  expect(out).toContain('connected 3 pages: 3 active');
+  const instagram = stack.sandbox?.instagram;
+  for (const p of [...(stack.sandbox?.pages ?? []), { id: instagram?.id, name: instagram?.username }])
     expect(out).toMatch(new RegExp(`${p.id}\\s+${p.name}\\s+active`));
   expect(out + err).not.toMatch(/EAA[A-Za-z0-9]{20,}/);
 });

@@ -165,12 +165,13 @@ it('refusals, then the whole login in a browser, then the used link', async () =
   expect((await submitted).status()).toBe(200);
   await page.waitForLoadState('domcontentloaded');
   expect(await settled(page, '3-result')).toBe('Pages connected');
-  expect(await page.getByRole('cell', { name: 'active' }).count()).toBe(2);
+  // The two demo pages and the café's linked Instagram account (SPEC §11).
+  expect(await page.getByRole('cell', { name: 'active' }).count()).toBe(3);
 
-  expect(await pageStatuses()).toEqual(['active', 'active']);
+  expect(await pageStatuses()).toEqual(['active', 'active', 'active']);
   const done = await linkStatus(good.linkId);
   expect(done.status).toBe('done');
-  expect(done.result?.map((p) => p.status)).toEqual(['active', 'active']);
+  expect(done.result?.map((p) => p.status)).toEqual(['active', 'active', 'active']);
 
   // The same callback once more (back button, a replayed redirect): used.
   res = await page.goto(callbackUrl);

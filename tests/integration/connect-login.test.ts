@@ -205,10 +205,14 @@ describe('the whole login', () => {
     expect(result.text).toContain('<h1>Pages connected</h1>');
     for (const p of demo) expect(result.text).toContain(`<td>${p.id}</td><td>active</td>`);
 
+    // Each page, and after the café its linked Instagram account (SPEC §11).
+    const instagram = stack.sandbox?.instagram;
+    const connected = demo.flatMap((p) => [p.id, ...(p.id === instagram?.pageId ? [instagram.id] : [])]);
+    expect(connected).toHaveLength(demo.length + 1);
     const view = await linkStatus(link.linkId);
     expect(view.status).toBe('done');
-    expect(view.result?.map((p) => [p.pageId, p.status])).toEqual(demo.map((p) => [p.id, 'active']));
-    expect((await connectedPages()).map((p) => p.status)).toEqual(demo.map(() => 'active'));
+    expect(view.result?.map((p) => [p.pageId, p.status])).toEqual(connected.map((id) => [id, 'active']));
+    expect((await connectedPages()).map((p) => p.status)).toEqual(connected.map(() => 'active'));
 
     for (const step of [start, pickerStep, result]) expect(step.text).not.toMatch(TOKEN);
     expect(callback).not.toMatch(TOKEN);
