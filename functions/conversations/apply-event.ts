@@ -10,7 +10,9 @@ import { count, logger } from '#runtime/observability';
 import { PoisonError } from '#runtime/poison-error';
 import {
   contactChange,
+  contentKeysOf,
   deletedChange,
+  deletedData,
   editChange,
   itemChange,
   reactionChange,
@@ -290,6 +292,8 @@ export function createEventApplier(deps: ApplyEventDeps) {
     if (!marked) throw new Error(`message ${mid} vanished while it was being unsent`);
     count('MessagesUnsent');
     await deps.onMessageDeleted?.(marked.before, deadline);
+    // Its text also left the store in the events that carried it (again on a redelivery: idempotent).
+    await deps.changes.redact(pageId, userId, contentKeysOf(mid, marked.before.edits), deletedData(mid));
     await note(out, deletedChange(pageId, userId, mid, e.timestamp), marked.already, page);
   }
 

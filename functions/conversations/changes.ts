@@ -36,7 +36,7 @@ export function itemChange(item: TimelineItem, ourAppId?: string): Change {
   return {
     pageId: item.pageId,
     userId: item.userId,
-    key: `item:${item.mid}`,
+    key: itemKeyOf(item.mid),
     type,
     at: item.timestamp,
     data,
@@ -95,7 +95,7 @@ export function editChange(item: TimelineItem, numEdit: number, at: number): Cha
   return {
     pageId: item.pageId,
     userId: item.userId,
-    key: `edit:${item.mid}:${numEdit}`,
+    key: editKeyOf(item.mid, numEdit),
     type: 'message.edited',
     at,
     data: { ...messageView(item, undefined), edits: numEdit },
@@ -104,5 +104,26 @@ export function editChange(item: TimelineItem, numEdit: number, at: number): Cha
 
 /** A message unsent (SPEC §11 `message.deleted`): the erased message, once per message. */
 export function deletedChange(pageId: string, userId: string, mid: string, at: number): Change {
-  return { pageId, userId, key: `deleted:${mid}`, type: 'message.deleted', at, data: { mid, deleted: true } };
+  return { pageId, userId, key: `deleted:${mid}`, type: 'message.deleted', at, data: deletedData(mid) };
+}
+
+/** What is left of an unsent message, in its own event and in the events that carried its content. */
+export function deletedData(mid: string): Record<string, unknown> {
+  return { mid, deleted: true };
+}
+
+/**
+ * The changes whose events carry a message's content: the message itself and each of its edits up to
+ * `edits` (an edit lost on the way has no event; looking it up costs one read).
+ */
+export function contentKeysOf(mid: string, edits = 0): string[] {
+  return [itemKeyOf(mid), ...Array.from({ length: edits }, (_, i) => editKeyOf(mid, i + 1))];
+}
+
+function itemKeyOf(mid: string): string {
+  return `item:${mid}`;
+}
+
+function editKeyOf(mid: string, numEdit: number): string {
+  return `edit:${mid}:${numEdit}`;
 }

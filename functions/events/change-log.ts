@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import QuickLRU from 'quick-lru';
 import { type ConversationEventType, eventId, PublicConversationEvent } from '#contracts/public-event';
 import { keyPart } from '#store/storable';
@@ -110,16 +116,38 @@ export class ChangeLog {
 
   /** The change's event if it is recorded (completely: seq claimed and change record written). */
   async recorded(change: Change): Promise<PublicConversationEvent | undefined> {
+    return this.find(change.pageId, change.userId, change.key);
+  }
+
+  /**
+   * Replaces the `data` of these changes' recorded events (an unsent message's text must not outlive it
+   * in the log). Id, seq, type and time stay: a redelivery republishes the same event, now without it.
+   */
+  async redact(pageId: string, userId: string, keys: readonly string[], data: Record<string, unknown>) {
+    for (const key of keys) {
+      const event = await this.find(pageId, userId, key);
+      if (!event) continue;
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: timelinePk(pageId, userId), sk: seqKey(event.seq) },
+          UpdateExpression: 'SET #event = :event',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#event': 'event' },
+          ExpressionAttributeValues: { ':event': JSON.stringify({ ...event, data }) },
+        }),
+      );
+    }
+  }
+
+  private async find(pageId: string, userId: string, key: string) {
+    const pk = timelinePk(pageId, userId);
     const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: this.changeKey(change), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: changeKeyOf(pk, key), ConsistentRead: true }),
     );
     if (typeof Item?.seq !== 'number') return undefined;
     const { Item: stored } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: timelinePk(change.pageId, change.userId), sk: seqKey(Item.seq) },
-        ConsistentRead: true,
-      }),
+      new GetCommand({ TableName: this.tableName, Key: { pk, sk: seqKey(Item.seq) }, ConsistentRead: true }),
     );
     return stored ? parseEvent(stored.event) : undefined;
   }
@@ -177,7 +205,7 @@ export class ChangeLog {
   }
 
   private changeKey(change: Change) {
-    return { pk: timelinePk(change.pageId, change.userId), sk: `${CHANGE_PREFIX}${keyPart(change.key)}` };
+    return changeKeyOf(timelinePk(change.pageId, change.userId), change.key);
   }
 }
 
@@ -202,6 +230,10 @@ function fitData(change: Change): Record<string, unknown> {
   if (Buffer.byteLength(json, 'utf8') <= MAX_DATA_BYTES) return JSON.parse(json);
   const { mid } = change.data;
   return { ...(typeof mid === 'string' ? { mid } : {}), truncated: true };
+}
+
+function changeKeyOf(pk: string, key: string) {
+  return { pk, sk: `${CHANGE_PREFIX}${keyPart(key)}` };
 }
 
 function seqKey(seq: number): string {

@@ -50,6 +50,30 @@ function edit(mid: string, text: string, numEdit: number, timestamp: number): st
 const editedEvents = (w: ProcessorWorld) => w.publisher.events.filter((e) => e.type === 'message.edited');
 
 describe('message_edits (SPEC §11)', () => {
+  it('an unsent message leaves its text in no recorded event: the message’s and its edits’ data redacted', async () => {
+    const w = await world();
+    await w.deliver(inbox(message('m_gone', 'my address is 1 Main St', T)));
+    await w.deliver(inbox(edit('m_gone', 'my address is 2 Main St', 1, T + 10)));
+    const unsend = metaJson({
+      sender: { id: USER_A1 },
+      recipient: { id: PAGE_A },
+      timestamp: T + 20,
+      message: { mid: 'm_gone', is_deleted: true },
+    });
+    expect((await w.deliver(inbox(unsend))).batchItemFailures).toEqual([]);
+
+    const log = await w.deps.changes.list(PAGE_A, USER_A1);
+    expect(log.map((e) => e.type)).toEqual(['message.received', 'message.edited', 'message.deleted']);
+    expect(JSON.stringify(log)).not.toContain('Main St');
+    for (const e of log) expect(e.data).toEqual({ mid: 'm_gone', deleted: true });
+    // A redelivery of the message or its edit brings none of it back, in the log or out.
+    const before = w.publisher.events.length;
+    await w.deliver(inbox(message('m_gone', 'my address is 1 Main St', T)));
+    await w.deliver(inbox(edit('m_gone', 'my address is 2 Main St', 1, T + 10)));
+    expect(JSON.stringify(await w.deps.changes.list(PAGE_A, USER_A1))).not.toContain('Main St');
+    expect(JSON.stringify(w.publisher.events.slice(before))).not.toContain('Main St');
+  });
+
   it('is one of the default subscribed fields', () => {
     expect(DEFAULT_SUBSCRIBED_FIELDS).toContain('message_edits');
     expect(DEFAULT_SUBSCRIBED_FIELDS).not.toContain('response_feedback');
