@@ -163,7 +163,7 @@ describe('grants', () => {
     expect(all).toContain('sqs:ReceiveMessage');
   });
 
-  it('let the processor send jobs to the media queue, and nothing on the media bucket', () => {
+  it('let the processor send jobs to the media queue, and on the bucket only erase an unsent message’s copies', () => {
     const processor = plain.stack.processing.processor;
     const queueArn = { 'Fn::GetAtt': [plain.id(plain.stack.media.queue.node.defaultChild), 'Arn'] };
     const send = statementsOf(plain, processor).find(
@@ -171,7 +171,15 @@ describe('grants', () => {
     );
     expect([send?.Action].flat()).toEqual(expect.arrayContaining(['sqs:SendMessage']));
     expect([send?.Action].flat().every((a: string) => !a.startsWith('sqs:Receive'))).toBe(true);
-    expect(mediaActions(plain, processor)).toEqual([]);
+    expect(mediaActions(plain, processor)).toEqual(['s3:DeleteObject', 's3:ListBucket']);
+    const statements = statementsOf(plain, processor);
+    const del = statements.find((st) => [st.Action].flat().includes('s3:DeleteObject'));
+    expect(JSON.stringify(del?.Resource)).toContain(`"${bucketId(plain)}","Arn"]},"/media/*"`);
+    const list = statements.find(
+      (st) =>
+        [st.Action].flat().includes('s3:ListBucket') && JSON.stringify(st.Resource).includes(bucketId(plain)),
+    );
+    expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['media/*'] } });
   });
 
   it('let the admin function only read objects (to sign links), and the verifier nothing', () => {
