@@ -441,7 +441,9 @@ describe('functions', () => {
       'TABLE_NAME',
     ];
     expect(keys('verifier')).toEqual(['APP_SECRET_NAME', 'BLOB_BUCKET', 'EVENTS_QUEUE_URL']);
-    expect(keys('processor')).toEqual([...graphCaller, 'BLOB_BUCKET', 'MEDIA_QUEUE_URL'].sort());
+    expect(keys('processor')).toEqual(
+      [...graphCaller, 'BLOB_BUCKET', 'MEDIA_BUCKET', 'MEDIA_QUEUE_URL'].sort(),
+    );
     expect(keys('pageCommands')).toEqual(graphCaller);
     expect(keys('ops')).toEqual(
       [
@@ -766,6 +768,7 @@ describe('permissions', () => {
     const s3Grants = (v: Variant, key: FunctionKey) =>
       statementsOf(v, key)
         .filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')))
+        .filter((st) => JSON.stringify(st.Resource).includes(idOf(v, v.stack.data.blobBucket)))
         .map((st) => ({ actions: actionsOf(st).sort(), resource: st.Resource, condition: st.Condition }));
     for (const v of [plain, locked]) {
       expect(s3Grants(v, 'verifier')).toEqual([
@@ -791,9 +794,16 @@ describe('permissions', () => {
       expect(s3Grants(v, 'ops')).toEqual([]);
       expect(s3Grants(v, 'pageCommands')).toEqual([]);
     }
-    // No wildcard action anywhere, and nobody may delete.
-    const text = JSON.stringify(plain.template.findResources('AWS::IAM::Policy'));
-    expect(text).not.toMatch(/"s3:(\*|DeleteObject|GetObject\*|PutObject\*)"/);
+    // No wildcard action anywhere, and nobody may delete a blob (only an unsent message's media copies).
+    const policies = Object.values(plain.template.findResources('AWS::IAM::Policy'));
+    const text = JSON.stringify(policies);
+    expect(text).not.toMatch(/"s3:(\*|GetObject\*|PutObject\*)"/);
+    const deletes = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Json[])
+      .filter((st) => actionsOf(st).includes('s3:DeleteObject'));
+    expect(deletes.map((st) => JSON.stringify(st.Resource))).toEqual([
+      expect.stringContaining(idOf(plain, plain.stack.media.bucket)),
+    ]);
   });
 
   it('hands BLOB_BUCKET to the functions that use the bucket, naming it', () => {
