@@ -224,6 +224,9 @@ async function pageLevel(
   }
 }
 
+/** Introspection deferred for Graph usage never waits longer than this after the last one. */
+const TOKEN_CHECK_OVERDUE_MS = 3 * 86_400_000;
+
 /**
  * Why this run leaves the page's token alone, or undefined to introspect it: it was introspected less
  * than `tokenCheckEveryMs` ago (spread over the day), or Meta's usage headers report the app near its
@@ -231,7 +234,10 @@ async function pageLevel(
  */
 function skipIntrospection(deps: DoctorDeps, page: PageRecord, nowMs: number): string | undefined {
   const usage = deps.graph.usagePercent();
-  if (usage !== undefined && usage > USAGE_DEFER_PERCENT) {
+  // A token not looked at for days (since its connect, if never) is looked at whatever the usage:
+  // sustained load must not hide an expiry for ever.
+  const age = nowMs - Date.parse(page.tokenCheckedAt ?? page.connectedAt);
+  if (usage !== undefined && usage > USAGE_DEFER_PERCENT && age < TOKEN_CHECK_OVERDUE_MS) {
     count('TokenChecksDeferred');
     return `introspection deferred to the next run (Graph usage at ${usage} %)`;
   }
