@@ -46,8 +46,10 @@ export class ConnectLogin extends Construct {
       },
     });
     data.grantTableReadWrite(this.fn.role);
+    // It seals the page tokens of the pages it connects, and its links' user tokens; it opens only the
+    // latter (page commands do the subscribing): no page token can be read through the public routes.
     data.grantTokenSealing(this.fn.role);
-    data.grantTokenUnsealing(this.fn.role);
+    data.grantLinkTokens(this.fn.role);
     data.grantAppSecretRead(this.fn.role);
     this.fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [commandsQueue.queueArn] }),

@@ -12,6 +12,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { LINK_SEAL_PREFIX } from '#contracts/connect-link';
 import { CLAIM_PREFIX } from '#contracts/queue';
 import { tableDefinition } from '#store/table';
 
@@ -25,6 +26,9 @@ export const TABLE_ACTIONS = [
 
 /** The encryption context key every sealed page token carries (kms-token-sealer.ts). */
 export const TOKEN_CONTEXT_KEY = 'pageId';
+const PAGE_ID_CONTEXT = `kms:EncryptionContext:${TOKEN_CONTEXT_KEY}`;
+/** The contexts of Facebook Login links' user tokens (`link-{linkId}`), never a page's. */
+const LINK_CONTEXTS = `${LINK_SEAL_PREFIX}*`;
 
 /** Blob key prefixes: claim checks of the events queue, and parts of stored items too large for DynamoDB. */
 export const BLOB_PREFIXES = { claims: CLAIM_PREFIX, items: 'items/' } as const;
@@ -200,12 +204,23 @@ export class Data extends Construct {
 
   /** kms:Encrypt, only with a `pageId` encryption context: the admin function seals tokens on connect. */
   grantTokenSealing(grantee: iam.IGrantable): void {
-    this.grantTokenKey(grantee, 'kms:Encrypt');
+    this.grantTokenKey(grantee, ['kms:Encrypt'], { StringNotLike: { [PAGE_ID_CONTEXT]: LINK_CONTEXTS } });
   }
 
   /** kms:Decrypt, only with a `pageId` encryption context: every function that calls the Graph API. */
   grantTokenUnsealing(grantee: iam.IGrantable): void {
-    this.grantTokenKey(grantee, 'kms:Decrypt');
+    this.grantTokenKey(grantee, ['kms:Decrypt'], { StringNotLike: { [PAGE_ID_CONTEXT]: LINK_CONTEXTS } });
+  }
+
+  /**
+   * kms:Encrypt and kms:Decrypt of Facebook Login links' user tokens only (context `link-{linkId}`):
+   * the connect function. The page-token grants above refuse that context, so no other function can
+   * open a user's long-lived token.
+   */
+  grantLinkTokens(grantee: iam.IGrantable): void {
+    this.grantTokenKey(grantee, ['kms:Encrypt', 'kms:Decrypt'], {
+      StringLike: { [PAGE_ID_CONTEXT]: LINK_CONTEXTS },
+    });
   }
 
   /** secretsmanager:GetSecretValue on the app secret (Powertools Parameters reads and caches it). */
@@ -217,15 +232,16 @@ export class Data extends Construct {
     });
   }
 
-  private grantTokenKey(grantee: iam.IGrantable, action: string): void {
+  private grantTokenKey(grantee: iam.IGrantable, actions: string[], which: Record<string, unknown>): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: [action],
+        actions,
         resources: [this.tokenKey.keyArn],
         conditions: {
           // The context holds pageId (ForAnyValue) and nothing else (ForAllValues): exactly {pageId}.
           'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': TOKEN_CONTEXT_KEY },
           'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': TOKEN_CONTEXT_KEY },
+          ...which,
         },
       }),
     );

@@ -6,6 +6,12 @@ import { type HttpEvent, type HttpResult, httpError } from '#runtime/http';
 
 export { LOCAL_MEDIA_PATH };
 
+/** Pictures, sound and video are shown; anything else (documents, HTML, SVG) is downloaded. */
+function shownInline(contentType: string): boolean {
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return /^(image|audio|video)\//.test(type) && type !== 'image/svg+xml';
+}
+
 /** An answer whose body is streamed by the local gateway (http-server.ts) instead of held. */
 export type StreamedResult = HttpResult & { stream?: Readable };
 
@@ -34,7 +40,9 @@ export async function mediaRoute(store: ReadableMediaStore, event: HttpEvent): P
       // The copy is private message content: no shared caches; sniffing off (it is served as stored).
       'cache-control': 'private, max-age=300',
       'x-content-type-options': 'nosniff',
-      'content-disposition': 'inline',
+      // Whatever a person sent (an HTML or SVG file) must not run as a page of this origin.
+      'content-security-policy': "sandbox; default-src 'none'",
+      'content-disposition': shownInline(found.contentType) ? 'inline' : 'attachment',
     },
     stream: found.body,
   };

@@ -48,6 +48,11 @@ function conditionHolds(
   context: Record<string, string | string[]>,
 ): boolean | undefined {
   const [qualifier, base] = operator.includes(':') ? operator.split(':') : [undefined, operator];
+  // IAM's negated string operator holds when the key is absent, or when no value matches.
+  if (base === 'StringNotLike' && !qualifier) {
+    const requested = list(context[key]);
+    return requested.every((r) => !values.some((p) => wildcard(p, r, false)));
+  }
   const test = TESTS[base];
   if (!test || (qualifier && qualifier !== 'ForAnyValue' && qualifier !== 'ForAllValues')) return undefined;
   const present = key in context;

@@ -275,7 +275,8 @@ async function doctor(deps: AdminDeps, repair: boolean, deadline: Deadline): Pro
       webhookUrl: deps.config.webhookUrl,
       concurrency: deps.ops.bulk.concurrency,
     },
-    { repair, deadline },
+    // A person asked: the repair may take the webhook from another URL (the scheduled run never does).
+    { repair, repoint: repair, deadline },
   );
   return json(200, DoctorReport.parse(report));
 }

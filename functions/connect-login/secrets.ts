@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { LINK_SEAL_PREFIX } from '#contracts/connect-link';
 import { sameSecret } from '#runtime/constant-time';
 
 /** 32 random bytes, base64url: a link's state, or a picker form's CSRF token. */
@@ -27,7 +28,7 @@ export function sha256Hex(value: string): string {
 
 /** The context a link's user token is sealed under (the sealer's `pageId` slot): bound to that link. */
 export function linkSealContext(linkId: string): string {
-  return `link-${linkId}`;
+  return `${LINK_SEAL_PREFIX}${linkId}`;
 }
 
 /**

@@ -5,6 +5,12 @@ import * as z from 'zod/mini';
  * `GET /admin/connect-links/{linkId}` answers while the CLI waits, and the stored link record.
  */
 
+/**
+ * A link's user token is sealed under the token key's `pageId` context slot with this prefix and the
+ * link id: IAM lets only the connect function use such a context, and the page-token grants refuse it.
+ */
+export const LINK_SEAL_PREFIX = 'link-';
+
 /** A link lives 15 minutes (SPEC §12); a caller may ask for less, never more. */
 export const CONNECT_LINK_TTL_SECONDS = 15 * 60;
 /** The stored record (and its result) stays readable this long after the link expired, then TTL deletes it. */

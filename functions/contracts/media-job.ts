@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { PublicConversationEvent } from './public-event.js';
+import { PUBLIC_EVENT_CHANNELS, type PublicConversationEvent } from './public-event.js';
 
 /**
  * One attachment to copy (SPEC §10), as the media queue carries it. Ids and Meta's CDN URL only: never a
@@ -12,6 +12,8 @@ export const MediaJob = z.object({
   index: z.int().check(z.nonnegative()),
   url: z.string().check(z.minLength(1)),
   type: z.string(),
+  /** The conversation's channel, for the copy's public event (absent: messenger). */
+  channel: z.optional(z.enum(PUBLIC_EVENT_CHANNELS)),
 });
 export type MediaJob = z.infer<typeof MediaJob>;
 
@@ -38,7 +40,8 @@ export function mediaJobsOf(events: readonly PublicConversationEvent[]): MediaJo
       const url = a?.payload?.url;
       const type = typeof a?.type === 'string' ? a.type : 'unknown';
       if (typeof url !== 'string' || url === '' || NEVER_COPIED_TYPES.has(type)) return;
-      jobs.push({ pageId: event.pageId, userId: event.userId, mid, index, url, type });
+      const { pageId, userId, channel } = event;
+      jobs.push({ pageId, userId, mid, index, url, type, ...(channel === 'instagram' ? { channel } : {}) });
     });
   }
   return jobs;

@@ -25,7 +25,7 @@ const ITEM_TYPES = {
  * per item (`item:{mid}`), so a send recorded by the admin function and its echo are one change.
  */
 export function itemChange(item: TimelineItem, ourAppId?: string): Change {
-  const view = messageView(item, undefined);
+  const view = eventView(item);
   const type =
     ITEM_TYPES[item.kind] ??
     (item.direction === 'out' ? ('message.sent' as const) : ('message.received' as const));
@@ -41,6 +41,16 @@ export function itemChange(item: TimelineItem, ourAppId?: string): Change {
     at: item.timestamp,
     data,
   };
+}
+
+/**
+ * A stored item as its events carry it: the admin API's view without the copies' storage keys (those
+ * become links in the admin API; an event gets `message.media_stored` instead).
+ */
+function eventView(item: TimelineItem) {
+  const view = messageView(item, undefined);
+  const attachments = view.attachments.map(({ mediaKey: _key, ...shown }) => shown);
+  return { ...view, attachments };
 }
 
 /** A delivery or read watermark raised, or a delivery naming its mids (SPEC §8 `message.status`). */
@@ -98,7 +108,7 @@ export function editChange(item: TimelineItem, numEdit: number, at: number): Cha
     key: editKeyOf(item.mid, numEdit),
     type: 'message.edited',
     at,
-    data: { ...messageView(item, undefined), edits: numEdit },
+    data: { ...eventView(item), edits: numEdit },
   };
 }
 

@@ -74,16 +74,23 @@ interface Run {
 
 export interface DoctorOptions {
   repair: boolean;
+  /**
+   * The repair may point the app's webhook here when Meta has it pointing at another URL. Only a person
+   * asking does that (`doctor --repair`): Meta keeps one callback per app, so a scheduled run that did it
+   * would take the webhooks from another deployment of the same app (a laptop on a tunnel, the cloud),
+   * which would take them back an hour later.
+   */
+  repoint?: boolean;
   deadline?: Deadline;
 }
 
 export async function runDoctor(
   deps: DoctorDeps,
-  { repair, deadline = NO_DEADLINE }: DoctorOptions,
+  { repair, repoint = false, deadline = NO_DEADLINE }: DoctorOptions,
 ): Promise<DoctorReport> {
   const fields = deps.fields ?? DEFAULT_SUBSCRIBED_FIELDS;
   const nowMs = (deps.now ?? Date.now)();
-  const app = await appLevel(deps, fields, repair, deadline);
+  const app = await appLevel(deps, fields, { repair, repoint }, deadline);
   const appRead = !app.some((c) => c.detail.startsWith(APP_UNREADABLE));
   const run: Run = {
     at: new Date(nowMs).toISOString(),
@@ -109,11 +116,18 @@ export async function runDoctor(
 async function appLevel(
   deps: DoctorDeps,
   fields: readonly string[],
-  repair: boolean,
+  { repair, repoint }: { repair: boolean; repoint: boolean },
   deadline: Deadline,
 ): Promise<DoctorCheck[]> {
   const want = { callbackUrl: deps.webhookUrl, fields };
-  const read = async () => appChecks(await deps.graph.appSubscriptions({ deadline }), want);
+  // Meta has the app's page webhook on another URL (a missing one any repair may set).
+  let elsewhere = false;
+  const read = async () => {
+    const subscriptions = await deps.graph.appSubscriptions({ deadline });
+    const callback = subscriptions.find((s) => s.object === 'page')?.callbackUrl;
+    elsewhere = callback !== undefined && callback !== deps.webhookUrl;
+    return appChecks(subscriptions, want);
+  };
   let checks: DoctorCheck[];
   try {
     checks = await read();
@@ -121,6 +135,12 @@ async function appLevel(
     return appUnreadable(messageOf(err), err instanceof GraphError && err.errorClass === 'auth');
   }
   if (!repair || checks.every((c) => c.ok) || !deps.webhookUrl) return checks;
+  if (!repoint && elsewhere)
+    return checks.map((c) =>
+      c.name === CHECK.appCallbackUrl
+        ? { ...c, fix: `${REPOINT_FIX} (runs on a schedule never take the webhook from another URL)` }
+        : c,
+    );
   if (!deps.verifyToken)
     return checks.map((c) =>
       c.ok ? c : { ...c, fix: "set FB_VERIFY_TOKEN (the verifier answers Meta's handshake with it)" },
@@ -139,6 +159,9 @@ async function appLevel(
     return checks.map((c) => (c.ok ? c : { ...c, detail: `${c.detail}; repair failed: ${messageOf(err)}` }));
   }
 }
+
+const REPOINT_FIX =
+  'npx pagewire doctor --repair points it here: Meta keeps one callback per app, so the other URL stops receiving';
 
 /** A page's checks, and whether its warnings are to be recorded (not when the run could not look). */
 interface PageFound {
@@ -201,6 +224,9 @@ async function pageLevel(
   }
 }
 
+/** Introspection deferred for Graph usage never waits longer than this after the last one. */
+const TOKEN_CHECK_OVERDUE_MS = 3 * 86_400_000;
+
 /**
  * Why this run leaves the page's token alone, or undefined to introspect it: it was introspected less
  * than `tokenCheckEveryMs` ago (spread over the day), or Meta's usage headers report the app near its
@@ -208,7 +234,10 @@ async function pageLevel(
  */
 function skipIntrospection(deps: DoctorDeps, page: PageRecord, nowMs: number): string | undefined {
   const usage = deps.graph.usagePercent();
-  if (usage !== undefined && usage > USAGE_DEFER_PERCENT) {
+  // A token not looked at for days (since its connect, if never) is looked at whatever the usage:
+  // sustained load must not hide an expiry for ever.
+  const age = nowMs - Date.parse(page.tokenCheckedAt ?? page.connectedAt);
+  if (usage !== undefined && usage > USAGE_DEFER_PERCENT && age < TOKEN_CHECK_OVERDUE_MS) {
     count('TokenChecksDeferred');
     return `introspection deferred to the next run (Graph usage at ${usage} %)`;
   }
@@ -239,7 +268,7 @@ async function recordFindings(
   const fresh = findings.filter((f) => !before.has(f.warning));
   const same = fresh.length === 0 && warnings.length === before.size;
   if (same && !found.tokenCheckedAt) return;
-  const events = fresh.map((f) => warningEvent(page.pageId, f, run.at));
+  const events = fresh.map((f) => warningEvent(page, f, run.at));
   try {
     const stored = await deps.pages.recordWarnings(
       page.pageId,

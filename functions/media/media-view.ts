@@ -1,5 +1,6 @@
 import type * as z from 'zod/mini';
 import type { StoredAttachment } from '#contracts/conversation-records';
+import type { MediaJob } from '#contracts/media-job';
 import type { Change } from '#events/change-log';
 import type { MediaStore } from '#ports/media';
 
@@ -31,7 +32,7 @@ export async function withMediaLinks<V extends { attachments: Attachment[] }>(
  * with the message's mid and the attachment's index. One change per attachment, whatever the deliveries.
  */
 export function mediaChange(
-  ids: { pageId: string; userId: string; mid: string; index: number },
+  ids: Pick<MediaJob, 'pageId' | 'userId' | 'mid' | 'index' | 'channel'>,
   attachment: Attachment,
   at: number,
 ): Change {
@@ -39,6 +40,7 @@ export function mediaChange(
   return {
     pageId: ids.pageId,
     userId: ids.userId,
+    channel: ids.channel,
     key: `media:${ids.mid}:${ids.index}`,
     type: 'message.media_stored',
     at,

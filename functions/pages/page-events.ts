@@ -1,3 +1,4 @@
+import type { PageRecord } from '#contracts/page-record';
 import { eventId, type PublicPageEvent } from '#contracts/public-event';
 import type { PageChange } from './page.js';
 
@@ -43,10 +44,11 @@ export function statusChangedEvent(
  * publish carry the same id; the warning seen again by later runs makes no new event.
  */
 export function warningEvent(
-  pageId: string,
+  page: Pick<PageRecord, 'pageId' | 'channel'>,
   warning: { warning: string; detail: string; fix?: string },
   runAt: string,
 ): PageWarning {
+  const { pageId } = page;
   const type = 'page.warning';
   return {
     id: eventId({ pageId, changeKey: `warning:${warning.warning}@${runAt}`, type }),
@@ -54,7 +56,7 @@ export function warningEvent(
     time: new Date(runAt).toISOString(),
     version: 1,
     pageId,
-    channel: 'messenger',
+    channel: page.channel ?? 'messenger',
     data: { ...warning },
   };
 }

@@ -104,7 +104,11 @@ export class PageOperations {
   async disconnect(pageId: string, deadline: Deadline): Promise<PageOutcome> {
     const page = await this.deps.pages.get(pageId);
     if (!page) return { pageId, result: 'skipped', reason: 'unknown_page' };
-    if (page.status === 'disconnected') return { pageId, result: 'done', status: page.status };
+    if (page.status === 'disconnected') {
+      // Again after a run that stopped between the page and its Instagram entry: the entry goes too.
+      await this.cutOffLinked(pageId, deadline);
+      return { pageId, result: 'done', status: page.status };
+    }
     if (page.channel === 'instagram') {
       await this.cutOff(page, undefined, deadline);
       return { pageId, result: 'done', status: 'disconnected' };
@@ -125,9 +129,13 @@ export class PageOperations {
     }
     await this.cutOff(page, warning, deadline);
     this.deps.access.forget(pageId);
-    for (const entry of await this.linkedInstagram(pageId)) await this.cutOff(entry, undefined, deadline);
+    await this.cutOffLinked(pageId, deadline);
     count('PagesDisconnected');
     return { pageId, result: 'done', status: 'disconnected', warning };
+  }
+
+  private async cutOffLinked(pageId: string, deadline: Deadline): Promise<void> {
+    for (const entry of await this.linkedInstagram(pageId)) await this.cutOff(entry, undefined, deadline);
   }
 
   /**

@@ -815,26 +815,35 @@ describe('permissions', () => {
       });
   });
 
-  it('lets only the admin and connect functions encrypt, and every Graph caller decrypt, only with a pageId context', () => {
-    const condition = {
+  it('lets only the admin and connect functions encrypt, every Graph caller decrypt, only with a pageId context; a login link’s user token only the connect function', () => {
+    const exactlyPageId = {
       'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': 'pageId' },
       'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': 'pageId' },
     };
+    const pages = { ...exactlyPageId, StringNotLike: { 'kms:EncryptionContext:pageId': 'link-*' } };
+    const links = { ...exactlyPageId, StringLike: { 'kms:EncryptionContext:pageId': 'link-*' } };
     for (const v of [plain, locked]) {
       for (const key of ALL_FUNCTIONS) {
-        const statements = kmsStatements(v, key);
-        const actions = statements.flatMap(actionsOf).sort();
+        const statements = kmsStatements(v, key).map((s) => ({
+          actions: actionsOf(s).sort(),
+          condition: s.Condition,
+          resource: s.Resource,
+        }));
+        const grant = (actions: string[], condition: unknown) => ({
+          actions,
+          condition,
+          resource: tokenKeyArn(v),
+        });
         const expected =
           key === 'verifier'
             ? []
-            : key === 'admin' || key === 'connect'
-              ? ['kms:Decrypt', 'kms:Encrypt']
-              : ['kms:Decrypt'];
-        expect(actions, key).toEqual(expected);
-        for (const s of statements) {
-          expect(s.Condition, key).toEqual(condition);
-          expect(s.Resource, key).toEqual(tokenKeyArn(v));
-        }
+            : key === 'admin'
+              ? [grant(['kms:Decrypt', 'kms:Encrypt'], pages)]
+              : key === 'connect'
+                ? [grant(['kms:Encrypt'], pages), grant(['kms:Decrypt', 'kms:Encrypt'], links)]
+                : [grant(['kms:Decrypt'], pages)];
+        expect(statements, key).toEqual(expect.arrayContaining(expected));
+        expect(statements, key).toHaveLength(expected.length);
       }
     }
     // The key policy itself grants nothing to the functions (identity policies only).

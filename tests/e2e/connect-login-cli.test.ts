@@ -123,6 +123,24 @@ it('--aws: the link and every status poll are SigV4-signed, never with the admin
     ]);
     for (const r of seen)
       expect(r.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDPAGEWIRETEST0001\//);
+
+    // --json: one JSON line per answer: the link (its url to open), then the link's final status.
+    polls = 0;
+    const json = await runCli(['pages', 'connect', '--login', '--json', '--aws', '--url', base], {
+      AWS_ACCESS_KEY_ID: 'AKIDPAGEWIRETEST0001',
+      AWS_SECRET_ACCESS_KEY: 'secret-for-the-test-only',
+      AWS_REGION: 'eu-west-1',
+      PAGEWIRE_LOGIN_POLL_MS: '10',
+    });
+    expect(json.code, json.stderr).toBe(0);
+    const lines = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      expect.objectContaining({ url: 'https://api.example/connect/facebook?state=s' }),
+      expect.objectContaining({ status: 'done' }),
+    ]);
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));

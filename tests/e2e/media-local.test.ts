@@ -86,12 +86,15 @@ it('copies an attachment whose CDN link then expires; the copy is still served, 
 
   // The copy happens after the store, on its own queue: wait for it to be recorded.
   let shown: ShownAttachment | undefined;
-  while (!shown?.stored) {
+  for (let tries = 0; !shown?.stored; tries++) {
+    if (tries > 1_500) throw new Error('the copy was not recorded within 30 s');
     const answer = await admin(`/admin/pages/${page.id}/conversations/${psid}/messages`);
     const { messages } = (await answer.json()) as {
-      messages: Array<{ mid: string; attachments: ShownAttachment[] }>;
+      messages: Array<{ mid: string; attachments: Array<ShownAttachment & { copyError?: string }> }>;
     };
-    shown = messages.find((m) => m.mid === mid)?.attachments[0];
+    const found = messages.find((m) => m.mid === mid)?.attachments[0];
+    if (found?.copyError) throw new Error(`the copy failed: ${found.copyError}`);
+    shown = found;
     if (!shown?.stored) await sleep(20);
   }
 
@@ -110,6 +113,8 @@ it('copies an attachment whose CDN link then expires; the copy is still served, 
   const served = await admin(shown.url);
   expect(served.status).toBe(200);
   expect(served.headers.get('content-type')).toBe('image/png');
+  expect(served.headers.get('content-disposition')).toBe('inline');
+  expect(served.headers.get('content-security-policy')).toBe("sandbox; default-src 'none'");
   const bytes = Buffer.from(await served.arrayBuffer());
   expect(bytes.equals(original)).toBe(true);
   expect(createHash('sha256').update(bytes).digest('hex')).toBe(shown.stored?.sha256);

@@ -25,6 +25,7 @@ import { createVerifier } from '#ingest/verify-webhook';
 import { serveHttp } from '#local/http-server';
 import { lambdaContext } from '#local/lambda-context';
 import { dayOf } from '#pages/page-liveness';
+import { PageRepository } from '#pages/page-repository';
 import type { BlobStore, EventQueue } from '#ports/ports';
 import { logger } from '#runtime/observability';
 import { pageKey } from '#store/table';
@@ -32,6 +33,7 @@ import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
 import { type MemoryPublisher, memoryPublisher } from '#testkit/memory-publisher';
+import { present } from '#testkit/pick';
 
 const APP_ID = '900000000000311';
 const APP_SECRET = 'doctor-test-secret-0123456789abcdef';
@@ -569,6 +571,21 @@ describe("spreading the token checks and honouring Meta's usage headers", () => 
     fake.calls.length = 0;
     await doctor();
     expect(introspections()).toBe(2);
+  });
+
+  it('still introspects a token not looked at for three days, whatever the usage', async () => {
+    const old = new Date(Date.now() - 4 * DAY_S * 1000).toISOString();
+    const pages = new PageRepository(dynamo.doc, tableName);
+    await pages.put({
+      ...present(await pages.get(PAGE_A.id), 'page A'),
+      tokenCheckedAt: old,
+      connectedAt: old,
+    });
+    fake.setAppUsage(92);
+    await doctor();
+    expect(fake.calls.filter((c) => c.path === '/debug_token').map((c) => c.query.input_token)).toEqual([
+      fake.pageToken(PAGE_A.id),
+    ]);
   });
 });
 

@@ -16,7 +16,7 @@ import { PageRepository } from '#pages/page-repository';
 import { startTestDynamo, type TestDynamo } from '#testkit/dynamo';
 import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
-import { only } from '#testkit/pick';
+import { only, present } from '#testkit/pick';
 
 const APP_ID = '900000000000043';
 const APP_SECRET = 'instagram-pages-test-secret-0123456789';
@@ -196,5 +196,14 @@ describe('connect discovers linked Instagram accounts (SPEC §11)', () => {
     expect((await pages.get(PAGE_A.id))?.status).toBe('disconnected');
     expect((await pages.get(IG.id))?.status).toBe('disconnected');
     expect((await pages.get(PAGE_B.id))?.status).toBe('active');
+  });
+
+  it('a disconnect that stopped after its page and before its entry finishes on the next try', async () => {
+    await connect();
+    // The run stopped between the two writes: the page is disconnected, its entry still active.
+    await pages.put({ ...present(await pages.get(PAGE_A.id), 'page A'), status: 'disconnected' });
+    expect((await pages.get(IG.id))?.status).toBe('active');
+    expect((await call('DELETE', `/admin/pages/${PAGE_A.id}`)).status).toBe(200);
+    expect((await pages.get(IG.id))?.status).toBe('disconnected');
   });
 });

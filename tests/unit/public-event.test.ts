@@ -12,6 +12,7 @@ import {
   PublicEvent,
   publicEventJsonSchema,
 } from '#contracts/public-event';
+import { warningEvent } from '#pages/page-events';
 import { PublishError } from '#ports/event-publisher';
 import { NO_DEADLINE } from '#runtime/deadline';
 import { memoryPublisher } from '#testkit/memory-publisher';
@@ -186,5 +187,17 @@ describe('memoryPublisher (testkit)', () => {
     const bad = { ...received, seq: 0 } as PublicEvent;
     await expect(p.publish([at(1), bad], NO_DEADLINE)).rejects.toThrow('event 1 breaks the public contract');
     expect(p.events).toEqual([]);
+  });
+});
+
+describe('page.warning', () => {
+  it('carries the channel of the entry it is about: an Instagram entry’s warning is on instagram', () => {
+    const warning = { warning: 'quiet', detail: 'no events for 24 h' };
+    const at = '2026-12-01T10:00:00.000Z';
+    const ig = warningEvent({ pageId: '17841400000000437', channel: 'instagram' }, warning, at);
+    const page = warningEvent({ pageId: '108374925610437' }, warning, at);
+    expect([ig.channel, page.channel]).toEqual(['instagram', 'messenger']);
+    expect(PublicEvent.parse(ig)).toEqual(ig);
+    expect(ig.id).toBe(warningEvent({ pageId: '17841400000000437' }, warning, at).id);
   });
 });
