@@ -94,7 +94,10 @@ export class Media extends Construct {
 
   /** The processor queues copies: sqs:SendMessage on the media queue, and its URL. */
   grantEnqueue(fn: PagewireFunction): void {
-    this.queue.grantSendMessages(fn.role);
+    // SendMessage only (grantSendMessages would add GetQueueAttributes and GetQueueUrl, never called).
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+    );
     fn.lambda.addEnvironment('MEDIA_QUEUE_URL', this.queue.queueUrl);
   }
 

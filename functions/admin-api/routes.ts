@@ -22,6 +22,7 @@ import {
   USER_TOKEN_MAX_CHARS,
 } from '#contracts/limits';
 import type { PageCommandType } from '#contracts/page-command';
+import type { PageRecord } from '#contracts/page-record';
 import { adminRoutes } from '#contracts/routes';
 import type { ConversationRepository } from '#conversations/conversation-repository';
 import type { QuarantineRepository } from '#conversations/quarantine-repository';
@@ -119,17 +120,10 @@ export function createAdminApi(deps: AdminDeps) {
       return json(200, { pages });
     })
     .on(adminRoutes.listPages, async () => {
-      // SPEC §9: the last webhook event and the warnings (the doctor's last run, plus `quiet` as of now).
-      // Instagram entries (SPEC §11) show their page's status: they are subscribed through it.
       const now = Date.now();
       const pages = await deps.pages.list();
       const byId = new Map(pages.map((p) => [p.pageId, p]));
-      const views = pages.map((p) => ({
-        ...withoutDaySlots(pageView(p, { status: shownStatus(p, byId.get(p.linkedPageId ?? '')) })),
-        lastEventAt: p.lastEventAt ?? null,
-        warnings: listedWarnings(p, now),
-      }));
-      return json(200, { pages: views });
+      return json(200, { pages: pages.map((p) => shownPage(p, byId.get(p.linkedPageId ?? ''), now)) });
     })
     .on(adminRoutes.subscribePage, async ({ pageId }, reqCtx) =>
       pageCommand(deps, 'subscribe', param(pageId), deadlineOf(reqCtx.context)),
@@ -251,10 +245,24 @@ async function pageCommand(
     throw new AdminError(409, code, outcome.error ?? `${type} failed`);
   }
   const page = await deps.pages.get(pageId);
+  const linked = page?.linkedPageId ? await deps.pages.get(page.linkedPageId) : undefined;
   return json(200, {
-    page: page ? pageView(page) : { pageId },
+    page: page ? shownPage(page, linked, Date.now()) : { pageId },
     ...(outcome.error ? { warning: outcome.error } : {}),
   });
+}
+
+/**
+ * A page as the admin API shows it: no token and no liveness bookkeeping; the last webhook event and
+ * the warnings (SPEC §9: the doctor's last run, plus `quiet` as of now); an Instagram entry with the
+ * status of the page it is subscribed through (SPEC §11).
+ */
+function shownPage(p: PageRecord, linked: PageRecord | undefined, nowMs: number) {
+  return {
+    ...withoutDaySlots(pageView(p, { status: shownStatus(p, linked) })),
+    lastEventAt: p.lastEventAt ?? null,
+    warnings: listedWarnings(p, nowMs),
+  };
 }
 
 async function bulk(deps: AdminDeps, action: BulkAction, deadline: Deadline): Promise<Response> {

@@ -81,6 +81,11 @@ export const TimelineItem = z.object({
   /** Echoes: the sending app id. */
   appId: z.optional(z.string()),
   standby: z.optional(z.boolean()),
+  /**
+   * Kept for a message not stored yet, from an edit that overtook it (SPEC §11): the message, when it
+   * comes, takes its place with the edit's text.
+   */
+  placeholder: z.optional(z.boolean()),
   /** Parts of an oversize item were moved to the blob store and cannot be read back now. */
   partsUnavailable: z.optional(z.boolean()),
   /** Unsent (Instagram `is_deleted`): text, attachment URLs and payloads erased (SPEC §11). */

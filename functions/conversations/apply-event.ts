@@ -77,12 +77,25 @@ export function createEventApplier(deps: ApplyEventDeps) {
     const duplicate = outcome === 'duplicate';
     // A duplicate may have found a placeholder an unsend or an edit left (they can overtake their
     // message): what is stored is the truth, and an unsent message's words are never published.
-    const stored = duplicate && item.kind === 'message' ? await storedItem(item) : item;
+    let stored = duplicate && item.kind === 'message' ? await storedItem(item) : item;
+    if (stored.placeholder && !stored.deleted) stored = await fillPlaceholder(item, stored);
     if (stored.deleted) return { ...touched, duplicate };
     // Only an echo's source needs this app's id (a cached secret read, but not for every inbound message).
     const appId = stored.direction === 'out' ? await deps.appId() : undefined;
     await note(out, itemChange(stored, appId), duplicate, page);
     return { ...touched, duplicate };
+  }
+
+  /**
+   * The message an edit overtook takes the edit's placeholder: everything it brings (attachments, reply,
+   * quick reply, referral, its own time), with the edit's text and count. A placeholder already replaced
+   * (a concurrent delivery) is read back as that delivery stored it.
+   */
+  async function fillPlaceholder(item: TimelineItem, placeholder: TimelineItem): Promise<TimelineItem> {
+    const { text, edits, editedAt } = placeholder;
+    const merged: TimelineItem = { ...item, text, edits, editedAt };
+    const replaced = await conversations.replacePlaceholder(await conversations.prepareItem(merged));
+    return replaced ? merged : storedItem(item);
   }
 
   /**
@@ -244,6 +257,7 @@ export function createEventApplier(deps: ApplyEventDeps) {
         text: e.text,
         edits: e.numEdit,
         editedAt: e.timestamp,
+        placeholder: true,
       };
       const prepared = await conversations.prepareItem(placeholder);
       await conversations.touch(e.pageId, e.userId, { timestamp: e.timestamp, inbound: false });

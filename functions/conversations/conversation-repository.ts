@@ -215,6 +215,27 @@ export class ConversationRepository {
     }
   }
 
+  /**
+   * Puts a message in the place of the placeholder an edit left for it (SPEC §11); `false` when there is
+   * no placeholder there any more (another delivery of the message came first).
+   */
+  async replacePlaceholder(prepared: PreparedItem): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: prepared.record,
+          ConditionExpression: 'placeholder = :true AND attribute_not_exists(deleted)',
+          ExpressionAttributeValues: { ':true': true },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
   async getItem(pageId: string, userId: string, mid: string): Promise<TimelineItem | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: itemKey(pageId, userId, mid), ConsistentRead: true }),

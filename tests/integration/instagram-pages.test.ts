@@ -105,6 +105,22 @@ describe('connect discovers linked Instagram accounts (SPEC §11)', () => {
     expect((await pages.get(IG.id))?.sealedToken).toBeUndefined();
   });
 
+  it('a page command answers the page as the list shows it: no token, no liveness bookkeeping', async () => {
+    await connect();
+    const stored = present(await pages.get(PAGE_A.id), 'page A');
+    await pages.put({ ...stored, lastEventAt: '2026-12-01T10:00:00.000Z', eventDay0: 20_000 });
+    const answer = await call('POST', `/admin/pages/${PAGE_A.id}/subscribe`);
+    expect(answer.status).toBe(200);
+    const page = (answer.body as { page: Record<string, unknown> }).page;
+    expect(page).toMatchObject({
+      pageId: PAGE_A.id,
+      status: 'active',
+      lastEventAt: '2026-12-01T10:00:00.000Z',
+      warnings: [],
+    });
+    expect(Object.keys(page).filter((k) => k.startsWith('eventDay') || k.includes('Token'))).toEqual([]);
+  });
+
   it('bulk runs and page commands never subscribe or check the entry by its own id', async () => {
     await connect();
     fake.calls.length = 0;
@@ -115,7 +131,8 @@ describe('connect discovers linked Instagram accounts (SPEC §11)', () => {
 
     expect(resubscribed.body).toMatchObject({ total: 2, succeeded: 2, failed: [] });
     expect(checked.body).toMatchObject({ total: 2, failed: [] });
-    expect(subscribed.status).toBeLessThan(500);
+    expect(subscribed.status).toBe(409);
+    expect(JSON.stringify(subscribed.body)).toContain('subscribed through its linked page');
     expect(callsNaming(IG.id)).toEqual([]);
   });
 

@@ -144,6 +144,48 @@ describe('message_edits (SPEC §11)', () => {
     const received = w.publisher.events.filter((e) => e.type === 'message.received');
     expect(only(received, 'message.received').data).toMatchObject({ text: 'Hola, ¿cuánto cuesta?' });
   });
+
+  it('an edit that overtook its message loses nothing the message brings: attachments, reply, its own time', async () => {
+    const w = await world();
+    await w.deliver(inbox(edit('m_late', 'see the photo, sorry', 1, T + 60_000)));
+    expect(await w.conversations.getItem(PAGE_A, USER_A1, 'm_late')).toMatchObject({ placeholder: true });
+    const original = metaJson({
+      sender: { id: USER_A1 },
+      recipient: { id: PAGE_A },
+      timestamp: T,
+      message: {
+        mid: 'm_late',
+        text: 'see the foto',
+        reply_to: { mid: 'm_earlier' },
+        attachments: [{ type: 'image', payload: { url: 'https://scontent.xx.fbcdn.net/p.jpg' } }],
+      },
+    });
+    expect((await w.deliver(inbox(original))).batchItemFailures).toEqual([]);
+    const stored = present(await w.conversations.getItem(PAGE_A, USER_A1, 'm_late'), 'message');
+    expect(stored).toMatchObject({
+      text: 'see the photo, sorry',
+      edits: 1,
+      timestamp: T,
+      replyToMid: 'm_earlier',
+      attachments: [{ type: 'image', url: 'https://scontent.xx.fbcdn.net/p.jpg' }],
+    });
+    expect(stored.placeholder).toBeUndefined();
+    // Its message.received carries the attachment (so its copy is queued) and the edited text.
+    const received = only(
+      w.publisher.events.filter((e) => e.type === 'message.received'),
+      'message.received',
+    );
+    expect(received.data).toMatchObject({
+      text: 'see the photo, sorry',
+      attachments: [{ type: 'image', url: 'https://scontent.xx.fbcdn.net/p.jpg' }],
+    });
+    // A redelivery of the message changes nothing and publishes the same event.
+    await w.deliver(inbox(original));
+    expect(await w.conversations.getItem(PAGE_A, USER_A1, 'm_late')).toEqual(stored);
+    expect(
+      new Set(w.publisher.events.filter((e) => e.type === 'message.received').map((e) => e.id)).size,
+    ).toBe(1);
+  });
 });
 
 describe('stickers (SPEC §11)', () => {

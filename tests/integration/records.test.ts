@@ -150,8 +150,11 @@ describe('every field of every record survives a write and a read', () => {
         reactions: { u1: { reaction: 'love', emoji: '❤', timestamp: 8 } },
       };
       // partsUnavailable is set on reading only, when moved parts are lost (item-codec.ts); `deleted`
-      // by an unsend, which erases most of the rest (tests/integration/instagram.test.ts).
-      expect([...fieldsSet(expected), 'partsUnavailable', 'deleted'].sort()).toEqual(fieldsOf(TimelineItem));
+      // by an unsend, which erases most of the rest (tests/integration/instagram.test.ts); `placeholder`
+      // by an edit that overtook its message (tests/integration/message-edits.test.ts).
+      expect([...fieldsSet(expected), 'partsUnavailable', 'deleted', 'placeholder'].sort()).toEqual(
+        fieldsOf(TimelineItem),
+      );
       expect(await conversations.getItem('p1', 'u1', stored.mid)).toEqual(expected);
     }
   });
