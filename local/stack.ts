@@ -14,7 +14,7 @@ import { FileMediaStore, MemoryMediaStore } from '#adapters/local/media-store';
 import { LocalQueueStore } from '#adapters/local/queue-store';
 import { lockFromUrl } from '#adapters/redis/lock-from-url';
 import { createApp } from '#app/app';
-import { loadConfig } from '#app/config';
+import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
 import { LocalEnv, readEnv } from '#contracts/env';
 import { HEALTH_PATH, isConnectLoginPath, WEBHOOK_PATH } from '#contracts/routes';
 import { createTableIfMissing } from '#local/dynalite';
@@ -240,6 +240,13 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
   config.webhookUrl ??= `${(localEnv.PUBLIC_URL ?? url).replace(/\/+$/, '')}${WEBHOOK_PATH}`;
   baseUrl ||= url;
   config.publicBaseUrl ??= (localEnv.PUBLIC_URL ?? url).replace(/\/+$/, '');
+  // The sandbox's app comes configured, as a developer's would be: its page webhook on this stack with
+  // every field, so `npx pagewire doctor` is healthy from the start (the break route undoes it).
+  sandbox?.fake.setAppWebhook({
+    callbackUrl: config.webhookUrl,
+    fields: [...DEFAULT_SUBSCRIBED_FIELDS],
+    active: true,
+  });
   if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, { ...sandbox, cdnUrl: cdn?.url });
 
   return {

@@ -32,11 +32,14 @@ async function admin(method: string, path: string, body?: unknown) {
   return JSON.parse(text) as unknown;
 }
 
-it('the sandbox app webhook is made by doctor --repair, then the doctor is healthy', async () => {
+it('npm start’s sandbox is healthy; an app without a page webhook gets one from doctor --repair', async () => {
   const sandbox = stack.sandbox;
   if (!sandbox) throw new Error('expected sandbox mode');
   await admin('POST', '/admin/pages/connect', { userAccessToken: sandbox.userToken });
+  expect(DoctorReport.parse(await admin('GET', adminRoutes.doctor.path)).ok).toBe(true);
 
+  // An app never configured (Meta keeps no page webhook for it).
+  sandbox.fake.setAppWebhook(undefined);
   const before = DoctorReport.parse(await admin('GET', adminRoutes.doctor.path));
   expect(before.ok).toBe(false);
   expect(before.app.filter((c) => !c.ok).map((c) => c.name)).toEqual([
