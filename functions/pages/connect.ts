@@ -66,10 +66,25 @@ export async function connectChosenPages(
   deadline: Deadline = NO_DEADLINE,
 ): Promise<ConnectedPage[]> {
   const chosen = choose(available, pageIds);
-  const connected = await pMap(chosen, (p) => connectWithInstagram(deps, p, deadline), {
+  const connected = await pMap(chosen, (p) => connectWithInstagram(deps, p, deadline).catch(failedRow(p)), {
     concurrency: CONNECT_CONCURRENCY,
   });
   return connected.flat();
+}
+
+/**
+ * A page whose connect failed on our side (the store refusing a write, a command that could not be
+ * queued) is that page's row, so the answer says which pages were connected and which were not, instead
+ * of failing them all after some were subscribed.
+ */
+function failedRow(p: GraphPage) {
+  return (err: unknown): ConnectedPage[] => {
+    logger.error('connect failed for one page', { pageId: p.id, error: err as Error });
+    const reason = err instanceof Error ? err.name : 'Error';
+    return [
+      { pageId: p.id, name: p.name, status: NOT_CONNECTED, error: `not connected (${reason}): try again` },
+    ];
+  };
 }
 
 /** The page, then its linked Instagram professional account as its own entry (SPEC §11). */
@@ -82,7 +97,11 @@ async function connectWithInstagram(
   if (!p.accessToken || page.error !== undefined || page.status === NOT_CONNECTED) return [page];
   const account = await discoverInstagram(deps, p.id, p.accessToken, deadline);
   if (!account) return [page];
-  const entry = await storeInstagramEntry(deps.pages, account, p.id, page.status);
+  // The page is connected whatever happens to its Instagram entry (the next connect adds it).
+  const entry = await storeInstagramEntry(deps.pages, account, p.id, page.status).catch((err: unknown) => {
+    logger.error('Instagram entry not stored; its page is connected', { pageId: p.id, error: err as Error });
+    return undefined;
+  });
   return entry ? [page, entry] : [page];
 }
 

@@ -19,6 +19,7 @@ import { GraphFake } from '#testkit/graph-faults';
 import { httpEvent } from '#testkit/http-events';
 import { type MemoryPublisher, memoryPublisher } from '#testkit/memory-publisher';
 import { only } from '#testkit/pick';
+import { tappedDocClient } from '#testkit/sdk-tap';
 
 /** Fields set on a stored page directly, as a test seeds it (code changes pages by transitions). */
 const EXISTS: Guard = { name: 'pageExists' };
@@ -320,6 +321,28 @@ describe('POST /admin/pages/connect', () => {
       graphLike.closeAllConnections();
       await new Promise<void>((resolve) => graphLike.close(() => resolve()));
     }
+  });
+
+  it('a page whose connect fails on our side is that page’s row: the others are connected, and said so', async () => {
+    // The store refuses every write of page B's record (not a throttle: the SDK would retry that).
+    const failing = tappedDocClient(dynamo.endpoint, async ({ name, input }, send) => {
+      const write = name === 'UpdateCommand' || name === 'PutCommand';
+      if (write && JSON.stringify(input.Key ?? input.Item ?? {}).includes(PAGE_B.id))
+        throw Object.assign(new Error('refused (test)'), { name: 'ValidationException' });
+      return send();
+    });
+    const config = loadConfig({ TABLE_NAME: tableName, GRAPH_API_URL: fake.url, GRAPH_API_VERSION: 'v24.0' });
+    const credentials = new EnvCredentials({ FB_APP_ID: APP_ID, FB_APP_SECRET: APP_SECRET });
+    const on = createAdminApi(adminDeps(config, failing, keyring, credentials));
+    const a = await call('POST', '/admin/pages/connect', { userAccessToken: userToken }, on);
+    expect(a.status, a.raw).toBe(200);
+    const byId = Object.fromEntries(a.body.pages.map((p: { pageId: string }) => [p.pageId, p]));
+    expect(byId[PAGE_A.id]).toMatchObject({ status: 'active' });
+    expect(byId[PAGE_B.id]).toMatchObject({
+      status: 'subscription_failed',
+      error: 'not connected (ValidationException): try again',
+    });
+    expect((await pages.get(PAGE_A.id))?.status).toBe('active');
   });
 
   it('without configured app credentials → 503 not_configured', async () => {
