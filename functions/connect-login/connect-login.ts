@@ -129,6 +129,9 @@ export async function loginCallback(
   }
   const { pages, csrf, stored } = exchanged;
   if (stored !== 'claimed') return refused(stored);
+  // Nothing to pick: the link ends now (its user token erased) and the CLI says why at once.
+  if (pages.length === 0)
+    return failed(deps, linkId, 400, 'Facebook listed no page that this account manages.');
   logger.info('connect link: pages listed', { linkId, pages: pages.length });
   const cookie = [
     `${CSRF_COOKIE}=${csrf}`,
@@ -196,6 +199,9 @@ export async function submitPicker(
   if (!form.pageIds.every(isGraphId))
     return errorPage(400, 'Form refused', 'A page id in the form is not valid.');
   const claimed = await deps.links.move(linkId, ['code_exchanged'], 'connecting', deps.now());
+  // Too late: the link ends, and the user token it holds goes with it.
+  if (claimed === 'expired')
+    await deps.links.fail(linkId, 'the link expired before the pages were picked', deps.now());
   if (claimed !== 'claimed') return refused(claimed);
   const graph = await deps.graph();
   if (!graph || !link.sealedUserToken)

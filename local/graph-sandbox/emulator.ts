@@ -136,6 +136,7 @@ export class GraphEmulator {
   private readonly tokenInfo = new Map<string, PageTokenInfo>();
   private webhook?: AppWebhook;
   private interceptor?: GraphIntercept;
+  private loggedIn?: string;
   private usageHeaders: Record<string, string> = {};
   /** Instagram professional accounts linked to pages, their IGSIDs and profiles (instagram.ts). */
   private readonly instagram = new InstagramAccounts();
@@ -148,7 +149,7 @@ export class GraphEmulator {
     this.dialog = new LoginDialog({
       appId: opts.appId,
       appName: this.appName,
-      user: () => this.users.values().next().value,
+      user: () => (this.loggedIn ? this.users.get(this.loggedIn) : this.users.values().next().value),
       mintToken: (userId) => {
         const token = this.newToken(`login:${userId}:${randomBytes(8).toString('hex')}`);
         this.tokens.set(token, { kind: 'user', userId });
@@ -199,6 +200,12 @@ export class GraphEmulator {
     const shortLivedToken = this.newToken(`user:${id}`);
     this.tokens.set(shortLivedToken, { kind: 'user', userId: id });
     return { userId: id, shortLivedToken };
+  }
+
+  /** Who the login dialog logs in: this user (by id), or the first one added when undefined. */
+  loginAs(userId: string | undefined): void {
+    if (userId !== undefined && !this.users.has(userId)) throw new Error(`Unknown user ${userId}`);
+    this.loggedIn = userId;
   }
 
   /** The page's current token (tests use it to call the fake directly). */

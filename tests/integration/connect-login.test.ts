@@ -133,6 +133,39 @@ describe('refusals connect nothing', () => {
     expect((await linkStatus(link.linkId)).expired).toBe(true);
   });
 
+  it('a picker submitted after its link expired: 400 "expired", the link failed (its user token erased)', async () => {
+    const link = await newLink(5);
+    const callback = await throughDialog(link.url);
+    const picker = pickerOf(await get(callback));
+    expect((await linkStatus(link.linkId)).status).toBe('code_exchanged');
+    // Waits for a wall-clock moment, not for work: the link's own expiry.
+    while (Date.now() <= Date.parse(link.expiresAt)) await new Promise((r) => setTimeout(r, 50));
+    const res = await submit(callback, picker, picker.cookie);
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('<h1>Link expired</h1>');
+    expect(await linkStatus(link.linkId)).toMatchObject({
+      status: 'failed',
+      error: 'the link expired before the pages were picked',
+    });
+    expect(await connectedPages()).toEqual([]);
+  });
+
+  it('a Facebook account that manages no page: 400 at once, the link failed (the CLI stops waiting)', async () => {
+    const fake = stack.sandbox?.fake;
+    if (!fake) throw new Error('expected sandbox mode');
+    const { userId } = fake.addUser({ name: 'Nobody Pages', pages: [] });
+    fake.loginAs(userId);
+    try {
+      const link = await newLink();
+      const res = await get(await throughDialog(link.url));
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('Facebook listed no page that this account manages.');
+      expect(await linkStatus(link.linkId)).toMatchObject({ status: 'failed' });
+    } finally {
+      fake.loginAs(undefined);
+    }
+  });
+
   it('two callbacks of one link at once: exactly one picker, the other "already used"', async () => {
     const link = await newLink();
     const callback = await throughDialog(link.url);
