@@ -272,7 +272,13 @@ async function recordFindings(
   try {
     const stored = await deps.pages.recordWarnings(
       page.pageId,
-      { warnings, checkedAt: run.at, tokenCheckedAt: found.tokenCheckedAt, events },
+      {
+        warnings,
+        checkedAt: run.at,
+        tokenCheckedAt: found.tokenCheckedAt,
+        events,
+        readCheckedAt: page.warningsCheckedAt,
+      },
       deadline,
     );
     if (stored && fresh.length) {

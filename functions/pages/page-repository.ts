@@ -234,10 +234,17 @@ export class PageRepository {
    */
   async recordWarnings(
     pageId: string,
-    found: { warnings: string[]; checkedAt: string; tokenCheckedAt?: string; events: PublicEvent[] },
+    found: {
+      warnings: string[];
+      checkedAt: string;
+      tokenCheckedAt?: string;
+      events: PublicEvent[];
+      /** `warningsCheckedAt` as the run read it: another run that recorded meanwhile wins (one event). */
+      readCheckedAt?: string;
+    },
     deadline: Deadline = NO_DEADLINE,
   ): Promise<boolean> {
-    const set: Record<string, unknown> = { warnings: found.warnings, warningsCheckedAt: found.checkedAt };
+    const set: Record<string, unknown> = { warningsCheckedAt: found.checkedAt, warnings: found.warnings };
     if (found.tokenCheckedAt) set.tokenCheckedAt = found.tokenCheckedAt;
     for (const event of found.events) set[`${OUTBOX_PREFIX}${event.id}`] = JSON.stringify(event);
     const entries = Object.entries(set);
@@ -248,7 +255,10 @@ export class PageRepository {
           TableName: this.tableName,
           Key: pageKey(pageId),
           UpdateExpression: `SET ${entries.map((_, i) => `#w${i} = :w${i}`).join(', ')}`,
-          ConditionExpression: 'attribute_exists(pk) AND #wStatus <> :wGone',
+          // #w0 is warningsCheckedAt.
+          ConditionExpression: `attribute_exists(pk) AND #wStatus <> :wGone AND ${
+            found.readCheckedAt === undefined ? 'attribute_not_exists(#w0)' : '#w0 = :wRead'
+          }`,
           ExpressionAttributeNames: {
             ...Object.fromEntries(entries.map(([name], i) => [`#w${i}`, name])),
             '#wStatus': 'status',
@@ -256,6 +266,7 @@ export class PageRepository {
           ExpressionAttributeValues: {
             ...Object.fromEntries(entries.map(([, value], i) => [`:w${i}`, value])),
             ':wGone': 'disconnected',
+            ...(found.readCheckedAt === undefined ? {} : { ':wRead': found.readCheckedAt }),
           },
           ReturnValues: 'ALL_NEW',
         }),

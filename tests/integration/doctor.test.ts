@@ -382,6 +382,13 @@ describe('warnings (GET /admin/pages) and page.warning', () => {
     expect(new Set(warningEvents().map((e) => e.id)).size).toBe(2);
   });
 
+  it('two runs at once (the schedule and a person) publish a new warning once', async () => {
+    fake.dropScope(PAGE_A.id, 'pages_messaging');
+    await Promise.all([doctor(), doctor(), doctor()]);
+    expect(warningEvents().map((e) => e.data.warning)).toEqual(['missing_permission:pages_messaging']);
+    expect(await warningsOf(PAGE_A.id)).toEqual(['missing_permission:pages_messaging']);
+  });
+
   it('data access ending in 3 days lists token_expires_soon', async () => {
     fake.setTokenDetails(PAGE_B.id, { dataAccessExpiresAt: Math.floor(Date.now() / 1000) + 3 * DAY_S });
     await doctor();
