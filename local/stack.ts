@@ -15,6 +15,7 @@ import { LocalQueueStore } from '#adapters/local/queue-store';
 import { lockFromUrl } from '#adapters/redis/lock-from-url';
 import { createApp } from '#app/app';
 import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
+import { INSTAGRAM_SUBSCRIBED_FIELDS } from '#contracts/config';
 import { LocalEnv, readEnv } from '#contracts/env';
 import { HEALTH_PATH, isConnectLoginPath, WEBHOOK_PATH } from '#contracts/routes';
 import { createTableIfMissing } from '#local/dynalite';
@@ -247,6 +248,10 @@ export async function startLocalStack(input: NodeJS.ProcessEnv = process.env): P
     fields: [...DEFAULT_SUBSCRIBED_FIELDS],
     active: true,
   });
+  sandbox?.fake.setAppWebhook(
+    { callbackUrl: config.webhookUrl, fields: [...INSTAGRAM_SUBSCRIBED_FIELDS], active: true },
+    'instagram',
+  );
   if (sandbox && !memory) await writeSandboxFile(dataDir, url, env, { ...sandbox, cdnUrl: cdn?.url });
 
   return {

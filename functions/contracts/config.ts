@@ -20,6 +20,18 @@ export const DEFAULT_SUBSCRIBED_FIELDS = [
   'message_edits',
 ] as const;
 
+/**
+ * The app-level `instagram` webhook's fields (Messenger API for Instagram): without them subscribed, no
+ * Instagram Direct event reaches Pagewire, whatever the pages' subscriptions (the doctor checks them).
+ */
+export const INSTAGRAM_SUBSCRIBED_FIELDS = [
+  'messages',
+  'message_reactions',
+  'messaging_postbacks',
+  'messaging_seen',
+  'messaging_referral',
+] as const;
+
 export interface Config {
   tableName: string;
   eventsQueueUrl?: string;

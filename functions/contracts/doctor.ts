@@ -48,6 +48,10 @@ export const CHECK = {
   appWebhook: 'app_webhook',
   appCallbackUrl: 'app_callback_url',
   appFields: 'app_fields',
+  /** The app's `instagram` webhook, checked when an Instagram account is connected (SPEC §11). */
+  instagramWebhook: 'instagram_webhook',
+  instagramCallbackUrl: 'instagram_callback_url',
+  instagramFields: 'instagram_fields',
   subscription: 'subscription',
   token: 'token',
   permission: (scope: string) => `permission:${scope}`,

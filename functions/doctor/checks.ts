@@ -24,33 +24,63 @@ export interface AppExpectation {
   fields: readonly string[];
 }
 
-/** The app's `page` webhook against this deployment: present and active, our callback, every field. */
-export function appChecks(subscriptions: readonly AppSubscription[], want: AppExpectation): DoctorCheck[] {
-  const page = subscriptions.find((s) => s.object === 'page');
-  if (!page) {
-    const none = 'the app has no page webhook';
+/** The objects the app subscribes webhooks for: Messenger's `page`, Instagram's `instagram`. */
+export type AppObject = 'page' | 'instagram';
+
+const APP_CHECKS = {
+  page: { webhook: CHECK.appWebhook, callback: CHECK.appCallbackUrl, fields: CHECK.appFields },
+  instagram: {
+    webhook: CHECK.instagramWebhook,
+    callback: CHECK.instagramCallbackUrl,
+    fields: CHECK.instagramFields,
+  },
+} as const;
+
+/**
+ * The app's webhook of `object` against this deployment: present and active, our callback, every field.
+ * Meta delivers a field only when it is subscribed at app level too.
+ */
+export function appChecks(
+  subscriptions: readonly AppSubscription[],
+  want: AppExpectation,
+  object: AppObject = 'page',
+): DoctorCheck[] {
+  const names = APP_CHECKS[object];
+  const found = subscriptions.find((s) => s.object === object);
+  if (!found) {
+    const none = `the app has no ${object} webhook`;
     return [
-      { name: CHECK.appWebhook, ok: false, detail: `${none}: Meta delivers no page event`, fix: REPAIR },
-      { name: CHECK.appCallbackUrl, ok: false, detail: none, fix: REPAIR },
-      { name: CHECK.appFields, ok: false, detail: none, fix: REPAIR },
+      { name: names.webhook, ok: false, detail: `${none}: Meta delivers no ${object} event`, fix: REPAIR },
+      { name: names.callback, ok: false, detail: none, fix: REPAIR },
+      { name: names.fields, ok: false, detail: none, fix: REPAIR },
     ];
   }
-  return [webhookCheck(page), callbackCheck(page, want.callbackUrl), fieldsCheck(page, want.fields)];
+  return [
+    webhookCheck(found, object),
+    callbackCheck(found, want.callbackUrl, object),
+    fieldsCheck(found, want.fields, object),
+  ];
 }
 
-function webhookCheck(page: AppSubscription): DoctorCheck {
-  if (page.active) return { name: CHECK.appWebhook, ok: true, detail: 'page webhook active' };
+/** The check of `object` named as the callback check (the repair that would move the webhook). */
+export function callbackCheckName(object: AppObject): string {
+  return APP_CHECKS[object].callback;
+}
+
+function webhookCheck(found: AppSubscription, object: AppObject): DoctorCheck {
+  const name = APP_CHECKS[object].webhook;
+  if (found.active) return { name, ok: true, detail: `${object} webhook active` };
   return {
-    name: CHECK.appWebhook,
+    name,
     ok: false,
-    detail: 'Meta disabled the page webhook (deliveries failed for too long)',
+    detail: `Meta disabled the ${object} webhook (deliveries failed for too long)`,
     fix: REPAIR,
   };
 }
 
-function callbackCheck(page: AppSubscription, expected: string | undefined): DoctorCheck {
-  const name = CHECK.appCallbackUrl;
-  const actual = page.callbackUrl ?? '(none)';
+function callbackCheck(found: AppSubscription, expected: string | undefined, object: AppObject): DoctorCheck {
+  const name = APP_CHECKS[object].callback;
+  const actual = found.callbackUrl ?? '(none)';
   if (!expected)
     return {
       name,
@@ -58,14 +88,15 @@ function callbackCheck(page: AppSubscription, expected: string | undefined): Doc
       detail: `callback ${actual}; this deployment's webhook URL is not configured`,
       fix: 'set WEBHOOK_URL (PUBLIC_URL locally) to the public URL of /webhooks/facebook',
     };
-  if (page.callbackUrl === expected) return { name, ok: true, detail: `callback ${expected}` };
+  if (found.callbackUrl === expected) return { name, ok: true, detail: `callback ${expected}` };
   return { name, ok: false, detail: `callback ${actual}, not this deployment's ${expected}`, fix: REPAIR };
 }
 
-function fieldsCheck(page: AppSubscription, fields: readonly string[]): DoctorCheck {
-  const missing = fields.filter((f) => !page.fields.includes(f));
-  if (!missing.length) return { name: CHECK.appFields, ok: true, detail: 'every default field' };
-  return { name: CHECK.appFields, ok: false, detail: `missing ${missing.join(', ')}`, fix: REPAIR };
+function fieldsCheck(found: AppSubscription, fields: readonly string[], object: AppObject): DoctorCheck {
+  const name = APP_CHECKS[object].fields;
+  const missing = fields.filter((f) => !found.fields.includes(f));
+  if (!missing.length) return { name, ok: true, detail: `every ${object} field` };
+  return { name, ok: false, detail: `missing ${missing.join(', ')}`, fix: REPAIR };
 }
 
 export const APP_UNREADABLE = 'could not read the app webhook';

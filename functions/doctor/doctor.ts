@@ -5,7 +5,7 @@
  * Pages run with bounded concurrency; one page's failure is that page's check, never the run's.
  */
 import pMap from 'p-map';
-import { DEFAULT_SUBSCRIBED_FIELDS } from '#contracts/config';
+import { DEFAULT_SUBSCRIBED_FIELDS, INSTAGRAM_SUBSCRIBED_FIELDS } from '#contracts/config';
 import {
   CHECK,
   type DoctorCheck,
@@ -14,7 +14,7 @@ import {
   USAGE_DEFER_PERCENT,
 } from '#contracts/doctor';
 import type { PageRecord } from '#contracts/page-record';
-import type { GraphClient } from '#graph/graph-client';
+import type { AppSubscription, GraphClient } from '#graph/graph-client';
 import { GraphError } from '#graph/graph-error';
 import type { PageAccess } from '#pages/page-access';
 import { warningEvent } from '#pages/page-events';
@@ -24,8 +24,10 @@ import { type Deadline, NO_DEADLINE } from '#runtime/deadline';
 import { count, logger } from '#runtime/observability';
 import {
   APP_UNREADABLE,
+  type AppObject,
   appChecks,
   appUnreadable,
+  callbackCheckName,
   carriedTokenChecks,
   eventsCheck,
   type Finding,
@@ -90,14 +92,20 @@ export async function runDoctor(
 ): Promise<DoctorReport> {
   const fields = deps.fields ?? DEFAULT_SUBSCRIBED_FIELDS;
   const nowMs = (deps.now ?? Date.now)();
-  const app = await appLevel(deps, fields, { repair, repoint }, deadline);
+  const connected = (await deps.pages.list()).filter((p) => p.status !== 'disconnected');
+  const wants: AppWant[] = [
+    { object: 'page', fields },
+    ...(connected.some((p) => p.channel === 'instagram')
+      ? [{ object: 'instagram' as const, fields: INSTAGRAM_SUBSCRIBED_FIELDS }]
+      : []),
+  ];
+  const app = await appLevel(deps, wants, { repair, repoint }, deadline);
   const appRead = !app.some((c) => c.detail.startsWith(APP_UNREADABLE));
   const run: Run = {
     at: new Date(nowMs).toISOString(),
     nowMs,
     appFindings: appRead ? findingsOf(app) : undefined,
   };
-  const connected = (await deps.pages.list()).filter((p) => p.status !== 'disconnected');
   const pages = await pMap(
     connected,
     async (page) => {
@@ -113,20 +121,29 @@ export async function runDoctor(
   return { ok, app, pages };
 }
 
+/** One webhook of the app the doctor wants: its object and fields. */
+interface AppWant {
+  object: AppObject;
+  fields: readonly string[];
+}
+
+/**
+ * The app's webhooks (SPEC §9): `page` always, `instagram` when an Instagram account is connected.
+ * With `repair`, each one not right is subscribed again (Meta then calls our handshake); one that Meta
+ * has on another URL only when a person asked (`repoint`).
+ */
 async function appLevel(
   deps: DoctorDeps,
-  fields: readonly string[],
+  wants: readonly AppWant[],
   { repair, repoint }: { repair: boolean; repoint: boolean },
   deadline: Deadline,
 ): Promise<DoctorCheck[]> {
-  const want = { callbackUrl: deps.webhookUrl, fields };
-  // Meta has the app's page webhook on another URL (a missing one any repair may set).
-  let elsewhere = false;
+  let subscriptions: AppSubscription[] = [];
+  const checksOf = (want: AppWant) =>
+    appChecks(subscriptions, { callbackUrl: deps.webhookUrl, fields: want.fields }, want.object);
   const read = async () => {
-    const subscriptions = await deps.graph.appSubscriptions({ deadline });
-    const callback = subscriptions.find((s) => s.object === 'page')?.callbackUrl;
-    elsewhere = callback !== undefined && callback !== deps.webhookUrl;
-    return appChecks(subscriptions, want);
+    subscriptions = await deps.graph.appSubscriptions({ deadline });
+    return wants.flatMap(checksOf);
   };
   let checks: DoctorCheck[];
   try {
@@ -134,30 +151,51 @@ async function appLevel(
   } catch (err) {
     return appUnreadable(messageOf(err), err instanceof GraphError && err.errorClass === 'auth');
   }
-  if (!repair || checks.every((c) => c.ok) || !deps.webhookUrl) return checks;
-  if (!repoint && elsewhere)
-    return checks.map((c) =>
-      c.name === CHECK.appCallbackUrl
-        ? { ...c, fix: `${REPOINT_FIX} (runs on a schedule never take the webhook from another URL)` }
-        : c,
-    );
+  const webhookUrl = deps.webhookUrl;
+  if (!repair || checks.every((c) => c.ok) || !webhookUrl) return checks;
   if (!deps.verifyToken)
     return checks.map((c) =>
       c.ok ? c : { ...c, fix: "set FB_VERIFY_TOKEN (the verifier answers Meta's handshake with it)" },
     );
-  try {
-    await deps.graph.subscribeAppWebhook(
-      { callbackUrl: deps.webhookUrl, verifyToken: deps.verifyToken, fields },
-      { deadline },
-    );
-    count('AppWebhookRepaired');
-    logger.info('app webhook subscribed', { callbackUrl: deps.webhookUrl });
-    // What Meta says now, not what we hope it took.
-    return await read();
-  } catch (err) {
-    logger.warn('app webhook repair failed', { error: messageOf(err) });
-    return checks.map((c) => (c.ok ? c : { ...c, detail: `${c.detail}; repair failed: ${messageOf(err)}` }));
+  const broken = wants.filter((w) => checksOf(w).some((c) => !c.ok));
+  // Meta has this webhook on another URL (a missing one any repair may set).
+  const elsewhere = (w: AppWant) => {
+    const callback = subscriptions.find((s) => s.object === w.object)?.callbackUrl;
+    return callback !== undefined && callback !== webhookUrl;
+  };
+  const left = repoint ? [] : broken.filter(elsewhere);
+  const failures = new Map<AppObject, string>();
+  for (const want of broken.filter((w) => !left.includes(w))) {
+    try {
+      await deps.graph.subscribeAppWebhook(
+        { object: want.object, callbackUrl: webhookUrl, verifyToken: deps.verifyToken, fields: want.fields },
+        { deadline },
+      );
+      count('AppWebhookRepaired');
+      logger.info('app webhook subscribed', { object: want.object, callbackUrl: webhookUrl });
+    } catch (err) {
+      logger.warn('app webhook repair failed', { object: want.object, error: messageOf(err) });
+      failures.set(want.object, messageOf(err));
+    }
   }
+  // What Meta says now, not what we hope it took.
+  if (failures.size < broken.length - left.length) {
+    try {
+      checks = await read();
+    } catch (err) {
+      return appUnreadable(messageOf(err), err instanceof GraphError && err.errorClass === 'auth');
+    }
+  }
+  return wants.flatMap((want) =>
+    checksOf(want).map((c) => {
+      if (c.ok) return c;
+      const failed = failures.get(want.object);
+      if (failed) return { ...c, detail: `${c.detail}; repair failed: ${failed}` };
+      if (left.includes(want) && c.name === callbackCheckName(want.object))
+        return { ...c, fix: `${REPOINT_FIX} (runs on a schedule never take the webhook from another URL)` };
+      return c;
+    }),
+  );
 }
 
 const REPOINT_FIX =

@@ -226,16 +226,22 @@ export class GraphClient {
   }
 
   /**
-   * Subscribes the app's `page` webhook (`POST /{app-id}/subscriptions`, app token). Meta calls the
-   * callback's handshake with `verifyToken` before it accepts; named apart from `subscribeApp`, which
-   * subscribes the app to one page.
+   * Subscribes the app's `page` (or `instagram`) webhook (`POST /{app-id}/subscriptions`, app token).
+   * Meta calls the callback's handshake with `verifyToken` before it accepts; named apart from
+   * `subscribeApp`, which subscribes the app to one page.
    */
   async subscribeAppWebhook(
     {
+      object = 'page',
       callbackUrl,
       verifyToken,
       fields,
-    }: { callbackUrl: string; verifyToken: string; fields: readonly string[] },
+    }: {
+      object?: 'page' | 'instagram';
+      callbackUrl: string;
+      verifyToken: string;
+      fields: readonly string[];
+    },
     { deadline }: GraphCallOptions = UNBOUNDED,
   ): Promise<void> {
     const operation = 'POST /{app-id}/subscriptions';
@@ -243,7 +249,7 @@ export class GraphClient {
       operation,
       token: this.appToken(),
       form: {
-        object: 'page',
+        object,
         callback_url: callbackUrl,
         verify_token: verifyToken,
         fields: fields.join(','),

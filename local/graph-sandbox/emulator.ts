@@ -77,7 +77,10 @@ export interface GraphError {
  */
 export type GraphIntercept = (call: GraphCall) => GraphError | undefined | Promise<GraphError | undefined>;
 
-/** The app's `page` webhook as Meta keeps it (`/{app-id}/subscriptions`). */
+/** The objects an app subscribes webhooks for (Messenger's `page`, Instagram's `instagram`). */
+export type AppWebhookObject = 'page' | 'instagram';
+
+/** One of the app's webhooks as Meta keeps it (`/{app-id}/subscriptions`). */
 export interface AppWebhook {
   callbackUrl: string;
   fields: string[];
@@ -134,7 +137,8 @@ export class GraphEmulator {
   private readonly subs = new Map<string, string[]>();
   private readonly outbox = new Map<string, SentMessage[]>();
   private readonly tokenInfo = new Map<string, PageTokenInfo>();
-  private webhook?: AppWebhook;
+  /** The app's webhooks by object (`page`, `instagram`), as `/{app-id}/subscriptions` keeps them. */
+  private readonly webhooks = new Map<AppWebhookObject, AppWebhook>();
   private interceptor?: GraphIntercept;
   private loggedIn?: string;
   private usageHeaders: Record<string, string> = {};
@@ -268,15 +272,12 @@ export class GraphEmulator {
     this.subs.delete(pageId);
   }
 
-  /** The app's `page` webhook, or undefined when the app has none. */
-  appWebhook(): AppWebhook | undefined {
-    return this.webhook ? { ...this.webhook, fields: [...this.webhook.fields] } : undefined;
+  /** The app's webhook of `object` (`page` unless named), or undefined when the app has none. */
+  appWebhook(object: AppWebhookObject = 'page'): AppWebhook | undefined {
+    const w = this.webhooks.get(object);
+    return w ? { ...w, fields: [...w.fields] } : undefined;
   }
 
-  /**
-   * Sets Meta's side of the app's webhook directly, without the handshake (undefined: none), e.g. to
-   * play a callback Meta disabled (`active: false`) or a field missing.
-   */
   /** Every answer reports the app's rate-limit usage as `X-App-Usage` at `percent` (undefined: no header). */
   setAppUsage(percent: number | undefined): void {
     this.usageHeaders =
@@ -285,8 +286,13 @@ export class GraphEmulator {
         : { 'x-app-usage': JSON.stringify({ call_count: percent, total_cputime: 1, total_time: 1 }) };
   }
 
-  setAppWebhook(webhook: AppWebhook | undefined): void {
-    this.webhook = webhook ? { ...webhook, fields: [...webhook.fields] } : undefined;
+  /**
+   * Sets Meta's side of the app's webhook of `object` directly, without the handshake (undefined: none),
+   * e.g. to play a callback Meta disabled (`active: false`) or a field missing.
+   */
+  setAppWebhook(webhook: AppWebhook | undefined, object: AppWebhookObject = 'page'): void {
+    if (webhook) this.webhooks.set(object, { ...webhook, fields: [...webhook.fields] });
+    else this.webhooks.delete(object);
   }
 
   /** What `/debug_token` tells of the page's current token. */
@@ -471,28 +477,36 @@ export class GraphEmulator {
     fail(190, MSG_190_467);
   }
 
-  /** `/{app-id}/subscriptions`: GET lists the app's webhooks; POST subscribes `page` after the handshake. */
+  /**
+   * `/{app-id}/subscriptions`: GET lists the app's webhooks; POST subscribes `page` or `instagram` after
+   * the handshake.
+   */
   private async appSubscriptions(c: Ctx): Promise<unknown> {
     this.authenticateApp(c);
     if (c.method === 'GET') {
-      const w = this.webhook;
-      if (!w) return { data: [] };
-      const fields = w.fields.map((name) => ({ name, version: c.version }));
-      return { data: [{ object: 'page', callback_url: w.callbackUrl, active: w.active, fields }] };
+      const data = [...this.webhooks].map(([object, w]) => ({
+        object,
+        callback_url: w.callbackUrl,
+        active: w.active,
+        fields: w.fields.map((name) => ({ name, version: c.version })),
+      }));
+      return { data };
     }
     if (c.method !== 'POST') unsupported(c.method, this.opts.appId);
-    if (param(c, 'object') !== 'page') fail(100, '(#100) Param object must be one of {page} - got other');
+    const object = param(c, 'object');
+    if (object !== 'page' && object !== 'instagram')
+      fail(100, '(#100) Param object must be one of {page, instagram} - got other');
     const callbackUrl = param(c, 'callback_url');
     const verifyToken = param(c, 'verify_token');
     if (typeof callbackUrl !== 'string' || !/^https?:\/\//.test(callbackUrl))
       fail(100, '(#100) Param callback_url must be a valid URL');
     if (typeof verifyToken !== 'string' || !verifyToken)
       fail(100, '(#100) The parameter verify_token is required');
-    const fields = parseFields(param(c, 'fields'));
+    const fields = parseFields(param(c, 'fields'), object);
     await verifyCallback(callbackUrl, verifyToken);
     // Meta adds the fields named to those already subscribed; the callback is replaced and enabled.
-    const kept = this.webhook?.fields ?? [];
-    this.webhook = { callbackUrl, fields: [...new Set([...kept, ...fields])], active: true };
+    const kept = this.webhooks.get(object)?.fields ?? [];
+    this.webhooks.set(object, { callbackUrl, fields: [...new Set([...kept, ...fields])], active: true });
     return { success: true };
   }
 

@@ -113,8 +113,26 @@ export function safeJson(text: string): unknown {
   }
 }
 
-/** `subscribed_fields`: a comma-separated string, a JSON array string, or an array. */
-export function parseFields(v: unknown): string[] {
+/** The Messenger API for Instagram's webhook fields (the app's `instagram` object). */
+const INSTAGRAM_FIELDS = new Set([
+  'messages',
+  'message_reactions',
+  'messaging_postbacks',
+  'messaging_seen',
+  'messaging_referral',
+  'messaging_optins',
+  'messaging_handover',
+  'comments',
+  'mentions',
+  'story_insights',
+]);
+
+/**
+ * `subscribed_fields`: a comma-separated string, a JSON array string, or an array; each a field of the
+ * object (`page` unless named).
+ */
+export function parseFields(v: unknown, object: 'page' | 'instagram' = 'page'): string[] {
+  const known = object === 'instagram' ? INSTAGRAM_FIELDS : PAGE_FIELDS;
   const list = Array.isArray(v)
     ? v
     : typeof v === 'string' && v.trim().startsWith('[')
@@ -123,10 +141,10 @@ export function parseFields(v: unknown): string[] {
   const fields = (Array.isArray(list) ? list : []).map((f) => String(f).trim()).filter(Boolean);
   if (!fields.length) fail(100, '(#100) The parameter subscribed_fields is required');
   fields.forEach((f, i) => {
-    if (!PAGE_FIELDS.has(f))
+    if (!known.has(f))
       fail(
         100,
-        `(#100) Param subscribed_fields[${i}] must be one of {${[...PAGE_FIELDS].join(', ')}} - got "${f}"`,
+        `(#100) Param subscribed_fields[${i}] must be one of {${[...known].join(', ')}} - got "${f}"`,
       );
   });
   return [...new Set(fields)];

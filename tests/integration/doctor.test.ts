@@ -12,6 +12,7 @@ import { createAdminApi } from '#admin-api/routes';
 import { adminDeps } from '#app/admin';
 import { DEFAULT_SUBSCRIBED_FIELDS, loadConfig } from '#app/config';
 import { composeOps } from '#app/ops';
+import { INSTAGRAM_SUBSCRIBED_FIELDS } from '#contracts/config';
 import {
   type DoctorCheck,
   DoctorReport,
@@ -247,6 +248,36 @@ describe('app webhook', () => {
     expect(r.app[0]?.detail).toMatch(/repair failed: .*callback verification failed/);
     expect(fake.appWebhook()).toBeUndefined();
     expect(handshakes).toBe(1);
+  });
+});
+
+describe('the app’s instagram webhook, once an Instagram account is connected', () => {
+  const IG = { id: '17841400000000311', username: 'cafe.a' };
+  const instagramChecks = (r: DoctorReport) => r.app.filter((c) => c.name.startsWith('instagram_'));
+
+  it('is not checked without one; missing, it is found and repaired with the Instagram fields', async () => {
+    expect(instagramChecks(await doctor())).toEqual([]);
+    fake.linkInstagram(PAGE_A.id, IG);
+    expect((await call('POST', '/admin/pages/connect', { userAccessToken: userToken })).status).toBe(200);
+
+    const before = await doctor();
+    expect(before.ok).toBe(false);
+    expect(failed(instagramChecks(before)).map((c) => c.name)).toEqual([
+      'instagram_webhook',
+      'instagram_callback_url',
+      'instagram_fields',
+    ]);
+    // The page webhook was fine: only the instagram one is subscribed again.
+    fake.calls.length = 0;
+    const repaired = await doctor(true);
+    expect(repaired.ok).toBe(true);
+    expect(graphWrites().map((c) => c.body.object)).toEqual(['instagram']);
+    expect(fake.appWebhook('instagram')).toEqual({
+      callbackUrl: webhookUrl,
+      fields: [...INSTAGRAM_SUBSCRIBED_FIELDS],
+      active: true,
+    });
+    expect(fake.appWebhook()).toEqual(healthyWebhook());
   });
 });
 
