@@ -40,6 +40,14 @@ export function summaryOf(report: DoctorReport): DoctorSummary {
 /** The permissions a page token needs: sending (`pages_messaging`) and subscribing (`pages_manage_metadata`). */
 export const REQUIRED_SCOPES = ['pages_messaging', 'pages_manage_metadata'] as const;
 
+/** What an Instagram entry needs of its linked page's token: reading the account and its messages. */
+export const INSTAGRAM_SCOPES = ['instagram_basic', 'instagram_manage_messages'] as const;
+
+/** The permissions the token an entry uses must hold: its page's own, or Instagram's for an entry. */
+export function requiredScopes(page: { channel?: string }): readonly string[] {
+  return page.channel === 'instagram' ? INSTAGRAM_SCOPES : REQUIRED_SCOPES;
+}
+
 /** Data access that lapses sooner than this is worth a warning (SPEC §9). */
 export const DATA_ACCESS_WARN_DAYS = 14;
 

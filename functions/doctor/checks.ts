@@ -7,6 +7,7 @@ import {
   DATA_ACCESS_WARN_DAYS,
   type DoctorCheck,
   REQUIRED_SCOPES,
+  requiredScopes,
   warningOf,
 } from '#contracts/doctor';
 import type { PageRecord } from '#contracts/page-record';
@@ -159,10 +160,14 @@ export function tokenRefused(reason: string | undefined): DoctorCheck {
 }
 
 /** A valid token's permissions and data-access expiry; `nowSeconds` in epoch seconds. */
-export function tokenChecks(info: TokenInfo, nowSeconds: number): DoctorCheck[] {
+export function tokenChecks(
+  info: TokenInfo,
+  nowSeconds: number,
+  scopes: readonly string[] = REQUIRED_SCOPES,
+): DoctorCheck[] {
   if (!info.isValid) return [tokenRefused(info.error)];
   const checks: DoctorCheck[] = [{ name: CHECK.token, ok: true, detail: 'valid' }];
-  for (const scope of REQUIRED_SCOPES) {
+  for (const scope of scopes) {
     const name = CHECK.permission(scope);
     checks.push(
       info.scopes.includes(scope)
@@ -206,7 +211,7 @@ export function carriedTokenChecks(page: PageRecord, why: string): DoctorCheck[]
   const asOf = page.tokenCheckedAt ? `as of ${page.tokenCheckedAt}` : 'not introspected yet';
   const checks: DoctorCheck[] = [{ name: CHECK.token, ok: true, detail: `${why}; ${asOf}` }];
   if (!page.tokenCheckedAt) return checks;
-  for (const scope of REQUIRED_SCOPES) {
+  for (const scope of requiredScopes(page)) {
     const name = CHECK.permission(scope);
     checks.push(
       stored.has(`missing_permission:${scope}`)

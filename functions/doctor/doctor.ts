@@ -11,6 +11,7 @@ import {
   type DoctorCheck,
   type DoctorPage,
   type DoctorReport,
+  requiredScopes,
   USAGE_DEFER_PERCENT,
 } from '#contracts/doctor';
 import type { PageRecord } from '#contracts/page-record';
@@ -357,7 +358,7 @@ async function tokenLevel(
     });
     await deps.access.markReauthRequired(page, refusal);
   }
-  return tokenChecks(info, Math.floor((deps.now ?? Date.now)() / 1000));
+  return tokenChecks(info, Math.floor((deps.now ?? Date.now)() / 1000), requiredScopes(page));
 }
 
 function messageOf(err: unknown): string {

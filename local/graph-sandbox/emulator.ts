@@ -117,6 +117,7 @@ const ACCOUNT_FIELDS = ['access_token', 'category', 'name', 'tasks'];
 const PAGE_TASKS = ['ADVERTISE', 'ANALYZE', 'CREATE_CONTENT', 'MESSAGING', 'MODERATE', 'MANAGE'];
 /** What a page token of a Messenger app holds after Facebook Login with the usual permissions. */
 const PAGE_SCOPES = ['pages_show_list', 'pages_messaging', 'pages_manage_metadata', 'pages_read_engagement'];
+const INSTAGRAM_SCOPES = ['instagram_basic', 'instagram_manage_messages'];
 const DATA_ACCESS_SECONDS = 90 * 86_400;
 const HANDSHAKE_TIMEOUT_MS = 5_000;
 const MSG_190_467 = 'Invalid OAuth access token - Cannot parse access token';
@@ -237,6 +238,10 @@ export class GraphEmulator {
   linkInstagram(pageId: string, account: InstagramAccount): void {
     this.page(pageId);
     this.instagram.link(pageId, account);
+    // The page's admin grants Instagram's messaging permissions with it (the page token then holds them).
+    const info = this.tokenInfo.get(pageId);
+    if (info)
+      this.tokenInfo.set(pageId, { ...info, scopes: [...new Set([...info.scopes, ...INSTAGRAM_SCOPES])] });
   }
 
   /** The person's IGSID on that Instagram account. */
@@ -323,7 +328,9 @@ export class GraphEmulator {
     this.page(pageId);
     let info = this.tokenInfo.get(pageId);
     if (!info) {
-      info = { scopes: [...PAGE_SCOPES], dataAccessExpiresAt: nowSeconds() + DATA_ACCESS_SECONDS };
+      // A page with a linked Instagram account was connected granting Instagram's messaging permissions too.
+      const scopes = this.instagram.ofPage(pageId) ? [...PAGE_SCOPES, ...INSTAGRAM_SCOPES] : [...PAGE_SCOPES];
+      info = { scopes, dataAccessExpiresAt: nowSeconds() + DATA_ACCESS_SECONDS };
       this.tokenInfo.set(pageId, info);
     }
     return info;

@@ -251,7 +251,7 @@ describe('app webhook', () => {
   });
 });
 
-describe('the app’s instagram webhook, once an Instagram account is connected', () => {
+describe('an Instagram account connected: the app’s instagram webhook and Instagram’s permissions', () => {
   const IG = { id: '17841400000000311', username: 'cafe.a' };
   const instagramChecks = (r: DoctorReport) => r.app.filter((c) => c.name.startsWith('instagram_'));
 
@@ -278,6 +278,24 @@ describe('the app’s instagram webhook, once an Instagram account is connected'
       active: true,
     });
     expect(fake.appWebhook()).toEqual(healthyWebhook());
+  });
+
+  it('an Instagram entry needs instagram_manage_messages on its page’s token; the page itself does not', async () => {
+    fake.linkInstagram(PAGE_A.id, IG);
+    await call('POST', '/admin/pages/connect', { userAccessToken: userToken });
+    const healthy = await doctor(true);
+    expect(pageOf(healthy, IG.id)?.checks.filter((c) => c.name.startsWith('permission:'))).toEqual([
+      { name: 'permission:instagram_basic', ok: true, detail: 'granted' },
+      { name: 'permission:instagram_manage_messages', ok: true, detail: 'granted' },
+    ]);
+    fake.dropScope(PAGE_A.id, 'instagram_manage_messages');
+    const r = await doctor();
+    expect(failed(pageOf(r, IG.id)?.checks ?? []).map((c) => c.name)).toEqual([
+      'permission:instagram_manage_messages',
+    ]);
+    expect(failed(pageOf(r, PAGE_A.id)?.checks ?? [])).toEqual([]);
+    expect(await warningsOf(IG.id)).toEqual(['missing_permission:instagram_manage_messages']);
+    expect(await warningsOf(PAGE_A.id)).toEqual([]);
   });
 });
 
