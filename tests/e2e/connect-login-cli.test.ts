@@ -48,7 +48,11 @@ function runLogin() {
     out,
     err,
   }));
-  return { link, done };
+  // A CLI that ends before printing a link says why, instead of leaving the test waiting for it.
+  const ended = done.then(({ code }) => {
+    throw new Error(`the CLI ended (exit ${code}) without a link:\n${out}\n${err}`);
+  });
+  return { link: Promise.race([link, ended]), done };
 }
 
 it('a cancelled login: exit 1, the reason on stderr, nothing connected', async () => {
