@@ -9,6 +9,7 @@ import { DoctorReport } from '#contracts/doctor';
 import { adminRoutes, WEBHOOK_PATH } from '#contracts/routes';
 import { SANDBOX_BREAK_PATH } from '#local/sandbox-route';
 import { type LocalStack, startLocalStack } from '#local/stack';
+import { adminCall } from '#testkit/admin-http';
 import { main } from '../../bin/cli/main.js';
 import { Output } from '../../bin/cli/output.js';
 
@@ -21,15 +22,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function admin(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  expect(res.status, text).toBe(200);
-  return JSON.parse(text) as unknown;
+/** The admin API's answer, which must be 200. */
+async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await adminCall(stack.url, stack.adminToken, method, path, body);
+  expect(res.status, res.text).toBe(200);
+  return res.json;
 }
 
 it('npm start’s sandbox is healthy; an app without a page webhook gets one from doctor --repair', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectLinkCreated, ConnectLinkView } from '#contracts/connect-link';
 import { adminRoutes, CONNECT_CALLBACK_PATH, CONNECT_LOGIN_PATH, pathOf } from '#contracts/routes';
 import { type LocalStack, startLocalStack } from '#local/stack';
+import { adminCall } from '#testkit/admin-http';
 import { get, pickerOf, submit, throughDialog } from '#testkit/connect-login';
 
 let stack: LocalStack;
@@ -18,14 +19,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function admin(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as unknown };
-}
+const admin = (method: string, path: string, body?: unknown) =>
+  adminCall(stack.url, stack.adminToken, method, path, body);
 
 async function newLink(expiresInSeconds?: number) {
   const res = await admin(
