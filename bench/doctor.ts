@@ -9,7 +9,6 @@
  * Alone: `npx tsx bench/doctor.ts [pages]` prints the result as JSON.
  */
 import './env.js';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalKeyring } from '#adapters/local/keyring';
@@ -25,6 +24,7 @@ import { startDynaliteProcess } from '#testkit/chaos-dynalite';
 import { GraphFake } from '#testkit/graph-faults';
 import { memoryPublisher } from '#testkit/memory-publisher';
 import { seedPages } from '#testkit/seed';
+import { startFakeProcess } from './fake-process.js';
 import { ratio, round } from './stats.js';
 
 const APP_ID = '700000000000011';
@@ -35,7 +35,6 @@ const LATENCY_MS = 50;
 const CONCURRENCY = 64;
 const WEBHOOK_URL = 'https://pagewire.example.com/webhooks/facebook';
 const HOUR_MS = 3_600_000;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface DoctorRunRow {
   run: 'first (every token)' | 'next hour (spread)';
@@ -166,39 +165,20 @@ export async function doctorBench(pages = 10_000): Promise<DoctorBenchResult> {
   }
 }
 
-async function startGraphFakeProcess(pages: number): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'testkit/graph-fake-server.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      FAKE_APP_ID: APP_ID,
-      FAKE_APP_SECRET: APP_SECRET,
-      FAKE_SEED: SEED,
+function startGraphFakeProcess(pages: number): Promise<{ url: string; stop(): void }> {
+  const env = { FAKE_APP_ID: APP_ID, FAKE_APP_SECRET: APP_SECRET, FAKE_SEED: SEED };
+  return startFakeProcess(
+    'testkit/graph-fake-server.ts',
+    {
+      ...env,
       FAKE_LATENCY_MS: String(LATENCY_MS),
       FAKE_PAGES: String(pages),
       FAKE_FIRST_PAGE: String(FIRST_PAGE),
       FAKE_APP_WEBHOOK_URL: WEBHOOK_URL,
       FAKE_APP_WEBHOOK_FIELDS: DEFAULT_SUBSCRIBED_FIELDS.join(','),
     },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`graph fake did not start: ${output}`)), 30_000);
-    child.stdout?.on('data', (d) => {
-      output += d;
-      const m = /url (\S+)/.exec(output);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`graph fake exited (${code}): ${output}`)));
-  });
-  return { url, stop: () => child.stdin?.end() };
+    'graph fake',
+  );
 }
 
 // `npx tsx bench/doctor.ts [pages]`: run alone, print the result.

@@ -3,8 +3,6 @@
  * run by the ops function's code (`createOps(pageOpsDeps(...).bulk)`) with dynalite (own process) and the
  * local keyring, at PAGE_OPS_CONCURRENCY 16 and 64. Reference: the floor `pages × latency ÷ concurrency`.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { EnvCredentials } from '#adapters/local/env-credentials';
 import { LocalKeyring } from '#adapters/local/keyring';
 import { loadConfig } from '#app/config';
@@ -18,6 +16,7 @@ import { memoryPublisher } from '#testkit/memory-publisher';
 import { at } from '#testkit/pick';
 import { seedPages } from '#testkit/seed';
 import { meteredDocClient } from './aws-meter.js';
+import { startFakeProcess } from './fake-process.js';
 import { ratio, round } from './stats.js';
 
 const APP_ID = '700000000000001';
@@ -28,7 +27,6 @@ const FIRST_PAGE = 500_000_000_000_000n;
 const LATENCY_MS = 50;
 /** Runs per concurrency (the median run is reported): each is a full pass over every page. */
 const RUNS = 2;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface ResubscribeRow {
   concurrency: number;
@@ -146,35 +144,16 @@ function fakePages(firstId: bigint, n: number) {
   return Array.from({ length: n }, (_, i) => ({ id: String(firstId + BigInt(i)), name: `Page ${i}` }));
 }
 
-async function startGraphFakeProcess(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'testkit/graph-fake-server.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      FAKE_APP_ID: APP_ID,
-      FAKE_APP_SECRET: APP_SECRET,
-      FAKE_SEED: SEED,
+function startGraphFakeProcess(): Promise<{ url: string; stop(): void }> {
+  const env = { FAKE_APP_ID: APP_ID, FAKE_APP_SECRET: APP_SECRET, FAKE_SEED: SEED };
+  return startFakeProcess(
+    'testkit/graph-fake-server.ts',
+    {
+      ...env,
       FAKE_LATENCY_MS: String(LATENCY_MS),
       FAKE_PAGES: String(PAGES),
       FAKE_FIRST_PAGE: String(FIRST_PAGE),
     },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`graph fake did not start: ${output}`)), 30_000);
-    child.stdout?.on('data', (d) => {
-      output += d;
-      const m = /url (\S+)/.exec(output);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`graph fake exited (${code}): ${output}`)));
-  });
-  return { url, stop: () => child.stdin?.end() };
+    'graph fake',
+  );
 }

@@ -5,8 +5,6 @@
  * one entry through the same client. Also measured: the same POSTs with batches sent one after the
  * other (concurrency 1, how the verifier sent them before).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SQS_CLIENT_CONFIG, SqsEventQueue } from '#adapters/aws/sqs-event-queue';
 import { MemoryBlobStore } from '#adapters/local/blob-store';
@@ -15,10 +13,10 @@ import { createVerifier } from '#ingest/verify-webhook';
 import { lambdaContext } from '#local/lambda-context';
 import { hotPathLambda } from '#runtime/lambda';
 import { httpEvent } from '#testkit/http-events';
+import { startFakeProcess } from './fake-process.js';
 import { median, ratio, round } from './stats.js';
 import { benchBody } from './verifier.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'bench-app-secret';
 const LATENCY_MS = 10;
 const RUNS = 15;
@@ -141,26 +139,10 @@ async function postTimes(
 }
 
 async function startSqsFakeProcess(): Promise<{ queueUrl: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/sqs-fake-server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, FAKE_LATENCY_MS: String(LATENCY_MS) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const queueUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`SQS fake did not start: ${output}`)), 30_000);
-    child.stdout?.on('data', (d) => {
-      output += d;
-      const m = /url (\S+)/.exec(output);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`SQS fake exited (${code}): ${output}`)));
-  });
-  return { queueUrl, stop: () => child.stdin?.end() };
+  const fake = await startFakeProcess(
+    'bench/sqs-fake-server.ts',
+    { FAKE_LATENCY_MS: String(LATENCY_MS) },
+    'SQS fake',
+  );
+  return { queueUrl: fake.url, stop: fake.stop };
 }
